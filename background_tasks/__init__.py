@@ -1,0 +1,1 @@
+"""Generic background-task machinery: model, lifecycle, dispatch, registry, API and admin."""

@@ -1,0 +1,289 @@
+"""Admin: the unified "Background tasks" page, the base admin of every job type, notifications."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+
+from .dispatch import background_task_dispatch
+from .models import AdminNotification, BackgroundTask, UnifiedTask
+from .registry import get_task_model, task_type_choices
+from .selectors import background_tasks_service
+from .services import background_task_cancel, background_task_retry
+from .status import TaskStatus
+
+LIFECYCLE_FIELDS = (
+    "id",
+    "status",
+    "progress_percent",
+    "progress_message",
+    "triggered_by",
+    "created_at",
+    "queued_at",
+    "started_at",
+    "completed_at",
+    "heartbeat_at",
+    "attempts",
+    "cancel_requested",
+    "celery_task_id",
+    "error_message",
+)
+
+
+class CappedCountPaginator(Paginator):
+    """Count at most CAP rows: no full-table COUNT on a table of a million jobs."""
+
+    CAP = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[: self.CAP + 1].count()
+
+
+def triggered_by_admin(request) -> str:
+    return f"manual:{request.user.get_username()}"
+
+
+def flower_link(celery_task_id: str | None):
+    if not celery_task_id:
+        return "—"
+    url = f"{settings.FLOWER_URL.rstrip('/')}/task/{celery_task_id}"
+    return format_html('<a href="{}" target="_blank" rel="noopener">Flower</a>', url)
+
+
+def progress_bar(obj) -> str:
+    return format_html(
+        '<progress max="100" value="{}" style="width:6em"></progress> {}%', obj.progress_percent, obj.progress_percent
+    )
+
+
+def status_badge(obj) -> str:
+    colours = {
+        TaskStatus.PENDING: "#6c757d",
+        TaskStatus.RUNNING: "#0d6efd",
+        TaskStatus.COMPLETED: "#198754",
+        TaskStatus.COMPLETED_WITH_WARNINGS: "#b58100",
+        TaskStatus.FAILED: "#dc3545",
+        TaskStatus.CANCELLED: "#495057",
+    }
+    return format_html(
+        '<span class="bg-status bg-status-{}" style="color:#fff;background:{};padding:1px 6px;border-radius:8px">{}</span>',
+        obj.status,
+        colours.get(obj.status, "#6c757d"),
+        TaskStatus(obj.status).label,
+    )
+
+
+def format_duration(obj) -> str:
+    value = obj.duration
+    if value is None:
+        return "—"
+    seconds = int(value.total_seconds())
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+def _report(modeladmin, request, done: int, skipped: int, verb: str):
+    if done:
+        modeladmin.message_user(request, f"{done} job{'s' if done != 1 else ''} {verb}.", messages.SUCCESS)
+    if skipped:
+        modeladmin.message_user(
+            request, f"{skipped} job{'s' if skipped != 1 else ''} skipped: not in a state that allows it.", messages.WARNING
+        )
+
+
+def _jobs_of(queryset) -> list[BackgroundTask]:
+    if issubclass(queryset.model, BackgroundTask):
+        return list(queryset)
+    # Rows of the unified view: load each as its concrete job.
+    return [job for row in queryset if (job := background_tasks_service.get_task_by_id(row.pk, row.task_type))]
+
+
+@admin.action(description="Cancel selected jobs")
+def cancel_jobs(modeladmin, request, queryset):
+    done = skipped = 0
+    for job in _jobs_of(queryset):
+        if background_task_cancel(job=job, cancelled_by=request.user.get_username()):
+            done += 1
+        else:
+            skipped += 1
+    _report(modeladmin, request, done, skipped, "cancelled (running ones stop at their next step)")
+
+
+@admin.action(description="Retry selected jobs")
+def retry_jobs(modeladmin, request, queryset):
+    done = skipped = 0
+    for job in _jobs_of(queryset):
+        if background_task_retry(job=job, triggered_by=triggered_by_admin(request)):
+            done += 1
+        else:
+            skipped += 1
+    _report(modeladmin, request, done, skipped, "queued again")
+
+
+class JobColumnsMixin:
+    """Columns shared by the unified page and every job type's list."""
+
+    @admin.display(description="Status", ordering="status")
+    def status_display(self, obj):
+        return status_badge(obj)
+
+    @admin.display(description="Progress")
+    def progress_display(self, obj):
+        return progress_bar(obj)
+
+    @admin.display(description="Duration")
+    def duration_display(self, obj):
+        return format_duration(obj)
+
+    @admin.display(description="Flower")
+    def flower_display(self, obj):
+        return flower_link(obj.celery_task_id)
+
+
+class BackgroundTaskAdmin(JobColumnsMixin, admin.ModelAdmin):
+    """Base admin of a job type: lifecycle read-only, the add form is the trigger."""
+
+    list_display = ("id", "status_display", "progress_display", "progress_message", "triggered_by", "created_at", "duration_display")
+    list_filter = ("status",)
+    list_per_page = 50
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    ordering = ("-created_at", "-id")
+    actions = [cancel_jobs, retry_jobs]
+    search_fields = ("=id", "triggered_by", "celery_task_id")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        # A job's inputs are fixed once it exists: everything is read-only on the change page.
+        return [f.name for f in self.model._meta.fields] + ["duration_display", "flower_display"]
+
+    def get_exclude(self, request, obj=None):
+        if obj is None:
+            return [f for f in LIFECYCLE_FIELDS if f != "id"]
+        return super().get_exclude(request, obj)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return super().get_fieldsets(request, obj)
+        own = [f.name for f in self.model._meta.fields if f.name not in LIFECYCLE_FIELDS]
+        lifecycle = [f for f in LIFECYCLE_FIELDS] + ["duration_display", "flower_display"]
+        sets = []
+        if own:
+            sets.append((None, {"fields": own}))
+        sets.append(("Lifecycle", {"fields": lifecycle}))
+        return sets
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return  # jobs are not edited; actions change them
+        obj.triggered_by = triggered_by_admin(request)
+        obj.progress_message = "Waiting to start"
+        with transaction.atomic():
+            obj.save()
+            background_task_dispatch(obj)
+
+class TaskTypeFilter(admin.SimpleListFilter):
+    title = "task type"
+    parameter_name = "task_type"
+
+    def lookups(self, request, model_admin):
+        return task_type_choices()
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(task_type=self.value())
+        return queryset
+
+
+@admin.register(UnifiedTask)
+class UnifiedTaskAdmin(JobColumnsMixin, admin.ModelAdmin):
+    """Every job of every type on one page, newest first."""
+
+    list_display = (
+        "job_link",
+        "task_type",
+        "status_display",
+        "progress_display",
+        "progress_message",
+        "triggered_by",
+        "created_at",
+        "duration_display",
+        "flower_display",
+    )
+    list_display_links = None
+    list_filter = (TaskTypeFilter, "status")
+    list_per_page = 50
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    ordering = ("-created_at", "-id")
+    actions = [cancel_jobs, retry_jobs]
+    search_fields = ("=id", "triggered_by", "celery_task_id")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Needed for the actions; the rows themselves link to each job's own page.
+        return request.user.is_active and request.user.is_staff
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from django.shortcuts import redirect
+
+        row = UnifiedTask.objects.filter(pk=object_id).first()
+        url = job_admin_url(row) if row else None
+        return redirect(url or "admin:background_tasks_unifiedtask_changelist")
+
+    @admin.display(description="Job", ordering="id")
+    def job_link(self, obj):
+        url = job_admin_url(obj)
+        label = f"#{obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, label) if url else label
+
+
+def job_admin_url(row) -> str | None:
+    """Return the admin change page of a job (a job or a unified row)."""
+    model = get_task_model(row.task_type)
+    if model is None:
+        return None
+    try:
+        return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[row.pk])
+    except NoReverseMatch:
+        return None
+
+
+@admin.register(AdminNotification)
+class AdminNotificationAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "level", "title", "job_link", "read_at")
+    list_filter = ("level", ("read_at", admin.EmptyFieldListFilter), "task_type")
+    readonly_fields = ("created_at", "level", "title", "message", "task_type", "job_id", "read_at")
+    actions = ["mark_read"]
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="Job")
+    def job_link(self, obj):
+        if not obj.job_id:
+            return "—"
+        url = job_admin_url(obj)
+        return format_html('<a href="{}">#{}</a>', url, obj.job_id) if url else f"#{obj.job_id}"
+
+    @admin.action(description="Mark selected notifications as read")
+    def mark_read(self, request, queryset):
+        count = queryset.filter(read_at__isnull=True).update(read_at=timezone.now())
+        self.message_user(request, f"{count} notification{'s' if count != 1 else ''} marked as read.", messages.SUCCESS)

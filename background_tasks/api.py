@@ -1,0 +1,112 @@
+"""The unified API: list, status, cancel, retry; and the base of every trigger endpoint."""
+from __future__ import annotations
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .models import BackgroundTask
+from .registry import task_types
+from .selectors import DEFAULT_LIMIT, background_tasks_service
+from .serializers import BackgroundTaskSerializer, TriggerResponseSerializer, trigger_body
+from .services import background_task_cancel, background_task_retry
+from .status import TaskStatus
+
+
+def triggered_by_api(request) -> str:
+    return f"api:{request.user.get_username()}"
+
+
+class TaskTriggerApi(APIView):
+    """Base of a task type's trigger: validate input, create the job, answer 202.
+
+    A subclass sets ``InputSerializer`` and implements ``create_job``.
+    """
+
+    InputSerializer: type[serializers.Serializer] = serializers.Serializer
+
+    def create_job(self, *, data: dict, triggered_by: str) -> BackgroundTask:
+        raise NotImplementedError
+
+    def post(self, request, *args, **kwargs):
+        serializer = self.InputSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            job = self.create_job(data=serializer.validated_data, triggered_by=triggered_by_api(request))
+        return Response(trigger_body(job), status=status.HTTP_202_ACCEPTED)
+
+
+def get_job_or_404(job_id: int) -> BackgroundTask:
+    job = background_tasks_service.get_task_by_id(int(job_id))
+    if job is None:
+        raise NotFound(f"No background task with id {job_id}.")
+    return job
+
+
+class BackgroundTaskListApi(APIView):
+    """List jobs of every type, newest first."""
+
+    class FilterSerializer(serializers.Serializer):
+        task_type = serializers.CharField(required=False)
+        status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=DEFAULT_LIMIT)
+
+        def validate_task_type(self, value):
+            if value not in task_types():
+                raise serializers.ValidationError(
+                    f'"{value}" is not a valid task type. Choose from: {", ".join(task_types())}.'
+                )
+            return value
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("task_type", str, enum=None, description="One task type, e.g. product_import"),
+            OpenApiParameter("status", str, enum=[c for c, _ in TaskStatus.choices]),
+            OpenApiParameter("limit", int, description="At most this many jobs (default 50, 1 to 1000)"),
+        ],
+        responses=BackgroundTaskSerializer(many=True),
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        jobs = background_tasks_service.get_tasks(**filters.validated_data)
+        return Response(BackgroundTaskSerializer(jobs, many=True).data)
+
+
+class BackgroundTaskDetailApi(APIView):
+    """The status of one job of any type."""
+
+    @extend_schema(responses=BackgroundTaskSerializer)
+    def get(self, request, job_id: int):
+        return Response(BackgroundTaskSerializer(get_job_or_404(job_id)).data)
+
+
+class BackgroundTaskCancelApi(APIView):
+    """Cancel a pending job, or ask a running one to stop."""
+
+    @extend_schema(request=None, responses=BackgroundTaskSerializer)
+    def post(self, request, job_id: int):
+        job = get_job_or_404(job_id)
+        if not background_task_cancel(job=job, cancelled_by=request.user.get_username()):
+            return Response(
+                {"detail": f"Job {job.pk} is {job.status} and cannot be cancelled."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(BackgroundTaskSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class BackgroundTaskRetryApi(APIView):
+    """Run a failed or cancelled job again."""
+
+    @extend_schema(request=None, responses={202: TriggerResponseSerializer})
+    def post(self, request, job_id: int):
+        job = get_job_or_404(job_id)
+        if not background_task_retry(job=job, triggered_by=triggered_by_api(request)):
+            return Response(
+                {"detail": f"Job {job.pk} is {job.status}; only failed or cancelled jobs can be retried."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(trigger_body(job, "Task queued for retry"), status=status.HTTP_202_ACCEPTED)

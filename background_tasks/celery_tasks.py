@@ -1,0 +1,48 @@
+"""Celery tasks: one per job type (created from the registry), the sweep, and scheduled starts."""
+from __future__ import annotations
+
+from celery import shared_task
+
+from .registry import celery_task_name, get_task_model, task_models
+
+_registered: set[str] = set()
+
+
+def _make_job_task(task_type: str):
+    def run_job(self, job_id: int) -> str:
+        from .services import background_task_run
+
+        return background_task_run(model=get_task_model(task_type), job_id=job_id, celery_task_id=self.request.id)
+
+    run_job.__name__ = run_job.__qualname__ = task_type
+    run_job.__doc__ = f"Run one {task_type} job, given its id."
+    return shared_task(bind=True, name=celery_task_name(task_type), ignore_result=False)(run_job)
+
+
+def register_job_tasks() -> None:
+    """Create the Celery task of every job type the registry knows (idempotent)."""
+    for task_type in task_models():
+        if task_type not in _registered:
+            _make_job_task(task_type)
+            _registered.add(task_type)
+
+
+@shared_task(name="background_tasks.sweep", ignore_result=True)
+def sweep() -> str:
+    """Publish jobs that never reached a queue and reap jobs whose worker died."""
+    from .sweep import background_tasks_sweep
+
+    return str(background_tasks_sweep())
+
+
+@shared_task(bind=True, name="background_tasks.run_scheduled")
+def run_scheduled(self, task_type: str) -> dict:
+    """Create a job of ``task_type`` triggered by the schedule and run it in this worker."""
+    from .services import background_task_create, background_task_run
+
+    model = get_task_model(task_type)
+    if model is None:
+        raise ValueError(f"Unknown task type {task_type!r}")
+    job = background_task_create(model=model, triggered_by="scheduled", dispatch=False)
+    status = background_task_run(model=model, job_id=job.pk, celery_task_id=self.request.id)
+    return {"job_id": job.pk, "task_type": task_type, "status": status}

@@ -1,0 +1,174 @@
+"""The abstract BackgroundTask model, its status enum, and the shared id and notification tables."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from django.core.validators import MaxValueValidator
+from django.db import models, transaction
+
+from .querysets import BackgroundTaskQuerySet
+from .status import TaskStatus
+
+if TYPE_CHECKING:
+    from .services import JobProgress, Outcome
+
+
+class TaskRef(models.Model):
+    """One row per job of any type: the shared sequence that makes job ids unique across types."""
+
+    id = models.BigAutoField(primary_key=True)
+    task_type = models.CharField(max_length=50)
+
+    class Meta:
+        verbose_name = "task id"
+
+    def __str__(self) -> str:
+        return f"{self.task_type} #{self.pk}"
+
+
+class BackgroundTask(models.Model):
+    """A long job: standard lifecycle fields; a subclass adds its inputs, outcome and work.
+
+    A concrete subclass sets ``task_type`` and ``queue`` and implements ``execute``.
+    """
+
+    task_type: ClassVar[str] = ""
+    queue: ClassVar[str] = "default"
+    # Whether a job whose worker died may run again from the start (its work is idempotent).
+    requeue_on_worker_lost: ClassVar[bool] = True
+
+    id = models.BigIntegerField(primary_key=True, editable=False)
+    status = models.CharField(
+        max_length=30, choices=TaskStatus.choices, default=TaskStatus.PENDING, db_index=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    triggered_by = models.CharField(max_length=100, blank=True, default="")
+    error_message = models.TextField(null=True, blank=True)
+    progress_percent = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    progress_message = models.CharField(max_length=255, blank=True, default="")
+    celery_task_id = models.CharField(max_length=255, null=True, blank=True, db_index=True)
+    # Reliability: when the job was handed to a queue, its worker's last sign of life,
+    # how many times it was claimed, and whether someone asked it to stop.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+
+    objects = BackgroundTaskQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+        get_latest_by = "created_at"
+
+    def __str__(self) -> str:
+        return f"{self.task_type} #{self.pk} ({self.status})"
+
+    def save(self, *args, **kwargs):
+        """Draw the id from the shared sequence on first save."""
+        if self.pk is None:
+            with transaction.atomic(using=kwargs.get("using")):
+                self.pk = TaskRef.objects.create(task_type=self.task_type).pk
+                kwargs["force_insert"] = True
+                return super().save(*args, **kwargs)
+        return super().save(*args, **kwargs)
+
+    def execute(self, progress: JobProgress) -> Outcome | None:
+        """Do the job's own work, reporting through ``progress``; raise JobFailed to fail it."""
+        raise NotImplementedError("A BackgroundTask subclass must implement execute().")
+
+    def get_details(self) -> dict:
+        """Return the task-specific part of the status body."""
+        return {}
+
+    # Predicates so callers never compare raw status values.
+    def is_pending(self) -> bool:
+        return self.status == TaskStatus.PENDING
+
+    def is_running(self) -> bool:
+        return self.status == TaskStatus.RUNNING
+
+    def is_active(self) -> bool:
+        return self.status in TaskStatus.active()
+
+    def is_terminal(self) -> bool:
+        return self.status in TaskStatus.terminal()
+
+    def is_retryable(self) -> bool:
+        return self.status in TaskStatus.retryable()
+
+    @property
+    def duration(self):
+        """Return how long the job ran (so far), or None before it started."""
+        if self.started_at is None:
+            return None
+        from django.utils import timezone
+
+        return (self.completed_at or timezone.now()) - self.started_at
+
+
+class UnifiedTask(models.Model):
+    """Read-only SQL view over every job table: the one list of all jobs of all types."""
+
+    id = models.BigIntegerField(primary_key=True)
+    task_type = models.CharField(max_length=50)
+    status = models.CharField(max_length=30, choices=TaskStatus.choices)
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True)
+    completed_at = models.DateTimeField(null=True)
+    triggered_by = models.CharField(max_length=100)
+    error_message = models.TextField(null=True)
+    progress_percent = models.PositiveSmallIntegerField()
+    progress_message = models.CharField(max_length=255)
+    celery_task_id = models.CharField(max_length=255, null=True)
+    heartbeat_at = models.DateTimeField(null=True)
+    attempts = models.PositiveSmallIntegerField()
+    cancel_requested = models.BooleanField()
+
+    objects = BackgroundTaskQuerySet.as_manager()
+
+    class Meta:
+        managed = False
+        db_table = "background_tasks_unified"
+        ordering = ["-created_at", "-id"]
+        verbose_name = "background task"
+        verbose_name_plural = "background tasks"
+
+    def __str__(self) -> str:
+        return f"{self.task_type} #{self.pk} ({self.status})"
+
+    def is_terminal(self) -> bool:
+        return self.status in TaskStatus.terminal()
+
+    def is_retryable(self) -> bool:
+        return self.status in TaskStatus.retryable()
+
+    duration = BackgroundTask.duration
+
+
+class AdminNotification(models.Model):
+    """A message for staff, created when a job fails."""
+
+    class Level(models.TextChoices):
+        INFO = "info", "Info"
+        WARNING = "warning", "Warning"
+        ERROR = "error", "Error"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    level = models.CharField(max_length=10, choices=Level.choices, default=Level.ERROR)
+    title = models.CharField(max_length=255)
+    message = models.TextField(blank=True, default="")
+    task_type = models.CharField(max_length=50, blank=True, default="")
+    job_id = models.BigIntegerField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def is_read(self) -> bool:
+        return self.read_at is not None

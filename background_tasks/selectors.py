@@ -1,0 +1,74 @@
+"""Read side: the unified queries over every job type (the seed's BackgroundTasksService)."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from .models import BackgroundTask, TaskRef, UnifiedTask
+from .registry import get_task_model, task_models
+from .status import TaskStatus
+
+DEFAULT_LIMIT = 50
+
+
+def _hydrate(rows: list[UnifiedTask]) -> list[BackgroundTask]:
+    """Turn unified rows into concrete job instances (one query per task type present)."""
+    ids_by_type: dict[str, list[int]] = defaultdict(list)
+    for row in rows:
+        ids_by_type[row.task_type].append(row.pk)
+    found: dict[int, BackgroundTask] = {}
+    for task_type, ids in ids_by_type.items():
+        model = get_task_model(task_type)
+        if model is not None:
+            found.update(model.objects.in_bulk(ids))
+    return [found[row.pk] for row in rows if row.pk in found]
+
+
+class BackgroundTasksService:
+    """Unified service for all background task types."""
+
+    def get_all_running_tasks(self) -> list[BackgroundTask]:
+        """Return every running job of every type, newest first."""
+        return self.get_tasks(status=TaskStatus.RUNNING, limit=None)
+
+    def get_active_tasks(self, task_type: str | None = None) -> list[BackgroundTask]:
+        """Return every pending or running job (of one type if given), newest first."""
+        rows = UnifiedTask.objects.active()
+        if task_type:
+            rows = rows.filter(task_type=task_type)
+        return _hydrate(list(rows.order_by("-created_at", "-id")))
+
+    def get_tasks(
+        self, task_type: str | None = None, status: str | None = None, limit: int | None = DEFAULT_LIMIT
+    ) -> list[BackgroundTask]:
+        """Return jobs, newest first, filtered by type and status."""
+        rows = UnifiedTask.objects.all()
+        if task_type:
+            rows = rows.filter(task_type=task_type)
+        if status:
+            rows = rows.filter(status=status)
+        rows = rows.order_by("-created_at", "-id")
+        if limit is not None:
+            rows = rows[:limit]
+        return _hydrate(list(rows))
+
+    def get_task_by_id(self, task_id: int, task_type: str | None = None) -> BackgroundTask | None:
+        """Return the job with this id (of any type unless one is given), or None."""
+        if task_type is None:
+            task_type = TaskRef.objects.filter(pk=task_id).values_list("task_type", flat=True).first()
+        model = get_task_model(task_type) if task_type else None
+        if model is None:
+            return None
+        return model.objects.filter(pk=task_id).first()
+
+    def count_by_status_and_type(self) -> dict[str, dict[str, int]]:
+        """Return {task_type: {status: count}} of every job type."""
+        from django.db.models import Count
+
+        counts: dict[str, dict[str, int]] = {t: {} for t in task_models()}
+        for model in task_models().values():
+            for row in model.objects.values("status").annotate(n=Count("pk")).order_by():
+                counts[model.task_type][row["status"]] = row["n"]
+        return counts
+
+
+background_tasks_service = BackgroundTasksService()

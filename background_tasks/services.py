@@ -1,0 +1,277 @@
+"""The job lifecycle, written once: create, claim, progress, finish, fail, cancel, retry, run."""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.core.mail import mail_admins
+from django.db import close_old_connections, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from . import heartbeat
+from .conf import task_setting
+from .models import AdminNotification, BackgroundTask
+from .status import TaskStatus
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_MAX = 255
+
+
+class JobFailed(Exception):
+    """Raise from a job's work to fail it with a readable message (stored as error_message)."""
+
+
+class JobInterrupted(Exception):
+    """Raised inside a job's work when it must stop: cancel requested or no longer running."""
+
+
+@dataclass
+class Outcome:
+    """What a job's work returns: warnings make it completed_with_warnings."""
+
+    warnings: Sequence[str] = field(default_factory=list)
+    message: str = ""
+
+
+def clip_message(text: str, limit: int = MESSAGE_MAX) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- create, dispatch-facing ---------------------------------------------------------------
+
+
+def background_task_create(
+    *, model: type[BackgroundTask], triggered_by: str, dispatch: bool = True, **fields
+) -> BackgroundTask:
+    """Create a pending job and, unless told not to, dispatch it once the transaction commits."""
+    from .dispatch import background_task_dispatch
+
+    with transaction.atomic():
+        job = model(triggered_by=triggered_by, progress_message="Waiting to start", **fields)
+        if not dispatch:
+            job.queued_at = timezone.now()
+        job.save()
+        if dispatch:
+            background_task_dispatch(job)
+    return job
+
+
+# --- worker side ------------------------------------------------------------------------------
+
+
+def background_task_claim(
+    *, model: type[BackgroundTask], job_id: int, celery_task_id: str | None = None
+) -> BackgroundTask | None:
+    """Move a pending job to running; return it, or None when another worker won or it is gone."""
+    now = timezone.now()
+    updates = dict(
+        status=TaskStatus.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        progress_percent=0,
+        progress_message="Started",
+        completed_at=None,
+        error_message=None,
+    )
+    if celery_task_id:
+        updates["celery_task_id"] = celery_task_id
+    if not model.objects.pending().filter(pk=job_id, cancel_requested=False).update(**updates):
+        return None
+    return model.objects.get(pk=job_id)
+
+
+class JobProgress:
+    """Handed to a job's work: throttled progress writes that also beat and check for cancel."""
+
+    def __init__(self, job: BackgroundTask):
+        self.job = job
+        self._last_write = 0.0
+        self._last_percent = -1
+
+    def __call__(self, percent: int | float | None = None, message: str | None = None, *, force: bool = False):
+        """Report progress; raise JobInterrupted when the job was asked to stop."""
+        delay = task_setting("DEBUG_STEP_DELAY")
+        if delay:
+            time.sleep(delay)
+        now = time.monotonic()
+        if percent is not None:
+            percent = max(0, min(100, int(percent)))
+        if not force and now - self._last_write < task_setting("PROGRESS_INTERVAL"):
+            return
+        self._last_write = now
+        updates = {"heartbeat_at": timezone.now()}
+        if percent is not None:
+            updates["progress_percent"] = self.job.progress_percent = percent
+        if message is not None:
+            updates["progress_message"] = self.job.progress_message = clip_message(message)
+        model = type(self.job)
+        if not model.objects.running().filter(pk=self.job.pk, cancel_requested=False).update(**updates):
+            self._raise_interrupted()
+
+    def check_cancelled(self) -> None:
+        """Raise JobInterrupted if a cancel was requested (one cheap read)."""
+        row = type(self.job).objects.filter(pk=self.job.pk).values_list("status", "cancel_requested").first()
+        if row is None or row[0] != TaskStatus.RUNNING or row[1]:
+            self._raise_interrupted()
+
+    def _raise_interrupted(self):
+        row = type(self.job).objects.filter(pk=self.job.pk).values_list("status", "cancel_requested").first()
+        if row and row[1]:
+            raise JobInterrupted("Cancelled on request")
+        raise JobInterrupted("The job is no longer running")
+
+
+def _finish(job: BackgroundTask, *, status: TaskStatus, message: str, error: str | None = None) -> bool:
+    now = timezone.now()
+    updates = dict(status=status, completed_at=now, heartbeat_at=now, progress_message=clip_message(message))
+    if status in (TaskStatus.COMPLETED, TaskStatus.COMPLETED_WITH_WARNINGS):
+        updates["progress_percent"] = 100
+    if error is not None:
+        updates["error_message"] = error
+    won = bool(type(job).objects.running().filter(pk=job.pk).update(**updates))
+    if won:
+        for name, value in updates.items():
+            setattr(job, name, value)
+    else:
+        logger.warning("%s was no longer running when it finished as %s", job, status)
+    return won
+
+
+def background_task_complete(*, job: BackgroundTask, outcome: Outcome | None = None) -> bool:
+    """Finish a running job as completed, or completed_with_warnings when it has warnings."""
+    outcome = outcome or Outcome()
+    if outcome.warnings:
+        count = len(outcome.warnings)
+        message = outcome.message or f"Completed with {count} warning{'s' if count != 1 else ''}"
+        return _finish(job, status=TaskStatus.COMPLETED_WITH_WARNINGS, message=message)
+    return _finish(job, status=TaskStatus.COMPLETED, message=outcome.message or "Completed")
+
+
+def background_task_fail(*, job: BackgroundTask, error_message: str) -> bool:
+    """Finish a running job as failed, store the reason and tell the admins."""
+    if not _finish(job, status=TaskStatus.FAILED, message="Failed", error=error_message):
+        return False
+    notify_admins_of_failure(job=job, error_message=error_message)
+    return True
+
+
+def notify_admins_of_failure(*, job, error_message: str) -> AdminNotification:
+    """Create an admin notification and mail the ADMINS about a failed job."""
+    title = f"{job._meta.verbose_name.capitalize()} #{job.pk} failed"
+    note = AdminNotification.objects.create(
+        level=AdminNotification.Level.ERROR,
+        title=clip_message(title),
+        message=error_message,
+        task_type=job.task_type,
+        job_id=job.pk,
+    )
+    mail_admins(subject=title, message=f"{title}\n\n{error_message}\n\nTriggered by: {job.triggered_by}", fail_silently=True)
+    return note
+
+
+def _finish_cancelled(job: BackgroundTask) -> bool:
+    return _finish(job, status=TaskStatus.CANCELLED, message="Cancelled")
+
+
+def background_task_run(
+    *, model: type[BackgroundTask], job_id: int, celery_task_id: str | None = None
+) -> str:
+    """Claim a job and run its work to a final status; return that status (or "skipped")."""
+    job = background_task_claim(model=model, job_id=job_id, celery_task_id=celery_task_id)
+    if job is None:
+        logger.info("%s #%s not claimed: already taken, finished or gone", model.task_type, job_id)
+        return "skipped"
+    with heartbeat.beating(job):
+        try:
+            outcome = job.execute(JobProgress(job))
+        except JobInterrupted as exc:
+            logger.info("%s stopped: %s", job, exc)
+            _finish_cancelled(job)
+        except JobFailed as exc:
+            background_task_fail(job=job, error_message=str(exc) or "The job failed")
+        except BaseException as exc:
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            logger.exception("%s crashed", job)
+            _fail_after_crash(job, exc)
+        else:
+            background_task_complete(job=job, outcome=outcome)
+    return type(job).objects.filter(pk=job.pk).values_list("status", flat=True).first() or "gone"
+
+
+def _fail_after_crash(job: BackgroundTask, exc: BaseException) -> None:
+    detail = str(exc).strip()
+    message = f"Unexpected error ({exc.__class__.__name__})" + (f": {detail}" if detail else "")
+    try:
+        background_task_fail(job=job, error_message=message)
+    except Exception:
+        # The crash may have broken the connection: start a fresh one and try once more.
+        connection.close()
+        close_old_connections()
+        background_task_fail(job=job, error_message=message)
+
+
+# --- staff actions ------------------------------------------------------------------------------
+
+
+def background_task_cancel(*, job: BackgroundTask, cancelled_by: str = "") -> bool:
+    """Cancel a pending job at once, or ask a running one to stop; return whether anything changed."""
+    now = timezone.now()
+    who = f" by {cancelled_by}" if cancelled_by else ""
+    model = type(job)
+    if model.objects.pending().filter(pk=job.pk).update(
+        status=TaskStatus.CANCELLED, completed_at=now, cancel_requested=True, progress_message=clip_message(f"Cancelled{who}")
+    ):
+        _revoke(job)
+        job.refresh_from_db()
+        return True
+    if model.objects.running().filter(pk=job.pk, cancel_requested=False).update(
+        cancel_requested=True, progress_message=clip_message(f"Cancelling{who}…")
+    ):
+        job.refresh_from_db()
+        return True
+    return False
+
+
+def _revoke(job: BackgroundTask) -> None:
+    """Drop a queued Celery message early (best effort: the claim refuses it anyway)."""
+    from .conf import use_celery
+
+    if not (use_celery() and job.celery_task_id):
+        return
+    try:
+        from wizamart.celery import app
+
+        app.control.revoke(job.celery_task_id)
+    except Exception:
+        logger.info("Could not revoke %s; the worker will skip it at claim", job.celery_task_id)
+
+
+def background_task_retry(*, job: BackgroundTask, triggered_by: str) -> bool:
+    """Put a failed or cancelled job back to pending and dispatch it again."""
+    from .dispatch import background_task_dispatch
+
+    with transaction.atomic():
+        changed = type(job).objects.filter(pk=job.pk, status__in=TaskStatus.retryable()).update(
+            status=TaskStatus.PENDING,
+            started_at=None,
+            completed_at=None,
+            heartbeat_at=None,
+            queued_at=None,
+            error_message=None,
+            progress_percent=0,
+            progress_message="Waiting to start (retry)",
+            attempts=0,
+            cancel_requested=False,
+            triggered_by=triggered_by,
+        )
+        if changed:
+            job.refresh_from_db()
+            background_task_dispatch(job)
+    return bool(changed)

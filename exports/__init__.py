@@ -1,0 +1,1 @@
+"""Exports: product feed exports (CSV and Google Shopping XML)."""

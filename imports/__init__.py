@@ -1,0 +1,1 @@
+"""Imports: product feed CSV imports and historical Letzshop order imports."""

@@ -1,0 +1,3 @@
+"""API URLs of this app."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Quality: test runs and code-quality scans."""

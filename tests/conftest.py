@@ -1,0 +1,61 @@
+"""Shared fixtures: users and API clients, and how jobs run in tests."""
+import pytest
+from rest_framework.test import APIClient
+
+from .factories import StaffFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _in_process_tasks(settings, tmp_path):
+    """By default jobs run in-process, in the committing thread (deterministic tests)."""
+    settings.USE_CELERY = False
+    settings.BACKGROUND_TASKS = {**settings.BACKGROUND_TASKS, "EAGER": True, "DEBUG_STEP_DELAY": 0.0}
+    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "private"), "base_url": None},
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def staff_user(db):
+    return StaffFactory()
+
+
+@pytest.fixture
+def plain_user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def anon_client():
+    return APIClient()
+
+
+@pytest.fixture
+def staff_client(staff_user):
+    client = APIClient()
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def user_client(plain_user):
+    client = APIClient()
+    client.force_login(plain_user)
+    return client
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    """Run on_commit callbacks (dispatch) inside a test transaction, as a real commit would."""
+
+    def runner(func, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return func(*args, **kwargs)
+
+    return runner

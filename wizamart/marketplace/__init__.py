@@ -1,0 +1,1 @@
+"""Marketplace domain: vendors, products, orders, subscriptions, and subscription maintenance."""

@@ -1,0 +1,215 @@
+"""Django settings, read from the environment (12-factor); defaults run on SQLite with no Redis."""
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-change-me-" + "x" * 32)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_celery_results",
+    "django_celery_beat",
+    "background_tasks",
+    "wizamart.marketplace",
+    "imports",
+    "exports",
+    "quality",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "wizamart.urls"
+WSGI_APPLICATION = "wizamart.wsgi.application"
+ASGI_APPLICATION = "wizamart.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL and IMMEDIATE transactions let the in-process worker threads write beside web requests.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Uploaded feeds and generated exports are private: served only through their job's API.
+PRIVATE_STORAGE_ROOT = env.path("PRIVATE_STORAGE_ROOT", default=BASE_DIR / "private")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(PRIVATE_STORAGE_ROOT), "base_url": None},
+    },
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+LOGIN_URL = "admin:login"
+
+ADMINS = [tuple(a.split(":", 1)) for a in env.list("ADMINS", default=[]) if ":" in a]
+SERVER_EMAIL = env.str("SERVER_EMAIL", default="wizamart@localhost")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- REST API -----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    # Token first: an anonymous request then gets 401 with a WWW-Authenticate header.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "EXCEPTION_HANDLER": "background_tasks.api_errors.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Wizamart background tasks API",
+    "DESCRIPTION": "Trigger long jobs and follow them: imports, exports, quality runs, maintenance.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
+}
+
+# --- Background tasks -----------------------------------------------------------------------
+USE_CELERY = env.bool("USE_CELERY", default=False)
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+FLOWER_URL = env.str("FLOWER_URL", default="http://localhost:5555")
+FLOWER_PASSWORD = env.str("FLOWER_PASSWORD", default="")
+LETZSHOP_API_URL = env.str("LETZSHOP_API_URL", default="https://letzshop.lu/graphql")
+
+BACKGROUND_TASKS = {
+    # In-process mode (USE_CELERY=false): threads running jobs inside the web process.
+    "INPROCESS_WORKERS": env.int("BACKGROUND_TASKS_INPROCESS_WORKERS", default=2),
+    # Run in-process jobs in the committing thread instead of the pool (tests, commands).
+    "EAGER": env.bool("BACKGROUND_TASKS_EAGER", default=False),
+    # A running job writes its heartbeat this often; silent for STALE_AFTER means its worker is gone.
+    "HEARTBEAT_INTERVAL": env.float("BACKGROUND_TASKS_HEARTBEAT_INTERVAL", default=10.0),
+    "STALE_AFTER": env.float("BACKGROUND_TASKS_STALE_AFTER", default=60.0),
+    # Attempts (claims) a job may use before a lost worker makes it fail for good.
+    "MAX_ATTEMPTS": env.int("BACKGROUND_TASKS_MAX_ATTEMPTS", default=3),
+    # Minimum seconds between two progress writes of one job.
+    "PROGRESS_INTERVAL": env.float("BACKGROUND_TASKS_PROGRESS_INTERVAL", default=1.0),
+    # Pending jobs never published get published by the sweep after this grace period.
+    "PUBLISH_GRACE": env.float("BACKGROUND_TASKS_PUBLISH_GRACE", default=10.0),
+    # Pending jobs published but never started are published again after this long.
+    "REPUBLISH_AFTER": env.float("BACKGROUND_TASKS_REPUBLISH_AFTER", default=3600.0),
+    "SWEEP_INTERVAL": env.float("BACKGROUND_TASKS_SWEEP_INTERVAL", default=30.0),
+    # Test-only: seconds every job sleeps at each progress report, to watch it move.
+    "DEBUG_STEP_DELAY": env.float("BACKGROUND_TASKS_DEBUG_STEP_DELAY", default=0.0),
+}
+
+# --- Celery ---------------------------------------------------------------------------------
+LONGEST_JOB_SECONDS = env.int("LONGEST_JOB_SECONDS", default=4 * 3600)
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_RESULT_BACKEND = "django-db"
+CELERY_RESULT_EXTENDED = True
+CELERY_CACHE_BACKEND = "default"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_TRACK_STARTED = True
+CELERY_TASK_TIME_LIMIT = LONGEST_JOB_SECONDS
+CELERY_TASK_SOFT_TIME_LIMIT = LONGEST_JOB_SECONDS - 60
+# Redis redelivers an unacked message after the visibility timeout: keep it above the longest job.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LONGEST_JOB_SECONDS + 3600}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": LONGEST_JOB_SECONDS + 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing must fail fast when Redis is down: the sweep publishes the job later.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Keep one database connection per worker process instead of one per task.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_RESULT_EXPIRES = timedelta(days=14)
+
+# --- Uploads --------------------------------------------------------------------------------
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# The sweep is infrastructure, so it is declared here; DatabaseScheduler copies it into the
+# database. Business schedules (subscription maintenance) are created by data migrations.
+CELERY_BEAT_SCHEDULE = {
+    "background-tasks-sweep": {
+        "task": "background_tasks.sweep",
+        "schedule": BACKGROUND_TASKS["SWEEP_INTERVAL"],
+        "options": {"queue": "default", "expires": BACKGROUND_TASKS["SWEEP_INTERVAL"]},
+    },
+}

@@ -1,0 +1,21 @@
+"""Root URLs: the admin (the task pages), the API of every app, its schema and docs."""
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from .urlhelpers import api_path
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("api-auth/", include("rest_framework.urls")),
+    api_path("api/v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
+    api_path("api/v1/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    api_path("api/v1/redoc", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("", include("background_tasks.urls")),
+    path("", include("wizamart.marketplace.urls")),
+    path("", include("imports.urls")),
+    path("", include("exports.urls")),
+    path("", include("quality.urls")),
+]

@@ -1,0 +1,16 @@
+"""WSGI entry point."""
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wizamart.settings")
+
+application = get_wsgi_application()
+
+from django.conf import settings  # noqa: E402
+
+if not settings.USE_CELERY:
+    # In-process mode: re-run jobs this server lost at its last stop, then sweep periodically.
+    from background_tasks.inprocess import start_janitor  # noqa: E402
+
+    start_janitor()
