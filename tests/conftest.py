@@ -4,6 +4,8 @@ from rest_framework.test import APIClient
 
 from .factories import StaffFactory, UserFactory
 
+pytest_plugins = ["tests.fixtures.celery_worker", "tests.fixtures.browser"]
+
 
 @pytest.fixture(autouse=True)
 def _in_process_tasks(settings, tmp_path):
