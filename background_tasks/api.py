@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from .models import BackgroundTask
 from .registry import task_types
-from .selectors import DEFAULT_LIMIT, background_tasks_service
+from .selectors import COUNTS_MAX_AGE, DEFAULT_LIMIT, background_tasks_service
 from .serializers import BackgroundTaskSerializer, TriggerResponseSerializer, trigger_body
 from .services import background_task_cancel, background_task_retry
 from .status import TaskStatus
@@ -74,6 +74,14 @@ class BackgroundTaskListApi(APIView):
         filters.is_valid(raise_exception=True)
         jobs = background_tasks_service.get_tasks(**filters.validated_data)
         return Response(BackgroundTaskSerializer(jobs, many=True).data)
+
+
+class BackgroundTaskCountsApi(APIView):
+    """How many jobs of each type are in each status (refreshed at most every few seconds)."""
+
+    @extend_schema(responses=dict[str, dict[str, int]])
+    def get(self, request):
+        return Response(background_tasks_service.count_by_status_and_type(max_age=COUNTS_MAX_AGE))
 
 
 class BackgroundTaskDetailApi(APIView):

@@ -8,6 +8,9 @@ from .registry import get_task_model, task_models
 from .status import TaskStatus
 
 DEFAULT_LIMIT = 50
+COUNTS_CACHE_KEY = "background_tasks:count_by_status_and_type"
+# Pages poll the counts every few seconds: they accept counts this many seconds old.
+COUNTS_MAX_AGE = 2.0
 
 
 def _hydrate(rows: list[UnifiedTask]) -> list[BackgroundTask]:
@@ -60,8 +63,19 @@ class BackgroundTasksService:
             return None
         return model.objects.filter(pk=task_id).first()
 
-    def count_by_status_and_type(self) -> dict[str, dict[str, int]]:
-        """Return {task_type: {status: count}} of every job type."""
+    def count_by_status_and_type(self, *, max_age: float = 0) -> dict[str, dict[str, int]]:
+        """Return {task_type: {status: count}} of every job type (at most ``max_age`` seconds old).
+
+        One GROUP BY on the indexed status column per job table; pages that poll the counts pass
+        a small ``max_age`` so that many open pages share one computation.
+        """
+        if max_age > 0:
+            from django.core.cache import cache
+
+            return cache.get_or_set(COUNTS_CACHE_KEY, self._count_by_status_and_type, max_age)
+        return self._count_by_status_and_type()
+
+    def _count_by_status_and_type(self) -> dict[str, dict[str, int]]:
         from django.db.models import Count
 
         counts: dict[str, dict[str, int]] = {t: {} for t in task_models()}
