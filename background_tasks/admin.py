@@ -14,6 +14,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+from django.utils.text import capfirst
 
 from .dispatch import background_task_dispatch
 from .models import AdminNotification, BackgroundTask, UnifiedTask
@@ -265,7 +266,11 @@ class BackgroundTaskAdmin(JobColumnsMixin, admin.ModelAdmin):
         }
 
     def changelist_view(self, request, extra_context=None):
-        context = {**self.task_page_context(request, discover=True), **(extra_context or {})}
+        context = {
+            "title": capfirst(self.model._meta.verbose_name_plural),
+            **self.task_page_context(request, discover=True),
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, extra_context=context)
 
     def add_view(self, request, form_url="", extra_context=None):
@@ -331,7 +336,7 @@ class UnifiedTaskAdmin(JobColumnsMixin, admin.ModelAdmin):
 
     list_display = (
         "job_link",
-        "task_type",
+        "task_type_display",
         "status_display",
         "progress_display",
         "progress_message",
@@ -352,6 +357,7 @@ class UnifiedTaskAdmin(JobColumnsMixin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         context = {
+            "title": "Background tasks",
             "task_page": task_page_config(),
             "counts_table": counts_table(background_tasks_service.count_by_status_and_type(max_age=COUNTS_MAX_AGE)),
             **(extra_context or {}),
@@ -372,6 +378,10 @@ class UnifiedTaskAdmin(JobColumnsMixin, admin.ModelAdmin):
         row = UnifiedTask.objects.filter(pk=object_id).first()
         url = job_admin_url(row) if row else None
         return redirect(url or "admin:background_tasks_unifiedtask_changelist")
+
+    @admin.display(description="Task type", ordering="task_type")
+    def task_type_display(self, obj):
+        return dict(task_type_choices()).get(obj.task_type, obj.task_type)
 
     @admin.display(description="Job", ordering="id")
     def job_link(self, obj):

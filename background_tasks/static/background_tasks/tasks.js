@@ -177,6 +177,7 @@ function updatePanelTitle() {
   const title = panel.querySelector(".bg-panel-title");
   if (running) title.textContent = `${running} job${running === 1 ? "" : "s"} in progress`;
   else title.textContent = cards.size === 1 ? "Finished job" : "Finished jobs";
+  panel.querySelector(".bg-panel-hint").hidden = running === 0;
   panel.hidden = cards.size === 0;
 }
 
