@@ -203,7 +203,8 @@ class BackgroundTaskAdmin(JobColumnsMixin, admin.ModelAdmin):
 
     def get_exclude(self, request, obj=None):
         if obj is None:
-            return [f for f in LIFECYCLE_FIELDS if f != "id"]
+            # The trigger form: the type's inputs only; ``exclude`` names its outcome fields.
+            return [*(f for f in LIFECYCLE_FIELDS if f != "id"), *(self.exclude or ())]
         return super().get_exclude(request, obj)
 
     def get_fieldsets(self, request, obj=None):

@@ -55,7 +55,21 @@ def test_every_task_type_page_inherits_the_task_page(admin_client):
     response = admin_client.get(reverse("admin:marketplace_subscriptionmaintenancerun_changelist"))
 
     assert page_config(response)["taskType"] == "subscription_maintenance"
-    assert "Run subscription maintenance run" in response.content.decode()
+    assert ">Run subscription maintenance</a>" in response.content.decode()
+
+
+def test_trigger_form_leaves_out_outcome_fields(admin_client, django_capture_on_commit_callbacks):
+    add_url = reverse("admin:marketplace_subscriptionmaintenancerun_add")
+
+    form = admin_client.get(add_url)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(add_url, {})
+
+    assert 'name="counts"' not in form.content.decode()
+    assert 'value="Run subscription maintenance"' in form.content.decode()
+    run = SubscriptionMaintenanceRun.objects.get()
+    assert response["Location"].endswith(f"#job-{run.pk}")
+    assert run.status == TaskStatus.COMPLETED
 
 
 def test_trigger_form_starts_job_and_lands_on_page_following_it(admin_client, django_capture_on_commit_callbacks):
