@@ -265,3 +265,22 @@ def test_unread_link_lists_only_unread_and_mark_read_clears_count(admin_client):
     response = admin_client.post(changelist, {"action": "mark_read", "_selected_action": [unread.pk]}, follow=True)
     assert "1 notification marked as read." in [str(m) for m in response.context["messages"]]
     assert '<span class="bg-unread">0</span>' in response.content.decode()
+
+
+def test_cancel_from_the_page_needs_the_csrf_token_of_the_session(staff_user):
+    from django.test import Client
+
+    job = DemoJob.objects.create(triggered_by="manual:test")
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(staff_user)
+    page = browser.get(reverse("admin:testapp_demojob_changelist"))
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+    cancel_url = reverse("background-task-cancel", kwargs={"job_id": job.pk})
+
+    refused = browser.post(cancel_url)
+    accepted = browser.post(cancel_url, HTTP_X_CSRFTOKEN=token)
+
+    assert refused.status_code == 403
+    assert accepted.status_code == 202
+    job.refresh_from_db()
+    assert job.status == TaskStatus.CANCELLED
