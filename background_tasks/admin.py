@@ -19,7 +19,7 @@ from django.utils.text import capfirst
 from .dispatch import background_task_dispatch
 from .models import AdminNotification, BackgroundTask, UnifiedTask
 from .registry import get_task_model, task_type_choices
-from .selectors import COUNTS_MAX_AGE, background_tasks_service
+from .selectors import COUNTS_CAP, COUNTS_MAX_AGE, background_tasks_service
 from .serializers import BackgroundTaskSerializer
 from .services import background_task_cancel, background_task_retry
 from .status import TaskStatus
@@ -360,7 +360,9 @@ class UnifiedTaskAdmin(JobColumnsMixin, admin.ModelAdmin):
         context = {
             "title": "Background tasks",
             "task_page": task_page_config(),
-            "counts_table": counts_table(background_tasks_service.count_by_status_and_type(max_age=COUNTS_MAX_AGE)),
+            "counts_table": counts_table(
+                background_tasks_service.count_by_status_and_type(cap=COUNTS_CAP, max_age=COUNTS_MAX_AGE)
+            ),
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra_context=context)
@@ -391,6 +393,10 @@ class UnifiedTaskAdmin(JobColumnsMixin, admin.ModelAdmin):
         return format_html('<a href="{}">{}</a>', url, label) if url else label
 
 
+def count_label(count: int, cap: int = COUNTS_CAP) -> str:
+    return f"{cap:,}+" if count > cap else f"{count:,}"
+
+
 def counts_table(counts: dict[str, dict[str, int]]) -> dict:
     """Lay out {task_type: {status: n}} as rows of cells, with links to the filtered list."""
     changelist = reverse("admin:background_tasks_unifiedtask_changelist")
@@ -402,6 +408,7 @@ def counts_table(counts: dict[str, dict[str, int]]) -> dict:
                 "status": status.value,
                 "tone": STATUS_TONES[status],
                 "count": by_status.get(status.value, 0),
+                "label": count_label(by_status.get(status.value, 0)),
                 "url": f"{changelist}?task_type={task_type}&status__exact={status.value}",
             }
             for status in TaskStatus

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from .models import BackgroundTask
 from .registry import task_types
-from .selectors import COUNTS_MAX_AGE, DEFAULT_LIMIT, background_tasks_service
+from .selectors import COUNTS_CAP, COUNTS_MAX_AGE, DEFAULT_LIMIT, background_tasks_service
 from .serializers import BackgroundTaskSerializer, TriggerResponseSerializer, trigger_body
 from .services import background_task_cancel, background_task_retry
 from .status import TaskStatus
@@ -82,11 +82,16 @@ class BackgroundTaskListApi(APIView):
 
 
 class BackgroundTaskCountsApi(APIView):
-    """How many jobs of each type are in each status (refreshed at most every few seconds)."""
+    """How many jobs of each type are in each status; a count above ``cap`` reads "more than cap"."""
 
-    @extend_schema(responses=dict[str, dict[str, int]])
+    class OutputSerializer(serializers.Serializer):
+        cap = serializers.IntegerField()
+        counts = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField()))
+
+    @extend_schema(responses=OutputSerializer)
     def get(self, request):
-        return Response(background_tasks_service.count_by_status_and_type(max_age=COUNTS_MAX_AGE))
+        counts = background_tasks_service.count_by_status_and_type(cap=COUNTS_CAP, max_age=COUNTS_MAX_AGE)
+        return Response({"cap": COUNTS_CAP, "counts": counts})
 
 
 class BackgroundTaskDetailApi(APIView):

@@ -9,8 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from background_tasks.admin import CappedCountPaginator, UnifiedTaskAdmin
+from background_tasks.admin import CappedCountPaginator, UnifiedTaskAdmin, count_label
 from background_tasks.models import AdminNotification, UnifiedTask
+from background_tasks.selectors import COUNTS_CAP, background_tasks_service
 from background_tasks.services import background_task_create
 from background_tasks.status import TaskStatus
 from tests.testapp.models import DemoJob
@@ -235,7 +236,23 @@ def test_counts_endpoint_answers_per_type_and_status(staff_client, run_on_commit
     response = staff_client.get(reverse("background-task-counts"))
 
     assert response.status_code == 200
-    assert response.json()["demo_job"] == {TaskStatus.COMPLETED: 1, TaskStatus.FAILED: 1}
+    body = response.json()
+    assert body["cap"] == COUNTS_CAP
+    assert body["counts"]["demo_job"] == {status: 0 for status in TaskStatus} | {
+        TaskStatus.COMPLETED: 1,
+        TaskStatus.FAILED: 1,
+    }
+
+
+def test_counts_stop_at_the_cap():
+    DemoJob.objects.bulk_create([DemoJob(id=n, status=TaskStatus.COMPLETED) for n in range(1, 5)])
+
+    counts = background_tasks_service.count_by_status_and_type(cap=3)
+
+    assert counts["demo_job"][TaskStatus.COMPLETED] == 4  # cap + 1: "more than 3"
+    assert count_label(4, cap=3) == "3+"
+    assert count_label(3, cap=3) == "3"
+    assert background_tasks_service.count_by_status_and_type()["demo_job"] == {TaskStatus.COMPLETED: 4}
 
 
 def test_counts_endpoint_needs_staff(user_client):

@@ -351,10 +351,10 @@ function updateRow(row, badge, event) {
 
 async function refreshCounts(failures = 0) {
   try {
-    const counts = await request(config.countsUrl);
+    const { cap, counts } = await request(config.countsUrl);
     for (const cell of document.querySelectorAll("#bg-counts .bg-count")) {
       const count = (counts[cell.dataset.taskType] || {})[cell.dataset.status] || 0;
-      cell.textContent = String(count);
+      cell.textContent = count > cap ? `${cap.toLocaleString("en-US")}+` : count.toLocaleString("en-US");
       cell.className = count ? `bg-count bg-tone-${statusInfo(cell.dataset.status).tone}` : "bg-count";
     }
     setTimeout(() => refreshCounts(0), config.pollInterval);
