@@ -285,7 +285,14 @@ class BackgroundTaskAdmin(JobColumnsMixin, admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         follow = [object_id] if str(object_id).isdigit() else []
-        context = {**self.task_page_context(request, follow=follow), **(extra_context or {})}
+        context = {
+            # A job is changed by its actions, never by editing: no save buttons.
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            **self.task_page_context(request, follow=follow),
+            **(extra_context or {}),
+        }
         return super().change_view(request, object_id, form_url, extra_context=context)
 
     def response_add(self, request, obj, post_url_continue=None):

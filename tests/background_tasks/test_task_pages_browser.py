@@ -92,6 +92,12 @@ def test_failure_shows_error_message_and_unread_notification(admin_page, live_jo
     expect(follow.locator(".bg-error-message")).to_have_text("Step 4 broke: the demo job was told to fail here")
     screenshot(page, "failed")
 
+    # The job's own page shows the same summary.
+    follow.locator(".bg-summary-link a").click()
+    job_card = card(page, job.pk)
+    expect(job_card.locator(".bg-error-message")).to_have_text("Step 4 broke: the demo job was told to fail here")
+    screenshot(page, "job-page")
+
     page.reload()
     expect(page.locator("#bg-notifications .bg-unread")).to_have_text("1")
     screenshot(page, "unread-notification")
