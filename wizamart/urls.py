@@ -6,6 +6,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from .urlhelpers import api_path
 
+admin.site.site_header = "Wizamart back office"
+admin.site.site_title = "Wizamart"
+admin.site.index_title = "Back office"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
