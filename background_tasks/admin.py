@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.utils import unquote
-from django.contrib.admin.views.main import ALL_VAR, IS_FACETS_VAR, ORDER_VAR, PAGE_VAR
+from django.contrib.admin.views.main import ALL_VAR, IS_FACETS_VAR, ORDER_VAR
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -400,6 +400,8 @@ class UnifiedTaskAdmin(JobColumnsMixin, admin.ModelAdmin):
             "status": status,
             "insert": insert,
             "limit": cl.list_per_page,
+            # Rows the first page holds: inserting on top moves the oldest on to the next page.
+            "pageSize": cl.list_max_show_all if cl.show_all and cl.can_show_all else cl.list_per_page,
             "changeUrls": change_url_templates(),
             "taskTypeLabels": dict(task_type_choices()),
             "timeZone": settings.TIME_ZONE,

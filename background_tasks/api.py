@@ -24,7 +24,6 @@ from .serializers import BackgroundTaskSerializer, TriggerResponseSerializer, tr
 from .services import background_task_cancel, background_task_retry
 from .status import TaskStatus
 
-
 # Job ids are PostgreSQL bigints: anything larger is not an id (and must not reach the database).
 MAX_JOB_ID = 2**63 - 1
 

@@ -178,6 +178,14 @@ def test_unified_first_page_newest_first_inserts_new_jobs(admin_client):
     assert (new_jobs["taskType"], new_jobs["status"]) == ("demo_job", TaskStatus.PENDING)
     assert new_jobs["changeUrls"]["demo_job"] == "/admin/testapp/demojob/__id__/change/"
     assert new_jobs["taskTypeLabels"]["subscription_maintenance"]
+    assert new_jobs["pageSize"] == 50
+
+
+def test_unified_show_all_keeps_every_row_when_new_jobs_arrive(admin_client):
+    config = page_config(admin_client.get(reverse(UNIFIED), {"all": ""}))
+
+    assert config["newJobs"]["insert"] is True
+    assert config["newJobs"]["pageSize"] == 200
 
 
 @pytest.mark.parametrize("query", [{"p": "2"}, {"o": "3"}, {"q": "alice"}])

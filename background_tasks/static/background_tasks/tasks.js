@@ -413,7 +413,7 @@ function showNewJobs(fresh) {
     for (const body of [...fresh].reverse()) insertRow(tbody, sample, body);
     // The first page keeps its length: the oldest rows move on to the next page.
     const rows = tbody.querySelectorAll("tr");
-    for (let index = newJobs.limit; index < rows.length; index += 1) {
+    for (let index = newJobs.pageSize; index < rows.length; index += 1) {
       const badge = rows[index].querySelector(".bg-status[data-job-id]");
       if (badge) rowsById.delete(Number(badge.dataset.jobId));
       rows[index].remove();
@@ -486,6 +486,10 @@ function insertRow(tbody, sample, body) {
 // --- the unified page's counts -------------------------------------------------------------------
 
 async function refreshCounts(failures = 0) {
+  if (document.visibilityState === "hidden") {
+    setTimeout(() => refreshCounts(failures), config.pollInterval);
+    return;
+  }
   try {
     const { cap, counts } = await request(config.countsUrl);
     for (const cell of document.querySelectorAll("#bg-counts .bg-count")) {
