@@ -9,6 +9,8 @@ from .urlhelpers import api_path
 admin.site.site_header = "Wizamart back office"
 admin.site.site_title = "Wizamart"
 admin.site.index_title = "Back office"
+# The job lists are wide: give them the whole page rather than a permanent app menu.
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
