@@ -1,0 +1,290 @@
+"""Read a product feed forgivingly and as a stream: encoding, delimiter, header, then row values."""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import charset_normalizer
+
+from wizamart.marketplace.feed import (
+    FEED_COLUMNS,
+    REQUIRED_COLUMNS,
+    FeedValueError,
+    feed_column,
+    normalise_header,
+    parse_availability,
+    parse_condition,
+    parse_price,
+    parse_quantity,
+)
+from wizamart.marketplace.models import Product
+
+SAMPLE_SIZE = 256 * 1024
+CHUNK_SIZE = 1024 * 1024
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+# The Product fields an import writes, in the order of a row's values; sku first.
+PRODUCT_FIELDS = (
+    "sku",
+    "title",
+    "description",
+    "link",
+    "image_link",
+    "additional_image_link",
+    "availability",
+    "price",
+    "currency",
+    "sale_price",
+    "brand",
+    "gtin",
+    "mpn",
+    "condition",
+    "google_product_category",
+    "product_type",
+    "color",
+    "size",
+    "weight",
+    "quantity",
+)
+# Fields that come from the feed column of the same name without any parsing.
+_PLAIN_TEXT = ("description", "link", "image_link", "additional_image_link", "brand", "gtin", "mpn",
+               "google_product_category", "product_type", "color", "size", "weight")
+_MAX_LENGTH = {f.name: f.max_length for f in Product._meta.fields if f.name in PRODUCT_FIELDS and f.max_length}
+
+NOT_TEXT = "The file is not a text (CSV) file."
+
+
+class FeedUnusable(Exception):
+    """The file cannot be imported at all; the message says why, for the vendor."""
+
+
+@dataclass
+class FeedFormat:
+    """What was detected about a feed file."""
+
+    encoding: str
+    delimiter: str
+    header: list[str]
+    columns: dict[str, int]  # feed column -> index in a row
+    fields: tuple[str, ...] = field(default=())  # Product fields the file carries, in PRODUCT_FIELDS order
+    skip_records: int = 1  # records before the first product row (header, Excel's "sep=" line)
+
+    def describe(self) -> dict:
+        ignored = [name for i, name in enumerate(self.header) if i not in self.columns.values() and name.strip()]
+        return {
+            "encoding": self.encoding,
+            "delimiter": DELIMITER_NAMES.get(self.delimiter, self.delimiter),
+            "columns": sorted(self.columns, key=self.columns.get),
+            "ignored_columns": ignored,
+        }
+
+
+Opener = Callable[[], BinaryIO]
+
+
+def _decodes(opener: Opener, encoding: str) -> bool:
+    """Whether the whole file decodes strictly with ``encoding`` (streamed, flat memory)."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    with opener() as f:
+        try:
+            while chunk := f.read(CHUNK_SIZE):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def detect_encoding(opener: Opener) -> str:
+    """Return the file's encoding: a BOM, else UTF-8 if it all decodes, else UTF-16 or a Western code page."""
+    with opener() as f:
+        sample = f.read(SAMPLE_SIZE)
+    if not sample.strip():
+        raise FeedUnusable("The file is empty.")
+    if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) and _decodes(opener, "utf-32"):
+        return "utf-32"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        if _decodes(opener, "utf-16"):
+            return "utf-16"
+        raise FeedUnusable("The file starts like UTF-16 text but does not decode as UTF-16.")
+    if sample.startswith(codecs.BOM_UTF8):
+        if _decodes(opener, "utf-8-sig"):
+            return "utf-8-sig"
+        raise FeedUnusable("The file starts like UTF-8 text but does not decode as UTF-8.")
+    if b"\x00" in sample:
+        # NUL bytes: UTF-16/32 without a BOM, or not text at all.
+        guess = charset_normalizer.from_bytes(sample).best()
+        if guess is not None and guess.encoding.startswith(("utf_16", "utf_32")) and _decodes(opener, guess.encoding):
+            return guess.encoding.replace("_", "-")
+        raise FeedUnusable(NOT_TEXT)
+    if _decodes(opener, "utf-8"):
+        return "utf-8"
+    guess = charset_normalizer.from_bytes(sample).best()
+    if guess is None:
+        raise FeedUnusable(NOT_TEXT)
+    # Western European feeds not in UTF-8 come from Excel on Windows: cp1252 (a superset of
+    # latin-1's printable range); the detector often names a sibling code page for short samples.
+    for candidate in ("cp1252", guess.encoding):
+        if _decodes(opener, candidate):
+            return codecs.lookup(candidate).name
+    return "latin-1"
+
+
+def _sample_text(opener: Opener, encoding: str) -> str:
+    with opener() as f:
+        raw = f.read(SAMPLE_SIZE)
+    return codecs.getincrementaldecoder(encoding)(errors="replace").decode(raw, final=False)
+
+
+def _first_record(text: str, delimiter: str) -> list[str]:
+    for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+        if any(cell.strip() for cell in record):
+            return record
+    return []
+
+
+def detect_format(opener: Opener) -> FeedFormat:
+    """Detect encoding, delimiter and header; raise FeedUnusable naming what is wrong."""
+    encoding = detect_encoding(opener)
+    text = _sample_text(opener, encoding)
+    skip = 1
+    first_line = text.lstrip("\ufeff").split("\n", 1)[0].strip()
+    forced = None
+    if first_line.lower().startswith("sep=") and len(first_line) == 5:
+        # Excel's hint line: "sep=;" names the delimiter and precedes the header.
+        forced, skip = first_line[4], 2
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+    best = None
+    for delimiter in (forced,) if forced else DELIMITERS:
+        header = _first_record(text, delimiter)
+        known = {feed_column(cell) for cell in header} - {None}
+        score = (len(known), len(header))
+        if best is None or score > best[0]:
+            best = (score, delimiter, header)
+    (known_count, _), delimiter, header = best
+    if not header:
+        raise FeedUnusable("The file has no header row.")
+    if known_count == 0:
+        raise FeedUnusable(
+            "No usable header row: none of its columns is a product feed column "
+            f"(expected columns such as {', '.join(REQUIRED_COLUMNS)}; found: {_shorten(header)})."
+        )
+    columns: dict[str, int] = {}
+    canonical: dict[str, bool] = {}
+    for index, cell in enumerate(header):
+        name = feed_column(cell)
+        if name is None:
+            continue
+        exact = normalise_header(cell) == name
+        # The canonical name beats an alias ('id' over 'sku'); otherwise the first column wins.
+        if name not in columns or (exact and not canonical[name]):
+            columns[name], canonical[name] = index, exact
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    if missing:
+        plural = "s" if len(missing) > 1 else ""
+        raise FeedUnusable(
+            f"The required column{plural} {', '.join(repr(m) for m in missing)} {'are' if plural else 'is'} missing "
+            f"(found columns: {_shorten(header)})."
+        )
+    present = {FEED_COLUMNS[name] for name in columns} | ({"currency"} if "price" in columns else set())
+    fields = tuple(f for f in PRODUCT_FIELDS if f in present)
+    return FeedFormat(encoding=encoding, delimiter=delimiter, header=header, columns=columns, fields=fields, skip_records=skip)
+
+
+def _shorten(header: list[str], limit: int = 8) -> str:
+    names = [repr(c.strip()[:40]) for c in header[:limit]]
+    return ", ".join(names) + (", …" if len(header) > limit else "")
+
+
+class FeedRows:
+    """Iterate a feed's records as (line number, cells), streaming; ``position()`` is the bytes read."""
+
+    def __init__(self, opener: Opener, fmt: FeedFormat):
+        self.opener = opener
+        self.fmt = fmt
+        self._binary: BinaryIO | None = None
+
+    def position(self) -> int:
+        return self._binary.tell() if self._binary is not None else 0
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        with self.opener() as binary:
+            self._binary = binary
+            text = io.TextIOWrapper(binary, encoding=self.fmt.encoding, newline="")
+            # PostgreSQL text cannot hold NUL; a stray one in a cell is dropped.
+            lines = (line.replace("\x00", "") if "\x00" in line else line for line in text)
+            reader = csv.reader(lines, delimiter=self.fmt.delimiter)
+            skip = self.fmt.skip_records
+            last_line = 0
+            try:
+                for record in reader:
+                    start, last_line = last_line + 1, reader.line_num
+                    if not record or not any(record):
+                        continue
+                    if skip:
+                        skip -= 1
+                        continue
+                    yield start, record
+            except csv.Error as exc:
+                raise FeedUnusable(f"The file could not be read as CSV after line {last_line}: {exc}.") from None
+            finally:
+                self._binary = None
+
+
+def row_parser(fmt: FeedFormat) -> Callable[[list[str]], tuple]:
+    """Return a function turning a row's cells into Product values (fmt.fields order); it raises FeedValueError."""
+    columns = fmt.columns
+    fields = fmt.fields
+    index = {FEED_COLUMNS[name]: i for name, i in columns.items()}
+    width = max(columns.values()) + 1
+    sku_at, title_at, price_at = index["sku"], index["title"], index["price"]
+    plain = [(name, index[name]) for name in _PLAIN_TEXT if name in index]
+    sale_at = index.get("sale_price")
+    quantity_at = index.get("quantity")
+    availability_at = index.get("availability")
+    condition_at = index.get("condition")
+
+    def parse(cells: list[str]) -> tuple:
+        if len(cells) < width:
+            cells = cells + [""] * (width - len(cells))
+        values: dict = {}
+        sku = cells[sku_at].strip()
+        if not sku:
+            raise FeedValueError("empty sku (id)")
+        title = cells[title_at].strip()
+        if not title:
+            raise FeedValueError("empty title")
+        price_text = cells[price_at]
+        if not price_text.strip():
+            raise FeedValueError("missing price")
+        values["sku"], values["title"] = sku, title
+        values["price"], values["currency"] = parse_price(price_text)
+        for name, at in plain:
+            values[name] = cells[at].strip()
+        if sale_at is not None:
+            sale_text = cells[sale_at]
+            if sale_text.strip():
+                try:
+                    values["sale_price"] = parse_price(sale_text, values["currency"])[0]
+                except FeedValueError as exc:
+                    raise FeedValueError(f"sale_price: {exc}") from None
+            else:
+                values["sale_price"] = None
+        if quantity_at is not None:
+            values["quantity"] = parse_quantity(cells[quantity_at])
+        if availability_at is not None:
+            values["availability"] = parse_availability(cells[availability_at])
+        if condition_at is not None:
+            values["condition"] = parse_condition(cells[condition_at])
+        for name, limit in _MAX_LENGTH.items():
+            value = values.get(name)
+            if value is not None and len(value) > limit:
+                raise FeedValueError(f"{name} is longer than {limit} characters")
+        return tuple(values[name] for name in fields)
+
+    return parse
