@@ -33,7 +33,7 @@ class ProductWriter:
     def open(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {SEEN_TABLE}")
-            cursor.execute(f"CREATE TEMPORARY TABLE {SEEN_TABLE} (sku varchar(100) PRIMARY KEY)")
+            cursor.execute(f"CREATE TEMPORARY TABLE {SEEN_TABLE} (sku text PRIMARY KEY)")
 
     def close(self) -> None:
         with connection.cursor() as cursor:

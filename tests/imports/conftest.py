@@ -48,3 +48,14 @@ def run_import(vendor, run_on_commit):
 
 def assert_counts_add_up(job: MarketplaceImportJob) -> None:
     assert job.rows_created + job.rows_updated + job.rows_unchanged + job.rows_rejected == job.rows_total
+
+
+@pytest.fixture(params=["copy", "portable"])
+def write_path(request, settings):
+    """Run a test on both write paths: COPY + upsert (PostgreSQL only) and the portable ORM path."""
+    from django.db import connection
+
+    if request.param == "copy" and connection.vendor != "postgresql":
+        pytest.skip("the COPY path needs PostgreSQL")
+    settings.IMPORTS_USE_COPY = request.param == "copy"
+    return request.param
