@@ -35,6 +35,7 @@ class MarketplaceImportJob(BackgroundTask):
     rows_deactivated = models.PositiveIntegerField(default=0)
     duplicate_skus = models.PositiveIntegerField(default=0)
     rejected_sample = models.JSONField(default=list, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
     error_report = models.CharField(max_length=255, blank=True, default="", editable=False)
     file_info = models.JSONField(default=dict, blank=True, help_text="Detected encoding, delimiter and columns.")
 
@@ -69,6 +70,7 @@ class MarketplaceImportJob(BackgroundTask):
             "rows_deactivated": self.rows_deactivated,
             "duplicate_skus": self.duplicate_skus,
             "rejected_rows": self.rejected_sample,
+            "warnings": self.warnings,
             "error_report_url": self.error_report_url(),
             "file": self.file_info,
         }

@@ -160,7 +160,7 @@ def product_import_execute(*, job: MarketplaceImportJob, progress: JobProgress) 
     counts = ImportCounts()
     MarketplaceImportJob.objects.filter(pk=job.pk).update(
         rows_total=0, rows_created=0, rows_updated=0, rows_unchanged=0, rows_rejected=0, rows_deactivated=0,
-        duplicate_skus=0, rejected_sample=[], error_report="", file_info={},
+        duplicate_skus=0, rejected_sample=[], warnings=[], error_report="", file_info={},
     )
     with opened_source(job, progress) as (opener, size):
         try:
@@ -181,7 +181,10 @@ def product_import_execute(*, job: MarketplaceImportJob, progress: JobProgress) 
             writer.close()
     job.error_report = report.save(job)
     _save_counts(job, counts, deactivated)
-    return _outcome(job, counts, deactivated)
+    outcome = _outcome(job, counts, deactivated)
+    job.warnings = list(outcome.warnings)
+    job.save(update_fields=["warnings"])
+    return outcome
 
 
 def _import_rows(job, progress, opener, size, fmt, writer: ProductWriter, counts: ImportCounts, report) -> int:

@@ -96,8 +96,6 @@ class PortableWriter(ProductWriter):
                 changed.append(row)
         if not self.dry_run:
             with transaction.atomic():
-                for product in new:
-                    product.created_at = product.updated_at = self.now
                 Product.objects.bulk_create(new, batch_size=_CHUNK)
                 for row in changed:
                     Product.objects.filter(vendor_id=self.vendor_id, sku=row[0]).update(
