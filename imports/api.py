@@ -12,7 +12,7 @@ from background_tasks.api import TaskTriggerApi
 from background_tasks.serializers import TriggerResponseSerializer
 from wizamart.marketplace.models import Vendor
 
-from .conf import import_setting
+from .conf import human_size, import_setting
 from .models import MarketplaceImportJob
 from .services import private_storage, product_import_create
 from .sources import validate_feed_url
@@ -22,7 +22,7 @@ _FORM_OVERHEAD = 64 * 1024
 
 
 def _size_limit_message(limit: int) -> str:
-    return f"The file is larger than the {limit / (1024 * 1024):g} MB upload limit."
+    return f"The file is larger than the {human_size(limit)} upload limit."
 
 
 class ProductImportCreateApi(TaskTriggerApi):

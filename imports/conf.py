@@ -19,3 +19,11 @@ DEFAULTS = {
 def import_setting(name: str):
     """Return the setting ``name``, read at call time so tests can override it."""
     return getattr(settings, name, DEFAULTS[name])
+
+
+def human_size(size: int) -> str:
+    """Return a byte count as people read it: '512 MB', '1.5 KB'."""
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= factor:
+            return f"{size / factor:.3g} {unit}"
+    return f"{size} bytes"

@@ -8,7 +8,7 @@ import time
 from typing import BinaryIO
 from urllib.parse import urljoin, urlsplit
 
-from .conf import import_setting
+from .conf import human_size, import_setting
 
 ALLOWED_SCHEMES = ("http", "https")
 MAX_REDIRECTS = 5
@@ -119,26 +119,22 @@ def download_feed(url: str, destination: BinaryIO, *, on_progress=None) -> int:
                 raise FeedDownloadError(f"The feed URL answered HTTP {response.status} {response.reason}.")
             declared = response.getheader("Content-Length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise FeedDownloadError(f"The feed is larger than the {_megabytes(max_bytes)} limit.")
+                raise FeedDownloadError(f"The feed is larger than the {human_size(max_bytes)} limit.")
             written = 0
             while chunk := response.read(_READ_SIZE):
                 written += len(chunk)
                 if written > max_bytes:
-                    raise FeedDownloadError(f"The feed is larger than the {_megabytes(max_bytes)} limit.")
+                    raise FeedDownloadError(f"The feed is larger than the {human_size(max_bytes)} limit.")
                 if time.monotonic() > deadline:
-                    raise FeedDownloadError(f"The feed download took longer than {timeout:.0f} seconds.")
+                    raise FeedDownloadError(f"The feed download took longer than {timeout:g} seconds.")
                 destination.write(chunk)
                 if on_progress:
                     on_progress(written)
             return written
         except (OSError, http.client.HTTPException) as exc:
             if isinstance(exc, TimeoutError | socket.timeout):
-                raise FeedDownloadError(f"The feed download timed out ({timeout:.0f} seconds allowed).") from None
+                raise FeedDownloadError(f"The feed download timed out ({timeout:g} seconds allowed).") from None
             raise FeedDownloadError(f"The feed could not be downloaded: {exc.__class__.__name__}: {exc}".rstrip(": ")) from None
         finally:
             conn.close()
     raise FeedDownloadError(f"The feed URL redirected more than {MAX_REDIRECTS} times.")
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):g} MB"
