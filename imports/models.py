@@ -21,7 +21,7 @@ class MarketplaceImportJob(BackgroundTask):
     # The uploaded feed: a generated name in the private storage, never a client path.
     source_file = models.CharField(max_length=255, blank=True, default="", editable=False)
     source_name = models.CharField(max_length=255, blank=True, default="", help_text="The uploaded file's name.")
-    source_url = models.URLField(max_length=2000, blank=True, default="")
+    source_url = models.CharField(max_length=2000, blank=True, default="", help_text="An http(s) address to download the feed from.")
     dry_run = models.BooleanField(default=False, help_text="Count what would change; write no product.")
     deactivate_missing = models.BooleanField(
         default=False, help_text="The feed is the full catalogue: deactivate the vendor's products missing from it."
