@@ -10,7 +10,7 @@ DEFAULTS = {
     # Allow feed URLs on loopback/private addresses (tests serve feeds on 127.0.0.1).
     "IMPORTS_ALLOW_PRIVATE_URLS": False,
     # Rows written per transaction.
-    "IMPORTS_BATCH_SIZE": 10_000,
+    "IMPORTS_BATCH_SIZE": 5_000,
     # Use COPY and one set-based upsert per batch on PostgreSQL (False: the portable ORM path).
     "IMPORTS_USE_COPY": True,
 }

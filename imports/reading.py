@@ -4,6 +4,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -51,9 +52,6 @@ PRODUCT_FIELDS = (
     "weight",
     "quantity",
 )
-# Fields that come from the feed column of the same name without any parsing.
-_PLAIN_TEXT = ("description", "link", "image_link", "additional_image_link", "brand", "gtin", "mpn",
-               "google_product_category", "product_type", "color", "size", "weight")
 _MAX_LENGTH = {f.name: f.max_length for f in Product._meta.fields if f.name in PRODUCT_FIELDS and f.max_length}
 
 NOT_TEXT = "The file is not a text (CSV) file."
@@ -116,8 +114,9 @@ def detect_encoding(opener: Opener) -> str:
         if _decodes(opener, "utf-8-sig"):
             return "utf-8-sig"
         raise FeedUnusable("The file starts like UTF-8 text but does not decode as UTF-8.")
-    if b"\x00" in sample:
-        # NUL bytes: UTF-16/32 without a BOM, or not text at all.
+    nuls = sample.count(b"\x00")
+    if nuls > 1 and nuls * 100 > len(sample):
+        # Many NUL bytes: UTF-16/32 without a BOM, or not text at all (a stray one is dropped later).
         guess = charset_normalizer.from_bytes(sample).best()
         if guess is not None and guess.encoding.startswith(("utf_16", "utf_32")) and _decodes(opener, guess.encoding):
             return guess.encoding.replace("_", "-")
@@ -201,6 +200,26 @@ def _shorten(header: list[str], limit: int = 8) -> str:
     return ", ".join(names) + (", …" if len(header) > limit else "")
 
 
+class _NulDropper(io.RawIOBase):
+    """A raw reader over a binary file that leaves out NUL bytes."""
+
+    def __init__(self, binary: BinaryIO):
+        self.binary = binary
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while True:
+            data = self.binary.read(len(buffer))
+            if not data:
+                return 0
+            data = data.replace(b"\x00", b"")
+            if data:
+                buffer[: len(data)] = data
+                return len(data)
+
+
 class FeedRows:
     """Iterate a feed's records as (line number, cells), streaming; ``position()`` is the bytes read."""
 
@@ -215,9 +234,12 @@ class FeedRows:
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
         with self.opener() as binary:
             self._binary = binary
-            text = io.TextIOWrapper(binary, encoding=self.fmt.encoding, newline="")
-            # PostgreSQL text cannot hold NUL; a stray one in a cell is dropped.
-            lines = (line.replace("\x00", "") if "\x00" in line else line for line in text)
+            # PostgreSQL text cannot hold NUL: a stray one is dropped. In UTF-8 and 8-bit
+            # encodings a NUL byte is only ever that character, so it goes before decoding.
+            wide = self.fmt.encoding.startswith(("utf-16", "utf-32"))
+            source = binary if wide else io.BufferedReader(_NulDropper(binary), CHUNK_SIZE)
+            text = io.TextIOWrapper(source, encoding=self.fmt.encoding, newline="")
+            lines = (line.replace("\x00", "") for line in text) if wide else text
             reader = csv.reader(lines, delimiter=self.fmt.delimiter)
             skip = self.fmt.skip_records
             last_line = 0
@@ -238,53 +260,46 @@ class FeedRows:
 
 def row_parser(fmt: FeedFormat) -> Callable[[list[str]], tuple]:
     """Return a function turning a row's cells into Product values (fmt.fields order); it raises FeedValueError."""
-    columns = fmt.columns
     fields = fmt.fields
-    index = {FEED_COLUMNS[name]: i for name, i in columns.items()}
-    width = max(columns.values()) + 1
-    sku_at, title_at, price_at = index["sku"], index["title"], index["price"]
-    plain = [(name, index[name]) for name in _PLAIN_TEXT if name in index]
-    sale_at = index.get("sale_price")
-    quantity_at = index.get("quantity")
-    availability_at = index.get("availability")
-    condition_at = index.get("condition")
+    index = {FEED_COLUMNS[name]: i for name, i in fmt.columns.items()}
+    index["currency"] = index["price"]  # filled from the price cell
+    pick = operator.itemgetter(*[index[name] for name in fields])
+    width = max(fmt.columns.values()) + 1
+    padding = [""] * width
+    at = {name: position for position, name in enumerate(fields)}
+    price_at, currency_at = at["price"], at["currency"]
+    sale_at, quantity_at = at.get("sale_price"), at.get("quantity")
+    availability_at, condition_at = at.get("availability"), at.get("condition")
+    limits = [(at[name], name, limit) for name, limit in _MAX_LENGTH.items() if name in at and name != "currency"]
 
     def parse(cells: list[str]) -> tuple:
         if len(cells) < width:
-            cells = cells + [""] * (width - len(cells))
-        values: dict = {}
-        sku = cells[sku_at].strip()
-        if not sku:
+            cells = (cells + padding)[:width]
+        out = list(map(str.strip, pick(cells)))
+        if not out[0]:
             raise FeedValueError("empty sku (id)")
-        title = cells[title_at].strip()
-        if not title:
+        if not out[1]:
             raise FeedValueError("empty title")
-        price_text = cells[price_at]
-        if not price_text.strip():
+        if not out[price_at]:
             raise FeedValueError("missing price")
-        values["sku"], values["title"] = sku, title
-        values["price"], values["currency"] = parse_price(price_text)
-        for name, at in plain:
-            values[name] = cells[at].strip()
+        out[price_at], out[currency_at] = parse_price(out[price_at])
         if sale_at is not None:
-            sale_text = cells[sale_at]
-            if sale_text.strip():
+            if out[sale_at]:
                 try:
-                    values["sale_price"] = parse_price(sale_text, values["currency"])[0]
+                    out[sale_at] = parse_price(out[sale_at], out[currency_at])[0]
                 except FeedValueError as exc:
                     raise FeedValueError(f"sale_price: {exc}") from None
             else:
-                values["sale_price"] = None
+                out[sale_at] = None
         if quantity_at is not None:
-            values["quantity"] = parse_quantity(cells[quantity_at])
+            out[quantity_at] = parse_quantity(out[quantity_at])
         if availability_at is not None:
-            values["availability"] = parse_availability(cells[availability_at])
+            out[availability_at] = parse_availability(out[availability_at])
         if condition_at is not None:
-            values["condition"] = parse_condition(cells[condition_at])
-        for name, limit in _MAX_LENGTH.items():
-            value = values.get(name)
-            if value is not None and len(value) > limit:
+            out[condition_at] = parse_condition(out[condition_at])
+        for position, name, limit in limits:
+            if len(out[position]) > limit:
                 raise FeedValueError(f"{name} is longer than {limit} characters")
-        return tuple(values[name] for name in fields)
+        return tuple(out)
 
     return parse

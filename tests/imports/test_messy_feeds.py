@@ -214,3 +214,15 @@ def test_header_only_feed_completes_with_no_rows(run_import, feed_bytes):
 
     assert job.status == TaskStatus.COMPLETED
     assert job.rows_total == 0
+
+
+def test_backslashes_tabs_and_stray_nul_bytes(run_import, vendor):
+    content = b'id,title,description,price\nB-1,Chemin C:\\\\dossier\\n,"Un\ttab\r\nCR",1 EUR\nB-2,Nul\x00 ici,,2 EUR\n'
+
+    job = run_import(content)
+
+    assert job.status == TaskStatus.COMPLETED, job.error_message
+    product = products(vendor)["B-1"]
+    assert product.title == "Chemin C:\\\\dossier\\n"
+    assert product.description == "Un\ttab\r\nCR"
+    assert products(vendor)["B-2"].title == "Nul ici"

@@ -124,8 +124,14 @@ def _decimal(number: str) -> Decimal:
         raise FeedValueError("not a number") from None
 
 
+_SIMPLE_PRICE_RE = re.compile(r"([0-9]{1,10}(?:\.[0-9]{1,2})?) ([A-Z]{3})")
+
+
 def parse_price(text: str, default_currency: str = "EUR") -> tuple[Decimal, str]:
     """Read a feed price ('19.99 EUR', '19,99 EUR', 'EUR 1.234,50', '€5'); raise FeedValueError."""
+    simple = _SIMPLE_PRICE_RE.fullmatch(text)
+    if simple:  # the common '19.99 EUR': no separators to guess, no rounding needed
+        return Decimal(simple.group(1)), simple.group(2)
     match = _PRICE_RE.match(text)
     if not match or (match.group(1) and match.group(3)):
         raise FeedValueError(f"'{text.strip()}' is not a price like '19.99 EUR'")
@@ -148,6 +154,8 @@ def parse_quantity(text: str) -> int | None:
     text = text.strip()
     if not text:
         return None
+    if text.isascii() and text.isdigit() and len(text) < 10:
+        return int(text)
     try:
         value = Decimal(text.replace(",", "."))
     except InvalidOperation:
@@ -159,11 +167,11 @@ def parse_quantity(text: str) -> int | None:
 
 def parse_availability(text: str) -> str:
     """Read 'in stock', 'In_Stock', 'out of stock' ... (empty means in stock); raise FeedValueError."""
-    key = re.sub(r"[\s\-]+", "_", text.strip().lower())
+    key = text.strip().lower().replace(" ", "_")
     if not key:
         return "in_stock"
     try:
-        return _AVAILABILITY[key]
+        return _AVAILABILITY.get(key) or _AVAILABILITY[re.sub(r"[\s\-_]+", "_", key)]
     except KeyError:
         raise FeedValueError(f"unknown availability '{text.strip()}'") from None
 
