@@ -271,6 +271,11 @@ def row_parser(fmt: FeedFormat) -> Callable[[list[str]], tuple]:
     sale_at, quantity_at = at.get("sale_price"), at.get("quantity")
     availability_at, condition_at = at.get("availability"), at.get("condition")
     limits = [(at[name], name, limit) for name, limit in _MAX_LENGTH.items() if name in at and name != "currency"]
+    # Fields grouped by their limit: one C-level max(len) per group finds an overlong value.
+    tiers = [
+        (limit, operator.itemgetter(*[p for p, _, lim in limits if lim == limit], 0))
+        for limit in sorted({lim for _, _, lim in limits})
+    ]
 
     def parse(cells: list[str]) -> tuple:
         if len(cells) < width:
@@ -297,9 +302,11 @@ def row_parser(fmt: FeedFormat) -> Callable[[list[str]], tuple]:
             out[availability_at] = parse_availability(out[availability_at])
         if condition_at is not None:
             out[condition_at] = parse_condition(out[condition_at])
-        for position, name, limit in limits:
-            if len(out[position]) > limit:
-                raise FeedValueError(f"{name} is longer than {limit} characters")
+        for tier_limit, pick_tier in tiers:
+            if max(map(len, pick_tier(out))) > tier_limit:
+                for position, name, limit in limits:
+                    if len(out[position]) > limit:
+                        raise FeedValueError(f"{name} is longer than {limit} characters")
         return tuple(out)
 
     return parse

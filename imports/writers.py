@@ -130,33 +130,34 @@ _STAGE_COLUMNS = {
 }
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+def _escape(value: bytes) -> bytes:
+    return value.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
 
 
-def copy_text(rows: Sequence[tuple]) -> str:
-    """Return rows in COPY's text format: None is NULL and '' stays an empty string (no FORCE_NOT_NULL).
+def copy_text(rows: Sequence[tuple]) -> bytes:
+    """Return rows in COPY's text format, UTF-8: None is NULL and '' stays empty (no FORCE_NOT_NULL needed).
 
     Values are first joined with control characters as markers and the whole batch is escaped
-    at once (a few C-speed replaces instead of several per value); if a value holds a marker
-    character itself, the batch is escaped value by value instead.
+    at once as bytes (a few C-speed replaces instead of several per value); if a value holds a
+    marker character itself, the batch is escaped value by value instead.
     """
     if not rows:
-        return ""
-    text = "\x02".join(
+        return b""
+    data = "\x02".join(
         ["\x00".join([v if type(v) is str else ("\x01" if v is None else str(v)) for v in row]) for row in rows]
-    )
+    ).encode()
     nulls = sum(row.count(None) for row in rows)
     if (
-        text.count("\x00") != len(rows) * (len(rows[0]) - 1)
-        or text.count("\x01") != nulls
-        or text.count("\x02") != len(rows) - 1
+        data.count(b"\x00") != len(rows) * (len(rows[0]) - 1)
+        or data.count(b"\x01") != nulls
+        or data.count(b"\x02") != len(rows) - 1
     ):
-        return "".join(
-            "\t".join([_escape(v) if type(v) is str else ("\\N" if v is None else str(v)) for v in row]) + "\n"
+        return b"".join(
+            b"\t".join([_escape(v.encode()) if type(v) is str else (b"\\N" if v is None else str(v).encode()) for v in row])
+            + b"\n"
             for row in rows
         )
-    return _escape(text).replace("\x00", "\t").replace("\x01", "\\N").replace("\x02", "\n") + "\n"
+    return _escape(data).replace(b"\x00", b"\t").replace(b"\x01", b"\\N").replace(b"\x02", b"\n") + b"\n"
 
 
 class PostgresCopyWriter(ProductWriter):
