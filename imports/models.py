@@ -16,7 +16,7 @@ class MarketplaceImportJob(BackgroundTask):
     task_type = "product_import"
     queue = "long_running"
 
-    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="import_jobs")
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="import_jobs")
     marketplace = models.CharField(max_length=50, default="letzshop")
     # The uploaded feed: a generated name in the private storage, never a client path.
     source_file = models.CharField(max_length=255, blank=True, default="", editable=False)
