@@ -1,7 +1,6 @@
 """Admin of the product import: the add form is the trigger; the change page shows the results."""
 from django import forms
 from django.contrib import admin
-from django.template.loader import render_to_string
 
 from background_tasks.admin import BackgroundTaskAdmin
 
@@ -57,25 +56,14 @@ class MarketplaceImportJobAdmin(BackgroundTaskAdmin):
     list_select_related = ("vendor",)
     raw_id_fields = ("vendor",)
     search_fields = BackgroundTaskAdmin.search_fields + ("vendor__code", "source_name", "source_url")
+    trigger_label = "Import products"
+    # The task page's results summary: counts, first rejected rows, the error report link.
+    details_template = "admin/imports/product_import_summary.html"
 
     def get_fields(self, request, obj=None):
         if obj is None:
             return list(TRIGGER_FIELDS)
         return super().get_fields(request, obj)
-
-    def get_readonly_fields(self, request, obj=None):
-        fields = super().get_readonly_fields(request, obj)
-        return [*fields, "results_summary"] if obj is not None else fields
-
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        if obj is None:
-            return fieldsets
-        return [("Results", {"fields": ["results_summary"]}), *fieldsets]
-
-    @admin.display(description="Results")
-    def results_summary(self, obj):
-        return render_to_string("admin/imports/product_import_summary.html", {"details": obj.get_details(), "job": obj})
 
     def save_model(self, request, obj, form, change):
         if not change and form.cleaned_data.get("upload"):

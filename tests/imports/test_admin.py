@@ -37,10 +37,16 @@ def test_upload_through_the_admin_runs_the_import(admin_client, vendor, django_c
     assert job.triggered_by.startswith("manual:")
     assert Product.objects.filter(vendor=vendor).count() == 1
 
-    page = admin_client.get(f"/admin/imports/marketplaceimportjob/{job.pk}/change/").content.decode()
-    assert "First rejected rows" in page
-    assert "empty title" in page
-    assert f"/api/v1/imports/products/{job.pk}/error-report" in page
+
+def test_results_summary_shows_counts_rejected_rows_and_report(admin_client, run_import, feed_bytes):
+    job = run_import(feed_bytes("id,title,price", "M-1,Miroir,35 EUR", "M-2,,1 EUR"))
+
+    summary = admin_client.get(f"/admin/imports/marketplaceimportjob/{job.pk}/summary/").content.decode()
+
+    assert "<tr><th>Rejected</th><td>1</td></tr>" in summary
+    assert "<td>3</td><td>M-2</td><td>empty title</td>" in summary
+    assert f'href="/api/v1/imports/products/{job.pk}/error-report"' in summary
+    assert admin_client.get(f"/admin/imports/marketplaceimportjob/{job.pk}/change/").status_code == 200
 
 
 @pytest.mark.parametrize(
