@@ -1,6 +1,7 @@
 """Upsert by (vendor, sku): created, updated, unchanged (never written), dry run, re-runs, deactivation."""
 import pytest
 from django.core.files.base import ContentFile
+from django.db import connection
 
 from background_tasks.services import JobInterrupted, JobProgress, background_task_claim, background_task_create
 from background_tasks.status import TaskStatus
@@ -41,15 +42,51 @@ def test_first_import_creates_every_row(run_import, feed_bytes, vendor):
     assert table.description == "Grande,\nextensible"
 
 
+def row_versions(vendor):
+    """PostgreSQL's xmin of each product: it changes whenever a row is rewritten."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sku, xmin::text FROM marketplace_product WHERE vendor_id = %s ORDER BY sku", [vendor.pk])
+        return cursor.fetchall()
+
+
 def test_reimport_of_the_same_feed_writes_nothing(run_import, feed_bytes, vendor):
     run_import(feed_bytes(*FEED))
-    before = snapshot(vendor)
+    before, versions = snapshot(vendor), row_versions(vendor)
 
     again = run_import(feed_bytes(*FEED))
 
     assert (again.rows_created, again.rows_updated, again.rows_unchanged, again.rows_rejected) == (0, 0, 6, 1)
-    assert snapshot(vendor) == before  # updated_at included: not one row rewritten
+    assert snapshot(vendor) == before  # updated_at included
+    assert row_versions(vendor) == versions  # not one row rewritten
     assert_counts_add_up(again)
+
+
+def test_progress_reports_batches(vendor, feed_bytes, settings):
+    settings.IMPORTS_BATCH_SIZE = 2
+    job = background_task_create(
+        model=MarketplaceImportJob,
+        triggered_by="manual:test",
+        dispatch=False,
+        vendor=vendor,
+        source_file=product_import_store_feed(content=ContentFile(feed_bytes(*FEED))),
+    )
+    job = background_task_claim(model=MarketplaceImportJob, job_id=job.pk)
+    seen = []
+
+    class Recording(JobProgress):
+        def __call__(self, percent=None, message=None, *, force=False):
+            seen.append((percent, message))
+            return super().__call__(percent, message, force=force)
+
+    job.execute(Recording(job))
+
+    messages = [message for _, message in seen if message and message.startswith("Processing")]
+    assert messages[0].startswith("Processing batch 1 of ")
+    assert messages[-1] == "Processing batch 3 of 3"  # 6 valid rows, 2 a batch
+    percents = [percent for percent, message in seen if message in messages]
+    assert percents == sorted(percents) and percents[-1] == 95
 
 
 def test_changed_rows_are_updated_and_others_left_alone(run_import, feed_bytes, vendor):
