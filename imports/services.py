@@ -79,12 +79,6 @@ class ImportCounts:
     duplicate_examples: list[str] = field(default_factory=list)
     rejected_sample: list[dict] = field(default_factory=list)
 
-    def note_duplicates(self, skus) -> None:
-        for sku in skus:
-            self.duplicates += 1
-            if len(self.duplicate_examples) < DUPLICATE_EXAMPLES and sku not in self.duplicate_examples:
-                self.duplicate_examples.append(sku)
-
 
 class ErrorReport:
     """The rejected rows as they came, plus an ``error`` column: a CSV to fix and import again."""
@@ -230,6 +224,7 @@ def _import_rows(job, progress, opener, size, fmt, writer: ProductWriter, counts
     except FeedUnusable as exc:
         raise JobFailed(f"{exc} Rows before it were imported.") from None
 
+    counts.duplicates, counts.duplicate_examples = writer.duplicates(DUPLICATE_EXAMPLES)
     if not job.deactivate_missing:
         return 0
     if counts.total - counts.rejected == 0:
@@ -257,12 +252,7 @@ def _write_batch(writer: ProductWriter, batch: list[tuple], batch_skus: list[str
         else:
             counts.updated += 1
         last[sku] = values
-    distinct_skus = list(dict.fromkeys(batch_skus))
-    repeated_earlier = writer.remember(distinct_skus)
-    counts.note_duplicates(repeated_earlier)
-    if len(distinct_skus) != len(batch_skus):
-        seen: set[str] = set()
-        counts.note_duplicates([sku for sku in batch_skus if sku in seen or seen.add(sku)])
+    writer.remember(batch_skus)
     if first:
         created, updated = writer.apply(list(first.values()))
         counts.created += created

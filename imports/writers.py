@@ -12,8 +12,7 @@ from .conf import import_setting
 
 SEEN_TABLE = "imports_seen_sku"
 STAGE_TABLE = "imports_stage"
-BATCH_SKU_TABLE = "imports_batch_sku"
-_CHUNK = 500  # ids per IN (...) on SQLite
+_CHUNK = 500  # skus per IN (...) on SQLite
 
 
 class ProductWriter:
@@ -31,32 +30,41 @@ class ProductWriter:
         self.table = connection.ops.quote_name(Product._meta.db_table)
 
     # -- the skus of the feed, for duplicates and "deactivate missing" ------------------------
+    # Every sku occurrence is appended (no index: cheap at a million rows); duplicates are
+    # counted once at the end with one aggregate.
     def open(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {SEEN_TABLE}")
-            cursor.execute(f"CREATE TEMPORARY TABLE {SEEN_TABLE} (sku text PRIMARY KEY)")
+            cursor.execute(f"CREATE TEMPORARY TABLE {SEEN_TABLE} (sku text NOT NULL)")
 
     def close(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {SEEN_TABLE}")
 
-    def remember(self, skus: Sequence[str]) -> list[str]:
-        """Record the skus of a batch; return those already seen in an earlier batch."""
-        repeated: list[str] = []
+    def remember(self, skus: Sequence[str]) -> None:
+        """Record the sku of every row of a batch (repeats included, rejected rows too)."""
         with connection.cursor() as cursor:
-            for start in range(0, len(skus), _CHUNK):
-                chunk = list(skus[start : start + _CHUNK])
-                marks = ", ".join(["%s"] * len(chunk))
-                cursor.execute(f"SELECT sku FROM {SEEN_TABLE} WHERE sku IN ({marks})", chunk)
-                repeated.extend(row[0] for row in cursor.fetchall())
-                cursor.executemany(
-                    f"INSERT INTO {SEEN_TABLE} (sku) VALUES (%s) ON CONFLICT DO NOTHING", [(sku,) for sku in chunk]
-                )
-        return repeated
+            cursor.executemany(f"INSERT INTO {SEEN_TABLE} (sku) VALUES (%s)", [(sku,) for sku in skus])
+
+    def duplicates(self, examples: int) -> tuple[int, list[str]]:
+        """Return how many rows repeated an earlier sku, and a few of those skus."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) - COUNT(DISTINCT sku) FROM {SEEN_TABLE}")
+            repeats = cursor.fetchone()[0]
+            if not repeats:
+                return 0, []
+            cursor.execute(
+                f"SELECT sku FROM {SEEN_TABLE} GROUP BY sku HAVING COUNT(*) > 1 ORDER BY sku LIMIT %s", [examples]
+            )
+            return repeats, [row[0] for row in cursor.fetchall()]
 
     def deactivate_missing(self) -> int:
         """Deactivate the vendor's active products whose sku the feed did not carry."""
-        where = f"vendor_id = %s AND is_active = %s AND sku NOT IN (SELECT sku FROM {SEEN_TABLE})"
+        # NOT EXISTS (an anti-join) rather than NOT IN, which degrades badly past work_mem.
+        where = (
+            f"vendor_id = %s AND is_active = %s AND NOT EXISTS "
+            f"(SELECT 1 FROM {SEEN_TABLE} s WHERE s.sku = {self.table}.sku)"
+        )
         with connection.cursor() as cursor:
             if self.dry_run:
                 cursor.execute(f"SELECT COUNT(*) FROM {self.table} WHERE {where}", [self.vendor_id, True])
@@ -167,9 +175,8 @@ class PostgresCopyWriter(ProductWriter):
         super().open()
         columns = ", ".join(f"{name} {kind}" for name, kind in _STAGE_COLUMNS.items())
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}, {BATCH_SKU_TABLE}")
+            cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
             cursor.execute(f"CREATE TEMPORARY TABLE {STAGE_TABLE} ({columns})")
-            cursor.execute(f"CREATE TEMPORARY TABLE {BATCH_SKU_TABLE} (sku text)")
         all_columns = ", ".join(_STAGE_COLUMNS)
         changed = [name for name in self.fields if name != "sku"]
         target = ", ".join(f"p.{name}" for name in changed) + ", p.is_active"
@@ -197,18 +204,12 @@ class PostgresCopyWriter(ProductWriter):
 
     def close(self) -> None:
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}, {BATCH_SKU_TABLE}")
+            cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
         super().close()
 
-    def remember(self, skus: Sequence[str]) -> list[str]:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"TRUNCATE {BATCH_SKU_TABLE}")
-            with cursor.cursor.copy(f"COPY {BATCH_SKU_TABLE} (sku) FROM STDIN") as copy:
-                copy.write(copy_text([(sku,) for sku in skus]))
-            cursor.execute(f"SELECT DISTINCT b.sku FROM {BATCH_SKU_TABLE} b JOIN {SEEN_TABLE} s ON s.sku = b.sku")
-            repeated = [row[0] for row in cursor.fetchall()]
-            cursor.execute(f"INSERT INTO {SEEN_TABLE} (sku) SELECT DISTINCT sku FROM {BATCH_SKU_TABLE} ON CONFLICT DO NOTHING")
-        return repeated
+    def remember(self, skus: Sequence[str]) -> None:
+        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {SEEN_TABLE} (sku) FROM STDIN") as copy:
+            copy.write(copy_text([(sku,) for sku in skus]))
 
     def apply(self, rows: Sequence[tuple]) -> tuple[int, int]:
         params = {"vendor": self.vendor_id, "now": self.now}
