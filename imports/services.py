@@ -310,6 +310,5 @@ def _outcome(job: MarketplaceImportJob, counts: ImportCounts, deactivated: int) 
 def product_import_copy_local_file(*, path: str | os.PathLike) -> str:
     """Store a local feed file (the command's PATH) in private storage; return its stored name."""
     with open(path, "rb") as source:
-        name = f"{FEEDS_DIR}/{uuid.uuid4().hex}.csv"
-        return private_storage().save(name, File(source, name=name))
+        return product_import_store_feed(content=source)
 
