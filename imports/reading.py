@@ -7,6 +7,7 @@ import io
 import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import BinaryIO
 
 import charset_normalizer
@@ -14,6 +15,7 @@ import charset_normalizer
 from wizamart.marketplace.feed import (
     FEED_COLUMNS,
     REQUIRED_COLUMNS,
+    SIMPLE_PRICE_RE,
     FeedValueError,
     feed_column,
     normalise_header,
@@ -258,6 +260,21 @@ class FeedRows:
                 self._binary = None
 
 
+def _memoised(parse: Callable[[str], str], size: int = 1024) -> Callable[[str], str]:
+    """Return ``parse`` remembering its answers: a feed repeats a handful of availability/condition spellings."""
+    known: dict[str, str] = {}
+
+    def cached(text: str) -> str:
+        value = known.get(text)
+        if value is None:
+            value = parse(text)  # raises FeedValueError, never cached
+            if len(known) < size:
+                known[text] = value
+        return value
+
+    return cached
+
+
 def row_parser(fmt: FeedFormat) -> Callable[[list[str]], tuple]:
     """Return a function turning a row's cells into Product values (fmt.fields order); it raises FeedValueError."""
     fields = fmt.fields
@@ -271,11 +288,15 @@ def row_parser(fmt: FeedFormat) -> Callable[[list[str]], tuple]:
     sale_at, quantity_at = at.get("sale_price"), at.get("quantity")
     availability_at, condition_at = at.get("availability"), at.get("condition")
     limits = [(at[name], name, limit) for name, limit in _MAX_LENGTH.items() if name in at and name != "currency"]
-    # Fields grouped by their limit: one C-level max(len) per group finds an overlong value.
-    tiers = [
-        (limit, operator.itemgetter(*[p for p, _, lim in limits if lim == limit], 0))
-        for limit in sorted({lim for _, _, lim in limits})
-    ]
+    # One C-level pass compares every limited value's length with its limit; the slow loop
+    # below only runs to name the field of a row that is too long.
+    pick_limited = operator.itemgetter(*[p for p, _, _ in limits], 0)
+    limit_values = (*[lim for _, _, lim in limits], _MAX_LENGTH["sku"])
+    too_long = operator.gt
+    # The common "19.99 EUR" is read here without a call; anything else goes to parse_price.
+    simple_price = SIMPLE_PRICE_RE.fullmatch
+    availability = _memoised(parse_availability)
+    condition = _memoised(parse_condition)
 
     def parse(cells: list[str]) -> tuple:
         if len(cells) < width:
@@ -285,28 +306,38 @@ def row_parser(fmt: FeedFormat) -> Callable[[list[str]], tuple]:
             raise FeedValueError("empty sku (id)")
         if not out[1]:
             raise FeedValueError("empty title")
-        if not out[price_at]:
+        price = out[price_at]
+        if not price:
             raise FeedValueError("missing price")
-        out[price_at], out[currency_at] = parse_price(out[price_at])
+        match = simple_price(price)
+        if match:
+            out[price_at], out[currency_at] = Decimal(match[1]), match[2]
+        else:
+            out[price_at], out[currency_at] = parse_price(price)
         if sale_at is not None:
-            if out[sale_at]:
+            sale = out[sale_at]
+            if not sale:
+                out[sale_at] = None
+            elif match := simple_price(sale):
+                out[sale_at] = Decimal(match[1])
+            else:
                 try:
-                    out[sale_at] = parse_price(out[sale_at], out[currency_at])[0]
+                    out[sale_at] = parse_price(sale, out[currency_at])[0]
                 except FeedValueError as exc:
                     raise FeedValueError(f"sale_price: {exc}") from None
-            else:
-                out[sale_at] = None
         if quantity_at is not None:
-            out[quantity_at] = parse_quantity(out[quantity_at])
+            quantity = out[quantity_at]
+            out[quantity_at] = (
+                int(quantity) if quantity.isdigit() and quantity.isascii() and len(quantity) < 10 else parse_quantity(quantity)
+            )
         if availability_at is not None:
-            out[availability_at] = parse_availability(out[availability_at])
+            out[availability_at] = availability(out[availability_at])
         if condition_at is not None:
-            out[condition_at] = parse_condition(out[condition_at])
-        for tier_limit, pick_tier in tiers:
-            if max(map(len, pick_tier(out))) > tier_limit:
-                for position, name, limit in limits:
-                    if len(out[position]) > limit:
-                        raise FeedValueError(f"{name} is longer than {limit} characters")
+            out[condition_at] = condition(out[condition_at])
+        if any(map(too_long, map(len, pick_limited(out)), limit_values)):
+            for position, name, limit in limits:
+                if len(out[position]) > limit:
+                    raise FeedValueError(f"{name} is longer than {limit} characters")
         return tuple(out)
 
     return parse

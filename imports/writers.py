@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import repeat
 
 from django.db import connection, transaction
 
@@ -154,7 +155,7 @@ def copy_text(rows: Sequence[tuple]) -> bytes:
     data = "\x02".join(
         ["\x00".join([v if type(v) is str else ("\x01" if v is None else str(v)) for v in row]) for row in rows]
     ).encode()
-    nulls = sum(row.count(None) for row in rows)
+    nulls = sum(map(tuple.count, rows, repeat(None)))
     if (
         data.count(b"\x00") != len(rows) * (len(rows[0]) - 1)
         or data.count(b"\x01") != nulls

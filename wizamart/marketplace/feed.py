@@ -124,13 +124,14 @@ def _decimal(number: str) -> Decimal:
         raise FeedValueError("not a number") from None
 
 
-_SIMPLE_PRICE_RE = re.compile(r"([0-9]{1,10}(?:\.[0-9]{1,2})?) ([A-Z]{3})")
+# The common "19.99 EUR": no separators to guess, no rounding needed (the import reads it inline too).
+SIMPLE_PRICE_RE = re.compile(r"([0-9]{1,10}(?:\.[0-9]{1,2})?) ([A-Z]{3})")
 
 
 def parse_price(text: str, default_currency: str = "EUR") -> tuple[Decimal, str]:
     """Read a feed price ('19.99 EUR', '19,99 EUR', 'EUR 1.234,50', '€5'); raise FeedValueError."""
-    simple = _SIMPLE_PRICE_RE.fullmatch(text)
-    if simple:  # the common '19.99 EUR': no separators to guess, no rounding needed
+    simple = SIMPLE_PRICE_RE.fullmatch(text)
+    if simple:
         return Decimal(simple.group(1)), simple.group(2)
     match = _PRICE_RE.match(text)
     if not match or (match.group(1) and match.group(3)):
