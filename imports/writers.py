@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from itertools import repeat
+from operator import itemgetter
 
 from django.db import connection, transaction
 
@@ -143,6 +144,29 @@ def _escape(value: bytes) -> bytes:
     return value.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
 
 
+def _marked_copy_text(data: str, rows: int, width: int, nulls: int) -> bytes | None:
+    """Turn marker-joined values into COPY text, escaping the whole batch at once.
+
+    Markers: \\x00 between values, \\x01 for NULL, \\x02 between rows. None if a value held a marker.
+    """
+    encoded = data.encode()
+    if (
+        encoded.count(b"\x00") != rows * (width - 1)
+        or encoded.count(b"\x01") != nulls
+        or encoded.count(b"\x02") != rows - 1
+    ):
+        return None
+    return _escape(encoded).replace(b"\x00", b"\t").replace(b"\x01", b"\\N").replace(b"\x02", b"\n") + b"\n"
+
+
+def _plain_copy_text(rows: Sequence[tuple]) -> bytes:
+    return b"".join(
+        b"\t".join([_escape(v.encode()) if type(v) is str else (b"\\N" if v is None else str(v).encode()) for v in row])
+        + b"\n"
+        for row in rows
+    )
+
+
 def copy_text(rows: Sequence[tuple]) -> bytes:
     """Return rows in COPY's text format, UTF-8: None is NULL and '' stays empty (no FORCE_NOT_NULL needed).
 
@@ -154,19 +178,54 @@ def copy_text(rows: Sequence[tuple]) -> bytes:
         return b""
     data = "\x02".join(
         ["\x00".join([v if type(v) is str else ("\x01" if v is None else str(v)) for v in row]) for row in rows]
-    ).encode()
-    nulls = sum(map(tuple.count, rows, repeat(None)))
-    if (
-        data.count(b"\x00") != len(rows) * (len(rows[0]) - 1)
-        or data.count(b"\x01") != nulls
-        or data.count(b"\x02") != len(rows) - 1
-    ):
-        return b"".join(
-            b"\t".join([_escape(v.encode()) if type(v) is str else (b"\\N" if v is None else str(v).encode()) for v in row])
-            + b"\n"
-            for row in rows
-        )
-    return _escape(data).replace(b"\x00", b"\t").replace(b"\x01", b"\\N").replace(b"\x02", b"\n") + b"\n"
+    )
+    text = _marked_copy_text(data, len(rows), len(rows[0]), sum(map(tuple.count, rows, repeat(None))))
+    return text if text is not None else _plain_copy_text(rows)
+
+
+def sku_copy_text(skus: Sequence[str]) -> bytes:
+    """Return skus as one-column COPY text."""
+    if not skus:
+        return b""
+    text = _marked_copy_text("\x02".join(skus), len(skus), 1, 0)
+    return text if text is not None else _plain_copy_text([(sku,) for sku in skus])
+
+
+# Product values that are not text: the price is always there, the others may be NULL.
+_NUMERIC = {"price": False, "sale_price": True, "quantity": True}
+
+
+class RowCopier:
+    """COPY text for product rows (values in ``fields`` order), built with C-level loops.
+
+    The text columns of a row are joined in one call; the few numeric columns are formatted
+    column by column. ``columns`` is the order the COPY must name: text columns, then numbers.
+    """
+
+    def __init__(self, fields: Sequence[str]):
+        text_at = [i for i, name in enumerate(fields) if name not in _NUMERIC]
+        number_at = [i for i, name in enumerate(fields) if name in _NUMERIC]
+        self.columns = tuple(fields[i] for i in (*text_at, *number_at))
+        self._width = len(fields)
+        self._reorder = itemgetter(*text_at, *number_at)
+        # sku, title and currency are always among them, so this picks a tuple.
+        self._texts = itemgetter(*text_at)
+        self._numbers = [(itemgetter(i), _NUMERIC[fields[i]]) for i in number_at]
+
+    def __call__(self, rows: Sequence[tuple]) -> bytes:
+        if not rows:
+            return b""
+        columns = [map("\x00".join, map(self._texts, rows))]
+        nulls = 0
+        for pick, nullable in self._numbers:
+            values = list(map(pick, rows))
+            if nullable:
+                nulls += values.count(None)
+                columns.append(["\x01" if value is None else str(value) for value in values])
+            else:
+                columns.append(map(str, values))
+        text = _marked_copy_text("\x02".join(map("\x00".join, zip(*columns))), len(rows), self._width, nulls)
+        return text if text is not None else _plain_copy_text(list(map(self._reorder, rows)))
 
 
 class PostgresCopyWriter(ProductWriter):
@@ -183,7 +242,8 @@ class PostgresCopyWriter(ProductWriter):
         target = ", ".join(f"p.{name}" for name in changed) + ", p.is_active"
         incoming = ", ".join(f"EXCLUDED.{name}" for name in changed) + ", EXCLUDED.is_active"
         updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in changed)
-        self.copy_sql = f"COPY {STAGE_TABLE} ({', '.join(self.fields)}) FROM STDIN"
+        self.copier = RowCopier(self.fields)
+        self.copy_sql = f"COPY {STAGE_TABLE} ({', '.join(self.copier.columns)}) FROM STDIN"
         # Text format COPY: None is NULL and '' stays ''; xmax = 0 marks an inserted row.
         self.upsert_sql = f"""
             WITH written AS (
@@ -210,14 +270,14 @@ class PostgresCopyWriter(ProductWriter):
 
     def remember(self, skus: Sequence[str]) -> None:
         with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {SEEN_TABLE} (sku) FROM STDIN") as copy:
-            copy.write(copy_text([(sku,) for sku in skus]))
+            copy.write(sku_copy_text(skus))
 
     def apply(self, rows: Sequence[tuple]) -> tuple[int, int]:
         params = {"vendor": self.vendor_id, "now": self.now}
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {STAGE_TABLE}")
             with cursor.cursor.copy(self.copy_sql) as copy:
-                copy.write(copy_text(rows))
+                copy.write(self.copier(rows))
             cursor.execute(self.preview_sql if self.dry_run else self.upsert_sql, params)
             created, updated = cursor.fetchone()
         return created, updated
