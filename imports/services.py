@@ -195,8 +195,9 @@ def _import_rows(job, progress, opener, size, fmt, writer: ProductWriter, counts
         done = rows.position()
         estimate = max(number, -(-number * size // done) if done else number)
         progress(min(95, done * 95 // size) if size else None, f"Processing batch {number} of {estimate}")
-        _write_batch(writer, batch, batch_skus, counts)
-        _save_counts(job, counts, 0)
+        with writer.batch():
+            _write_batch(writer, batch, batch_skus, counts)
+            _save_counts(job, counts, 0)
         batch.clear()
         batch_skus.clear()
 

@@ -1,7 +1,8 @@
 """Write batches of feed rows as the vendor's products: COPY + one upsert on PostgreSQL, the ORM elsewhere."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from itertools import repeat
 from operator import itemgetter
@@ -77,6 +78,12 @@ class ProductWriter:
                     [False, self.now, self.vendor_id, True],
                 )
                 return cursor.rowcount
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction around a batch's writes (its skus, rows and the job's counts): it commits on its own."""
+        with transaction.atomic():
+            yield
 
     def apply(self, rows: Sequence[tuple]) -> tuple[int, int]:
         raise NotImplementedError
@@ -224,7 +231,7 @@ class RowCopier:
                 columns.append(["\x01" if value is None else str(value) for value in values])
             else:
                 columns.append(map(str, values))
-        text = _marked_copy_text("\x02".join(map("\x00".join, zip(*columns))), len(rows), self._width, nulls)
+        text = _marked_copy_text("\x02".join(map("\x00".join, zip(*columns, strict=True))), len(rows), self._width, nulls)
         return text if text is not None else _plain_copy_text(list(map(self._reorder, rows)))
 
 
@@ -267,6 +274,15 @@ class PostgresCopyWriter(ProductWriter):
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
         super().close()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # A batch is idempotent and an interrupted job is run again, so its commit need not
+            # wait for the WAL flush; the job's final status commits synchronously, which
+            # flushes every batch before it.
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            yield
 
     def remember(self, skus: Sequence[str]) -> None:
         with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {SEEN_TABLE} (sku) FROM STDIN") as copy:
