@@ -4,8 +4,11 @@ from __future__ import annotations
 import csv
 import io
 import os
+import queue
 import tempfile
+import threading
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,49 +184,112 @@ def product_import_execute(*, job: MarketplaceImportJob, progress: JobProgress) 
     return outcome
 
 
-def _import_rows(job, progress, opener, size, fmt, writer: ProductWriter, counts: ImportCounts, report) -> int:
-    parse = row_parser(fmt)
-    rows = FeedRows(opener, fmt)
-    batch_size = max(1, int(import_setting("IMPORTS_BATCH_SIZE")))
-    batch: list[tuple] = []
-    batch_skus: list[str] = []
-    number = 0
+@dataclass
+class _Batch:
+    """Rows read and parsed ahead of the writes: the accepted values and what to report about the rest."""
 
-    def flush():
-        nonlocal number
+    rows: list[tuple] = field(default_factory=list)
+    skus: list[str] = field(default_factory=list)  # every row's sku, rejected rows' too, repeats included
+    rejected: list[tuple[int, list[str], str, str]] = field(default_factory=list)  # line, cells, reason, sku
+    total: int = 0
+    position: int = 0  # bytes of the file read when the batch was cut
+    error: BaseException | None = None  # reading stopped here; this batch is not written
+
+
+class _BatchReader:
+    """Read and parse the feed in a thread, a batch or two ahead of the writes.
+
+    Parsing is Python work and a batch's COPY and upsert are database work: while this process
+    waits for PostgreSQL (the GIL released), the next batch is parsed. The thread touches no
+    database connection; a bounded queue keeps memory flat.
+    """
+
+    AHEAD = 2
+
+    def __init__(self, opener, fmt: FeedFormat, batch_size: int):
+        self.rows = FeedRows(opener, fmt)
+        self.parse = row_parser(fmt)
+        self.fmt = fmt
+        self.batch_size = batch_size
+        self.queue: queue.Queue[_Batch | None] = queue.Queue(maxsize=self.AHEAD)
+        self.stopped = threading.Event()
+
+    def __iter__(self) -> Iterator[_Batch]:
+        thread = threading.Thread(target=self._read, name="product-import-reader", daemon=True)
+        thread.start()
+        try:
+            while (batch := self.queue.get()) is not None:
+                yield batch
+        finally:
+            self.stopped.set()
+            thread.join()
+
+    def _put(self, item: _Batch | None) -> bool:
+        while not self.stopped.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _read(self) -> None:
+        parse, fmt, size = self.parse, self.fmt, self.batch_size
+        batch = _Batch()
+        records = iter(self.rows)
+        try:
+            for line, cells in records:
+                batch.total += 1
+                try:
+                    values = parse(cells)
+                except FeedValueError as exc:
+                    sku = _cell(cells, fmt, "id")
+                    batch.rejected.append((line, cells, str(exc), sku))
+                    if sku:
+                        batch.skus.append(sku)
+                    continue
+                batch.rows.append(values)
+                batch.skus.append(values[0])
+                if len(batch.rows) >= size:
+                    batch.position = self.rows.position()
+                    if not self._put(batch):
+                        return
+                    batch = _Batch()
+            if batch.total:
+                batch.position = self.rows.position()
+                if not self._put(batch):
+                    return
+        except BaseException as exc:  # handed to the writing side, which raises it there
+            batch.error = exc
+            self._put(batch)
+        finally:
+            records.close()
+        self._put(None)
+
+
+def _import_rows(job, progress, opener, size, fmt, writer: ProductWriter, counts: ImportCounts, report) -> int:
+    batch_size = max(1, int(import_setting("IMPORTS_BATCH_SIZE")))
+    number = 0
+    for batch in _BatchReader(opener, fmt, batch_size):
+        if batch.error is not None:
+            if isinstance(batch.error, FeedUnusable):
+                raise JobFailed(f"{batch.error} Rows before it were imported.") from None
+            raise batch.error
+        counts.total += batch.total
+        for line, cells, reason, sku in batch.rejected:
+            counts.rejected += 1
+            report.add(cells, reason)
+            if len(counts.rejected_sample) < REJECTED_SAMPLE_SIZE:
+                counts.rejected_sample.append({"line": line, "sku": sku, "error": reason})
+        if not (batch.rows or batch.skus):
+            continue
         number += 1
-        done = rows.position()
+        done = batch.position
         estimate = max(number, -(-number * size // done) if done else number)
         progress(min(95, done * 95 // size) if size else None, f"Processing batch {number} of {estimate}")
         with writer.batch():
-            _write_batch(writer, batch, batch_skus, counts)
+            _write_batch(writer, batch.rows, batch.skus, counts)
             _save_counts(job, counts, 0)
-        batch.clear()
-        batch_skus.clear()
-
-    try:
-        for line, cells in rows:
-            counts.total += 1
-            try:
-                values = parse(cells)
-            except FeedValueError as exc:
-                counts.rejected += 1
-                reason = str(exc)
-                report.add(cells, reason)
-                if len(counts.rejected_sample) < REJECTED_SAMPLE_SIZE:
-                    counts.rejected_sample.append({"line": line, "sku": _cell(cells, fmt, "id"), "error": reason})
-                sku = _cell(cells, fmt, "id")
-                if sku:
-                    batch_skus.append(sku)
-                continue
-            batch.append(values)
-            batch_skus.append(values[0])
-            if len(batch) >= batch_size:
-                flush()
-        if batch or batch_skus:
-            flush()
-    except FeedUnusable as exc:
-        raise JobFailed(f"{exc} Rows before it were imported.") from None
 
     counts.duplicates, counts.duplicate_examples = writer.duplicates(DUPLICATE_EXAMPLES)
     if not job.deactivate_missing:

@@ -226,3 +226,16 @@ def test_backslashes_tabs_and_stray_nul_bytes(run_import, vendor):
     assert product.title == "Chemin C:\\\\dossier\\n"
     assert product.description == "Un\ttab\r\nCR"
     assert products(vendor)["B-2"].title == "Nul ici"
+
+
+def test_unreadable_csv_midway_fails_after_importing_the_batches_before_it(run_import, feed_bytes, vendor, settings):
+    settings.IMPORTS_BATCH_SIZE = 2
+    good = [f"OK-{n},Produit {n},{n} EUR" for n in range(1, 5)]
+    huge = "BAD-1,Trop long," + "9" * 200_000 + " EUR"
+
+    job = run_import(feed_bytes("id,title,price", *good, huge, "OK-9,Après,1 EUR"))
+
+    assert job.status == TaskStatus.FAILED
+    assert "could not be read as CSV after line 5" in job.error_message
+    assert "Rows before it were imported." in job.error_message
+    assert sorted(products(vendor)) == ["OK-1", "OK-2", "OK-3", "OK-4"]
