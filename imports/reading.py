@@ -57,6 +57,7 @@ PRODUCT_FIELDS = (
 _MAX_LENGTH = {f.name: f.max_length for f in Product._meta.fields if f.name in PRODUCT_FIELDS and f.max_length}
 
 NOT_TEXT = "The file is not a text (CSV) file."
+_KNOWN_SPELLINGS = 1024  # availability/condition spellings remembered per import
 
 
 class FeedUnusable(Exception):
@@ -260,21 +261,6 @@ class FeedRows:
                 self._binary = None
 
 
-def _memoised(parse: Callable[[str], str], size: int = 1024) -> Callable[[str], str]:
-    """Return ``parse`` remembering its answers: a feed repeats a handful of availability/condition spellings."""
-    known: dict[str, str] = {}
-
-    def cached(text: str) -> str:
-        value = known.get(text)
-        if value is None:
-            value = parse(text)  # raises FeedValueError, never cached
-            if len(known) < size:
-                known[text] = value
-        return value
-
-    return cached
-
-
 def row_parser(fmt: FeedFormat) -> Callable[[list[str]], tuple]:
     """Return a function turning a row's cells into Product values (fmt.fields order); it raises FeedValueError."""
     fields = fmt.fields
@@ -295,8 +281,9 @@ def row_parser(fmt: FeedFormat) -> Callable[[list[str]], tuple]:
     too_long = operator.gt
     # The common "19.99 EUR" is read here without a call; anything else goes to parse_price.
     simple_price = SIMPLE_PRICE_RE.fullmatch
-    availability = _memoised(parse_availability)
-    condition = _memoised(parse_condition)
+    # A feed repeats a handful of availability/condition spellings: each is read once.
+    availabilities: dict[str, str] = {}
+    conditions: dict[str, str] = {}
 
     def parse(cells: list[str]) -> tuple:
         if len(cells) < width:
@@ -331,9 +318,21 @@ def row_parser(fmt: FeedFormat) -> Callable[[list[str]], tuple]:
                 int(quantity) if quantity.isdigit() and quantity.isascii() and len(quantity) < 10 else parse_quantity(quantity)
             )
         if availability_at is not None:
-            out[availability_at] = availability(out[availability_at])
+            text = out[availability_at]
+            value = availabilities.get(text)
+            if value is None:
+                value = parse_availability(text)
+                if len(availabilities) < _KNOWN_SPELLINGS:
+                    availabilities[text] = value
+            out[availability_at] = value
         if condition_at is not None:
-            out[condition_at] = condition(out[condition_at])
+            text = out[condition_at]
+            value = conditions.get(text)
+            if value is None:
+                value = parse_condition(text)
+                if len(conditions) < _KNOWN_SPELLINGS:
+                    conditions[text] = value
+            out[condition_at] = value
         if any(map(too_long, map(len, pick_limited(out)), limit_values)):
             for position, name, limit in limits:
                 if len(out[position]) > limit:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import operator
 import os
 import queue
 import tempfile
@@ -30,6 +31,7 @@ from .writers import ProductWriter, product_writer
 FEEDS_DIR = "imports/feeds"
 REPORTS_DIR = "imports/error-reports"
 DUPLICATE_EXAMPLES = 5
+_first = operator.itemgetter(0)
 
 
 def private_storage():
@@ -239,25 +241,17 @@ class _BatchReader:
         records = iter(self.rows)
         try:
             for line, cells in records:
-                batch.total += 1
                 try:
-                    values = parse(cells)
+                    batch.rows.append(parse(cells))
                 except FeedValueError as exc:
-                    sku = _cell(cells, fmt, "id")
-                    batch.rejected.append((line, cells, str(exc), sku))
-                    if sku:
-                        batch.skus.append(sku)
+                    batch.rejected.append((line, cells, str(exc), _cell(cells, fmt, "id")))
                     continue
-                batch.rows.append(values)
-                batch.skus.append(values[0])
                 if len(batch.rows) >= size:
-                    batch.position = self.rows.position()
-                    if not self._put(batch):
+                    if not self._put(self._cut(batch)):
                         return
                     batch = _Batch()
-            if batch.total:
-                batch.position = self.rows.position()
-                if not self._put(batch):
+            if batch.rows or batch.rejected:
+                if not self._put(self._cut(batch)):
                     return
         except BaseException as exc:  # handed to the writing side, which raises it there
             batch.error = exc
@@ -265,6 +259,13 @@ class _BatchReader:
         finally:
             records.close()
         self._put(None)
+
+    def _cut(self, batch: _Batch) -> _Batch:
+        # Every record is accepted or rejected: the counts and skus are derived once per batch.
+        batch.total = len(batch.rows) + len(batch.rejected)
+        batch.skus = [*map(_first, batch.rows), *(sku for _, _, _, sku in batch.rejected if sku)]
+        batch.position = self.rows.position()
+        return batch
 
 
 def _import_rows(job, progress, opener, size, fmt, writer: ProductWriter, counts: ImportCounts, report) -> int:
@@ -307,25 +308,28 @@ def _cell(cells: list[str], fmt: FeedFormat, column: str) -> str:
 
 def _write_batch(writer: ProductWriter, batch: list[tuple], batch_skus: list[str], counts: ImportCounts) -> None:
     """Apply a batch in file order: a repeated sku updates (or leaves) what its earlier row wrote."""
-    first: dict[str, tuple] = {}
-    last: dict[str, tuple] = {}
-    for values in batch:
-        sku = values[0]
-        previous = last.get(sku)
-        if previous is None:
-            first[sku] = values
-        elif values == previous:
-            counts.unchanged += 1
-        else:
-            counts.updated += 1
-        last[sku] = values
     writer.remember(batch_skus)
-    if first:
-        created, updated = writer.apply(list(first.values()))
+    firsts, finals = batch, []
+    if len(set(map(_first, batch))) != len(batch):  # an sku repeats within the batch
+        first: dict[str, tuple] = {}
+        last: dict[str, tuple] = {}
+        for values in batch:
+            sku = values[0]
+            previous = last.get(sku)
+            if previous is None:
+                first[sku] = values
+            elif values == previous:
+                counts.unchanged += 1
+            else:
+                counts.updated += 1
+            last[sku] = values
+        firsts = list(first.values())
+        finals = [values for sku, values in last.items() if values is not first[sku] and values != first[sku]]
+    if firsts:
+        created, updated = writer.apply(firsts)
         counts.created += created
         counts.updated += updated
-        counts.unchanged += len(first) - created - updated
-    finals = [values for sku, values in last.items() if values is not first[sku] and values != first[sku]]
+        counts.unchanged += len(firsts) - created - updated
     if finals and not writer.dry_run:
         writer.apply(finals)
 
