@@ -196,6 +196,12 @@ class _Batch:
     total: int = 0
     position: int = 0  # bytes of the file read when the batch was cut
     error: BaseException | None = None  # reading stopped here; this batch is not written
+    # The plan of its writes (see _plan_batch): each sku's first row, then the last rows that differ.
+    firsts: list[tuple] = field(default_factory=list)
+    finals: list[tuple] = field(default_factory=list)
+    prepared: tuple = (None, None)  # the writer's prepare() of firsts and finals
+    repeats_unchanged: int = 0
+    repeats_updated: int = 0
 
 
 class _BatchReader:
@@ -208,7 +214,8 @@ class _BatchReader:
 
     AHEAD = 2
 
-    def __init__(self, opener, fmt: FeedFormat, batch_size: int):
+    def __init__(self, opener, fmt: FeedFormat, batch_size: int, writer: ProductWriter):
+        self.writer = writer
         self.rows = FeedRows(opener, fmt)
         self.parse = row_parser(fmt)
         self.fmt = fmt
@@ -265,13 +272,14 @@ class _BatchReader:
         batch.total = len(batch.rows) + len(batch.rejected)
         batch.skus = [*map(_first, batch.rows), *(sku for _, _, _, sku in batch.rejected if sku)]
         batch.position = self.rows.position()
+        _plan_batch(batch, self.writer)
         return batch
 
 
 def _import_rows(job, progress, opener, size, fmt, writer: ProductWriter, counts: ImportCounts, report) -> int:
     batch_size = max(1, int(import_setting("IMPORTS_BATCH_SIZE")))
     number = 0
-    for batch in _BatchReader(opener, fmt, batch_size):
+    for batch in _BatchReader(opener, fmt, batch_size, writer):
         if batch.error is not None:
             if isinstance(batch.error, FeedUnusable):
                 raise JobFailed(f"{batch.error} Rows before it were imported.") from None
@@ -289,7 +297,7 @@ def _import_rows(job, progress, opener, size, fmt, writer: ProductWriter, counts
         estimate = max(number, -(-number * size // done) if done else number)
         progress(min(95, done * 95 // size) if size else None, f"Processing batch {number} of {estimate}")
         with writer.batch():
-            _write_batch(writer, batch.rows, batch.skus, counts)
+            _write_batch(writer, batch, counts)
             _save_counts(job, counts, 0)
 
     counts.duplicates, counts.duplicate_examples = writer.duplicates(DUPLICATE_EXAMPLES)
@@ -306,32 +314,47 @@ def _cell(cells: list[str], fmt: FeedFormat, column: str) -> str:
     return cells[index].strip() if index is not None and index < len(cells) else ""
 
 
-def _write_batch(writer: ProductWriter, batch: list[tuple], batch_skus: list[str], counts: ImportCounts) -> None:
-    """Apply a batch in file order: a repeated sku updates (or leaves) what its earlier row wrote."""
-    writer.remember(batch_skus)
-    firsts, finals = batch, []
-    if len(set(map(_first, batch))) != len(batch):  # an sku repeats within the batch
+def _plan_batch(batch: _Batch, writer: ProductWriter) -> None:
+    """Plan a batch's writes in file order: a repeated sku updates (or leaves) what its earlier row wrote.
+
+    Pure Python on the batch alone (the reading thread runs it): each sku's first row is
+    applied, then its last row if that differs; repeats in between only count.
+    """
+    rows = batch.rows
+    batch.firsts, batch.finals = rows, []
+    if len(set(map(_first, rows))) != len(rows):  # an sku repeats within the batch
         first: dict[str, tuple] = {}
         last: dict[str, tuple] = {}
-        for values in batch:
+        for values in rows:
             sku = values[0]
             previous = last.get(sku)
             if previous is None:
                 first[sku] = values
             elif values == previous:
-                counts.unchanged += 1
+                batch.repeats_unchanged += 1
             else:
-                counts.updated += 1
+                batch.repeats_updated += 1
             last[sku] = values
-        firsts = list(first.values())
-        finals = [values for sku, values in last.items() if values is not first[sku] and values != first[sku]]
-    if firsts:
-        created, updated = writer.apply(firsts)
+        batch.firsts = list(first.values())
+        batch.finals = [values for sku, values in last.items() if values is not first[sku] and values != first[sku]]
+    batch.prepared = (
+        writer.prepare(batch.firsts) if batch.firsts else None,
+        writer.prepare(batch.finals) if batch.finals and not writer.dry_run else None,
+    )
+
+
+def _write_batch(writer: ProductWriter, batch: _Batch, counts: ImportCounts) -> None:
+    """Write a planned batch: its skus, each sku's first row, then the final rows of repeated skus."""
+    writer.remember(batch.skus)
+    counts.unchanged += batch.repeats_unchanged
+    counts.updated += batch.repeats_updated
+    if batch.firsts:
+        created, updated = writer.apply(batch.firsts, batch.prepared[0])
         counts.created += created
         counts.updated += updated
-        counts.unchanged += len(firsts) - created - updated
-    if finals and not writer.dry_run:
-        writer.apply(finals)
+        counts.unchanged += len(batch.firsts) - created - updated
+    if batch.finals and not writer.dry_run:
+        writer.apply(batch.finals, batch.prepared[1])
 
 
 def _save_counts(job: MarketplaceImportJob, counts: ImportCounts, deactivated: int) -> None:

@@ -85,14 +85,18 @@ class ProductWriter:
         with transaction.atomic():
             yield
 
-    def apply(self, rows: Sequence[tuple]) -> tuple[int, int]:
+    def prepare(self, rows: Sequence[tuple]) -> object:
+        """Return what ``apply`` needs of ``rows`` beyond the rows: pure Python, safe in another thread."""
+        return None
+
+    def apply(self, rows: Sequence[tuple], prepared: object = None) -> tuple[int, int]:
         raise NotImplementedError
 
 
 class PortableWriter(ProductWriter):
     """The ORM path (SQLite, or PostgreSQL with COPY turned off): same results, fewer rows per second."""
 
-    def apply(self, rows: Sequence[tuple]) -> tuple[int, int]:
+    def apply(self, rows: Sequence[tuple], prepared: object = None) -> tuple[int, int]:
         fields = self.fields
         compared = fields[1:]
         existing: dict[str, Product] = {}
@@ -288,12 +292,19 @@ class PostgresCopyWriter(ProductWriter):
         with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {SEEN_TABLE} (sku) FROM STDIN") as copy:
             copy.write(sku_copy_text(skus))
 
-    def apply(self, rows: Sequence[tuple]) -> tuple[int, int]:
+    def prepare(self, rows: Sequence[tuple]) -> bytes:
+        """The rows as COPY text."""
+        return self.copier(rows)
+
+    def apply(self, rows: Sequence[tuple], prepared: bytes | None = None) -> tuple[int, int]:
         params = {"vendor": self.vendor_id, "now": self.now}
-        with transaction.atomic(), connection.cursor() as cursor:
+        text = self.copier(rows) if prepared is None else prepared
+        # No transaction of its own: the upsert is one statement, the staging table is private
+        # to this session, and the caller's batch() commits the batch as a whole.
+        with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {STAGE_TABLE}")
             with cursor.cursor.copy(self.copy_sql) as copy:
-                copy.write(self.copier(rows))
+                copy.write(text)
             cursor.execute(self.preview_sql if self.dry_run else self.upsert_sql, params)
             created, updated = cursor.fetchone()
         return created, updated
