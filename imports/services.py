@@ -196,23 +196,24 @@ class _Batch:
     total: int = 0
     position: int = 0  # bytes of the file read when the batch was cut
     error: BaseException | None = None  # reading stopped here; this batch is not written
-    # The plan of its writes (see _plan_batch): each sku's first row, then the last rows that differ.
-    firsts: list[tuple] = field(default_factory=list)
-    finals: list[tuple] = field(default_factory=list)
-    prepared: tuple = (None, None)  # the writer's prepare() of firsts and finals
+    # The plan of its writes (see _plan_batch), as the writer's prepare() made them: each sku's
+    # first row, then the last rows that differ; the rows themselves are let go once planned.
+    firsts: object = None
+    first_count: int = 0
+    finals: object = None
     repeats_unchanged: int = 0
     repeats_updated: int = 0
 
 
 class _BatchReader:
-    """Read and parse the feed in a thread, a batch or two ahead of the writes.
+    """Read, parse and plan the feed's batches in a thread, ahead of the writes.
 
     Parsing is Python work and a batch's COPY and upsert are database work: while this process
     waits for PostgreSQL (the GIL released), the next batch is parsed. The thread touches no
     database connection; a bounded queue keeps memory flat.
     """
 
-    AHEAD = 2
+    AHEAD = 1  # batches parsed and waiting: the writes are the slower side, and each held batch costs memory
 
     def __init__(self, opener, fmt: FeedFormat, batch_size: int, writer: ProductWriter):
         self.writer = writer
@@ -320,8 +321,8 @@ def _plan_batch(batch: _Batch, writer: ProductWriter) -> None:
     Pure Python on the batch alone (the reading thread runs it): each sku's first row is
     applied, then its last row if that differs; repeats in between only count.
     """
-    rows = batch.rows
-    batch.firsts, batch.finals = rows, []
+    rows, batch.rows = batch.rows, []
+    firsts, finals = rows, []
     if len(set(map(_first, rows))) != len(rows):  # an sku repeats within the batch
         first: dict[str, tuple] = {}
         last: dict[str, tuple] = {}
@@ -335,12 +336,13 @@ def _plan_batch(batch: _Batch, writer: ProductWriter) -> None:
             else:
                 batch.repeats_updated += 1
             last[sku] = values
-        batch.firsts = list(first.values())
-        batch.finals = [values for sku, values in last.items() if values is not first[sku] and values != first[sku]]
-    batch.prepared = (
-        writer.prepare(batch.firsts) if batch.firsts else None,
-        writer.prepare(batch.finals) if batch.finals and not writer.dry_run else None,
-    )
+        firsts = list(first.values())
+        finals = [values for sku, values in last.items() if values is not first[sku] and values != first[sku]]
+    batch.first_count = len(firsts)
+    if firsts:
+        batch.firsts = writer.prepare(firsts)
+    if finals and not writer.dry_run:
+        batch.finals = writer.prepare(finals)
 
 
 def _write_batch(writer: ProductWriter, batch: _Batch, counts: ImportCounts) -> None:
@@ -348,13 +350,13 @@ def _write_batch(writer: ProductWriter, batch: _Batch, counts: ImportCounts) -> 
     writer.remember(batch.skus)
     counts.unchanged += batch.repeats_unchanged
     counts.updated += batch.repeats_updated
-    if batch.firsts:
-        created, updated = writer.apply(batch.firsts, batch.prepared[0])
+    if batch.first_count:
+        created, updated = writer.apply(batch.firsts)
         counts.created += created
         counts.updated += updated
-        counts.unchanged += len(batch.firsts) - created - updated
-    if batch.finals and not writer.dry_run:
-        writer.apply(batch.finals, batch.prepared[1])
+        counts.unchanged += batch.first_count - created - updated
+    if batch.finals is not None:
+        writer.apply(batch.finals)
 
 
 def _save_counts(job: MarketplaceImportJob, counts: ImportCounts, deactivated: int) -> None:

@@ -86,17 +86,18 @@ class ProductWriter:
             yield
 
     def prepare(self, rows: Sequence[tuple]) -> object:
-        """Return what ``apply`` needs of ``rows`` beyond the rows: pure Python, safe in another thread."""
-        return None
+        """Return what ``apply`` writes for rows with distinct skus; pure Python, safe in another thread."""
+        return rows
 
-    def apply(self, rows: Sequence[tuple], prepared: object = None) -> tuple[int, int]:
+    def apply(self, prepared) -> tuple[int, int]:
+        """Write what ``prepare`` returned."""
         raise NotImplementedError
 
 
 class PortableWriter(ProductWriter):
     """The ORM path (SQLite, or PostgreSQL with COPY turned off): same results, fewer rows per second."""
 
-    def apply(self, rows: Sequence[tuple], prepared: object = None) -> tuple[int, int]:
+    def apply(self, rows: Sequence[tuple]) -> tuple[int, int]:
         fields = self.fields
         compared = fields[1:]
         existing: dict[str, Product] = {}
@@ -293,12 +294,11 @@ class PostgresCopyWriter(ProductWriter):
             copy.write(sku_copy_text(skus))
 
     def prepare(self, rows: Sequence[tuple]) -> bytes:
-        """The rows as COPY text."""
+        """The rows as COPY text: a batch waiting to be written holds these bytes, not the rows."""
         return self.copier(rows)
 
-    def apply(self, rows: Sequence[tuple], prepared: bytes | None = None) -> tuple[int, int]:
+    def apply(self, text: bytes) -> tuple[int, int]:
         params = {"vendor": self.vendor_id, "now": self.now}
-        text = self.copier(rows) if prepared is None else prepared
         # No transaction of its own: the upsert is one statement, the staging table is private
         # to this session, and the caller's batch() commits the batch as a whole.
         with connection.cursor() as cursor:
