@@ -10,7 +10,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -277,10 +277,10 @@ class _BatchReader:
         return batch
 
 
-def _import_rows(job, progress, opener, size, fmt, writer: ProductWriter, counts: ImportCounts, report) -> int:
-    batch_size = max(1, int(import_setting("IMPORTS_BATCH_SIZE")))
+def _write_batches(job, progress, size, writer: ProductWriter, counts: ImportCounts, report, batches) -> None:
+    """Count and report each batch's rejected rows, then write it in its own transaction."""
     number = 0
-    for batch in _BatchReader(opener, fmt, batch_size, writer):
+    for batch in batches:
         if batch.error is not None:
             if isinstance(batch.error, FeedUnusable):
                 raise JobFailed(f"{batch.error} Rows before it were imported.") from None
@@ -291,7 +291,7 @@ def _import_rows(job, progress, opener, size, fmt, writer: ProductWriter, counts
             report.add(cells, reason)
             if len(counts.rejected_sample) < REJECTED_SAMPLE_SIZE:
                 counts.rejected_sample.append({"line": line, "sku": sku, "error": reason})
-        if not (batch.rows or batch.skus):
+        if not batch.skus:  # only rejected rows without an sku: nothing to write or remember
             continue
         number += 1
         done = batch.position
@@ -300,6 +300,13 @@ def _import_rows(job, progress, opener, size, fmt, writer: ProductWriter, counts
         with writer.batch():
             _write_batch(writer, batch, counts)
             _save_counts(job, counts, 0)
+
+
+def _import_rows(job, progress, opener, size, fmt, writer: ProductWriter, counts: ImportCounts, report) -> int:
+    batch_size = max(1, int(import_setting("IMPORTS_BATCH_SIZE")))
+    # Closed explicitly: on an error the reading thread stops now, not when the traceback goes.
+    with closing(iter(_BatchReader(opener, fmt, batch_size, writer))) as batches:
+        _write_batches(job, progress, size, writer, counts, report, batches)
 
     counts.duplicates, counts.duplicate_examples = writer.duplicates(DUPLICATE_EXAMPLES)
     if not job.deactivate_missing:

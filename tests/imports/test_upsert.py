@@ -1,4 +1,6 @@
 """Upsert by (vendor, sku): created, updated, unchanged (never written), dry run, re-runs, deactivation."""
+import threading
+
 import pytest
 from django.core.files.base import ContentFile
 from django.db import connection
@@ -204,3 +206,24 @@ def test_interrupted_import_rerun_converges(vendor, feed_bytes, settings, run_im
     assert (rerun.rows_created, rerun.rows_unchanged, rerun.rows_rejected) == (2, 4, 1)
     strip = lambda rows: [row[:-1] for row in rows]  # noqa: E731 - timestamps differ between vendors
     assert strip(snapshot(vendor)) == strip(snapshot(reference_vendor))
+
+
+def test_an_interrupted_import_leaves_no_reading_thread_behind(vendor, feed_bytes, settings):
+    settings.IMPORTS_BATCH_SIZE = 1
+    settings.BACKGROUND_TASKS = {**settings.BACKGROUND_TASKS, "PROGRESS_INTERVAL": 0.0}
+    job = background_task_create(
+        model=MarketplaceImportJob,
+        triggered_by="manual:test",
+        dispatch=False,
+        vendor=vendor,
+        source_file=product_import_store_feed(content=ContentFile(feed_bytes(*FEED))),
+    )
+    job = background_task_claim(model=MarketplaceImportJob, job_id=job.pk)
+    MarketplaceImportJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+
+    with pytest.raises(JobInterrupted) as interrupted:
+        job.execute(JobProgress(job))
+
+    readers = [t for t in threading.enumerate() if t.name == "product-import-reader"]
+    assert interrupted.value is not None
+    assert readers == []
