@@ -187,7 +187,14 @@ CELERY_TASK_TRACK_STARTED = True
 CELERY_TASK_TIME_LIMIT = LONGEST_JOB_SECONDS
 CELERY_TASK_SOFT_TIME_LIMIT = LONGEST_JOB_SECONDS - 60
 # Redis redelivers an unacked message after the visibility timeout: keep it above the longest job.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LONGEST_JOB_SECONDS + 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": LONGEST_JOB_SECONDS + 3600,
+    # A trigger must never hang on a dead broker: one connection attempt (no retry loop),
+    # bounded connect and socket waits; the job stays pending and the sweep publishes it later.
+    "max_retries": 0,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 2,
+}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": LONGEST_JOB_SECONDS + 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing must fail fast when Redis is down: the sweep publishes the job later.

@@ -1,0 +1,9 @@
+"""Test-only job types: slow, failing and tiny jobs that exercise the machinery."""
+from django.apps import AppConfig
+
+
+class TestAppConfig(AppConfig):
+    name = "tests.testapp"
+    label = "testapp"
+    verbose_name = "Test jobs"
+    default_auto_field = "django.db.models.BigAutoField"
