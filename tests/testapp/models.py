@@ -79,6 +79,9 @@ class BenchCounter(models.Model):
 
     value = models.BigIntegerField(default=0)
 
+    def __str__(self) -> str:
+        return f"counter #{self.pk} = {self.value}"
+
 
 class TinyJob(BackgroundTask):
     """One small UPDATE: the smallest real job, for measuring the machinery's own overhead."""
