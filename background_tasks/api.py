@@ -31,6 +31,11 @@ class TaskTriggerApi(APIView):
     def create_job(self, *, data: dict, triggered_by: str) -> BackgroundTask:
         raise NotImplementedError
 
+    def get_serializer(self, *args, **kwargs):
+        """Expose the input serializer to the OpenAPI schema generator."""
+        return self.InputSerializer(*args, **kwargs)
+
+    @extend_schema(responses={202: TriggerResponseSerializer})
     def post(self, request, *args, **kwargs):
         serializer = self.InputSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)

@@ -15,3 +15,8 @@ def api_path(route: str, view, name: str):
 
     pattern = re.sub(r"<(\w+):(\w+)>", convert, route.strip("/"))
     return re_path(rf"^{pattern}/?$", view, name=name)
+
+
+def schema_paths_without_trailing_slash(endpoints, **kwargs):
+    """Document each API path once, in its canonical form without the optional trailing slash."""
+    return [(path.rstrip("/") or "/", regex, method, view) for path, regex, method, view in endpoints]
