@@ -16,7 +16,9 @@ def _make_job_task(task_type: str):
 
     run_job.__name__ = run_job.__qualname__ = task_type
     run_job.__doc__ = f"Run one {task_type} job, given its id."
-    return shared_task(bind=True, name=celery_task_name(task_type), ignore_result=False)(run_job)
+    # No STARTED result row: the job row already says running, and a STARTED row of a killed
+    # worker would stay STARTED forever. The final result is still stored.
+    return shared_task(bind=True, name=celery_task_name(task_type), ignore_result=False, track_started=False)(run_job)
 
 
 def register_job_tasks() -> None:

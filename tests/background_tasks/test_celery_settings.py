@@ -81,3 +81,14 @@ def test_a_duplicate_delivery_loses_the_claim(celery_worker):
     assert job.status == TaskStatus.COMPLETED
     assert job.runs == 1
     assert sorted(results.values()) == sorted(['"completed"', '"skipped"'])
+
+
+def test_job_tasks_store_no_started_row_only_the_final_result(celery_worker):
+    job = background_task_create(model=SleepJob, triggered_by="test", steps=6, step_seconds=0.2)
+    wait_until(lambda: job.refresh_from_db() or job.steps_done >= 1, what="the job to run")
+
+    # The job row says running; a STARTED result row would outlive a killed worker (it never ends).
+    assert not TaskResult.objects.filter(task_id=job.celery_task_id).exists()
+    wait_until(lambda: job.refresh_from_db() or job.is_terminal(), what="the job to finish")
+    result = wait_until(lambda: TaskResult.objects.filter(task_id=job.celery_task_id).first(), what="the result")
+    assert result.status == "SUCCESS"
