@@ -87,7 +87,8 @@ class TinyJob(BackgroundTask):
     """One small UPDATE: the smallest real job, for measuring the machinery's own overhead."""
 
     task_type = "bench_tiny"
-    queue = "default"
+    # Its own queue: the benchmark purges and consumes only this one.
+    queue = "bench"
 
     counter_id = models.BigIntegerField()
 

@@ -5,6 +5,6 @@ from django.db.models import F
 from .models import BenchCounter
 
 
-@shared_task(name="bench.bare_update")
+@shared_task(name="bench.bare_update", queue="bench")
 def bare_update(counter_id: int) -> None:
     BenchCounter.objects.filter(pk=counter_id).update(value=F("value") + 1)
