@@ -79,6 +79,11 @@ def run_scheduled(self, task_type: str) -> dict:
     model = get_task_model(task_type)
     if model is None:
         raise ValueError(f"Unknown task type {task_type!r}")
-    job = background_task_create(model=model, triggered_by="scheduled", dispatch=False)
+    # A redelivered beat message (its worker died) resumes the job it created, not a second one.
+    job = model.objects.filter(celery_task_id=self.request.id).first() if self.request.id else None
+    if job is None:
+        job = background_task_create(
+            model=model, triggered_by="scheduled", dispatch=False, celery_task_id=self.request.id
+        )
     status = background_task_run(model=model, job_id=job.pk, celery_task_id=self.request.id)
     return {"job_id": job.pk, "task_type": task_type, "status": status}

@@ -1,4 +1,4 @@
-"""kill -9 of a real worker while a job runs: the job is re-run or failed as "worker lost", never stuck."""
+"""A real worker stopped or killed while a job runs: the job finishes, re-runs or fails as "worker lost", never stuck."""
 import os
 import signal
 
@@ -76,3 +76,16 @@ def test_whole_worker_killed_job_reruns_on_another_worker(celery_worker_factory,
     assert job.runs == 2
     assert job.steps_done == 12
     assert job.worker_pid in second.pool_child_pids()
+
+
+def test_sigterm_lets_the_running_job_finish_before_the_worker_exits(celery_worker_factory):
+    worker = celery_worker_factory()
+    job = start_slow_job(steps=8)
+
+    os.kill(worker.pid, signal.SIGTERM)  # warm shutdown, what `docker compose stop` sends
+    worker.process.wait(60)
+
+    job.refresh_from_db()
+    assert job.status == TaskStatus.COMPLETED
+    assert job.steps_done == 8
+    assert job.runs == 1
