@@ -1,13 +1,11 @@
-"""Settings for the test suite and benchmarks: the project's settings plus the test-only job app."""
+"""Settings of the test suite: the project's, plus the test-only job app."""
 from pathlib import Path
 
 from wizamart.settings import *  # noqa: F403
-from wizamart.settings import DATABASES, INSTALLED_APPS
 
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # A file, not the shared in-memory database: the in-process pool's threads then see real
-    # SQLite behaviour (WAL, busy timeout) instead of shared-cache table locks.
-    _name = Path(DATABASES["default"]["NAME"])
-    DATABASES["default"].setdefault("TEST", {})["NAME"] = str(_name.with_name(f"{_name.stem}-test.sqlite3"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # The live server and the in-process pool threads share the test database: a file, not memory.
+    _name = Path(DATABASES["default"]["NAME"])  # noqa: F405
+    DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", str(_name.with_name(f"test_{_name.name}")))  # noqa: F405

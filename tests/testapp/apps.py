@@ -1,4 +1,3 @@
-"""Test-only job types: slow, failing and tiny jobs that exercise the machinery."""
 from django.apps import AppConfig
 
 
