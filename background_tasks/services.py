@@ -6,6 +6,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.mail import mail_admins
 from django.db import close_old_connections, connection, transaction
 from django.db.models import F
@@ -195,6 +196,10 @@ def background_task_run(
             finished = _finish_cancelled(job)
         except JobFailed as exc:
             finished = background_task_fail(job=job, error_message=str(exc) or "The job failed")
+        except SoftTimeLimitExceeded:
+            finished = background_task_fail(
+                job=job, error_message="Stopped by the time limit: the job ran longer than LONGEST_JOB_SECONDS allows"
+            )
         except BaseException as exc:
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise

@@ -1,4 +1,4 @@
-"""A real worker stopped or killed while a job runs: the job finishes, re-runs or fails as "worker lost", never stuck."""
+"""A real worker stopped, killed or out of time while a job runs: the job finishes, re-runs or fails readably, never stuck."""
 import os
 import signal
 
@@ -89,3 +89,14 @@ def test_sigterm_lets_the_running_job_finish_before_the_worker_exits(celery_work
     assert job.status == TaskStatus.COMPLETED
     assert job.steps_done == 8
     assert job.runs == 1
+
+
+def test_soft_time_limit_fails_the_job_with_a_readable_message(celery_worker_factory):
+    celery_worker_factory(LONGEST_JOB_SECONDS="62")  # soft limit 2 s, hard limit 62 s
+    job = start_slow_job(steps=40)
+
+    wait_until(lambda: job.refresh_from_db() or job.is_terminal(), what="the time limit to stop the job")
+    assert job.status == TaskStatus.FAILED
+    assert job.error_message.startswith("Stopped by the time limit")
+    assert job.steps_done < 40
+    assert AdminNotification.objects.filter(job_id=job.pk).exists()
