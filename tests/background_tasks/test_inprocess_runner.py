@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from background_tasks import inprocess
-from background_tasks.services import background_task_create
+from background_tasks.services import background_task_cancel, background_task_create
 from background_tasks.status import TaskStatus
 from tests.fixtures.celery_worker import wait_until
 from tests.testapp.models import SleepJob
@@ -55,6 +55,17 @@ def test_thread_pool_runs_jobs_side_by_side_with_progress(pool_settings):
     assert {job.steps_done for job in jobs} == {4}
     assert {job.runs for job in jobs} == {1}
     assert {job.progress_percent for job in jobs} == {100}
+
+
+def test_running_pool_job_stops_when_cancelled(pool_settings):
+    job = background_task_create(model=SleepJob, triggered_by="test", steps=200, step_seconds=0.05)
+    wait_until(lambda: job.refresh_from_db() or job.steps_done >= 2, what="the job to make progress")
+
+    assert background_task_cancel(job=job, cancelled_by="test")
+
+    wait_until(lambda: finished(job), what="the job to stop")
+    assert job.status == TaskStatus.CANCELLED
+    assert 2 <= job.steps_done < 200
 
 
 def test_start_up_sweep_recovers_jobs_a_restart_interrupted(pool_settings):
