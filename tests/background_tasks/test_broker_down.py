@@ -1,6 +1,8 @@
 """Broker unreachable: the trigger still answers 202, the job waits pending, the sweep sends it later."""
 from contextlib import contextmanager
 
+import socket
+
 import pytest
 
 from background_tasks.dispatch import WAITING_FOR_QUEUE
@@ -22,11 +24,11 @@ def _reset_connections():
 
 
 @contextmanager
-def broker_unreachable():
-    """Point this process's Celery app at a port nobody listens on."""
+def broker_unreachable(url=CLOSED_PORT_BROKER):
+    """Point this process's Celery app at a broker that cannot be reached."""
     real = app.conf.broker_url
     _reset_connections()
-    app.conf.broker_url = CLOSED_PORT_BROKER
+    app.conf.broker_url = url
     try:
         yield
     finally:
@@ -83,3 +85,26 @@ def test_publish_to_a_dead_broker_fails_without_retrying():
             conn.release()
     assert opts["max_retries"] == 0
     assert attempts == []  # no back-off sleep was ever scheduled
+
+
+@pytest.fixture
+def silent_broker():
+    """A TCP port that accepts connections and never answers: a hung Redis or a half-open network."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+    server.close()
+
+
+def test_trigger_against_a_broker_that_never_answers_gives_up_and_keeps_the_job(
+    silent_broker, staff_client, celery_settings, transactional_db
+):
+    with broker_unreachable(silent_broker):
+        # Without socket timeouts this request would wait on the dead connection forever.
+        response = staff_client.post("/api/v1/marketplace/subscription-maintenance", format="json")
+
+    assert response.status_code == 202, response.content
+    job = SubscriptionMaintenanceRun.objects.get(pk=response.json()["job_id"])
+    assert job.status == TaskStatus.PENDING
+    assert job.progress_message == WAITING_FOR_QUEUE
