@@ -93,7 +93,7 @@ def test_sigterm_lets_the_running_job_finish_before_the_worker_exits(celery_work
 
 def test_soft_time_limit_fails_the_job_with_a_readable_message(celery_worker_factory):
     celery_worker_factory(LONGEST_JOB_SECONDS="62")  # soft limit 2 s, hard limit 62 s
-    job = start_slow_job(steps=40)
+    job = background_task_create(model=SleepJob, triggered_by="test", steps=40, step_seconds=0.25)
 
     wait_until(lambda: job.refresh_from_db() or job.is_terminal(), what="the time limit to stop the job")
     assert job.status == TaskStatus.FAILED
