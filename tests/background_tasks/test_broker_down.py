@@ -1,7 +1,6 @@
 """Broker unreachable: the trigger still answers 202, the job waits pending, the sweep sends it later."""
-from contextlib import contextmanager
-
 import socket
+from contextlib import contextmanager
 
 import pytest
 
