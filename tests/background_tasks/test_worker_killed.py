@@ -5,11 +5,13 @@ import signal
 import pytest
 
 from background_tasks.models import AdminNotification
+from background_tasks.registry import celery_task_name
 from background_tasks.services import background_task_create
 from background_tasks.status import TaskStatus
 from background_tasks.sweep import background_tasks_sweep
 from tests.fixtures.celery_worker import wait_until
 from tests.testapp.models import SleepJob
+from wizamart.celery import app
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.postgres]
 
@@ -91,8 +93,14 @@ def test_sigterm_lets_the_running_job_finish_before_the_worker_exits(celery_work
     assert job.runs == 1
 
 
-def test_soft_time_limit_fails_the_job_with_a_readable_message(celery_worker_factory):
+def test_soft_time_limit_fails_the_job_with_a_readable_message(celery_worker_factory, monkeypatch):
     celery_worker_factory(LONGEST_JOB_SECONDS="62")  # soft limit 2 s, hard limit 62 s
+    # Celery writes the publisher's limits into each message, and the worker obeys the message:
+    # like every process of a deployment, this one must agree with the worker's LONGEST_JOB_SECONDS.
+    task = app.tasks[celery_task_name(SleepJob.task_type)]
+    monkeypatch.setattr(task, "soft_time_limit", 2)
+    monkeypatch.setattr(task, "time_limit", 62)
+    monkeypatch.setattr(task, "_exec_options", None)
     job = background_task_create(model=SleepJob, triggered_by="test", steps=40, step_seconds=0.25)
 
     wait_until(lambda: job.refresh_from_db() or job.is_terminal(), what="the time limit to stop the job")
