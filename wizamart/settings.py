@@ -214,3 +214,9 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"queue": "default", "expires": BACKGROUND_TASKS["SWEEP_INTERVAL"]},
     },
 }
+
+# --- Exports --------------------------------------------------------------------------------
+# Finished export files are kept this long, then a periodic task deletes them (the job stays).
+EXPORTS_RETENTION_HOURS = env.int("EXPORTS_RETENTION_HOURS", default=72)
+# The <link> of the XML feed's channel (RSS 2.0 requires one).
+EXPORTS_FEED_LINK = env.str("EXPORTS_FEED_LINK", default="https://letzshop.lu/")
