@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage, storages
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from background_tasks.services import JobInterrupted, JobProgress, Outcome, background_task_create
@@ -157,18 +158,10 @@ def product_export_execute(*, job: ProductExportJob, progress: JobProgress) -> O
     for field, value in outcome.items():
         setattr(job, field, value)
 
-    size = _human_size(sink.size)
+    size = filesizeformat(sink.size)
     if rows == 0:
         return Outcome(warnings=["No product matched: the file holds no rows."], message=f"0 rows exported ({size})")
     return Outcome(message=f"{rows:,} rows exported ({size})")
-
-
-def _human_size(size: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:,} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return ""
 
 
 def product_exports_purge_expired(*, now: datetime | None = None, batch_size: int = PURGE_BATCH) -> int:
