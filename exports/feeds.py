@@ -6,9 +6,8 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
+from itertools import islice
 from typing import BinaryIO
-from xml.sax.saxutils import escape
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -37,11 +36,11 @@ XML_ELEMENTS: dict[str, str] = {
 }
 XML_ELEMENTS["weight"] = "g:shipping_weight"
 
-# Characters XML 1.0 does not allow (tab, LF and CR are allowed): removed from the text.
-_XML_INVALID = [chr(c) for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)] + ["\ufffe", "\uffff"]
-_XML_INVALID_TABLE = str.maketrans("", "", "".join(_XML_INVALID))
+# Bytes of characters XML 1.0 does not allow (tab, LF and CR are allowed), removed from the feed.
+# In UTF-8 they never occur inside another character, so whole batches are cleaned at once.
+_XML_INVALID_BYTES = bytes(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
+_XML_NONCHARACTERS = ("\ufffe".encode(), "\uffff".encode())
 _PRICE_FIELDS = ("price", "sale_price")
-
 
 @dataclass(frozen=True)
 class FeedFilters:
@@ -62,10 +61,22 @@ class FeedFilters:
         return products.order_by("pk")
 
 
+def xml_escape(value: str) -> str:
+    """Escape the markup characters of a text value (the rest is done by xml_clean on whole batches)."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def xml_clean(data: bytes) -> bytes:
+    """Drop characters XML 1.0 forbids and keep CR as a reference (a parser would turn a raw CR into LF)."""
+    data = data.translate(None, _XML_INVALID_BYTES)
+    for noncharacter in _XML_NONCHARACTERS:
+        data = data.replace(noncharacter, b"")
+    return data.replace(b"\r", b"&#13;")
+
+
 def xml_text(value: str) -> str:
-    """Escape text for an XML element: invalid characters dropped, CR kept as a reference."""
-    # A parser turns a literal CR into LF; &#13; survives parsing.
-    return escape(value.translate(_XML_INVALID_TABLE)).replace("\r", "&#13;")
+    """Escape text for an XML element: markup escaped, invalid characters dropped, CR kept."""
+    return xml_clean(xml_escape(value).encode()).decode()
 
 
 def xml_header(*, title: str, link: str, description: str) -> str:
@@ -93,7 +104,7 @@ def write_feed(
 ) -> int:
     """Write the feed to ``out``; call ``on_batch(rows_so_far)`` after each batch; return the row count.
 
-    On PostgreSQL the database formats the rows (COPY for CSV) and they stream in batches;
+    On PostgreSQL the database formats the rows (COPY for CSV) and they stream to the file;
     elsewhere a chunked cursor feeds Python writers. Both write the same feed.
     """
     if use_sql is None:
@@ -102,10 +113,12 @@ def write_feed(
         out.write(xml_header(**xml_channel).encode())
     else:
         out.write((",".join(FEED_COLUMNS) + "\n").encode())
-    batches = _sql_batches(filters, fmt) if use_sql else _python_batches(filters, fmt)
+    if fmt == CSV:
+        written = _sql_csv_rows(filters, out) if use_sql else _python_csv_rows(filters, out)
+    else:
+        written = _sql_xml_rows(filters, out) if use_sql else _python_xml_rows(filters, out)
     rows = 0
-    for write_batch in batches:
-        rows += write_batch(out)
+    for rows in written:
         on_batch(rows)
     if fmt == XML:
         out.write(XML_FOOTER.encode())
@@ -119,28 +132,12 @@ def count_products(filters: FeedFilters) -> int:
 # --- portable path: a chunked cursor and Python writers ---------------------------------------------
 
 
-def _python_batches(filters: FeedFilters, fmt: str) -> Iterator[Callable[[BinaryIO], int]]:
+def _value_rows(filters: FeedFilters) -> Iterator[list[tuple]]:
+    """Yield the feed's values, BATCH_ROWS rows at a time."""
     fields = list(FEED_COLUMNS.values()) + ["currency"]
     rows = filters.queryset().values_list(*fields).iterator(chunk_size=BATCH_ROWS)
-    format_row = _csv_formatter() if fmt == CSV else _xml_item
-    exhausted = False
-
-    def write_batch(out: BinaryIO) -> int:
-        nonlocal exhausted
-        buffer = io.StringIO()
-        count = 0
-        for row in rows:
-            buffer.write(format_row(row))
-            count += 1
-            if count == BATCH_ROWS:
-                break
-        else:
-            exhausted = True
-        out.write(buffer.getvalue().encode())
-        return count
-
-    while not exhausted:
-        yield write_batch
+    while batch := list(islice(rows, BATCH_ROWS)):
+        yield batch
 
 
 def _cells(row: tuple) -> Iterator[tuple[str, str]]:
@@ -152,30 +149,37 @@ def _cells(row: tuple) -> Iterator[tuple[str, str]]:
             yield column, "" if value is None else str(value)
 
 
-def _csv_formatter() -> Callable[[tuple], str]:
-    line = io.StringIO()
-    minimal = csv.writer(line, lineterminator="\n")
+def _python_csv_rows(filters: FeedFilters, out: BinaryIO) -> Iterator[int]:
+    buffer = io.StringIO()
+    minimal = csv.writer(buffer, lineterminator="\n")
     # Python's csv quotes a bare CR only when CR ends lines: a row holding one is quoted whole.
-    quote_all = csv.writer(line, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    quote_all = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    rows = 0
+    for batch in _value_rows(filters):
+        buffer.seek(0)
+        buffer.truncate()
+        for row in batch:
+            cells = [feed_cell(column, value) for column, value in _cells(row)]
+            (quote_all if any("\r" in cell for cell in cells) else minimal).writerow(cells)
+        out.write(buffer.getvalue().encode())
+        rows += len(batch)
+        yield rows
 
-    def format_row(row: tuple) -> str:
-        cells = [feed_cell(column, value) for column, value in _cells(row)]
-        line.seek(0)
-        line.truncate()
-        (quote_all if any("\r" in cell for cell in cells) else minimal).writerow(cells)
-        return line.getvalue()
 
-    return format_row
-
-
-def _xml_item(row: tuple) -> str:
-    parts = ["<item>\n"]
-    for column, value in _cells(row):
-        if value:
-            name = XML_ELEMENTS[column]
-            parts.append(f"<{name}>{xml_text(value)}</{name}>\n")
-    parts.append("</item>\n")
-    return "".join(parts)
+def _python_xml_rows(filters: FeedFilters, out: BinaryIO) -> Iterator[int]:
+    rows = 0
+    for batch in _value_rows(filters):
+        parts = []
+        for row in batch:
+            parts.append("<item>\n")
+            for column, value in _cells(row):
+                if value:
+                    name = XML_ELEMENTS[column]
+                    parts.append(f"<{name}>{xml_escape(value)}</{name}>\n")
+            parts.append("</item>\n")
+        out.write(xml_clean("".join(parts).encode()))
+        rows += len(batch)
+        yield rows
 
 
 # --- PostgreSQL path: the database formats the rows ----------------------------------------------------
@@ -187,8 +191,8 @@ def _sql_literal(text: str) -> str:
     return f"E'{body}'"
 
 
-def _sql_column_texts() -> dict[str, str]:
-    """Return, per feed column, the SQL expression of its text (NULL when empty)."""
+def _sql_column_texts(*, empty_as_null: bool) -> dict[str, str]:
+    """Return, per feed column, the SQL expression of its text."""
     table = connection.ops.quote_name(Product._meta.db_table)
 
     def column_of(field_name: str) -> str:
@@ -203,36 +207,29 @@ def _sql_column_texts() -> dict[str, str]:
         elif field_name == "quantity":
             texts[column] = f"{col}::text"
         else:
-            texts[column] = f"NULLIF({col}, '')"
+            texts[column] = f"NULLIF({col}, '')" if empty_as_null else col
     return texts
 
 
 def _sql_csv_cell(column: str, text: str) -> str:
-    """SQL twin of feed_cell()."""
-    prefixes = ", ".join(_sql_literal(p) for p in FORMULA_PREFIXES + (ESCAPE_PREFIX,))
-    neutralised = f"CASE WHEN left({text}, 1) IN ({prefixes}) THEN {_sql_literal(ESCAPE_PREFIX)} || {text} ELSE {text} END"
+    """SQL twin of feed_cell(); ascii() of the first character is the cheapest test PostgreSQL has."""
+    codes = ", ".join(str(ord(prefix)) for prefix in FORMULA_PREFIXES + (ESCAPE_PREFIX,))
+    risky = f"ascii({text}) IN ({codes})"
     if column in NUMERIC_COLUMNS:
-        return f"CASE WHEN {text} ~ {_sql_literal(NUMBER_PATTERN)} THEN {text} ELSE {neutralised} END"
-    return neutralised
-
-
-def _sql_xml_text(text: str) -> str:
-    """SQL twin of xml_text()."""
-    # PostgreSQL text never holds NUL (nor can a literal): the other invalid characters are dropped.
-    escaped = f"translate({text}, {_sql_literal(''.join(_XML_INVALID[1:]))}, '')"
-    for raw, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;")):
-        escaped = f"replace({escaped}, {_sql_literal(raw)}, {_sql_literal(entity)})"
-    return escaped
+        risky += f" AND {text} !~ {_sql_literal(NUMBER_PATTERN)}"
+    return f"CASE WHEN {risky} THEN {_sql_literal(ESCAPE_PREFIX)} || {text} ELSE {text} END"
 
 
 def _sql_xml_item(texts: dict[str, str]) -> str:
-    """SQL twin of _xml_item(): empty columns are left out."""
-    parts = ["'<item>' || chr(10)"]
+    """SQL twin of the items _python_xml_rows() writes: markup escaped, empty columns left out."""
+    elements = []
     for column, text in texts.items():
         name = XML_ELEMENTS[column]
-        parts.append(f"coalesce('<{name}>' || {_sql_xml_text(text)} || '</{name}>' || chr(10), '')")
-    parts.append("'</item>' || chr(10)")
-    return " || ".join(parts)
+        escaped = f"replace(replace(replace({text}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
+        # NULL when the column is empty, and concat() skips NULLs.
+        elements.append(f"'<{name}>' || {escaped} || '</{name}>' || chr(10)")
+    # No newline after </item>: COPY ends each row with one.
+    return f"concat('<item>' || chr(10), {', '.join(elements)}, '</item>')"
 
 
 def _where(filters: FeedFilters) -> tuple[str, list]:
@@ -242,58 +239,50 @@ def _where(filters: FeedFilters) -> tuple[str, list]:
     return sql, list(params)
 
 
-def _batch_bounds(table: str, where: str, params: list) -> list[int]:
-    """Return the id that ends each full batch of the filtered rows, in order."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id FROM (SELECT {table}.id, row_number() OVER (ORDER BY {table}.id) AS n FROM {table}"
-            f" WHERE {where}) AS numbered WHERE n %% %s = 0 ORDER BY id",
-            [*params, BATCH_ROWS],
-        )
-        return [row[0] for row in cursor.fetchall()]
+def _sql_csv_rows(filters: FeedFilters, out: BinaryIO) -> Iterator[int]:
+    texts = _sql_column_texts(empty_as_null=False)
+    select = ", ".join(_sql_csv_cell(column, text) for column, text in texts.items())
+    return _copy_batches(filters, select, "FORMAT csv", out, clean=None)
 
 
-def _sql_batches(filters: FeedFilters, fmt: str) -> Iterator[Callable[[BinaryIO], int]]:
+# XML items go through COPY too: the database hands over bytes, nothing is decoded in Python.
+# CSV mode with an invalid XML character as its quote wraps each item in that character, which
+# xml_clean() then removes along with any such character the text held.
+_XML_COPY_QUOTE = "\x01"
+
+
+def _sql_xml_rows(filters: FeedFilters, out: BinaryIO) -> Iterator[int]:
+    select = _sql_xml_item(_sql_column_texts(empty_as_null=True))
+    return _copy_batches(filters, select, f"FORMAT csv, QUOTE {_sql_literal(_XML_COPY_QUOTE)}", out, clean=xml_clean)
+
+
+def _copy_batches(
+    filters: FeedFilters, select: str, options: str, out: BinaryIO, *, clean: Callable[[bytes], bytes] | None
+) -> Iterator[int]:
+    """Stream the rows with one COPY ... TO STDOUT per batch of ids, yielding the rows written so far.
+
+    The connection is free between two batches, so the job can write its progress there.
+    """
     table = connection.ops.quote_name(Product._meta.db_table)
     where, params = _where(filters)
-    texts = _sql_column_texts()
-    if fmt == CSV:
-        select = ", ".join(_sql_csv_cell(column, text) for column, text in texts.items())
-    else:
-        select = _sql_xml_item(texts)
-    bounds = _batch_bounds(table, where, params)
-    for low, high in zip([None, *bounds], [*bounds, None], strict=True):
-        condition, batch_params = where, list(params)
-        if low is not None:
-            condition += f" AND {table}.id > %s"
-            batch_params.append(low)
-        if high is not None:
-            condition += f" AND {table}.id <= %s"
-            batch_params.append(high)
-        if fmt == CSV:
-            yield partial(_copy_batch, f"SELECT {select} FROM {table} WHERE {condition} ORDER BY {table}.id", batch_params)
-        else:
-            yield partial(
-                _xml_batch,
-                f"SELECT count(*), coalesce(string_agg(item, '' ORDER BY id), '') FROM"
-                f" (SELECT {table}.id, {select} AS item FROM {table} WHERE {condition}) AS items",
-                batch_params,
-            )
-
-
-def _copy_batch(select: str, params: list, out: BinaryIO) -> int:
-    """Stream one batch with COPY ... TO STDOUT; return the row count COPY reports."""
+    bound = f"SELECT {table}.id FROM {table} WHERE {where} AND {table}.id > %s ORDER BY {table}.id OFFSET %s LIMIT 1"
+    rows, last_id = 0, 0
     with connection.cursor() as cursor:
         raw = cursor.cursor
-        with raw.copy(f"COPY ({select}) TO STDOUT WITH (FORMAT csv)", params) as copy:
-            for chunk in copy:
-                out.write(chunk)
-        return raw.rowcount
-
-
-def _xml_batch(select: str, params: list, out: BinaryIO) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(select, params)
-        count, text = cursor.fetchone()
-    out.write(text.encode())
-    return count
+        while True:
+            cursor.execute(bound, [*params, last_id, BATCH_ROWS - 1])
+            found = cursor.fetchone()
+            condition = f"{where} AND {table}.id > %s" + (f" AND {table}.id <= %s" if found else "")
+            batch_params = [*params, last_id, *found] if found else [*params, last_id]
+            statement = f"COPY (SELECT {select} FROM {table} WHERE {condition} ORDER BY {table}.id) TO STDOUT WITH ({options})"
+            with raw.copy(statement, batch_params) as copy:
+                if clean is None:
+                    for chunk in copy:
+                        out.write(chunk)
+                else:
+                    out.write(clean(b"".join(copy)))
+            rows += raw.rowcount
+            yield rows
+            if not found:
+                return
+            last_id = found[0]
