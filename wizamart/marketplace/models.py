@@ -86,17 +86,18 @@ class Order(models.Model):
     """An order placed on Letzshop for one vendor."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
+        # Letzshop's order states.
+        UNCONFIRMED = "unconfirmed", "Unconfirmed"
         CONFIRMED = "confirmed", "Confirmed"
         SHIPPED = "shipped", "Shipped"
         DELIVERED = "delivered", "Delivered"
-        CANCELLED = "cancelled", "Cancelled"
+        DECLINED = "declined", "Declined"
         RETURNED = "returned", "Returned"
 
     vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="orders")
     external_id = models.CharField(max_length=100, help_text="The order's id on Letzshop.")
     order_number = models.CharField(max_length=100, blank=True, default="")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.UNCONFIRMED)
     customer_name = models.CharField(max_length=200, blank=True, default="")
     customer_email = models.EmailField(blank=True, default="")
     currency = models.CharField(max_length=3, default="EUR")

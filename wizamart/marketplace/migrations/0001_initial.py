@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('external_id', models.CharField(help_text="The order's id on Letzshop.", max_length=100)),
                 ('order_number', models.CharField(blank=True, default='', max_length=100)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('confirmed', 'Confirmed'), ('shipped', 'Shipped'), ('delivered', 'Delivered'), ('cancelled', 'Cancelled'), ('returned', 'Returned')], default='pending', max_length=20)),
+                ('status', models.CharField(choices=[('unconfirmed', 'Unconfirmed'), ('confirmed', 'Confirmed'), ('shipped', 'Shipped'), ('delivered', 'Delivered'), ('declined', 'Declined'), ('returned', 'Returned')], default='unconfirmed', max_length=20)),
                 ('customer_name', models.CharField(blank=True, default='', max_length=200)),
                 ('customer_email', models.EmailField(blank=True, default='', max_length=254)),
                 ('currency', models.CharField(default='EUR', max_length=3)),
