@@ -42,6 +42,7 @@ _XML_INVALID_BYTES = bytes(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)
 _XML_NONCHARACTERS = ("\ufffe".encode(), "\uffff".encode())
 _PRICE_FIELDS = ("price", "sale_price")
 
+
 @dataclass(frozen=True)
 class FeedFilters:
     """Which products a feed holds: active products of one vendor (or all), optionally narrowed."""
@@ -104,8 +105,8 @@ def write_feed(
 ) -> int:
     """Write the feed to ``out``; call ``on_batch(rows_so_far)`` after each batch; return the row count.
 
-    On PostgreSQL the database formats the rows (COPY for CSV) and they stream to the file;
-    elsewhere a chunked cursor feeds Python writers. Both write the same feed.
+    On PostgreSQL the database formats the rows and COPY streams them to the file; elsewhere a
+    chunked cursor feeds Python writers. Both write the same feed.
     """
     if use_sql is None:
         use_sql = connection.vendor == "postgresql"
@@ -264,17 +265,19 @@ def _copy_batches(
     The connection is free between two batches, so the job can write its progress there.
     """
     table = connection.ops.quote_name(Product._meta.db_table)
+    pk = f"{table}.{connection.ops.quote_name(Product._meta.pk.column)}"
     where, params = _where(filters)
-    bound = f"SELECT {table}.id FROM {table} WHERE {where} AND {table}.id > %s ORDER BY {table}.id OFFSET %s LIMIT 1"
+    # The id that ends the next batch: the rows of a batch are known before its COPY starts.
+    bound = f"SELECT {pk} FROM {table} WHERE {where} AND {pk} > %s ORDER BY {pk} OFFSET %s LIMIT 1"
     rows, last_id = 0, 0
     with connection.cursor() as cursor:
         raw = cursor.cursor
         while True:
             cursor.execute(bound, [*params, last_id, BATCH_ROWS - 1])
             found = cursor.fetchone()
-            condition = f"{where} AND {table}.id > %s" + (f" AND {table}.id <= %s" if found else "")
+            condition = f"{where} AND {pk} > %s" + (f" AND {pk} <= %s" if found else "")
             batch_params = [*params, last_id, *found] if found else [*params, last_id]
-            statement = f"COPY (SELECT {select} FROM {table} WHERE {condition} ORDER BY {table}.id) TO STDOUT WITH ({options})"
+            statement = f"COPY (SELECT {select} FROM {table} WHERE {condition} ORDER BY {pk}) TO STDOUT WITH ({options})"
             with raw.copy(statement, batch_params) as copy:
                 if clean is None:
                     for chunk in copy:

@@ -1,13 +1,13 @@
 """Write side of exports: create a product export, run it, purge expired files."""
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 import logging
 import os
 import tempfile
 from datetime import datetime, timedelta
+from gzip import GzipFile
 
 from django.conf import settings
 from django.core.files import File
@@ -131,7 +131,7 @@ def product_export_execute(*, job: ProductExportJob, progress: JobProgress) -> O
             sink = _HashingWriter(raw)
             buffered = io.BufferedWriter(sink, buffer_size=WRITE_BUFFER)
             # mtime=0: the same rows give the same bytes, hence the same checksum.
-            out = gzip.GzipFile(fileobj=buffered, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) if job.gzip else buffered
+            out = GzipFile(fileobj=buffered, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) if job.gzip else buffered
             rows = write_feed(filters=filters, fmt=job.format, out=out, xml_channel=_channel(job), on_batch=on_batch)
             if out is not buffered:
                 out.close()

@@ -96,3 +96,14 @@ def test_the_periodic_task_is_stored_in_the_database_and_runs_the_purge(exports)
     assert schedule.enabled and schedule.interval.every == 1 and schedule.interval.period == "hours"
     assert json.loads(schedule.kwargs or "{}") == {}
     assert result == 1
+
+
+def test_purge_command_deletes_expired_files(exports, capsys):
+    from django.core.management import call_command
+
+    expire(*exports[:2])
+
+    call_command("purge_expired_exports")
+
+    assert "2 expired export files deleted." in capsys.readouterr().out
+    assert ProductExportJob.objects.filter(file_deleted_at__isnull=False).count() == 2
