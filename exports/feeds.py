@@ -10,7 +10,7 @@ from itertools import islice
 from typing import BinaryIO
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Min, QuerySet
 
 from wizamart.marketplace.feed import (
     ESCAPE_PREFIX,
@@ -61,6 +61,30 @@ class FeedFilters:
             products = products.filter(updated_at__gte=self.updated_since)
         return products.order_by("pk")
 
+    def measure(self) -> FeedSize:
+        """Count the rows and find their first and last ids, in one query."""
+        found = self.queryset().aggregate(rows=Count("pk"), first_id=Min("pk"), last_id=Max("pk"))
+        return FeedSize(**found)
+
+
+@dataclass(frozen=True)
+class FeedSize:
+    rows: int
+    first_id: int | None
+    last_id: int | None
+
+    def id_ranges(self, batch_rows: int) -> list[tuple[int, int]]:
+        """Split the ids into ranges of about ``batch_rows`` rows each (exactly, when ids are dense).
+
+        Ranges come from arithmetic on the ids, not from a query per batch; gaps in the ids only
+        make some batches smaller.
+        """
+        if not self.rows:
+            return []
+        count = -(-self.rows // batch_rows)
+        width = -(-(self.last_id - self.first_id + 1) // count)
+        return [(low, min(low + width - 1, self.last_id)) for low in range(self.first_id, self.last_id + 1, width)]
+
 
 def xml_escape(value: str) -> str:
     """Escape the markup characters of a text value (the rest is done by xml_clean on whole batches)."""
@@ -101,6 +125,7 @@ def write_feed(
     out: BinaryIO,
     xml_channel: dict[str, str],
     on_batch: Callable[[int], None],
+    size: FeedSize | None = None,
     use_sql: bool | None = None,
 ) -> int:
     """Write the feed to ``out``; call ``on_batch(rows_so_far)`` after each batch; return the row count.
@@ -114,20 +139,17 @@ def write_feed(
         out.write(xml_header(**xml_channel).encode())
     else:
         out.write((",".join(FEED_COLUMNS) + "\n").encode())
-    if fmt == CSV:
-        written = _sql_csv_rows(filters, out) if use_sql else _python_csv_rows(filters, out)
+    if use_sql:
+        size = size or filters.measure()
+        written = _sql_csv_rows(filters, size, out) if fmt == CSV else _sql_xml_rows(filters, size, out)
     else:
-        written = _sql_xml_rows(filters, out) if use_sql else _python_xml_rows(filters, out)
+        written = _python_csv_rows(filters, out) if fmt == CSV else _python_xml_rows(filters, out)
     rows = 0
     for rows in written:
         on_batch(rows)
     if fmt == XML:
         out.write(XML_FOOTER.encode())
     return rows
-
-
-def count_products(filters: FeedFilters) -> int:
-    return filters.queryset().count()
 
 
 # --- portable path: a chunked cursor and Python writers ---------------------------------------------
@@ -240,10 +262,10 @@ def _where(filters: FeedFilters) -> tuple[str, list]:
     return sql, list(params)
 
 
-def _sql_csv_rows(filters: FeedFilters, out: BinaryIO) -> Iterator[int]:
+def _sql_csv_rows(filters: FeedFilters, size: FeedSize, out: BinaryIO) -> Iterator[int]:
     texts = _sql_column_texts(empty_as_null=False)
     select = ", ".join(_sql_csv_cell(column, text) for column, text in texts.items())
-    return _copy_batches(filters, select, "FORMAT csv", out, clean=None)
+    return _copy_batches(filters, size, select, "FORMAT csv", out, clean=None)
 
 
 # XML items go through COPY too: the database hands over bytes, nothing is decoded in Python.
@@ -252,33 +274,37 @@ def _sql_csv_rows(filters: FeedFilters, out: BinaryIO) -> Iterator[int]:
 _XML_COPY_QUOTE = "\x01"
 
 
-def _sql_xml_rows(filters: FeedFilters, out: BinaryIO) -> Iterator[int]:
+def _sql_xml_rows(filters: FeedFilters, size: FeedSize, out: BinaryIO) -> Iterator[int]:
     select = _sql_xml_item(_sql_column_texts(empty_as_null=True))
-    return _copy_batches(filters, select, f"FORMAT csv, QUOTE {_sql_literal(_XML_COPY_QUOTE)}", out, clean=xml_clean)
+    options = f"FORMAT csv, QUOTE {_sql_literal(_XML_COPY_QUOTE)}"
+    return _copy_batches(filters, size, select, options, out, clean=xml_clean)
 
 
 def _copy_batches(
-    filters: FeedFilters, select: str, options: str, out: BinaryIO, *, clean: Callable[[bytes], bytes] | None
+    filters: FeedFilters,
+    size: FeedSize,
+    select: str,
+    options: str,
+    out: BinaryIO,
+    *,
+    clean: Callable[[bytes], bytes] | None,
 ) -> Iterator[int]:
-    """Stream the rows with one COPY ... TO STDOUT per batch of ids, yielding the rows written so far.
+    """Stream the rows with one COPY ... TO STDOUT per range of ids, yielding the rows written so far.
 
     The connection is free between two batches, so the job can write its progress there.
     """
     table = connection.ops.quote_name(Product._meta.db_table)
     pk = f"{table}.{connection.ops.quote_name(Product._meta.pk.column)}"
     where, params = _where(filters)
-    # The id that ends the next batch: the rows of a batch are known before its COPY starts.
-    bound = f"SELECT {pk} FROM {table} WHERE {where} AND {pk} > %s ORDER BY {pk} OFFSET %s LIMIT 1"
-    rows, last_id = 0, 0
+    statement = (
+        f"COPY (SELECT {select} FROM {table} WHERE {where} AND {pk} BETWEEN %s AND %s ORDER BY {pk})"
+        f" TO STDOUT WITH ({options})"
+    )
+    rows = 0
     with connection.cursor() as cursor:
         raw = cursor.cursor
-        while True:
-            cursor.execute(bound, [*params, last_id, BATCH_ROWS - 1])
-            found = cursor.fetchone()
-            condition = f"{where} AND {pk} > %s" + (f" AND {pk} <= %s" if found else "")
-            batch_params = [*params, last_id, *found] if found else [*params, last_id]
-            statement = f"COPY (SELECT {select} FROM {table} WHERE {condition} ORDER BY {pk}) TO STDOUT WITH ({options})"
-            with raw.copy(statement, batch_params) as copy:
+        for low, high in size.id_ranges(BATCH_ROWS):
+            with raw.copy(statement, [*params, low, high]) as copy:
                 if clean is None:
                     for chunk in copy:
                         out.write(chunk)
@@ -286,6 +312,3 @@ def _copy_batches(
                     out.write(clean(b"".join(copy)))
             rows += raw.rowcount
             yield rows
-            if not found:
-                return
-            last_id = found[0]

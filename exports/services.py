@@ -18,7 +18,7 @@ from django.utils import timezone
 from background_tasks.services import JobInterrupted, JobProgress, Outcome, background_task_create
 from wizamart.marketplace.models import Vendor
 
-from .feeds import FeedFilters, count_products, write_feed
+from .feeds import FeedFilters, write_feed
 from .models import ProductExportJob
 
 logger = logging.getLogger(__name__)
@@ -119,7 +119,8 @@ def product_export_execute(*, job: ProductExportJob, progress: JobProgress) -> O
     """Stream the filtered products into a private file; record its size, checksum and expiry."""
     storage = private_storage()
     filters = FeedFilters(vendor_id=job.vendor_id, availability=job.availability, updated_since=job.updated_since)
-    expected = count_products(filters)
+    size = filters.measure()
+    expected = size.rows
     progress(0, f"Exporting {expected:,} products", force=True)
 
     def on_batch(rows: int) -> None:
@@ -132,7 +133,9 @@ def product_export_execute(*, job: ProductExportJob, progress: JobProgress) -> O
             buffered = io.BufferedWriter(sink, buffer_size=WRITE_BUFFER)
             # mtime=0: the same rows give the same bytes, hence the same checksum.
             out = GzipFile(fileobj=buffered, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) if job.gzip else buffered
-            rows = write_feed(filters=filters, fmt=job.format, out=out, xml_channel=_channel(job), on_batch=on_batch)
+            rows = write_feed(
+                filters=filters, size=size, fmt=job.format, out=out, xml_channel=_channel(job), on_batch=on_batch
+            )
             if out is not buffered:
                 out.close()
             buffered.flush()

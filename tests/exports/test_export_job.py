@@ -1,6 +1,7 @@
 """The export job: gzip, filters, an empty catalogue, progress by rows, the outcome it records."""
 import gzip
 import hashlib
+import re
 from datetime import timedelta
 
 import pytest
@@ -189,3 +190,59 @@ def test_a_failing_export_fails_the_job_and_leaves_no_file(run_export, monkeypat
     assert job.status == TaskStatus.FAILED
     assert "No space left on device" in job.error_message
     assert [p for p in settings.PRIVATE_STORAGE_ROOT.rglob("*") if p.is_file()] == []
+
+
+def test_the_file_appears_only_when_complete(run_export, monkeypatch, settings):
+    monkeypatch.setattr(feeds, "BATCH_ROWS", 2)
+    vendor = VendorFactory()
+    ProductFactory.create_batch(5, vendor=vendor)
+    seen_while_writing = []
+    real_execute = ProductExportJob.execute
+
+    def watching(job, progress):
+        def looking(percent=None, message=None, **kwargs):
+            if message and "rows written" in message:
+                files = [p for p in (settings.PRIVATE_STORAGE_ROOT / "exports").rglob("*") if p.is_file()]
+                seen_while_writing.append(sorted(p.parent.name for p in files))
+            return progress(percent, message, **kwargs)
+
+        return real_execute(job, looking)
+
+    monkeypatch.setattr(ProductExportJob, "execute", watching)
+
+    job = run_export(vendor=vendor)
+
+    # While rows are written, the only file is the partial one, outside the finished files' folder.
+    assert seen_while_writing and all(files == [".partial"] for files in seen_while_writing)
+    assert private_storage().exists(job.file_name)
+    assert list((settings.PRIVATE_STORAGE_ROOT / "exports" / ".partial").iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xml"])
+def test_interleaved_vendors_give_every_row_of_one_vendor_once(run_export, monkeypatch, fmt):
+    monkeypatch.setattr(feeds, "BATCH_ROWS", 3)
+    mine, theirs = VendorFactory(), VendorFactory()
+    for n in range(10):
+        ProductFactory(vendor=mine, sku=f"MINE-{n:02d}")
+        ProductFactory.create_batch(n % 3, vendor=theirs)
+
+    job = run_export(vendor=mine, format=fmt)
+
+    data = file_bytes(job)
+    skus = [row["sku"] for row in read_feed_csv(data)] if fmt == "csv" else re.findall(r"<g:id>(.*?)</g:id>", data.decode())
+    assert skus == [f"MINE-{n:02d}" for n in range(10)]
+    assert job.row_count == 10
+
+
+@pytest.mark.parametrize(
+    ("rows", "first", "last", "batch", "ranges"),
+    [
+        (0, None, None, 5, []),
+        (1, 7, 7, 5, [(7, 7)]),
+        (10, 1, 10, 5, [(1, 5), (6, 10)]),
+        (11, 1, 11, 5, [(1, 4), (5, 8), (9, 11)]),
+        (3, 1, 1_000_000, 5, [(1, 1_000_000)]),
+    ],
+)
+def test_id_ranges_cover_every_id_once(rows, first, last, batch, ranges):
+    assert feeds.FeedSize(rows=rows, first_id=first, last_id=last).id_ranges(batch) == ranges
