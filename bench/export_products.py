@@ -92,7 +92,7 @@ def seed(rows: int) -> int:
     vendor, _ = Vendor.objects.get_or_create(code=BENCH_VENDOR, defaults={"name": "Benchmark vendor"})
     if Product.objects.filter(vendor=vendor).count() == rows:
         return vendor.pk
-    Product.objects.filter(vendor=vendor).delete()
+    delete_bench_products(vendor.pk)
     columns = (
         "vendor_id sku title description link image_link additional_image_link availability price currency "
         "sale_price brand gtin mpn condition google_product_category product_type color size weight quantity is_active"
@@ -105,9 +105,21 @@ def seed(rows: int) -> int:
         with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}, created_at, updated_at) FROM STDIN") as copy:
             for row in product_rows(vendor.pk, rows):
                 copy.write_row((*row, now, now))
-        cursor.execute(f"ANALYZE {table}")
+    with connection.cursor() as cursor:
+        # Rewrite the table: rows deleted by an earlier run at another size would otherwise be scanned too.
+        cursor.execute(f"VACUUM FULL ANALYZE {table}")
     print(f"  filled in {time.monotonic() - started:.1f}s", flush=True)
     return vendor.pk
+
+
+def delete_bench_products(vendor_id: int) -> None:
+    """Delete the bench vendor's products in one statement (no order refers to them)."""
+    from django.db import connection
+
+    from wizamart.marketplace.models import Product
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {connection.ops.quote_name(Product._meta.db_table)} WHERE vendor_id = %s", [vendor_id])
 
 
 def peak_rss_mb() -> float:
@@ -249,10 +261,12 @@ def main() -> None:
         print(f"{LABELS[method] + ' peak RSS':<40} {rss:>7.0f} MB  {'ok' if rss < RSS_TARGET_MB else 'MISSED'} (< {RSS_TARGET_MB} MB)")
 
     if args.cleanup:
-        from wizamart.marketplace.models import Product, Vendor
+        from exports.models import ProductExportJob
+        from wizamart.marketplace.models import Vendor
 
-        Product.objects.filter(vendor__code=BENCH_VENDOR).delete()
-        Vendor.objects.filter(code=BENCH_VENDOR).delete()
+        delete_bench_products(vendor_id)
+        ProductExportJob.objects.filter(vendor_id=vendor_id).delete()
+        Vendor.objects.filter(pk=vendor_id).delete()
 
 
 if __name__ == "__main__":
