@@ -161,10 +161,10 @@ def product_export_execute(*, job: ProductExportJob, progress: JobProgress) -> O
     for field, value in outcome.items():
         setattr(job, field, value)
 
-    size = filesizeformat(sink.size)
+    stored = filesizeformat(sink.size)
     if rows == 0:
-        return Outcome(warnings=["No product matched: the file holds no rows."], message=f"0 rows exported ({size})")
-    return Outcome(message=f"{rows:,} rows exported ({size})")
+        return Outcome(warnings=["No product matched: the file holds no rows."], message=f"0 rows exported ({stored})")
+    return Outcome(message=f"{rows:,} rows exported ({stored})")
 
 
 def product_exports_purge_expired(*, now: datetime | None = None, batch_size: int = PURGE_BATCH) -> int:

@@ -40,6 +40,7 @@ def format_price(amount: Decimal | None, currency: str) -> str:
         return ""
     return f"{amount:.2f} {currency}".strip()
 
+
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection). A leading
 # apostrophe is escaped too, so that restore_cell() can undo neutralise_cell() exactly.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
