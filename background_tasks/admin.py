@@ -3,17 +3,24 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.urls import NoReverseMatch, reverse
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+from django.utils.text import capfirst
 
 from .dispatch import background_task_dispatch
 from .models import AdminNotification, BackgroundTask, UnifiedTask
 from .registry import get_task_model, task_type_choices
-from .selectors import background_tasks_service
+from .selectors import COUNTS_CAP, COUNTS_MAX_AGE, background_tasks_service
+from .serializers import BackgroundTaskSerializer
 from .services import background_task_cancel, background_task_retry
 from .status import TaskStatus
 
@@ -56,25 +63,35 @@ def flower_link(celery_task_id: str | None):
     return format_html('<a href="{}" target="_blank" rel="noopener">Flower</a>', url)
 
 
+# How each status looks: the tone names a CSS class (tasks.css) shared by lists and cards.
+STATUS_TONES = {
+    TaskStatus.PENDING: "pending",
+    TaskStatus.RUNNING: "running",
+    TaskStatus.COMPLETED: "success",
+    TaskStatus.COMPLETED_WITH_WARNINGS: "warnings",
+    TaskStatus.FAILED: "failure",
+    TaskStatus.CANCELLED: "cancelled",
+}
+POLL_INTERVAL_MS = 3000
+MAX_BACKOFF_MS = 30000
+
+
 def progress_bar(obj) -> str:
     return format_html(
-        '<progress max="100" value="{}" style="width:6em"></progress> {}%', obj.progress_percent, obj.progress_percent
+        '<progress class="bg-progress" max="100" value="{}"></progress> <span class="bg-percent">{}%</span>',
+        obj.progress_percent,
+        obj.progress_percent,
     )
 
 
 def status_badge(obj) -> str:
-    colours = {
-        TaskStatus.PENDING: "#6c757d",
-        TaskStatus.RUNNING: "#0d6efd",
-        TaskStatus.COMPLETED: "#198754",
-        TaskStatus.COMPLETED_WITH_WARNINGS: "#b58100",
-        TaskStatus.FAILED: "#dc3545",
-        TaskStatus.CANCELLED: "#495057",
-    }
+    """Return the status badge; its data attributes let the page follow an active row live."""
     return format_html(
-        '<span class="bg-status bg-status-{}" style="color:#fff;background:{};padding:1px 6px;border-radius:8px">{}</span>',
+        '<span class="bg-status bg-tone-{}" data-job-id="{}" data-status="{}" data-started-at="{}">{}</span>',
+        STATUS_TONES.get(obj.status, "pending"),
+        obj.pk,
         obj.status,
-        colours.get(obj.status, "#6c757d"),
+        obj.started_at.isoformat() if obj.started_at else "",
         TaskStatus(obj.status).label,
     )
 
@@ -89,6 +106,23 @@ def format_duration(obj) -> str:
     if seconds < 3600:
         return f"{seconds // 60}m {seconds % 60:02d}s"
     return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+def task_page_config(*, task_type: str = "", follow=(), discover: bool = False, summary_url: str = "") -> dict:
+    """Return what the page script needs: endpoints, statuses (from TaskStatus), what to follow."""
+    return {
+        "taskType": task_type,
+        "listUrl": reverse("background-task-list"),
+        "countsUrl": reverse("background-task-counts"),
+        "summaryUrl": summary_url,
+        "terminal": list(TaskStatus.terminal()),
+        "active": list(TaskStatus.active()),
+        "statuses": {status.value: {"label": status.label, "tone": STATUS_TONES[status]} for status in TaskStatus},
+        "pollInterval": POLL_INTERVAL_MS,
+        "maxBackoff": MAX_BACKOFF_MS,
+        "follow": [int(job_id) for job_id in follow],
+        "discover": discover,
+    }
 
 
 def _report(modeladmin, request, done: int, skipped: int, verb: str):
@@ -169,7 +203,8 @@ class BackgroundTaskAdmin(JobColumnsMixin, admin.ModelAdmin):
 
     def get_exclude(self, request, obj=None):
         if obj is None:
-            return [f for f in LIFECYCLE_FIELDS if f != "id"]
+            # The trigger form: the type's inputs only; ``exclude`` names its outcome fields.
+            return [*(f for f in LIFECYCLE_FIELDS if f != "id"), *(self.exclude or ())]
         return super().get_exclude(request, obj)
 
     def get_fieldsets(self, request, obj=None):
@@ -192,6 +227,104 @@ class BackgroundTaskAdmin(JobColumnsMixin, admin.ModelAdmin):
             obj.save()
             background_task_dispatch(obj)
 
+    # --- the task page: trigger, running indicator, status banner, results summary -------------
+
+    change_list_template = "admin/background_tasks/task_change_list.html"
+    change_form_template = "admin/background_tasks/task_change_form.html"
+    summary_template = "admin/background_tasks/job_summary.html"
+    # A task type shows its own results by naming one template (context: job, details, body).
+    details_template = "admin/background_tasks/details_generic.html"
+    trigger_label = ""
+
+    def get_details_context(self, job: BackgroundTask, details: dict) -> dict:
+        """Return extra context for ``details_template`` (override to prepare a type's summary)."""
+        return {}
+
+    def get_trigger_label(self) -> str:
+        return self.trigger_label or f"Run {self.model._meta.verbose_name}"
+
+    def _url_name(self, view: str) -> str:
+        return f"{self.model._meta.app_label}_{self.model._meta.model_name}_{view}"
+
+    def get_urls(self):
+        summary = path(
+            "<path:object_id>/summary/",
+            self.admin_site.admin_view(self.summary_view),
+            name=self._url_name("summary"),
+        )
+        return [summary, *super().get_urls()]
+
+    def task_page_context(self, request, follow=(), discover=False) -> dict:
+        summary_url = reverse(f"admin:{self._url_name('summary')}", args=["__id__"])
+        can_trigger = self.has_add_permission(request)
+        config = task_page_config(task_type=self.model.task_type, follow=follow, discover=discover, summary_url=summary_url)
+        config["changeUrl"] = reverse(f"admin:{self._url_name('change')}", args=["__id__"])
+        config["verboseName"] = self.model._meta.verbose_name.capitalize()
+        return {
+            "task_page": config,
+            "trigger_url": reverse(f"admin:{self._url_name('add')}") if can_trigger else "",
+            "trigger_label": self.get_trigger_label(),
+        }
+
+    def changelist_view(self, request, extra_context=None):
+        context = {
+            "title": capfirst(self.model._meta.verbose_name_plural),
+            **self.task_page_context(request, discover=True),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context=context)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        context = {
+            "show_save_and_add_another": False,
+            "show_save_and_continue": False,
+            "trigger_label": self.get_trigger_label(),
+            **(extra_context or {}),
+        }
+        return super().add_view(request, form_url, extra_context=context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        follow = [object_id] if str(object_id).isdigit() else []
+        context = {
+            # A job is changed by its actions, never by editing: no save buttons.
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            **self.task_page_context(request, follow=follow),
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """Land back on the type's page, which follows the new job."""
+        self.message_user(request, f"{self.model._meta.verbose_name.capitalize()} #{obj.pk} started.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse(f"admin:{self._url_name('changelist')}") + f"#job-{obj.pk}")
+
+    def summary_view(self, request, object_id):
+        """Render a job's results summary (the page fetches it when the job finishes)."""
+        job = self.get_object(request, unquote(object_id))
+        if job is None:
+            raise Http404(f"No {self.model._meta.verbose_name} with id {object_id}.")
+        if not self.has_view_permission(request, job):
+            raise PermissionDenied
+        return TemplateResponse(request, self.summary_template, self.get_summary_context(request, job))
+
+    def get_summary_context(self, request, job: BackgroundTask) -> dict:
+        body = BackgroundTaskSerializer(job).data
+        details = body["details"]
+        return {
+            "job": job,
+            "body": body,
+            "details": details,
+            "status_label": TaskStatus(job.status).label,
+            "tone": STATUS_TONES.get(job.status, "pending"),
+            "is_terminal": job.is_terminal(),
+            "details_template": self.details_template,
+            "change_url": reverse(f"admin:{self._url_name('change')}", args=[job.pk]),
+            **self.get_details_context(job, details),
+        }
+
+
 class TaskTypeFilter(admin.SimpleListFilter):
     title = "task type"
     parameter_name = "task_type"
@@ -211,7 +344,7 @@ class UnifiedTaskAdmin(JobColumnsMixin, admin.ModelAdmin):
 
     list_display = (
         "job_link",
-        "task_type",
+        "task_type_display",
         "status_display",
         "progress_display",
         "progress_message",
@@ -228,6 +361,18 @@ class UnifiedTaskAdmin(JobColumnsMixin, admin.ModelAdmin):
     ordering = ("-created_at", "-id")
     actions = [cancel_jobs, retry_jobs]
     search_fields = ("=id", "triggered_by", "celery_task_id")
+    change_list_template = "admin/background_tasks/unified_change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        context = {
+            "title": "Background tasks",
+            "task_page": task_page_config(),
+            "counts_table": counts_table(
+                background_tasks_service.count_by_status_and_type(cap=COUNTS_CAP, max_age=COUNTS_MAX_AGE)
+            ),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context=context)
 
     def has_add_permission(self, request):
         return False
@@ -240,17 +385,43 @@ class UnifiedTaskAdmin(JobColumnsMixin, admin.ModelAdmin):
         return request.user.is_active and request.user.is_staff
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        from django.shortcuts import redirect
-
         row = UnifiedTask.objects.filter(pk=object_id).first()
         url = job_admin_url(row) if row else None
         return redirect(url or "admin:background_tasks_unifiedtask_changelist")
+
+    @admin.display(description="Task type", ordering="task_type")
+    def task_type_display(self, obj):
+        return dict(task_type_choices()).get(obj.task_type, obj.task_type)
 
     @admin.display(description="Job", ordering="id")
     def job_link(self, obj):
         url = job_admin_url(obj)
         label = f"#{obj.pk}"
         return format_html('<a href="{}">{}</a>', url, label) if url else label
+
+
+def count_label(count: int, cap: int = COUNTS_CAP) -> str:
+    return f"{cap:,}+" if count > cap else f"{count:,}"
+
+
+def counts_table(counts: dict[str, dict[str, int]]) -> dict:
+    """Lay out {task_type: {status: n}} as rows of cells, with links to the filtered list."""
+    changelist = reverse("admin:background_tasks_unifiedtask_changelist")
+    labels = dict(task_type_choices())
+    rows = []
+    for task_type, by_status in counts.items():
+        cells = [
+            {
+                "status": status.value,
+                "tone": STATUS_TONES[status],
+                "count": by_status.get(status.value, 0),
+                "label": count_label(by_status.get(status.value, 0)),
+                "url": f"{changelist}?task_type={task_type}&status__exact={status.value}",
+            }
+            for status in TaskStatus
+        ]
+        rows.append({"task_type": task_type, "label": labels.get(task_type, task_type), "cells": cells})
+    return {"statuses": [{"value": s.value, "label": s.label} for s in TaskStatus], "rows": rows}
 
 
 def job_admin_url(row) -> str | None:

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from .models import BackgroundTask
 from .registry import task_types
-from .selectors import DEFAULT_LIMIT, background_tasks_service
+from .selectors import COUNTS_CAP, COUNTS_MAX_AGE, DEFAULT_LIMIT, background_tasks_service
 from .serializers import BackgroundTaskSerializer, TriggerResponseSerializer, trigger_body
 from .services import background_task_cancel, background_task_retry
 from .status import TaskStatus
@@ -79,6 +79,19 @@ class BackgroundTaskListApi(APIView):
         filters.is_valid(raise_exception=True)
         jobs = background_tasks_service.get_tasks(**filters.validated_data)
         return Response(BackgroundTaskSerializer(jobs, many=True).data)
+
+
+class BackgroundTaskCountsApi(APIView):
+    """How many jobs of each type are in each status; a count above ``cap`` reads "more than cap"."""
+
+    class OutputSerializer(serializers.Serializer):
+        cap = serializers.IntegerField()
+        counts = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField()))
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request):
+        counts = background_tasks_service.count_by_status_and_type(cap=COUNTS_CAP, max_age=COUNTS_MAX_AGE)
+        return Response({"cap": COUNTS_CAP, "counts": counts})
 
 
 class BackgroundTaskDetailApi(APIView):

@@ -43,6 +43,15 @@ def submit(model, job_id: int):
     return _get_pool().submit(_run, model, job_id)
 
 
+def shutdown(*, wait: bool = True) -> None:
+    """Stop the pool, after its queued and running jobs when ``wait`` (a later submit starts a new one)."""
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=wait)
+
+
 def _janitor_loop(stop: threading.Event) -> None:
     from .sweep import background_tasks_sweep
 

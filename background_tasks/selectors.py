@@ -8,6 +8,11 @@ from .registry import get_task_model, task_models
 from .status import TaskStatus
 
 DEFAULT_LIMIT = 50
+COUNTS_CACHE_KEY = "background_tasks:count_by_status_and_type"
+# Pages poll the counts every few seconds: they accept counts this many seconds old, and counts
+# stop at this cap (shown as "10000+") so that a poll never scans a whole table.
+COUNTS_MAX_AGE = 2.0
+COUNTS_CAP = 10_000
 
 
 def _hydrate(rows: list[UnifiedTask]) -> list[BackgroundTask]:
@@ -60,8 +65,23 @@ class BackgroundTasksService:
             return None
         return model.objects.filter(pk=task_id).first()
 
-    def count_by_status_and_type(self) -> dict[str, dict[str, int]]:
-        """Return {task_type: {status: count}} of every job type."""
+    def count_by_status_and_type(self, *, cap: int | None = None, max_age: float = 0) -> dict[str, dict[str, int]]:
+        """Return {task_type: {status: count}} of every job type.
+
+        With ``cap``, each count stops at cap + 1 (read "more than cap"): a bounded index scan per
+        status instead of a GROUP BY over the whole table, so a page can poll it. With ``max_age``,
+        a result up to that many seconds old may be returned (many open pages share one).
+        """
+        if max_age > 0:
+            from django.core.cache import cache
+
+            key = f"{COUNTS_CACHE_KEY}:{cap}"
+            return cache.get_or_set(key, lambda: self.count_by_status_and_type(cap=cap), max_age)
+        if cap is not None:
+            return {
+                task_type: {status.value: model.objects.filter(status=status).order_by().values("pk")[: cap + 1].count() for status in TaskStatus}
+                for task_type, model in task_models().items()
+            }
         from django.db.models import Count
 
         counts: dict[str, dict[str, int]] = {t: {} for t in task_models()}

@@ -83,3 +83,6 @@ class SubscriptionAdmin(admin.ModelAdmin):
 @admin.register(SubscriptionMaintenanceRun)
 class SubscriptionMaintenanceRunAdmin(BackgroundTaskAdmin):
     list_display = BackgroundTaskAdmin.list_display + ("counts",)
+    # The run takes no input: its trigger form is a single start button.
+    exclude = ("counts",)
+    trigger_label = "Run subscription maintenance"

@@ -1,0 +1,376 @@
+// Task pages: follow background jobs by polling their status endpoint; plain ES module, no build step.
+const configNode = document.getElementById("bg-task-config");
+const config = configNode ? JSON.parse(configNode.textContent) : null;
+
+const terminal = new Set(config ? config.terminal : []);
+const active = new Set(config ? config.active : []);
+const listUrl = config ? config.listUrl.replace(/\/$/, "") : "";
+const statusUrl = (id) => `${listUrl}/${id}`;
+const csrfToken = () => document.querySelector("#bg-task-csrf [name=csrfmiddlewaretoken]")?.value || "";
+
+// Server time minus browser time, so elapsed times stay right on a browser with a wrong clock.
+let clockOffset = 0;
+
+class RequestError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function request(url, { method = "GET", accept = "application/json" } = {}) {
+  const headers = { Accept: accept };
+  if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+  const response = await fetch(url, { method, headers, credentials: "same-origin", cache: "no-store" });
+  const date = Date.parse(response.headers.get("Date") || "");
+  if (!Number.isNaN(date)) {
+    const skew = date - Date.now();
+    clockOffset = Math.abs(skew) > 2000 ? skew : 0;
+  }
+  if (!response.ok) {
+    let detail = `The server answered ${response.status}.`;
+    try {
+      detail = (await response.json()).detail || detail;
+    } catch {
+      // Not JSON (a proxy error page): keep the generic text.
+    }
+    throw new RequestError(detail, response.status);
+  }
+  return accept === "application/json" ? response.json() : response.text();
+}
+
+function backoff(failures) {
+  return Math.min(config.pollInterval * 2 ** failures, config.maxBackoff);
+}
+
+// --- one poller per job, shared by everything on the page that shows that job -------------------
+
+class JobWatcher {
+  constructor(id) {
+    this.id = id;
+    this.listeners = new Set();
+    this.failures = 0;
+    this.timer = null;
+    this.stopped = false;
+    this.last = null;
+  }
+
+  subscribe(listener) {
+    this.listeners.add(listener);
+    if (this.last) listener(this.last);
+  }
+
+  emit(event) {
+    if (event.kind === "status") this.last = event;
+    for (const listener of this.listeners) listener(event);
+  }
+
+  async poll() {
+    this.timer = null;
+    if (this.stopped) return;
+    try {
+      const body = await request(statusUrl(this.id));
+      this.failures = 0;
+      this.emit({ kind: "status", body });
+      if (terminal.has(body.status)) {
+        this.stopped = true;
+        return;
+      }
+      this.schedule(config.pollInterval);
+    } catch (error) {
+      if (error.status === 404) {
+        this.stopped = true;
+        this.emit({ kind: "gone" });
+        return;
+      }
+      if (error.status === 401 || error.status === 403) {
+        this.stopped = true;
+        this.emit({ kind: "denied" });
+        return;
+      }
+      // Network down, server restarting, a 5xx: wait longer each time, never stop trying.
+      this.failures += 1;
+      const delay = backoff(this.failures);
+      this.emit({ kind: "retrying", delay, failures: this.failures });
+      this.schedule(delay);
+    }
+  }
+
+  schedule(delay) {
+    if (!this.stopped) this.timer = setTimeout(() => this.poll(), delay);
+  }
+
+  pollNow() {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.poll();
+  }
+}
+
+const watchers = new Map();
+
+function watch(id) {
+  let watcher = watchers.get(id);
+  if (!watcher) {
+    watcher = new JobWatcher(id);
+    watchers.set(id, watcher);
+    watcher.poll();
+  }
+  return watcher;
+}
+
+// --- time ----------------------------------------------------------------------------------------
+
+function formatDuration(ms) {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  const pad = (n) => String(n).padStart(2, "0");
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${pad(seconds % 60)}s`;
+  return `${Math.floor(seconds / 3600)}h ${pad(Math.floor((seconds % 3600) / 60))}m`;
+}
+
+function elapsedText(startedAt, completedAt) {
+  if (!startedAt) return "";
+  const end = completedAt ? Date.parse(completedAt) : Date.now() + clockOffset;
+  return formatDuration(end - Date.parse(startedAt));
+}
+
+// Elements showing a duration carry data-started-at / data-completed-at; one ticker updates them all.
+function tick() {
+  for (const node of document.querySelectorAll("[data-bg-elapsed]")) {
+    const text = elapsedText(node.dataset.startedAt, node.dataset.completedAt);
+    if (text) node.textContent = text;
+  }
+}
+
+// --- shared bits of rendering --------------------------------------------------------------------
+
+function statusInfo(status) {
+  return config.statuses[status] || { label: status, tone: "pending" };
+}
+
+function setBadge(badge, status) {
+  const info = statusInfo(status);
+  badge.className = `bg-status bg-tone-${info.tone}`;
+  badge.dataset.status = status;
+  badge.textContent = info.label;
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+// --- the task page: running indicator, status banner, results summary ----------------------------
+
+const panel = document.getElementById("bg-task-panel");
+const cards = new Map();
+
+function updatePanelTitle() {
+  const running = [...cards.values()].filter((card) => !card.done).length;
+  const title = panel.querySelector(".bg-panel-title");
+  if (running) title.textContent = `${running} job${running === 1 ? "" : "s"} in progress`;
+  else title.textContent = cards.size === 1 ? "Finished job" : "Finished jobs";
+  panel.querySelector(".bg-panel-hint").hidden = running === 0;
+  panel.hidden = cards.size === 0;
+}
+
+function detailUrl(template, id) {
+  return template ? template.replace("__id__", String(id)) : "";
+}
+
+function createCard(id) {
+  const badge = el("span", { class: "bg-status bg-tone-pending", text: "…" });
+  const elapsed = el("span", { class: "bg-elapsed", "data-bg-elapsed": "" });
+  const cancel = el("button", { type: "button", class: "button bg-cancel", text: "Cancel" });
+  const dismiss = el("button", { type: "button", class: "bg-dismiss", "aria-label": "Dismiss", title: "Dismiss", text: "×" });
+  dismiss.hidden = true;
+  const fill = el("div", { class: "bg-bar-fill" });
+  const bar = el("div", { class: "bg-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" }, fill);
+  const percent = el("span", { class: "bg-percent-text", text: "0%" });
+  const message = el("span", { class: "bg-message" });
+  const connection = el("p", { class: "bg-connection" });
+  connection.hidden = true;
+  const summary = el("div", { class: "bg-card-summary" });
+  const title = el("a", { class: "bg-card-title", href: detailUrl(config.changeUrl, id), text: `${config.verboseName} #${id}` });
+  const node = el(
+    "article",
+    { class: "bg-card bg-tone-pending", "data-job-id": String(id) },
+    el("header", { class: "bg-card-head" }, el("span", { class: "bg-spinner", "aria-hidden": "true" }), title, badge, elapsed, cancel, dismiss),
+    bar,
+    el("p", { class: "bg-card-progress" }, percent, " ", message),
+    connection,
+    summary,
+  );
+  const card = { id, node, badge, elapsed, cancel, dismiss, fill, bar, percent, message, connection, summary, done: false };
+  cancel.addEventListener("click", () => cancelJob(card));
+  dismiss.addEventListener("click", () => {
+    node.remove();
+    cards.delete(id);
+    updatePanelTitle();
+  });
+  return card;
+}
+
+function follow(id) {
+  if (!panel || cards.has(id)) return;
+  const card = createCard(id);
+  cards.set(id, card);
+  panel.querySelector(".bg-cards").prepend(card.node);
+  updatePanelTitle();
+  watch(id).subscribe((event) => updateCard(card, event));
+}
+
+function updateCard(card, event) {
+  if (event.kind === "retrying") {
+    card.node.classList.add("bg-offline");
+    card.connection.hidden = false;
+    card.connection.textContent = `Cannot reach the server; trying again in ${Math.round(event.delay / 1000)} s.`;
+    return;
+  }
+  if (event.kind === "gone" || event.kind === "denied") {
+    card.node.classList.add("bg-offline");
+    card.connection.hidden = false;
+    card.connection.textContent =
+      event.kind === "gone" ? "This job no longer exists." : "Your session has ended: log in again to follow this job.";
+    finishCard(card, null);
+    return;
+  }
+  const body = event.body;
+  card.node.classList.remove("bg-offline");
+  card.connection.hidden = true;
+  const info = statusInfo(body.status);
+  card.node.className = `bg-card bg-tone-${info.tone}`;
+  setBadge(card.badge, body.status);
+  card.fill.style.width = `${body.progress_percent}%`;
+  card.bar.setAttribute("aria-valuenow", String(body.progress_percent));
+  card.percent.textContent = `${body.progress_percent}%`;
+  card.message.textContent = body.progress_message || "";
+  card.elapsed.dataset.startedAt = body.started_at || "";
+  card.elapsed.dataset.completedAt = body.completed_at || "";
+  card.elapsed.textContent = elapsedText(body.started_at, body.completed_at);
+  if (terminal.has(body.status)) finishCard(card, body);
+}
+
+function finishCard(card, body) {
+  if (card.done) return;
+  card.done = true;
+  card.node.classList.add("bg-done");
+  card.cancel.hidden = true;
+  card.dismiss.hidden = false;
+  updatePanelTitle();
+  if (body) loadSummary(card, 0);
+}
+
+async function loadSummary(card, failures) {
+  const url = detailUrl(config.summaryUrl, card.id);
+  if (!url) return;
+  try {
+    // Our own admin view renders the type's summary template from the job's details.
+    card.summary.innerHTML = await request(url, { accept: "text/html" });
+  } catch (error) {
+    card.summary.textContent = "Could not load the results; trying again…";
+    setTimeout(() => loadSummary(card, failures + 1), backoff(failures + 1));
+  }
+}
+
+async function cancelJob(card) {
+  card.cancel.disabled = true;
+  card.cancel.textContent = "Cancelling…";
+  try {
+    await request(`${statusUrl(card.id)}/cancel`, { method: "POST" });
+  } catch (error) {
+    card.cancel.disabled = false;
+    card.cancel.textContent = "Cancel";
+    card.connection.hidden = false;
+    card.connection.textContent = error.message;
+  }
+  watch(card.id).pollNow();
+}
+
+// On load (and now and then) find this type's unfinished jobs, started here or anywhere else.
+async function discover(failures = 0) {
+  try {
+    for (const status of config.active) {
+      const params = new URLSearchParams({ task_type: config.taskType, status });
+      for (const job of await request(`${listUrl}?${params}`)) follow(job.id);
+    }
+    setTimeout(() => discover(0), config.pollInterval * 5);
+  } catch {
+    setTimeout(() => discover(failures + 1), backoff(failures + 1));
+  }
+}
+
+function followHash() {
+  const match = /^#job-(\d+)$/.exec(window.location.hash);
+  if (match) follow(Number(match[1]));
+}
+
+// --- list rows (a type's list and the unified page): active rows move forward in place ------------
+
+function followRows() {
+  for (const badge of document.querySelectorAll("#result_list .bg-status[data-job-id]")) {
+    const row = badge.closest("tr");
+    const duration = row.querySelector("td.field-duration_display");
+    if (duration && badge.dataset.startedAt) {
+      duration.setAttribute("data-bg-elapsed", "");
+      duration.dataset.startedAt = badge.dataset.startedAt;
+    }
+    if (!active.has(badge.dataset.status)) continue;
+    watch(Number(badge.dataset.jobId)).subscribe((event) => updateRow(row, badge, event));
+  }
+}
+
+function updateRow(row, badge, event) {
+  row.classList.toggle("bg-offline", event.kind === "retrying");
+  if (event.kind !== "status") return;
+  const body = event.body;
+  setBadge(badge, body.status);
+  const progress = row.querySelector("progress.bg-progress");
+  if (progress) progress.value = body.progress_percent;
+  const percent = row.querySelector(".bg-percent");
+  if (percent) percent.textContent = `${body.progress_percent}%`;
+  const message = row.querySelector("td.field-progress_message");
+  if (message) message.textContent = body.progress_message || "";
+  const duration = row.querySelector("td.field-duration_display");
+  if (duration && body.started_at) {
+    duration.setAttribute("data-bg-elapsed", "");
+    duration.dataset.startedAt = body.started_at;
+    duration.dataset.completedAt = body.completed_at || "";
+    duration.textContent = elapsedText(body.started_at, body.completed_at);
+  }
+}
+
+// --- the unified page's counts -------------------------------------------------------------------
+
+async function refreshCounts(failures = 0) {
+  try {
+    const { cap, counts } = await request(config.countsUrl);
+    for (const cell of document.querySelectorAll("#bg-counts .bg-count")) {
+      const count = (counts[cell.dataset.taskType] || {})[cell.dataset.status] || 0;
+      cell.textContent = count > cap ? `${cap.toLocaleString("en-US")}+` : count.toLocaleString("en-US");
+      cell.className = count ? `bg-count bg-tone-${statusInfo(cell.dataset.status).tone}` : "bg-count";
+    }
+    setTimeout(() => refreshCounts(0), config.pollInterval);
+  } catch {
+    setTimeout(() => refreshCounts(failures + 1), backoff(failures + 1));
+  }
+}
+
+if (config) {
+  followRows();
+  for (const id of config.follow) follow(id);
+  if (config.discover) {
+    followHash();
+    window.addEventListener("hashchange", followHash);
+    discover();
+  }
+  if (document.getElementById("bg-counts")) refreshCounts();
+  setInterval(tick, 1000);
+}

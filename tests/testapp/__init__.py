@@ -1,0 +1,1 @@
+"""A test-only app with a configurable job: slow, failing or warning on demand."""
