@@ -13,6 +13,11 @@ class ProductExportJobAdmin(BackgroundTaskAdmin):
     list_filter = BackgroundTaskAdmin.list_filter + ("format",)
     list_select_related = ("vendor",)
     autocomplete_fields = ("vendor",)
+    trigger_label = "Export products"
+    details_template = "admin/exports/productexportjob_details.html"
+
+    def get_details_context(self, job, details):
+        return {"download_name": job.download_name, "expires_at": job.expires_at}
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)

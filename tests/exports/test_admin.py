@@ -72,3 +72,16 @@ def test_change_page_of_an_expired_export_says_so(admin_client_, run_export):
 
     assert "/download" not in page
     assert "Expired" in page
+
+
+def test_results_summary_links_to_the_download(admin_client_, run_export):
+    vendor = VendorFactory(code="maison-lux")
+    ProductFactory.create_batch(2, vendor=vendor)
+    job = run_export(vendor=vendor)
+
+    summary = admin_client_.get(reverse("admin:exports_productexportjob_summary", args=[job.pk])).content.decode()
+
+    assert f'href="/api/v1/exports/products/{job.pk}/download"' in summary
+    assert f"Download products-maison-lux-{job.pk}.csv" in summary
+    assert "2 rows" in summary
+    assert job.sha256 in summary
