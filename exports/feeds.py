@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from django.db import connection
 from django.db.models import Count, Max, Min, QuerySet
@@ -22,6 +22,9 @@ from wizamart.marketplace.feed import (
     format_price,
 )
 from wizamart.marketplace.models import Product
+
+if TYPE_CHECKING:
+    from psycopg import Copy
 
 CSV = "csv"
 XML = "xml"
@@ -254,8 +257,7 @@ def _sql_xml_item(texts: dict[str, str]) -> str:
         escaped = f"replace(replace(replace({text}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
         # NULL when the column is empty, and concat() skips NULLs.
         elements.append(f"'<{name}>' || {escaped} || {_sql_literal(f'</{name}>' + chr(10))}")
-    # No newline after </item>: COPY ends each row with one.
-    return f"concat({_sql_literal('<item>' + chr(10))}, {', '.join(elements)}, '</item>')"
+    return f"concat({_sql_literal('<item>' + chr(10))}, {', '.join(elements)}, {_sql_literal('</item>' + chr(10))})"
 
 
 def _where(filters: FeedFilters) -> tuple[str, list]:
@@ -268,20 +270,19 @@ def _where(filters: FeedFilters) -> tuple[str, list]:
 def _sql_csv_rows(filters: FeedFilters, size: FeedSize, out: BinaryIO) -> Iterator[int]:
     texts = _sql_column_texts(empty_as_null=False)
     select = ", ".join(_sql_csv_cell(column, text) for column, text in texts.items())
-    return _copy_batches(filters, size, select, "FORMAT csv", out, clean=None)
-
-
-# XML items go through COPY too: the database hands over bytes, nothing is decoded in Python.
-# CSV mode with an invalid XML character as its quote wraps each item in that character, which is
-# then removed with any such character the text held (COPY doubled those).
-_XML_COPY_QUOTE = "\x01"
+    return _copy_batches(filters, size, select, "FORMAT csv", out, read=None)
 
 
 def _sql_xml_rows(filters: FeedFilters, size: FeedSize, out: BinaryIO) -> Iterator[int]:
     select = _sql_xml_item(_sql_column_texts(empty_as_null=True))
-    options = f"FORMAT csv, QUOTE {_sql_literal(_XML_COPY_QUOTE)}"
-    quote = _XML_COPY_QUOTE.encode()
-    return _copy_batches(filters, size, select, options, out, clean=lambda data: xml_clean(data.replace(quote, b"")))
+    return _copy_batches(filters, size, select, "FORMAT binary", out, read=_read_xml_items)
+
+
+def _read_xml_items(copy: Copy) -> bytes:
+    """Return one batch of items as bytes: binary COPY hands each item over as it is, unquoted."""
+    # The items are text; loading them as bytea keeps their UTF-8 bytes, nothing is decoded.
+    copy.set_types(["bytea"])
+    return xml_clean(b"".join(item for (item,) in copy.rows()))
 
 
 def _copy_batches(
@@ -291,7 +292,7 @@ def _copy_batches(
     options: str,
     out: BinaryIO,
     *,
-    clean: Callable[[bytes], bytes] | None,
+    read: Callable[[Copy], bytes] | None,
 ) -> Iterator[int]:
     """Stream the rows with one COPY ... TO STDOUT per range of ids, yielding the rows written so far.
 
@@ -309,10 +310,10 @@ def _copy_batches(
         raw = cursor.cursor
         for low, high in size.id_ranges(BATCH_ROWS):
             with raw.copy(statement, [*params, low, high]) as copy:
-                if clean is None:
+                if read is None:
                     for chunk in copy:
                         out.write(chunk)
                 else:
-                    out.write(clean(b"".join(copy)))
+                    out.write(read(copy))
             rows += raw.rowcount
             yield rows
