@@ -204,6 +204,12 @@ CELERY_RESULT_EXPIRES = timedelta(days=14)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+# --- Product import (defaults in imports/conf.py) ---------------------------------------------
+IMPORTS_MAX_UPLOAD_SIZE = env.int("IMPORTS_MAX_UPLOAD_SIZE", default=512 * 1024 * 1024)
+IMPORTS_MAX_DOWNLOAD_SIZE = env.int("IMPORTS_MAX_DOWNLOAD_SIZE", default=512 * 1024 * 1024)
+IMPORTS_DOWNLOAD_TIMEOUT = env.float("IMPORTS_DOWNLOAD_TIMEOUT", default=300.0)
+IMPORTS_BATCH_SIZE = env.int("IMPORTS_BATCH_SIZE", default=5_000)
+
 # The sweep is infrastructure, so it is declared here; DatabaseScheduler copies it into the
 # database. Business schedules (subscription maintenance) are created by data migrations.
 CELERY_BEAT_SCHEDULE = {
