@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ALL_VAR, IS_FACETS_VAR, ORDER_VAR
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -364,6 +366,8 @@ class UnifiedTaskAdmin(JobColumnsMixin, admin.ModelAdmin):
     change_list_template = "admin/background_tasks/unified_change_list.html"
 
     def changelist_view(self, request, extra_context=None):
+        # Read before the rows: a job started between the two shows up as new rather than being missed.
+        latest_id = background_tasks_service.latest_id()
         context = {
             "title": "Background tasks",
             "task_page": task_page_config(),
@@ -372,7 +376,36 @@ class UnifiedTaskAdmin(JobColumnsMixin, admin.ModelAdmin):
             ),
             **(extra_context or {}),
         }
-        return super().changelist_view(request, extra_context=context)
+        response = super().changelist_view(request, extra_context=context)
+        cl = getattr(response, "context_data", None) and response.context_data.get("cl")
+        if cl is not None:
+            response.context_data["task_page"]["newJobs"] = self.new_jobs_config(cl, latest_id)
+        return response
+
+    def new_jobs_config(self, cl, latest_id: int) -> dict | None:
+        """Tell the page how to look for jobs started after it loaded, and whether to insert them.
+
+        New jobs go on top only where they belong there: the first page, newest first, filtered by
+        nothing but type and status. Anywhere else the page only counts them ("N new jobs — reload").
+        """
+        task_type = cl.params.get(TaskTypeFilter.parameter_name, "")
+        status = cl.params.get("status__exact", "")
+        if (task_type and task_type not in dict(task_type_choices())) or (status and status not in TaskStatus.values):
+            return None  # a filter the API would refuse: the page shows no new jobs rather than failing
+        known = {TaskTypeFilter.parameter_name, "status__exact", ALL_VAR, IS_POPUP_VAR, IS_FACETS_VAR}
+        insert = cl.page_num == 1 and ORDER_VAR not in cl.params and not cl.query and set(cl.params) <= known
+        return {
+            "after": latest_id,
+            "taskType": task_type,
+            "status": status,
+            "insert": insert,
+            "limit": cl.list_per_page,
+            # Rows the first page holds: inserting on top moves the oldest on to the next page.
+            "pageSize": cl.list_max_show_all if cl.show_all and cl.can_show_all else cl.list_per_page,
+            "changeUrls": change_url_templates(),
+            "taskTypeLabels": dict(task_type_choices()),
+            "timeZone": settings.TIME_ZONE,
+        }
 
     def has_add_permission(self, request):
         return False
@@ -422,6 +455,18 @@ def counts_table(counts: dict[str, dict[str, int]]) -> dict:
         ]
         rows.append({"task_type": task_type, "label": labels.get(task_type, task_type), "cells": cells})
     return {"statuses": [{"value": s.value, "label": s.label} for s in TaskStatus], "rows": rows}
+
+
+def change_url_templates() -> dict[str, str]:
+    """Return {task_type: the change page URL of a job of that type, with "__id__" for its id}."""
+    urls = {}
+    for task_type, _label in task_type_choices():
+        model = get_task_model(task_type)
+        try:
+            urls[task_type] = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=["__id__"])
+        except NoReverseMatch:
+            continue
+    return urls
 
 
 def job_admin_url(row) -> str | None:

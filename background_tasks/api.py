@@ -10,10 +10,49 @@ from rest_framework.views import APIView
 
 from .models import BackgroundTask
 from .registry import task_types
-from .selectors import COUNTS_CAP, COUNTS_MAX_AGE, DEFAULT_LIMIT, background_tasks_service
+from .selectors import (
+    COUNTS_CAP,
+    COUNTS_MAX_AGE,
+    DEFAULT_LIMIT,
+    MAX_IDS,
+    UNREAD_CAP,
+    background_tasks_service,
+    unread_label,
+    unread_notifications_count,
+)
 from .serializers import BackgroundTaskSerializer, TriggerResponseSerializer, trigger_body
 from .services import background_task_cancel, background_task_retry
 from .status import TaskStatus
+
+# Job ids are PostgreSQL bigints: anything larger is not an id (and must not reach the database).
+MAX_JOB_ID = 2**63 - 1
+
+
+class JobIdsField(serializers.Field):
+    """A comma-separated list of job ids, e.g. ``12,15,20``: distinct, at most MAX_IDS of them."""
+
+    default_error_messages = {
+        "empty": "Give at least one job id, e.g. ids=12,15.",
+        "invalid": '"{value}" is not a job id: give positive whole numbers separated by commas, e.g. ids=12,15.',
+        "too_many": "At most {max_ids} ids at once (got {count}).",
+    }
+
+    def to_internal_value(self, data):
+        parts = [part.strip() for part in str(data).split(",") if part.strip()]
+        if not parts:
+            self.fail("empty")
+        ids = []
+        for part in parts:
+            if not part.isascii() or not part.isdigit() or not 0 < int(part) <= MAX_JOB_ID:
+                self.fail("invalid", value=part[:30])
+            ids.append(int(part))
+        ids = list(dict.fromkeys(ids))
+        if len(ids) > MAX_IDS:
+            self.fail("too_many", max_ids=MAX_IDS, count=len(ids))
+        return ids
+
+    def to_representation(self, value):
+        return ",".join(str(job_id) for job_id in value)
 
 
 def triggered_by_api(request) -> str:
@@ -52,12 +91,18 @@ def get_job_or_404(job_id: int) -> BackgroundTask:
 
 
 class BackgroundTaskListApi(APIView):
-    """List jobs of every type, newest first."""
+    """List jobs of every type, newest first.
+
+    A page follows all its rows with one request: ``ids`` answers those jobs whatever the other
+    filters say, and ``after`` adds the jobs started since (ids above it) that match the filters.
+    """
 
     class FilterSerializer(serializers.Serializer):
         task_type = serializers.CharField(required=False)
         status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
         limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=DEFAULT_LIMIT)
+        ids = JobIdsField(required=False)
+        after = serializers.IntegerField(required=False, min_value=0, max_value=MAX_JOB_ID)
 
         def validate_task_type(self, value):
             if value not in task_types():
@@ -71,13 +116,38 @@ class BackgroundTaskListApi(APIView):
             OpenApiParameter("task_type", str, enum=None, description="One task type, e.g. product_import"),
             OpenApiParameter("status", str, enum=[c for c, _ in TaskStatus.choices]),
             OpenApiParameter("limit", int, description="At most this many jobs (default 50, 1 to 1000)"),
+            OpenApiParameter(
+                "ids",
+                str,
+                description=(
+                    f"Comma-separated job ids, e.g. 12,15,20 (at most {MAX_IDS}): these jobs, whatever task_type, "
+                    "status and limit say; unknown ids are left out. Without `after`, only these jobs are listed."
+                ),
+            ),
+            OpenApiParameter(
+                "after",
+                int,
+                description=(
+                    "Only jobs with a larger id, i.e. started later, matching task_type and status (up to limit). "
+                    "With `ids`, the answer holds both sets, each job once."
+                ),
+            ),
         ],
         responses=BackgroundTaskSerializer(many=True),
     )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        jobs = background_tasks_service.get_tasks(**filters.validated_data)
+        params = dict(filters.validated_data)
+        ids = params.pop("ids", None)
+        if ids is None:
+            jobs = background_tasks_service.get_tasks(**params)
+        else:
+            jobs = background_tasks_service.get_tasks_by_ids(ids)
+            if "after" in params:
+                known = set(ids)
+                newer = [job for job in background_tasks_service.get_tasks(**params) if job.pk not in known]
+                jobs = sorted([*jobs, *newer], key=lambda job: (job.created_at, job.pk), reverse=True)
         return Response(BackgroundTaskSerializer(jobs, many=True).data)
 
 
@@ -92,6 +162,20 @@ class BackgroundTaskCountsApi(APIView):
     def get(self, request):
         counts = background_tasks_service.count_by_status_and_type(cap=COUNTS_CAP, max_age=COUNTS_MAX_AGE)
         return Response({"cap": COUNTS_CAP, "counts": counts})
+
+
+class UnreadNotificationsApi(APIView):
+    """How many failure notifications are unread (the admin header polls it); above ``cap`` reads "cap+"."""
+
+    class OutputSerializer(serializers.Serializer):
+        unread = serializers.IntegerField()
+        cap = serializers.IntegerField()
+        label = serializers.CharField()
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request):
+        unread = unread_notifications_count()
+        return Response({"unread": unread, "cap": UNREAD_CAP, "label": unread_label(unread)})
 
 
 class BackgroundTaskDetailApi(APIView):

@@ -3,16 +3,30 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .models import BackgroundTask, TaskRef, UnifiedTask
+from .models import AdminNotification, BackgroundTask, TaskRef, UnifiedTask
 from .registry import get_task_model, task_models
 from .status import TaskStatus
 
 DEFAULT_LIMIT = 50
+# A page asks for the state of at most this many jobs at once (the admin shows 50 rows, 200 with "Show all").
+MAX_IDS = 200
 COUNTS_CACHE_KEY = "background_tasks:count_by_status_and_type"
 # Pages poll the counts every few seconds: they accept counts this many seconds old, and counts
 # stop at this cap (shown as "10000+") so that a poll never scans a whole table.
 COUNTS_MAX_AGE = 2.0
 COUNTS_CAP = 10_000
+
+# The header counts unread notifications up to here and shows "99+" beyond: never a count of a huge backlog.
+UNREAD_CAP = 99
+
+
+def unread_notifications_count(cap: int = UNREAD_CAP) -> int:
+    """Return how many failure notifications are unread, stopping at cap + 1 (read "more than cap")."""
+    return AdminNotification.objects.filter(read_at__isnull=True).order_by()[: cap + 1].count()
+
+
+def unread_label(count: int, cap: int = UNREAD_CAP) -> str:
+    return f"{cap}+" if count > cap else str(count)
 
 
 def _hydrate(rows: list[UnifiedTask]) -> list[BackgroundTask]:
@@ -43,18 +57,41 @@ class BackgroundTasksService:
         return _hydrate(list(rows.order_by("-created_at", "-id")))
 
     def get_tasks(
-        self, task_type: str | None = None, status: str | None = None, limit: int | None = DEFAULT_LIMIT
+        self,
+        task_type: str | None = None,
+        status: str | None = None,
+        limit: int | None = DEFAULT_LIMIT,
+        after: int | None = None,
     ) -> list[BackgroundTask]:
-        """Return jobs, newest first, filtered by type and status."""
+        """Return jobs, newest first, filtered by type and status (and ids above ``after``)."""
         rows = UnifiedTask.objects.all()
         if task_type:
             rows = rows.filter(task_type=task_type)
         if status:
             rows = rows.filter(status=status)
+        if after is not None:
+            rows = rows.filter(pk__gt=after)
         rows = rows.order_by("-created_at", "-id")
         if limit is not None:
             rows = rows[:limit]
         return _hydrate(list(rows))
+
+    def get_tasks_by_ids(self, ids) -> list[BackgroundTask]:
+        """Return the jobs with these ids, of any type, newest first (unknown ids are left out)."""
+        refs = TaskRef.objects.filter(pk__in=list(ids)).values_list("pk", "task_type")
+        ids_by_type: dict[str, list[int]] = defaultdict(list)
+        for pk, task_type in refs:
+            ids_by_type[task_type].append(pk)
+        found: list[BackgroundTask] = []
+        for task_type, type_ids in ids_by_type.items():
+            model = get_task_model(task_type)
+            if model is not None:
+                found.extend(model.objects.filter(pk__in=type_ids))
+        return sorted(found, key=lambda job: (job.created_at, job.pk), reverse=True)
+
+    def latest_id(self) -> int:
+        """Return the newest job id handed out so far (0 when there is none)."""
+        return TaskRef.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
     def get_task_by_id(self, task_id: int, task_type: str | None = None) -> BackgroundTask | None:
         """Return the job with this id (of any type unless one is given), or None."""

@@ -214,6 +214,12 @@ CELERY_RESULT_EXPIRES = timedelta(days=14)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+# --- Product import (defaults in imports/conf.py) ---------------------------------------------
+IMPORTS_MAX_UPLOAD_SIZE = env.int("IMPORTS_MAX_UPLOAD_SIZE", default=512 * 1024 * 1024)
+IMPORTS_MAX_DOWNLOAD_SIZE = env.int("IMPORTS_MAX_DOWNLOAD_SIZE", default=512 * 1024 * 1024)
+IMPORTS_DOWNLOAD_TIMEOUT = env.float("IMPORTS_DOWNLOAD_TIMEOUT", default=300.0)
+IMPORTS_BATCH_SIZE = env.int("IMPORTS_BATCH_SIZE", default=5_000)
+
 # The sweep is infrastructure, so it is declared here; DatabaseScheduler copies it into the
 # database. Business schedules (subscription maintenance) are created by data migrations.
 CELERY_BEAT_SCHEDULE = {
@@ -223,3 +229,9 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"queue": "default", "expires": BACKGROUND_TASKS["SWEEP_INTERVAL"]},
     },
 }
+
+# --- Exports --------------------------------------------------------------------------------
+# Finished export files are kept this long, then a periodic task deletes them (the job stays).
+EXPORTS_RETENTION_HOURS = env.int("EXPORTS_RETENTION_HOURS", default=72)
+# The <link> of the XML feed's channel (RSS 2.0 requires one).
+EXPORTS_FEED_LINK = env.str("EXPORTS_FEED_LINK", default="https://letzshop.lu/")

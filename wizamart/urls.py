@@ -6,6 +6,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from .urlhelpers import api_path
 
+admin.site.site_header = "Wizamart back office"
+admin.site.site_title = "Wizamart"
+admin.site.index_title = "Back office"
+# The job lists are wide: give them the whole page rather than a permanent app menu.
+admin.site.enable_nav_sidebar = False
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),

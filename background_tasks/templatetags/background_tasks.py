@@ -1,15 +1,16 @@
 """Template tags of the task pages: the generic details renderer and the notification count."""
 from django import template
+from django.conf import settings
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 
-from ..models import AdminNotification
+from ..selectors import UNREAD_CAP, unread_label, unread_notifications_count
 
 register = template.Library()
 
-# Counting stops here: the header shows "99+" instead of counting a huge backlog.
-UNREAD_CAP = 99
+# How often every admin page asks for the unread count again (while its tab is visible).
+UNREAD_POLL_SECONDS = 20
 
 
 def _is_link(value) -> bool:
@@ -42,12 +43,15 @@ def details_list(details: dict):
 @register.simple_tag
 def notifications_link():
     """Link to the unread failure notifications, with their count."""
-    unread = AdminNotification.objects.filter(read_at__isnull=True)[: UNREAD_CAP + 1].count()
+    unread = unread_notifications_count()
     url = reverse("admin:background_tasks_adminnotification_changelist") + "?read_at__isempty=1"
-    label = f"{UNREAD_CAP}+" if unread > UNREAD_CAP else str(unread)
+    poll_seconds = settings.BACKGROUND_TASKS.get("UNREAD_POLL_SECONDS", UNREAD_POLL_SECONDS)
     return format_html(
-        '<a href="{}" class="bg-notifications{}" id="bg-notifications">Notifications <span class="bg-unread">{}</span></a>',
+        '<a href="{}" class="bg-notifications{}" id="bg-notifications" data-count-url="{}" data-poll-ms="{}">'
+        'Notifications <span class="bg-unread">{}</span></a>',
         url,
         " bg-has-unread" if unread else "",
-        label,
+        reverse("background-task-unread-count"),
+        int(poll_seconds * 1000),
+        unread_label(unread, UNREAD_CAP),
     )

@@ -1,5 +1,6 @@
 """The task pages in headless Chromium against the live server, with jobs running in the real pool."""
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -169,3 +170,112 @@ def test_unified_page_updates_without_reload(admin_page, live_jobs, screenshot):
     expect(page.locator('#bg-counts .bg-count[data-task-type="demo_job"][data-status="completed"]')).to_have_text("1")
     assert page.evaluate("window.loadedOnce") is True
     screenshot(page, "completed")
+
+
+ROW_POLL = re.compile(r"/api/v1/admin/background-tasks/?(\?.*)?$")
+JOB_POLL = re.compile(r"/api/v1/admin/background-tasks/\d+/?$")
+
+
+def first_row_badge(page):
+    return page.locator("#result_list tbody tr").first.locator(".bg-status[data-job-id]")
+
+
+def test_unified_page_follows_all_rows_with_one_request_per_tick(admin_page, live_jobs, screenshot):
+    page = admin_page
+    jobs = [start_demo_job(steps=60) for _ in range(3)]
+    wanted = {str(job.pk) for job in jobs}
+    seen = []
+    page.on("request", lambda request: seen.append(request.url))
+
+    page.goto(live_jobs.url + UNIFIED_PAGE)
+    # Three ticks of the row poller (the first at load, then one every 3 s).
+    for _ in range(3):
+        with page.expect_request(lambda request: bool(ROW_POLL.search(request.url.split("#")[0]))):
+            pass
+    screenshot(page, "three-rows-one-request")
+
+    row_polls = [url for url in seen if ROW_POLL.search(url)]
+    assert len(row_polls) >= 3
+    # Every tick is one request that asks for all the active rows; no request per job at all.
+    for url in row_polls[:3]:
+        query = parse_qs(urlsplit(url).query)
+        assert set(query["ids"][0].split(",")) == wanted
+        assert query["after"] == [str(max(job.pk for job in jobs))]
+    assert [url for url in seen if JOB_POLL.search(url)] == []
+
+
+def test_job_started_after_load_appears_at_the_top_and_moves(admin_page, live_jobs, screenshot):
+    page = admin_page
+    older = start_demo_job(steps=1)
+    page.goto(live_jobs.url + UNIFIED_PAGE)
+    page.evaluate("window.loadedOnce = true")
+    expect(first_row_badge(page)).to_have_attribute("data-job-id", str(older.pk))
+
+    newer = start_demo_job(steps=8)
+
+    expect(first_row_badge(page)).to_have_attribute("data-job-id", str(newer.pk))
+    top = page.locator("#result_list tbody tr").first
+    expect(top.locator("td.field-job_link a")).to_have_attribute("href", f"/admin/testapp/demojob/{newer.pk}/change/")
+    expect(top.locator("td.field-task_type_display")).to_have_text("Demo job")
+    expect(top.locator("td.field-triggered_by")).to_have_text("manual:browser-test")
+    expect(top.locator("td.action-checkbox input")).to_have_value(str(newer.pk))
+    expect(top.locator(".bg-status")).to_have_text("Running")
+    screenshot(page, "new-job-on-top")
+
+    # The inserted row is followed like the others, up to its end.
+    expect(top.locator(".bg-status")).to_have_text("Completed")
+    expect(top.locator(".bg-percent")).to_have_text("100%")
+    expect(page.locator("#result_list tbody tr")).to_have_count(2)
+    expect(page.locator("#bg-new-jobs")).to_be_hidden()
+    assert page.evaluate("window.loadedOnce") is True
+    screenshot(page, "new-job-completed")
+
+
+def test_other_orderings_only_offer_a_reload_for_new_jobs(admin_page, live_jobs, screenshot):
+    page = admin_page
+    older = start_demo_job(steps=1)
+    page.goto(live_jobs.url + UNIFIED_PAGE + "?o=1")  # oldest job first
+    expect(first_row_badge(page)).to_have_attribute("data-job-id", str(older.pk))
+
+    start_demo_job(steps=2)
+    start_demo_job(steps=2)
+
+    expect(page.locator("#bg-new-jobs")).to_have_text("2 new jobs — reload")
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
+    screenshot(page, "new-jobs-note")
+    page.click("#bg-new-jobs a")
+    expect(page.locator("#result_list tbody tr")).to_have_count(3)
+
+
+def test_failure_raises_the_header_count_without_a_reload(admin_page, live_jobs, settings, screenshot):
+    settings.BACKGROUND_TASKS = {**settings.BACKGROUND_TASKS, "UNREAD_POLL_SECONDS": 1}
+    page = admin_page
+    page.goto(live_jobs.url + "/admin/")
+    page.evaluate("window.loadedOnce = true")
+    expect(page.locator("#bg-notifications .bg-unread")).to_have_text("0")
+
+    start_demo_job(steps=3, fail_at_step=1)
+
+    expect(page.locator("#bg-notifications .bg-unread")).to_have_text("1")
+    expect(page.locator("#bg-notifications")).to_have_class(re.compile(r"\bbg-has-unread\b"))
+    assert page.evaluate("window.loadedOnce") is True
+    screenshot(page, "header-count-raised")
+
+
+def test_hidden_tab_asks_for_the_count_again_when_shown(admin_page, live_jobs, settings):
+    settings.BACKGROUND_TASKS = {**settings.BACKGROUND_TASKS, "UNREAD_POLL_SECONDS": 600}
+    page = admin_page
+    page.goto(live_jobs.url + "/admin/")
+    AdminNotification.objects.create(title="Demo job #1 failed")
+
+    # The next poll is ten minutes away; coming back to the tab asks at once.
+    with page.expect_request(re.compile(r".*/api/v1/admin/notifications/unread-count$")):
+        page.evaluate(
+            """() => {
+                Object.defineProperty(document, "visibilityState", {configurable: true, get: () => "hidden"});
+                document.dispatchEvent(new Event("visibilitychange"));
+                Object.defineProperty(document, "visibilityState", {configurable: true, get: () => "visible"});
+                document.dispatchEvent(new Event("visibilitychange"));
+            }"""
+        )
+    expect(page.locator("#bg-notifications .bg-unread")).to_have_text("1")

@@ -312,25 +312,80 @@ function followHash() {
   if (match) follow(Number(match[1]));
 }
 
-// --- list rows (a type's list and the unified page): active rows move forward in place ------------
+// --- list rows (a type's list and the unified page): one request per tick for every row ------------
 
-function followRows() {
-  for (const badge of document.querySelectorAll("#result_list .bg-status[data-job-id]")) {
-    const row = badge.closest("tr");
-    const duration = row.querySelector("td.field-duration_display");
-    if (duration && badge.dataset.startedAt) {
-      duration.setAttribute("data-bg-elapsed", "");
-      duration.dataset.startedAt = badge.dataset.startedAt;
-    }
-    if (!active.has(badge.dataset.status)) continue;
-    watch(Number(badge.dataset.jobId)).subscribe((event) => updateRow(row, badge, event));
+// Active rows, by job id; one poll asks for all of them (and, on the unified page, for new jobs).
+const rowsById = new Map();
+const shownIds = new Set();
+const newJobs = config ? config.newJobs || null : null;
+const unseen = new Set();
+let unseenOverflow = false;
+let rowFailures = 0;
+
+function bindRow(row, badge) {
+  const id = Number(badge.dataset.jobId);
+  shownIds.add(id);
+  const duration = row.querySelector("td.field-duration_display");
+  if (duration && badge.dataset.startedAt) {
+    duration.setAttribute("data-bg-elapsed", "");
+    duration.dataset.startedAt = badge.dataset.startedAt;
   }
+  if (active.has(badge.dataset.status)) rowsById.set(id, { row, badge });
 }
 
-function updateRow(row, badge, event) {
-  row.classList.toggle("bg-offline", event.kind === "retrying");
-  if (event.kind !== "status") return;
-  const body = event.body;
+function followRows() {
+  for (const badge of document.querySelectorAll("#result_list .bg-status[data-job-id]")) bindRow(badge.closest("tr"), badge);
+  if (rowsById.size || newJobs) pollRows();
+}
+
+function rowsQuery() {
+  const params = new URLSearchParams();
+  if (rowsById.size) params.set("ids", [...rowsById.keys()].join(","));
+  if (newJobs) {
+    params.set("after", String(newJobs.after));
+    params.set("limit", String(newJobs.limit));
+    if (newJobs.taskType) params.set("task_type", newJobs.taskType);
+    if (newJobs.status) params.set("status", newJobs.status);
+  }
+  return params;
+}
+
+async function pollRows() {
+  if (!rowsById.size && !newJobs) return; // every row finished: nothing left to ask
+  if (document.visibilityState === "hidden") {
+    setTimeout(pollRows, config.pollInterval);
+    return;
+  }
+  const asked = new Set(rowsById.keys());
+  let jobs;
+  try {
+    jobs = await request(`${listUrl}?${rowsQuery()}`);
+  } catch (error) {
+    for (const { row } of rowsById.values()) row.classList.add("bg-offline");
+    if (error.status === 401 || error.status === 403) return; // the session ended: stop asking
+    rowFailures += 1;
+    setTimeout(pollRows, backoff(rowFailures));
+    return;
+  }
+  rowFailures = 0;
+  const fresh = [];
+  for (const body of jobs) {
+    const shown = rowsById.get(body.id);
+    if (shown) {
+      updateRow(shown.row, shown.badge, body);
+      if (terminal.has(body.status)) rowsById.delete(body.id);
+    } else if (newJobs && !shownIds.has(body.id) && body.id > newJobs.after) {
+      fresh.push(body);
+    }
+  }
+  // Asked for and not answered: the job is gone; stop asking.
+  for (const id of asked) if (!jobs.some((body) => body.id === id)) rowsById.delete(id);
+  if (fresh.length) showNewJobs(fresh);
+  setTimeout(pollRows, config.pollInterval);
+}
+
+function updateRow(row, badge, body) {
+  row.classList.remove("bg-offline");
   setBadge(badge, body.status);
   const progress = row.querySelector("progress.bg-progress");
   if (progress) progress.value = body.progress_percent;
@@ -347,9 +402,94 @@ function updateRow(row, badge, event) {
   }
 }
 
+// --- the unified page: jobs started after it loaded ----------------------------------------------
+
+function showNewJobs(fresh) {
+  // The answer is newest first; the next poll asks only for jobs newer than the newest seen.
+  newJobs.after = Math.max(newJobs.after, ...fresh.map((body) => body.id));
+  const tbody = document.querySelector("#result_list tbody");
+  const sample = tbody && tbody.querySelector("tr");
+  if (newJobs.insert && sample) {
+    for (const body of [...fresh].reverse()) insertRow(tbody, sample, body);
+    // The first page keeps its length: the oldest rows move on to the next page.
+    const rows = tbody.querySelectorAll("tr");
+    for (let index = newJobs.pageSize; index < rows.length; index += 1) {
+      const badge = rows[index].querySelector(".bg-status[data-job-id]");
+      if (badge) rowsById.delete(Number(badge.dataset.jobId));
+      rows[index].remove();
+    }
+    return;
+  }
+  for (const body of fresh) unseen.add(body.id);
+  if (fresh.length >= newJobs.limit) unseenOverflow = true;
+  const note = document.getElementById("bg-new-jobs");
+  if (!note) return;
+  const count = `${unseen.size}${unseenOverflow ? "+" : ""}`;
+  note.querySelector(".bg-new-jobs-count").textContent = `${count} new job${unseen.size === 1 && !unseenOverflow ? "" : "s"}`;
+  note.hidden = false;
+}
+
+function formatDate(iso) {
+  const options = { dateStyle: "medium", timeStyle: "short" };
+  try {
+    return new Date(iso).toLocaleString("en-US", { ...options, timeZone: newJobs.timeZone });
+  } catch {
+    return new Date(iso).toLocaleString("en-US", options); // a zone this browser does not know
+  }
+}
+
+// A new row copies the shape of a row the server drew (its columns and classes), then fills it.
+function insertRow(tbody, sample, body) {
+  const row = sample.cloneNode(true);
+  row.classList.add("bg-new-row");
+  row.classList.remove("selected");
+  const badge = el("span", { class: "bg-status", "data-job-id": String(body.id), "data-status": body.status });
+  setBadge(badge, body.status);
+  const changeUrl = detailUrl((newJobs.changeUrls || {})[body.task_type], body.id);
+  const fill = {
+    "action-checkbox": (cell) => {
+      const box = cell.querySelector("input");
+      if (box) {
+        box.value = String(body.id);
+        box.checked = false;
+      }
+    },
+    "field-job_link": (cell) => cell.replaceChildren(changeUrl ? el("a", { href: changeUrl, text: `#${body.id}` }) : `#${body.id}`),
+    "field-task_type_display": (cell) => cell.replaceChildren(newJobs.taskTypeLabels[body.task_type] || body.task_type),
+    "field-status_display": (cell) => cell.replaceChildren(badge),
+    "field-progress_display": (cell) =>
+      cell.replaceChildren(
+        el("progress", { class: "bg-progress", max: "100", value: String(body.progress_percent) }),
+        " ",
+        el("span", { class: "bg-percent", text: `${body.progress_percent}%` }),
+      ),
+    "field-progress_message": (cell) => cell.replaceChildren(body.progress_message || ""),
+    "field-triggered_by": (cell) => cell.replaceChildren(body.triggered_by || ""),
+    "field-created_at": (cell) => cell.replaceChildren(formatDate(body.created_at)),
+    "field-duration_display": (cell) => {
+      cell.replaceChildren(elapsedText(body.started_at, body.completed_at) || "—");
+      cell.removeAttribute("data-bg-elapsed");
+      delete cell.dataset.startedAt;
+      delete cell.dataset.completedAt;
+    },
+  };
+  for (const cell of row.children) {
+    const key = [...cell.classList].find((name) => name in fill);
+    if (key) fill[key](cell);
+    else if (![...cell.classList].includes("action-checkbox")) cell.replaceChildren("—"); // e.g. Flower: not in the status body
+  }
+  tbody.prepend(row);
+  bindRow(row, badge);
+  updateRow(row, badge, body);
+}
+
 // --- the unified page's counts -------------------------------------------------------------------
 
 async function refreshCounts(failures = 0) {
+  if (document.visibilityState === "hidden") {
+    setTimeout(() => refreshCounts(failures), config.pollInterval);
+    return;
+  }
   try {
     const { cap, counts } = await request(config.countsUrl);
     for (const cell of document.querySelectorAll("#bg-counts .bg-count")) {

@@ -1,0 +1,312 @@
+"""Read a product feed forgivingly and as a stream: encoding, delimiter, header, then row values."""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import operator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import charset_normalizer
+
+from wizamart.marketplace.feed import (
+    FEED_COLUMNS,
+    REQUIRED_COLUMNS,
+    FeedValueError,
+    feed_column,
+    normalise_header,
+    parse_availability,
+    parse_condition,
+    parse_price,
+    parse_quantity,
+)
+from wizamart.marketplace.models import Product
+
+SAMPLE_SIZE = 256 * 1024
+CHUNK_SIZE = 1024 * 1024
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+# The Product fields an import writes, in the order of a row's values; sku first.
+PRODUCT_FIELDS = (
+    "sku",
+    "title",
+    "description",
+    "link",
+    "image_link",
+    "additional_image_link",
+    "availability",
+    "price",
+    "currency",
+    "sale_price",
+    "brand",
+    "gtin",
+    "mpn",
+    "condition",
+    "google_product_category",
+    "product_type",
+    "color",
+    "size",
+    "weight",
+    "quantity",
+)
+_MAX_LENGTH = {f.name: f.max_length for f in Product._meta.fields if f.name in PRODUCT_FIELDS and f.max_length}
+
+NOT_TEXT = "The file is not a text (CSV) file."
+
+
+class FeedUnusable(Exception):
+    """The file cannot be imported at all; the message says why, for the vendor."""
+
+
+@dataclass
+class FeedFormat:
+    """What was detected about a feed file."""
+
+    encoding: str
+    delimiter: str
+    header: list[str]
+    columns: dict[str, int]  # feed column -> index in a row
+    fields: tuple[str, ...] = field(default=())  # Product fields the file carries, in PRODUCT_FIELDS order
+    skip_records: int = 1  # records before the first product row (header, Excel's "sep=" line)
+
+    def describe(self) -> dict:
+        ignored = [name for i, name in enumerate(self.header) if i not in self.columns.values() and name.strip()]
+        return {
+            "encoding": self.encoding,
+            "delimiter": DELIMITER_NAMES.get(self.delimiter, self.delimiter),
+            "columns": sorted(self.columns, key=self.columns.get),
+            "ignored_columns": ignored,
+        }
+
+
+Opener = Callable[[], BinaryIO]
+
+
+def _decodes(opener: Opener, encoding: str) -> bool:
+    """Whether the whole file decodes strictly with ``encoding`` (streamed, flat memory)."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    with opener() as f:
+        try:
+            while chunk := f.read(CHUNK_SIZE):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def detect_encoding(opener: Opener) -> str:
+    """Return the file's encoding: a BOM, else UTF-8 if it all decodes, else UTF-16 or a Western code page."""
+    with opener() as f:
+        sample = f.read(SAMPLE_SIZE)
+    if not sample.strip():
+        raise FeedUnusable("The file is empty.")
+    if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) and _decodes(opener, "utf-32"):
+        return "utf-32"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        if _decodes(opener, "utf-16"):
+            return "utf-16"
+        raise FeedUnusable("The file starts like UTF-16 text but does not decode as UTF-16.")
+    if sample.startswith(codecs.BOM_UTF8):
+        if _decodes(opener, "utf-8-sig"):
+            return "utf-8-sig"
+        raise FeedUnusable("The file starts like UTF-8 text but does not decode as UTF-8.")
+    nuls = sample.count(b"\x00")
+    if nuls > 1 and nuls * 100 > len(sample):
+        # Many NUL bytes: UTF-16/32 without a BOM, or not text at all (a stray one is dropped later).
+        guess = charset_normalizer.from_bytes(sample).best()
+        if guess is not None and guess.encoding.startswith(("utf_16", "utf_32")) and _decodes(opener, guess.encoding):
+            return guess.encoding.replace("_", "-")
+        raise FeedUnusable(NOT_TEXT)
+    if _decodes(opener, "utf-8"):
+        return "utf-8"
+    guess = charset_normalizer.from_bytes(sample).best()
+    if guess is None:
+        raise FeedUnusable(NOT_TEXT)
+    # Western European feeds not in UTF-8 come from Excel on Windows: cp1252 (a superset of
+    # latin-1's printable range); the detector often names a sibling code page for short samples.
+    for candidate in ("cp1252", guess.encoding):
+        if _decodes(opener, candidate):
+            return codecs.lookup(candidate).name
+    return "latin-1"
+
+
+def _sample_text(opener: Opener, encoding: str) -> str:
+    with opener() as f:
+        raw = f.read(SAMPLE_SIZE)
+    return codecs.getincrementaldecoder(encoding)(errors="replace").decode(raw, final=False)
+
+
+def _first_record(text: str, delimiter: str) -> list[str]:
+    for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+        if any(cell.strip() for cell in record):
+            return record
+    return []
+
+
+def detect_format(opener: Opener) -> FeedFormat:
+    """Detect encoding, delimiter and header; raise FeedUnusable naming what is wrong."""
+    encoding = detect_encoding(opener)
+    text = _sample_text(opener, encoding)
+    skip = 1
+    first_line = text.lstrip("\ufeff").split("\n", 1)[0].strip()
+    forced = None
+    if first_line.lower().startswith("sep=") and len(first_line) == 5:
+        # Excel's hint line: "sep=;" names the delimiter and precedes the header.
+        forced, skip = first_line[4], 2
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+    best = None
+    for delimiter in (forced,) if forced else DELIMITERS:
+        header = _first_record(text, delimiter)
+        known = {feed_column(cell) for cell in header} - {None}
+        score = (len(known), len(header))
+        if best is None or score > best[0]:
+            best = (score, delimiter, header)
+    (known_count, _), delimiter, header = best
+    if not header:
+        raise FeedUnusable("The file has no header row.")
+    if known_count == 0:
+        raise FeedUnusable(
+            "No usable header row: none of its columns is a product feed column "
+            f"(expected columns such as {', '.join(REQUIRED_COLUMNS)}; found: {_shorten(header)})."
+        )
+    columns: dict[str, int] = {}
+    canonical: dict[str, bool] = {}
+    for index, cell in enumerate(header):
+        name = feed_column(cell)
+        if name is None:
+            continue
+        exact = normalise_header(cell) == name
+        # The canonical name beats an alias ('id' over 'sku'); otherwise the first column wins.
+        if name not in columns or (exact and not canonical[name]):
+            columns[name], canonical[name] = index, exact
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    if missing:
+        plural = "s" if len(missing) > 1 else ""
+        raise FeedUnusable(
+            f"The required column{plural} {', '.join(repr(m) for m in missing)} {'are' if plural else 'is'} missing "
+            f"(found columns: {_shorten(header)})."
+        )
+    present = {FEED_COLUMNS[name] for name in columns} | ({"currency"} if "price" in columns else set())
+    fields = tuple(f for f in PRODUCT_FIELDS if f in present)
+    return FeedFormat(encoding=encoding, delimiter=delimiter, header=header, columns=columns, fields=fields, skip_records=skip)
+
+
+def _shorten(header: list[str], limit: int = 8) -> str:
+    names = [repr(c.strip()[:40]) for c in header[:limit]]
+    return ", ".join(names) + (", …" if len(header) > limit else "")
+
+
+class _NulDropper(io.RawIOBase):
+    """A raw reader over a binary file that leaves out NUL bytes."""
+
+    def __init__(self, binary: BinaryIO):
+        self.binary = binary
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while True:
+            data = self.binary.read(len(buffer))
+            if not data:
+                return 0
+            data = data.replace(b"\x00", b"")
+            if data:
+                buffer[: len(data)] = data
+                return len(data)
+
+
+class FeedRows:
+    """Iterate a feed's records as (line number, cells), streaming; ``position()`` is the bytes read."""
+
+    def __init__(self, opener: Opener, fmt: FeedFormat):
+        self.opener = opener
+        self.fmt = fmt
+        self._binary: BinaryIO | None = None
+
+    def position(self) -> int:
+        return self._binary.tell() if self._binary is not None else 0
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        with self.opener() as binary:
+            self._binary = binary
+            # PostgreSQL text cannot hold NUL: a stray one is dropped. In UTF-8 and 8-bit
+            # encodings a NUL byte is only ever that character, so it goes before decoding.
+            wide = self.fmt.encoding.startswith(("utf-16", "utf-32"))
+            source = binary if wide else io.BufferedReader(_NulDropper(binary), CHUNK_SIZE)
+            text = io.TextIOWrapper(source, encoding=self.fmt.encoding, newline="")
+            lines = (line.replace("\x00", "") for line in text) if wide else text
+            reader = csv.reader(lines, delimiter=self.fmt.delimiter)
+            skip = self.fmt.skip_records
+            last_line = 0
+            try:
+                for record in reader:
+                    start, last_line = last_line + 1, reader.line_num
+                    if not record or not any(record):
+                        continue
+                    if skip:
+                        skip -= 1
+                        continue
+                    yield start, record
+            except csv.Error as exc:
+                raise FeedUnusable(f"The file could not be read as CSV after line {last_line}: {exc}.") from None
+            finally:
+                self._binary = None
+
+
+def row_parser(fmt: FeedFormat) -> Callable[[list[str]], tuple]:
+    """Return a function turning a row's cells into Product values (fmt.fields order); it raises FeedValueError."""
+    fields = fmt.fields
+    index = {FEED_COLUMNS[name]: i for name, i in fmt.columns.items()}
+    index["currency"] = index["price"]  # filled from the price cell
+    pick = operator.itemgetter(*[index[name] for name in fields])
+    width = max(fmt.columns.values()) + 1
+    padding = [""] * width
+    at = {name: position for position, name in enumerate(fields)}
+    price_at, currency_at = at["price"], at["currency"]
+    sale_at, quantity_at = at.get("sale_price"), at.get("quantity")
+    availability_at, condition_at = at.get("availability"), at.get("condition")
+    limits = [(at[name], name, limit) for name, limit in _MAX_LENGTH.items() if name in at and name != "currency"]
+    # Fields grouped by their limit: one C-level max(len) per group finds an overlong value.
+    tiers = [
+        (limit, operator.itemgetter(*[p for p, _, lim in limits if lim == limit], 0))
+        for limit in sorted({lim for _, _, lim in limits})
+    ]
+
+    def parse(cells: list[str]) -> tuple:
+        if len(cells) < width:
+            cells = (cells + padding)[:width]
+        out = list(map(str.strip, pick(cells)))
+        if not out[0]:
+            raise FeedValueError("empty sku (id)")
+        if not out[1]:
+            raise FeedValueError("empty title")
+        if not out[price_at]:
+            raise FeedValueError("missing price")
+        out[price_at], out[currency_at] = parse_price(out[price_at])
+        if sale_at is not None:
+            if out[sale_at]:
+                try:
+                    out[sale_at] = parse_price(out[sale_at], out[currency_at])[0]
+                except FeedValueError as exc:
+                    raise FeedValueError(f"sale_price: {exc}") from None
+            else:
+                out[sale_at] = None
+        if quantity_at is not None:
+            out[quantity_at] = parse_quantity(out[quantity_at])
+        if availability_at is not None:
+            out[availability_at] = parse_availability(out[availability_at])
+        if condition_at is not None:
+            out[condition_at] = parse_condition(out[condition_at])
+        for tier_limit, pick_tier in tiers:
+            if max(map(len, pick_tier(out))) > tier_limit:
+                for position, name, limit in limits:
+                    if len(out[position]) > limit:
+                        raise FeedValueError(f"{name} is longer than {limit} characters")
+        return tuple(out)
+
+    return parse

@@ -1,0 +1,61 @@
+"""Fixtures of the product import tests: a vendor, feeds written to disk, running an import."""
+import pytest
+from django.core.files.base import ContentFile
+
+from background_tasks.services import background_task_create
+from imports.models import MarketplaceImportJob
+from imports.services import product_import_store_feed
+from tests.factories import VendorFactory
+
+HEADER = "id,title,description,price,sale_price,availability,brand,gtin,quantity"
+
+
+@pytest.fixture
+def vendor(db):
+    return VendorFactory(code="maison-lux")
+
+
+@pytest.fixture
+def feed_bytes():
+    """Build a feed's bytes from lines of text (UTF-8 unless told)."""
+
+    def build(*lines: str, encoding: str = "utf-8", newline: str = "\n") -> bytes:
+        return (newline.join(lines) + newline).encode(encoding)
+
+    return build
+
+
+@pytest.fixture
+def run_import(vendor, run_on_commit):
+    """Store ``content`` as an uploaded feed, run the import job, return it refreshed."""
+
+    def run(content: bytes, *, for_vendor=None, **options) -> MarketplaceImportJob:
+        name = product_import_store_feed(content=ContentFile(content, name="feed.csv"))
+        job = run_on_commit(
+            background_task_create,
+            model=MarketplaceImportJob,
+            triggered_by="manual:test",
+            vendor=for_vendor or vendor,
+            source_file=name,
+            source_name="feed.csv",
+            **options,
+        )
+        job.refresh_from_db()
+        return job
+
+    return run
+
+
+def assert_counts_add_up(job: MarketplaceImportJob) -> None:
+    assert job.rows_created + job.rows_updated + job.rows_unchanged + job.rows_rejected == job.rows_total
+
+
+@pytest.fixture(params=["copy", "portable"])
+def write_path(request, settings):
+    """Run a test on both write paths: COPY + upsert (PostgreSQL only) and the portable ORM path."""
+    from django.db import connection
+
+    if request.param == "copy" and connection.vendor != "postgresql":
+        pytest.skip("the COPY path needs PostgreSQL")
+    settings.IMPORTS_USE_COPY = request.param == "copy"
+    return request.param
