@@ -56,7 +56,7 @@ flower: venv
 	$(CELERY) -A wizamart flower --port=5555 --basic-auth=admin:$$FLOWER_PASSWORD
 
 bench: venv
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/job_overhead.py
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/job_overhead.py $(BENCH_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -67,12 +67,12 @@ def flower_link(celery_task_id: str | None):
 
 # How each status looks: the tone names a CSS class (tasks.css) shared by lists and cards.
 STATUS_TONES = {
-    TaskStatus.PENDING: "pending",
-    TaskStatus.RUNNING: "running",
+    TaskStatus.PENDING: "waiting",
+    TaskStatus.RUNNING: "active",
     TaskStatus.COMPLETED: "success",
     TaskStatus.COMPLETED_WITH_WARNINGS: "warnings",
     TaskStatus.FAILED: "failure",
-    TaskStatus.CANCELLED: "cancelled",
+    TaskStatus.CANCELLED: "stopped",
 }
 POLL_INTERVAL_MS = 3000
 MAX_BACKOFF_MS = 30000
@@ -90,7 +90,7 @@ def status_badge(obj) -> str:
     """Return the status badge; its data attributes let the page follow an active row live."""
     return format_html(
         '<span class="bg-status bg-tone-{}" data-job-id="{}" data-status="{}" data-started-at="{}">{}</span>',
-        STATUS_TONES.get(obj.status, "pending"),
+        STATUS_TONES.get(obj.status, "waiting"),
         obj.pk,
         obj.status,
         obj.started_at.isoformat() if obj.started_at else "",
@@ -319,7 +319,7 @@ class BackgroundTaskAdmin(JobColumnsMixin, admin.ModelAdmin):
             "body": body,
             "details": details,
             "status_label": TaskStatus(job.status).label,
-            "tone": STATUS_TONES.get(job.status, "pending"),
+            "tone": STATUS_TONES.get(job.status, "waiting"),
             "is_terminal": job.is_terminal(),
             "details_template": self.details_template,
             "change_url": reverse(f"admin:{self._url_name('change')}", args=[job.pk]),

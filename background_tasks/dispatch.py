@@ -29,12 +29,12 @@ def background_task_publish(model: type[BackgroundTask], job_id: int) -> bool:
     from . import inprocess
 
     if task_setting("EAGER"):
-        model.objects.pending().filter(pk=job_id).update(queued_at=timezone.now())
+        model.objects.pending().filter(pk=job_id).update_bookkeeping(queued_at=timezone.now())
         from .services import background_task_run
 
         background_task_run(model=model, job_id=job_id)
         return True
-    model.objects.pending().filter(pk=job_id).update(queued_at=timezone.now())
+    model.objects.pending().filter(pk=job_id).update_bookkeeping(queued_at=timezone.now())
     inprocess.submit(model, job_id)
     return True
 
@@ -53,9 +53,9 @@ def _publish_to_celery(model: type[BackgroundTask], job_id: int) -> bool:
         )
     except Exception as exc:  # kombu/redis raise several types for "broker unreachable"
         logger.warning("Could not publish %s #%s: %s", model.task_type, job_id, exc)
-        model.objects.pending().filter(pk=job_id).update(progress_message=WAITING_FOR_QUEUE)
+        model.objects.pending().filter(pk=job_id).update_bookkeeping(progress_message=WAITING_FOR_QUEUE)
         return False
-    model.objects.pending().filter(pk=job_id).update(
+    model.objects.pending().filter(pk=job_id).update_bookkeeping(
         queued_at=timezone.now(), celery_task_id=task_id, progress_message="Queued"
     )
     return True

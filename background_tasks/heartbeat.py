@@ -26,7 +26,7 @@ def _beat_once() -> None:
         snapshot = {model: set(ids) for model, ids in _running.items() if ids}
     now = timezone.now()
     for model, ids in snapshot.items():
-        model.objects.running().filter(pk__in=ids).update(heartbeat_at=now)
+        model.objects.running().filter(pk__in=ids).update_bookkeeping(heartbeat_at=now)
 
 
 def _loop() -> None:

@@ -14,6 +14,7 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _janitor: threading.Thread | None = None
+_janitor_stop: threading.Event | None = None
 
 
 def _get_pool() -> ThreadPoolExecutor:
@@ -70,11 +71,23 @@ def _janitor_loop(stop: threading.Event) -> None:
 
 def start_janitor() -> None:
     """Start the thread that re-publishes lost jobs and reaps dead ones (once per process)."""
-    global _janitor
+    global _janitor, _janitor_stop
     with _lock:
         if _janitor is not None and _janitor.is_alive():
             return
+        _janitor_stop = threading.Event()
         _janitor = threading.Thread(
-            target=_janitor_loop, args=(threading.Event(),), name="background-tasks-janitor", daemon=True
+            target=_janitor_loop, args=(_janitor_stop,), name="background-tasks-janitor", daemon=True
         )
         _janitor.start()
+
+
+def stop_janitor(timeout: float | None = None) -> None:
+    """Stop the janitor thread (tests, orderly shutdown) and wait for its current sweep."""
+    global _janitor
+    with _lock:
+        thread, stop = _janitor, _janitor_stop
+        _janitor = None
+    if thread is not None and stop is not None:
+        stop.set()
+        thread.join(timeout)

@@ -69,7 +69,8 @@ class BackgroundTask(models.Model):
     def save(self, *args, **kwargs):
         """Draw the id from the shared sequence on first save."""
         if self.pk is None:
-            with transaction.atomic(using=kwargs.get("using")):
+            # No savepoint (two round trips per job): a failed insert fails the caller's transaction too.
+            with transaction.atomic(using=kwargs.get("using"), savepoint=False):
                 self.pk = TaskRef.objects.create(task_type=self.task_type).pk
                 kwargs["force_insert"] = True
                 return super().save(*args, **kwargs)

@@ -1,12 +1,28 @@
 """Named queries over job tables, so call sites never filter on raw status values."""
 from datetime import datetime
 
-from django.db import models
+from django.db import connections, models, transaction
 
 from .status import TaskStatus
 
 
 class BackgroundTaskQuerySet(models.QuerySet):
+    def update_bookkeeping(self, **updates) -> int:
+        """UPDATE without waiting for PostgreSQL to flush its log to disk (synchronous_commit off).
+
+        Only for writes that the sweep or a re-run rebuilds if a database crash loses its last
+        fraction of a second of commits: claims, progress, heartbeats, publish marks. Other
+        sessions see the change at once; final statuses and job inputs are always written
+        durably. Inside a caller's transaction it is a plain UPDATE (that transaction decides).
+        """
+        connection = connections[self.db]
+        if connection.vendor != "postgresql" or connection.in_atomic_block:
+            return self.update(**updates)
+        with transaction.atomic(using=self.db):
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+            return self.update(**updates)
+
     def pending(self):
         return self.filter(status=TaskStatus.PENDING)
 

@@ -6,8 +6,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.mail import mail_admins
-from django.db import close_old_connections, connection, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -81,7 +82,7 @@ def background_task_claim(
     )
     if celery_task_id:
         updates["celery_task_id"] = celery_task_id
-    if not model.objects.pending().filter(pk=job_id, cancel_requested=False).update(**updates):
+    if not model.objects.pending().filter(pk=job_id, cancel_requested=False).update_bookkeeping(**updates):
         return None
     return model.objects.get(pk=job_id)
 
@@ -91,8 +92,8 @@ class JobProgress:
 
     def __init__(self, job: BackgroundTask):
         self.job = job
-        self._last_write = 0.0
-        self._last_percent = -1
+        # The claim has just written the row (and its heartbeat): it counts as the first write.
+        self._last_write = time.monotonic()
 
     def __call__(self, percent: int | float | None = None, message: str | None = None, *, force: bool = False):
         """Report progress; raise JobInterrupted when the job was asked to stop."""
@@ -111,7 +112,7 @@ class JobProgress:
         if message is not None:
             updates["progress_message"] = self.job.progress_message = clip_message(message)
         model = type(self.job)
-        if not model.objects.running().filter(pk=self.job.pk, cancel_requested=False).update(**updates):
+        if not model.objects.running().filter(pk=self.job.pk, cancel_requested=False).update_bookkeeping(**updates):
             self._raise_interrupted()
 
     def check_cancelled(self) -> None:
@@ -192,29 +193,46 @@ def background_task_run(
             outcome = job.execute(JobProgress(job))
         except JobInterrupted as exc:
             logger.info("%s stopped: %s", job, exc)
-            _finish_cancelled(job)
+            finished = _settle(_finish_cancelled, job)
         except JobFailed as exc:
-            background_task_fail(job=job, error_message=str(exc) or "The job failed")
+            finished = _settle(background_task_fail, job=job, error_message=str(exc) or "The job failed")
+        except SoftTimeLimitExceeded:
+            finished = _settle(
+                background_task_fail,
+                job=job,
+                error_message="Stopped by the time limit: the job ran longer than LONGEST_JOB_SECONDS allows",
+            )
         except BaseException as exc:
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
             logger.exception("%s crashed", job)
-            _fail_after_crash(job, exc)
+            finished = _settle(background_task_fail, job=job, error_message=_crash_message(exc))
         else:
-            background_task_complete(job=job, outcome=outcome)
+            finished = _settle(background_task_complete, job=job, outcome=outcome)
+    if finished:
+        return job.status
+    # Someone else settled it first (the reaper, a cancel): report what the row says.
     return type(job).objects.filter(pk=job.pk).values_list("status", flat=True).first() or "gone"
 
 
-def _fail_after_crash(job: BackgroundTask, exc: BaseException) -> None:
+def _crash_message(exc: BaseException) -> str:
     detail = str(exc).strip()
-    message = f"Unexpected error ({exc.__class__.__name__})" + (f": {detail}" if detail else "")
+    return f"Unexpected error ({exc.__class__.__name__})" + (f": {detail}" if detail else "")
+
+
+def _settle(finish, *args, **kwargs) -> bool:
+    """Write the final status; if the job's end broke the connection, retry once on a fresh one.
+
+    A time limit or a crash can interrupt the job in the middle of a query and leave the
+    connection unusable; the final status must still be written.
+    """
     try:
-        background_task_fail(job=job, error_message=message)
-    except Exception:
-        # The crash may have broken the connection: start a fresh one and try once more.
+        return finish(*args, **kwargs)
+    except DatabaseError:
+        logger.warning("Writing a final status failed; retrying on a new connection", exc_info=True)
         connection.close()
         close_old_connections()
-        background_task_fail(job=job, error_message=message)
+        return finish(*args, **kwargs)
 
 
 # --- staff actions ------------------------------------------------------------------------------

@@ -181,13 +181,23 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A Redis blip must not kill hours-long imports: running jobs go on, and if the broker
+# redelivers their message meanwhile, the copy loses the claim on the job row.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_TRACK_STARTED = True
 CELERY_TASK_TIME_LIMIT = LONGEST_JOB_SECONDS
 CELERY_TASK_SOFT_TIME_LIMIT = LONGEST_JOB_SECONDS - 60
 # Redis redelivers an unacked message after the visibility timeout: keep it above the longest job.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LONGEST_JOB_SECONDS + 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": LONGEST_JOB_SECONDS + 3600,
+    # A trigger must never hang on a dead broker: one connection attempt (no retry loop),
+    # bounded connect and socket waits; the job stays pending and the sweep publishes it later.
+    "max_retries": 0,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 2,
+}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": LONGEST_JOB_SECONDS + 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing must fail fast when Redis is down: the sweep publishes the job later.
@@ -219,3 +229,9 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"queue": "default", "expires": BACKGROUND_TASKS["SWEEP_INTERVAL"]},
     },
 }
+
+# --- Exports --------------------------------------------------------------------------------
+# Finished export files are kept this long, then a periodic task deletes them (the job stays).
+EXPORTS_RETENTION_HOURS = env.int("EXPORTS_RETENTION_HOURS", default=72)
+# The <link> of the XML feed's channel (RSS 2.0 requires one).
+EXPORTS_FEED_LINK = env.str("EXPORTS_FEED_LINK", default="https://letzshop.lu/")

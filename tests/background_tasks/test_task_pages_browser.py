@@ -129,7 +129,7 @@ def test_cancel_button_stops_a_running_job(admin_page, live_jobs, screenshot):
     follow.locator(".bg-cancel").click()
 
     expect(follow.locator(".bg-status")).to_have_text("Cancelled")
-    expect(follow).to_have_class(re.compile(r"\bbg-tone-cancelled\b"))
+    expect(follow).to_have_class(re.compile(r"\bbg-tone-stopped\b"))
     screenshot(page, "cancelled")
     job.refresh_from_db()
     assert job.status == TaskStatus.CANCELLED

@@ -41,6 +41,37 @@ def format_price(amount: Decimal | None, currency: str) -> str:
     return f"{amount:.2f} {currency}".strip()
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection). A leading
+# apostrophe is escaped too, so that restore_cell() can undo neutralise_cell() exactly.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+ESCAPE_PREFIX = "'"
+
+# What a numeric column holds when it is a number ("19.99 EUR", "-3", "4006381333931").
+NUMBER_PATTERN = r"^[+-]?[0-9]+([.][0-9]+)?( [A-Za-z]{3})?$"
+_NUMBER_RE = re.compile(NUMBER_PATTERN)
+
+
+def neutralise_cell(value: str) -> str:
+    """Make a text cell inert in spreadsheets: prefix an apostrophe when it could start a formula."""
+    if value and value[0] in FORMULA_PREFIXES + (ESCAPE_PREFIX,):
+        return ESCAPE_PREFIX + value
+    return value
+
+
+def restore_cell(value: str) -> str:
+    """Undo neutralise_cell(): the text as it was before export."""
+    if len(value) > 1 and value[0] == ESCAPE_PREFIX and value[1] in FORMULA_PREFIXES + (ESCAPE_PREFIX,):
+        return value[1:]
+    return value
+
+
+def feed_cell(column: str, value: str) -> str:
+    """Return the CSV cell of a column: numbers exactly as they are, any other text neutralised."""
+    if column in NUMERIC_COLUMNS and _NUMBER_RE.match(value):
+        return value
+    return neutralise_cell(value)
+
+
 # --- Reading feeds -------------------------------------------------------------------------
 # Other names vendors use for a feed column (after normalise_header); the canonical name wins
 # when a file carries both.

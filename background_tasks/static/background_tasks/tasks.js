@@ -146,7 +146,7 @@ function tick() {
 // --- shared bits of rendering --------------------------------------------------------------------
 
 function statusInfo(status) {
-  return config.statuses[status] || { label: status, tone: "pending" };
+  return config.statuses[status] || { label: status, tone: "waiting" };
 }
 
 function setBadge(badge, status) {
@@ -186,7 +186,7 @@ function detailUrl(template, id) {
 }
 
 function createCard(id) {
-  const badge = el("span", { class: "bg-status bg-tone-pending", text: "…" });
+  const badge = el("span", { class: "bg-status bg-tone-waiting", text: "…" });
   const elapsed = el("span", { class: "bg-elapsed", "data-bg-elapsed": "" });
   const cancel = el("button", { type: "button", class: "button bg-cancel", text: "Cancel" });
   const dismiss = el("button", { type: "button", class: "bg-dismiss", "aria-label": "Dismiss", title: "Dismiss", text: "×" });
@@ -201,7 +201,7 @@ function createCard(id) {
   const title = el("a", { class: "bg-card-title", href: detailUrl(config.changeUrl, id), text: `${config.verboseName} #${id}` });
   const node = el(
     "article",
-    { class: "bg-card bg-tone-pending", "data-job-id": String(id) },
+    { class: "bg-card bg-tone-waiting", "data-job-id": String(id) },
     el("header", { class: "bg-card-head" }, el("span", { class: "bg-spinner", "aria-hidden": "true" }), title, badge, elapsed, cancel, dismiss),
     bar,
     el("p", { class: "bg-card-progress" }, percent, " ", message),

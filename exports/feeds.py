@@ -1,0 +1,319 @@
+"""Write a product feed (CSV or Google Shopping XML) from the database to a binary stream, batch by batch."""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from typing import TYPE_CHECKING, BinaryIO
+
+from django.db import connection
+from django.db.models import Count, Max, Min, QuerySet
+
+from wizamart.marketplace.feed import (
+    ESCAPE_PREFIX,
+    FEED_COLUMNS,
+    FORMULA_PREFIXES,
+    NUMBER_PATTERN,
+    NUMERIC_COLUMNS,
+    feed_cell,
+    format_price,
+)
+from wizamart.marketplace.models import Product
+
+if TYPE_CHECKING:
+    from psycopg import Copy
+
+CSV = "csv"
+XML = "xml"
+
+# Rows fetched and written per step: memory stays flat; progress and cancel are checked per batch.
+BATCH_ROWS = 5000
+
+GOOGLE_NS = "http://base.google.com/ns/1.0"
+# RSS 2.0 items carry title, link and description natively; every other column is a g: attribute.
+XML_ELEMENTS: dict[str, str] = {
+    column: column if column in ("title", "link", "description") else f"g:{column}" for column in FEED_COLUMNS
+}
+XML_ELEMENTS["weight"] = "g:shipping_weight"
+
+# Bytes of characters XML 1.0 does not allow (tab, LF and CR are allowed), removed from the feed.
+# In UTF-8 they never occur inside another character, so whole batches are cleaned at once.
+_XML_INVALID_BYTES = bytes(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
+_XML_INVALID_SINGLE_BYTES = [bytes([c]) for c in _XML_INVALID_BYTES]
+_XML_NONCHARACTERS = ("\ufffe".encode(), "\uffff".encode())
+_PRICE_FIELDS = ("price", "sale_price")
+
+
+@dataclass(frozen=True)
+class FeedFilters:
+    """Which products a feed holds: active products of one vendor (or all), optionally narrowed."""
+
+    vendor_id: int | None = None
+    availability: str = ""
+    updated_since: datetime | None = None
+
+    def queryset(self) -> QuerySet:
+        products = Product.objects.filter(is_active=True)
+        if self.vendor_id is not None:
+            products = products.filter(vendor_id=self.vendor_id)
+        if self.availability:
+            products = products.filter(availability=self.availability)
+        if self.updated_since is not None:
+            products = products.filter(updated_at__gte=self.updated_since)
+        return products.order_by("pk")
+
+    def measure(self) -> FeedSize:
+        """Count the rows and find their first and last ids, in one query."""
+        found = self.queryset().aggregate(rows=Count("pk"), first_id=Min("pk"), last_id=Max("pk"))
+        return FeedSize(**found)
+
+
+@dataclass(frozen=True)
+class FeedSize:
+    rows: int
+    first_id: int | None
+    last_id: int | None
+
+    def id_ranges(self, batch_rows: int) -> list[tuple[int, int]]:
+        """Split the ids into ranges of about ``batch_rows`` rows each (exactly, when ids are dense).
+
+        Ranges come from arithmetic on the ids, not from a query per batch; gaps in the ids only
+        make some batches smaller.
+        """
+        if not self.rows:
+            return []
+        count = -(-self.rows // batch_rows)
+        width = -(-(self.last_id - self.first_id + 1) // count)
+        return [(low, min(low + width - 1, self.last_id)) for low in range(self.first_id, self.last_id + 1, width)]
+
+
+def xml_escape(value: str) -> str:
+    """Escape the markup characters of a text value (the rest is done by xml_clean on whole batches)."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def xml_clean(data: bytes) -> bytes:
+    """Drop characters XML 1.0 forbids and keep CR as a reference (a parser would turn a raw CR into LF)."""
+    # Looking for each byte (memchr) is several times faster than translate(), and they are rare.
+    if any(invalid in data for invalid in _XML_INVALID_SINGLE_BYTES):
+        data = data.translate(None, _XML_INVALID_BYTES)
+    for noncharacter in _XML_NONCHARACTERS:
+        data = data.replace(noncharacter, b"")
+    return data.replace(b"\r", b"&#13;")
+
+
+def xml_text(value: str) -> str:
+    """Escape text for an XML element: markup escaped, invalid characters dropped, CR kept."""
+    return xml_clean(xml_escape(value).encode()).decode()
+
+
+def xml_header(*, title: str, link: str, description: str) -> str:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<rss version="2.0" xmlns:g="{GOOGLE_NS}">\n'
+        "<channel>\n"
+        f"<title>{xml_text(title)}</title>\n"
+        f"<link>{xml_text(link)}</link>\n"
+        f"<description>{xml_text(description)}</description>\n"
+    )
+
+
+XML_FOOTER = "</channel>\n</rss>\n"
+
+
+def write_feed(
+    *,
+    filters: FeedFilters,
+    fmt: str,
+    out: BinaryIO,
+    xml_channel: dict[str, str],
+    on_batch: Callable[[int], None],
+    size: FeedSize | None = None,
+    use_sql: bool | None = None,
+) -> int:
+    """Write the feed to ``out``; call ``on_batch(rows_so_far)`` after each batch; return the row count.
+
+    On PostgreSQL the database formats the rows and COPY streams them to the file; elsewhere a
+    chunked cursor feeds Python writers. Both write the same feed.
+    """
+    if use_sql is None:
+        use_sql = connection.vendor == "postgresql"
+    if fmt == XML:
+        out.write(xml_header(**xml_channel).encode())
+    else:
+        out.write((",".join(FEED_COLUMNS) + "\n").encode())
+    if use_sql:
+        size = size or filters.measure()
+        written = _sql_csv_rows(filters, size, out) if fmt == CSV else _sql_xml_rows(filters, size, out)
+    else:
+        written = _python_csv_rows(filters, out) if fmt == CSV else _python_xml_rows(filters, out)
+    rows = 0
+    for rows in written:
+        on_batch(rows)
+    if fmt == XML:
+        out.write(XML_FOOTER.encode())
+    return rows
+
+
+# --- portable path: a chunked cursor and Python writers ---------------------------------------------
+
+
+def _value_rows(filters: FeedFilters) -> Iterator[list[tuple]]:
+    """Yield the feed's values, BATCH_ROWS rows at a time."""
+    fields = list(FEED_COLUMNS.values()) + ["currency"]
+    rows = filters.queryset().values_list(*fields).iterator(chunk_size=BATCH_ROWS)
+    while batch := list(islice(rows, BATCH_ROWS)):
+        yield batch
+
+
+def _cells(row: tuple) -> Iterator[tuple[str, str]]:
+    currency = row[-1]
+    for (column, field), value in zip(FEED_COLUMNS.items(), row, strict=False):
+        if field in _PRICE_FIELDS:
+            yield column, format_price(value, currency)
+        else:
+            yield column, "" if value is None else str(value)
+
+
+def _python_csv_rows(filters: FeedFilters, out: BinaryIO) -> Iterator[int]:
+    buffer = io.StringIO()
+    minimal = csv.writer(buffer, lineterminator="\n")
+    # Python's csv quotes a bare CR only when CR ends lines: a row holding one is quoted whole.
+    quote_all = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    rows = 0
+    for batch in _value_rows(filters):
+        buffer.seek(0)
+        buffer.truncate()
+        for row in batch:
+            cells = [feed_cell(column, value) for column, value in _cells(row)]
+            (quote_all if any("\r" in cell for cell in cells) else minimal).writerow(cells)
+        out.write(buffer.getvalue().encode())
+        rows += len(batch)
+        yield rows
+
+
+def _python_xml_rows(filters: FeedFilters, out: BinaryIO) -> Iterator[int]:
+    rows = 0
+    for batch in _value_rows(filters):
+        parts = []
+        for row in batch:
+            parts.append("<item>\n")
+            for column, value in _cells(row):
+                if value:
+                    name = XML_ELEMENTS[column]
+                    parts.append(f"<{name}>{xml_escape(value)}</{name}>\n")
+            parts.append("</item>\n")
+        out.write(xml_clean("".join(parts).encode()))
+        rows += len(batch)
+        yield rows
+
+
+# --- PostgreSQL path: the database formats the rows ----------------------------------------------------
+
+
+def _sql_literal(text: str) -> str:
+    """Quote a constant of this module for SQL (never user input: that goes as parameters)."""
+    body = "".join(f"\\x{ord(ch):02x}" if ord(ch) < 0x20 else ch.replace("\\", "\\\\").replace("'", "''") for ch in text)
+    return f"E'{body}'"
+
+
+def _sql_column_texts(*, empty_as_null: bool) -> dict[str, str]:
+    """Return, per feed column, the SQL expression of its text."""
+    table = connection.ops.quote_name(Product._meta.db_table)
+
+    def column_of(field_name: str) -> str:
+        return f"{table}.{connection.ops.quote_name(Product._meta.get_field(field_name).column)}"
+
+    texts = {}
+    for column, field_name in FEED_COLUMNS.items():
+        col = column_of(field_name)
+        if field_name in _PRICE_FIELDS:
+            # The same text as format_price(): numeric(12, 2) prints two decimals, then the currency.
+            texts[column] = f"rtrim({col}::text || ' ' || {column_of('currency')})"
+        elif field_name == "quantity":
+            texts[column] = f"{col}::text"
+        else:
+            texts[column] = f"NULLIF({col}, '')" if empty_as_null else col
+    return texts
+
+
+def _sql_csv_cell(column: str, text: str) -> str:
+    """SQL twin of feed_cell(); ascii() of the first character is the cheapest test PostgreSQL has."""
+    codes = ", ".join(str(ord(prefix)) for prefix in FORMULA_PREFIXES + (ESCAPE_PREFIX,))
+    risky = f"ascii({text}) IN ({codes})"
+    if column in NUMERIC_COLUMNS:
+        risky += f" AND {text} !~ {_sql_literal(NUMBER_PATTERN)}"
+    return f"CASE WHEN {risky} THEN {_sql_literal(ESCAPE_PREFIX)} || {text} ELSE {text} END"
+
+
+def _sql_xml_item(texts: dict[str, str]) -> str:
+    """SQL twin of the items _python_xml_rows() writes: markup escaped, empty columns left out."""
+    elements = []
+    for column, text in texts.items():
+        name = XML_ELEMENTS[column]
+        escaped = f"replace(replace(replace({text}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
+        # NULL when the column is empty, and concat() skips NULLs.
+        elements.append(f"'<{name}>' || {escaped} || {_sql_literal(f'</{name}>' + chr(10))}")
+    return f"concat({_sql_literal('<item>' + chr(10))}, {', '.join(elements)}, {_sql_literal('</item>' + chr(10))})"
+
+
+def _where(filters: FeedFilters) -> tuple[str, list]:
+    """Return the filters' WHERE clause (columns qualified by the product table) and its parameters."""
+    query = filters.queryset().query
+    sql, params = query.get_compiler(connection=connection).compile(query.where)
+    return sql, list(params)
+
+
+def _sql_csv_rows(filters: FeedFilters, size: FeedSize, out: BinaryIO) -> Iterator[int]:
+    texts = _sql_column_texts(empty_as_null=False)
+    select = ", ".join(_sql_csv_cell(column, text) for column, text in texts.items())
+    return _copy_batches(filters, size, select, "FORMAT csv", out, read=None)
+
+
+def _sql_xml_rows(filters: FeedFilters, size: FeedSize, out: BinaryIO) -> Iterator[int]:
+    select = _sql_xml_item(_sql_column_texts(empty_as_null=True))
+    return _copy_batches(filters, size, select, "FORMAT binary", out, read=_read_xml_items)
+
+
+def _read_xml_items(copy: Copy) -> bytes:
+    """Return one batch of items as bytes: binary COPY hands each item over as it is, unquoted."""
+    # The items are text; loading them as bytea keeps their UTF-8 bytes, nothing is decoded.
+    copy.set_types(["bytea"])
+    return xml_clean(b"".join(item for (item,) in copy.rows()))
+
+
+def _copy_batches(
+    filters: FeedFilters,
+    size: FeedSize,
+    select: str,
+    options: str,
+    out: BinaryIO,
+    *,
+    read: Callable[[Copy], bytes] | None,
+) -> Iterator[int]:
+    """Stream the rows with one COPY ... TO STDOUT per range of ids, yielding the rows written so far.
+
+    The connection is free between two batches, so the job can write its progress there.
+    """
+    table = connection.ops.quote_name(Product._meta.db_table)
+    pk = f"{table}.{connection.ops.quote_name(Product._meta.pk.column)}"
+    where, params = _where(filters)
+    statement = (
+        f"COPY (SELECT {select} FROM {table} WHERE {where} AND {pk} BETWEEN %s AND %s ORDER BY {pk})"
+        f" TO STDOUT WITH ({options})"
+    )
+    rows = 0
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        for low, high in size.id_ranges(BATCH_ROWS):
+            with raw.copy(statement, [*params, low, high]) as copy:
+                if read is None:
+                    for chunk in copy:
+                        out.write(chunk)
+                else:
+                    out.write(read(copy))
+            rows += raw.rowcount
+            yield rows
