@@ -13,6 +13,7 @@ from typing import BinaryIO
 import charset_normalizer
 
 from wizamart.marketplace.feed import (
+    ESCAPE_PREFIX,
     FEED_COLUMNS,
     REQUIRED_COLUMNS,
     SIMPLE_PRICE_RE,
@@ -23,6 +24,7 @@ from wizamart.marketplace.feed import (
     parse_condition,
     parse_price,
     parse_quantity,
+    restore_cell,
 )
 from wizamart.marketplace.models import Product
 
@@ -289,6 +291,10 @@ def row_parser(fmt: FeedFormat) -> Callable[[list[str]], tuple]:
         if len(cells) < width:
             cells = (cells + padding)[:width]
         out = list(map(str.strip, pick(cells)))
+        # Cells our export protected against spreadsheet formulas ("'=...") come back as they
+        # were; one C-level join finds the rare row that has one.
+        if "\x00'" in "\x00".join(out) or out[0][:1] == ESCAPE_PREFIX:
+            out = list(map(restore_cell, out))
         if not out[0]:
             raise FeedValueError("empty sku (id)")
         if not out[1]:

@@ -25,6 +25,12 @@ TEXTS = [
     "Emoji 🚲 and 中文 and ß",
     "semi;colon|pipe\\backslash",
     "Straße 12, Esch-sur-Alzette",
+    # Cells the export protects against spreadsheet formulas come back as they were.
+    "=SUM(A1:A9)",
+    "+33 6 12 34 56 78",
+    "-20% this week",
+    "@vendor on social media",
+    "'quoted from the start",
 ]
 
 
