@@ -7,8 +7,8 @@ import logging
 import os
 import tempfile
 from collections import deque
-from contextlib import closing
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from datetime import datetime, timedelta
 from gzip import GzipFile
 
