@@ -44,6 +44,7 @@ XML_ELEMENTS["weight"] = "g:shipping_weight"
 _XML_INVALID_BYTES = bytes(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
 _XML_INVALID_SINGLE_BYTES = [bytes([c]) for c in _XML_INVALID_BYTES]
 _XML_NONCHARACTERS = ("\ufffe".encode(), "\uffff".encode())
+_XML_NONCHARACTER_LEAD = b"\xef\xbf"
 _PRICE_FIELDS = ("price", "sale_price")
 
 
@@ -100,8 +101,10 @@ def xml_clean(data: bytes) -> bytes:
     # Looking for each byte (memchr) is several times faster than translate(), and they are rare.
     if any(invalid in data for invalid in _XML_INVALID_SINGLE_BYTES):
         data = data.translate(None, _XML_INVALID_BYTES)
-    for noncharacter in _XML_NONCHARACTERS:
-        data = data.replace(noncharacter, b"")
+    # Both noncharacters start with these two bytes: one search instead of two replace() passes.
+    if _XML_NONCHARACTER_LEAD in data:
+        for noncharacter in _XML_NONCHARACTERS:
+            data = data.replace(noncharacter, b"")
     return data.replace(b"\r", b"&#13;")
 
 

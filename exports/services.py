@@ -6,6 +6,9 @@ import io
 import logging
 import os
 import tempfile
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from datetime import datetime, timedelta
 from gzip import GzipFile
 
@@ -29,6 +32,7 @@ PARTIAL_DIR = f"{EXPORT_DIR}/.partial"
 PURGE_BATCH = 500
 GZIP_LEVEL = 6
 WRITE_BUFFER = 1024 * 1024
+WRITE_AHEAD = 4
 
 
 def private_storage() -> Storage:
@@ -61,21 +65,45 @@ def product_export_create(
 
 
 class _HashingWriter(io.RawIOBase):
-    """Pass bytes through to a file while counting them and hashing them."""
+    """Pass bytes through to a file while counting them and hashing them, in a second thread.
+
+    Hashing and file writes release the GIL, so they run while the export reads the next rows;
+    at most WRITE_AHEAD blocks wait, so memory stays flat. finish() waits for the last block.
+    """
 
     def __init__(self, target):
         self.target = target
         self.sha256 = hashlib.sha256()
         self.size = 0
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-writer")
+        self._pending: deque[Future] = deque()
 
     def writable(self) -> bool:
         return True
 
-    def write(self, data) -> int:
+    def _write(self, data: bytes) -> None:
         self.sha256.update(data)
-        self.size += len(data)
         self.target.write(data)
-        return len(data)
+
+    def write(self, data) -> int:
+        # The caller may reuse its buffer once write() returns: the thread gets a copy.
+        block = bytes(data)
+        self.size += len(block)
+        while len(self._pending) >= WRITE_AHEAD or (self._pending and self._pending[0].done()):
+            self._pending.popleft().result()
+        self._pending.append(self._writer.submit(self._write, block))
+        return len(block)
+
+    def finish(self) -> None:
+        """Wait until every block is hashed and written; raise the first write error."""
+        while self._pending:
+            self._pending.popleft().result()
+
+    def close(self) -> None:
+        # Also on failure or cancel: nothing is written once the file is closed.
+        self._writer.shutdown(wait=True, cancel_futures=True)
+        self._pending.clear()
+        super().close()
 
 
 class _LocalFile(File):
@@ -128,8 +156,7 @@ def product_export_execute(*, job: ProductExportJob, progress: JobProgress) -> O
 
     partial = _partial_file(storage)
     try:
-        with open(partial, "wb") as raw:
-            sink = _HashingWriter(raw)
+        with open(partial, "wb") as raw, closing(_HashingWriter(raw)) as sink:
             buffered = io.BufferedWriter(sink, buffer_size=WRITE_BUFFER)
             # mtime=0: the same rows give the same bytes, hence the same checksum.
             out = GzipFile(fileobj=buffered, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) if job.gzip else buffered
@@ -139,6 +166,7 @@ def product_export_execute(*, job: ProductExportJob, progress: JobProgress) -> O
             if out is not buffered:
                 out.close()
             buffered.flush()
+            sink.finish()
         # Last chance to honour a cancel before the file becomes visible.
         progress(99, f"{rows:,} rows written; storing the file", force=True)
         name = storage.save(_stored_name(job), _LocalFile(partial))

@@ -2,6 +2,7 @@
 import gzip
 import hashlib
 import re
+import threading
 from datetime import timedelta
 
 import pytest
@@ -173,6 +174,43 @@ def test_cancel_during_export_leaves_no_file(run_export, monkeypatch, settings):
     assert job.get_details()["download_url"] is None
     root = settings.PRIVATE_STORAGE_ROOT
     assert [p for p in root.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize("gzip_file", [False, True])
+def test_checksum_and_size_match_the_file_written_in_small_blocks(run_export, monkeypatch, gzip_file):
+    # Tiny blocks send every write through the hashing thread, in many pieces.
+    monkeypatch.setattr("exports.services.WRITE_BUFFER", 64)
+    monkeypatch.setattr("exports.services.WRITE_AHEAD", 2)
+    vendor = VendorFactory()
+    products = ProductFactory.create_batch(30, vendor=vendor)
+
+    job = run_export(vendor=vendor, gzip=gzip_file)
+
+    data = stored_bytes(job)
+    assert job.status == TaskStatus.COMPLETED
+    assert job.file_size == len(data)
+    assert job.sha256 == hashlib.sha256(data).hexdigest()
+    feed = gzip.decompress(data) if gzip_file else data
+    assert len(read_feed_csv(feed)) == len(products)
+    assert not [t for t in threading.enumerate() if t.name.startswith("export-writer")]
+
+
+def test_a_write_error_in_the_hashing_thread_fails_the_job_and_leaves_no_file(run_export, monkeypatch, settings):
+    monkeypatch.setattr("exports.services.WRITE_BUFFER", 64)
+    vendor = VendorFactory()
+    ProductFactory.create_batch(20, vendor=vendor)
+
+    def disk_full(self, data):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr("exports.services._HashingWriter._write", disk_full)
+
+    job = run_export(vendor=vendor)
+
+    assert job.status == TaskStatus.FAILED
+    assert "No space left on device" in job.error_message
+    assert [p for p in settings.PRIVATE_STORAGE_ROOT.rglob("*") if p.is_file()] == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("export-writer")]
 
 
 def test_a_failing_export_fails_the_job_and_leaves_no_file(run_export, monkeypatch, settings):
