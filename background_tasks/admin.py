@@ -165,8 +165,15 @@ def retry_jobs(modeladmin, request, queryset):
     _report(modeladmin, request, done, skipped, "queued again")
 
 
-class JobColumnsMixin:
-    """Columns shared by the unified page and every job type's list."""
+class JobListMixin:
+    """List settings and columns shared by the unified page and every job type's list."""
+
+    list_per_page = 50
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    ordering = ("-created_at", "-id")
+    actions = [cancel_jobs, retry_jobs]
+    search_fields = ("=id", "triggered_by", "celery_task_id")
 
     @admin.display(description="Status", ordering="status")
     def status_display(self, obj):
@@ -185,17 +192,11 @@ class JobColumnsMixin:
         return flower_link(obj.celery_task_id)
 
 
-class BackgroundTaskAdmin(JobColumnsMixin, admin.ModelAdmin):
+class BackgroundTaskAdmin(JobListMixin, admin.ModelAdmin):
     """Base admin of a job type: lifecycle read-only, the add form is the trigger."""
 
     list_display = ("id", "status_display", "progress_display", "progress_message", "triggered_by", "created_at", "duration_display")
     list_filter = ("status",)
-    list_per_page = 50
-    paginator = CappedCountPaginator
-    show_full_result_count = False
-    ordering = ("-created_at", "-id")
-    actions = [cancel_jobs, retry_jobs]
-    search_fields = ("=id", "triggered_by", "celery_task_id")
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -341,7 +342,7 @@ class TaskTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(UnifiedTask)
-class UnifiedTaskAdmin(JobColumnsMixin, admin.ModelAdmin):
+class UnifiedTaskAdmin(JobListMixin, admin.ModelAdmin):
     """Every job of every type on one page, newest first."""
 
     list_display = (
@@ -357,12 +358,6 @@ class UnifiedTaskAdmin(JobColumnsMixin, admin.ModelAdmin):
     )
     list_display_links = None
     list_filter = (TaskTypeFilter, "status")
-    list_per_page = 50
-    paginator = CappedCountPaginator
-    show_full_result_count = False
-    ordering = ("-created_at", "-id")
-    actions = [cancel_jobs, retry_jobs]
-    search_fields = ("=id", "triggered_by", "celery_task_id")
     change_list_template = "admin/background_tasks/unified_change_list.html"
 
     def changelist_view(self, request, extra_context=None):

@@ -17,6 +17,7 @@ from .selectors import (
     MAX_IDS,
     UNREAD_CAP,
     background_tasks_service,
+    newest_first,
     unread_label,
     unread_notifications_count,
 )
@@ -147,7 +148,7 @@ class BackgroundTaskListApi(APIView):
             if "after" in params:
                 known = set(ids)
                 newer = [job for job in background_tasks_service.get_tasks(**params) if job.pk not in known]
-                jobs = sorted([*jobs, *newer], key=lambda job: (job.created_at, job.pk), reverse=True)
+                jobs = newest_first([*jobs, *newer])
         return Response(BackgroundTaskSerializer(jobs, many=True).data)
 
 

@@ -29,7 +29,12 @@ def unread_label(count: int, cap: int = UNREAD_CAP) -> str:
     return f"{cap}+" if count > cap else str(count)
 
 
-def _hydrate(rows: list[UnifiedTask]) -> list[BackgroundTask]:
+def newest_first(jobs: list[BackgroundTask]) -> list[BackgroundTask]:
+    """Sort jobs of any types the way every list shows them: newest first."""
+    return sorted(jobs, key=lambda job: (job.created_at, job.pk), reverse=True)
+
+
+def _hydrate(rows: list[UnifiedTask | TaskRef]) -> list[BackgroundTask]:
     """Turn unified rows into concrete job instances (one query per task type present)."""
     ids_by_type: dict[str, list[int]] = defaultdict(list)
     for row in rows:
@@ -48,13 +53,6 @@ class BackgroundTasksService:
     def get_all_running_tasks(self) -> list[BackgroundTask]:
         """Return every running job of every type, newest first."""
         return self.get_tasks(status=TaskStatus.RUNNING, limit=None)
-
-    def get_active_tasks(self, task_type: str | None = None) -> list[BackgroundTask]:
-        """Return every pending or running job (of one type if given), newest first."""
-        rows = UnifiedTask.objects.active()
-        if task_type:
-            rows = rows.filter(task_type=task_type)
-        return _hydrate(list(rows.order_by("-created_at", "-id")))
 
     def get_tasks(
         self,
@@ -78,16 +76,7 @@ class BackgroundTasksService:
 
     def get_tasks_by_ids(self, ids) -> list[BackgroundTask]:
         """Return the jobs with these ids, of any type, newest first (unknown ids are left out)."""
-        refs = TaskRef.objects.filter(pk__in=list(ids)).values_list("pk", "task_type")
-        ids_by_type: dict[str, list[int]] = defaultdict(list)
-        for pk, task_type in refs:
-            ids_by_type[task_type].append(pk)
-        found: list[BackgroundTask] = []
-        for task_type, type_ids in ids_by_type.items():
-            model = get_task_model(task_type)
-            if model is not None:
-                found.extend(model.objects.filter(pk__in=type_ids))
-        return sorted(found, key=lambda job: (job.created_at, job.pk), reverse=True)
+        return newest_first(_hydrate(list(TaskRef.objects.filter(pk__in=list(ids)))))
 
     def latest_id(self) -> int:
         """Return the newest job id handed out so far (0 when there is none)."""

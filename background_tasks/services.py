@@ -115,12 +115,6 @@ class JobProgress:
         if not model.objects.running().filter(pk=self.job.pk, cancel_requested=False).update_bookkeeping(**updates):
             self._raise_interrupted()
 
-    def check_cancelled(self) -> None:
-        """Raise JobInterrupted if a cancel was requested (one cheap read)."""
-        row = type(self.job).objects.filter(pk=self.job.pk).values_list("status", "cancel_requested").first()
-        if row is None or row[0] != TaskStatus.RUNNING or row[1]:
-            self._raise_interrupted()
-
     def _raise_interrupted(self):
         row = type(self.job).objects.filter(pk=self.job.pk).values_list("status", "cancel_requested").first()
         if row and row[1]:
