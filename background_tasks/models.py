@@ -100,6 +100,9 @@ class BackgroundTask(models.Model):
     def is_retryable(self) -> bool:
         return self.status in TaskStatus.retryable()
 
+    def is_succeeded(self) -> bool:
+        return self.status in TaskStatus.succeeded()
+
     @property
     def duration(self):
         """Return how long the job ran (so far), or None before it started."""

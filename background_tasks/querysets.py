@@ -35,6 +35,9 @@ class BackgroundTaskQuerySet(models.QuerySet):
     def terminal(self):
         return self.filter(status__in=TaskStatus.terminal())
 
+    def succeeded(self):
+        return self.filter(status__in=TaskStatus.succeeded())
+
     def failed(self):
         return self.filter(status=TaskStatus.FAILED)
 

@@ -125,7 +125,7 @@ class JobProgress:
 def _finish(job: BackgroundTask, *, status: TaskStatus, message: str, error: str | None = None) -> bool:
     now = timezone.now()
     updates = dict(status=status, completed_at=now, heartbeat_at=now, progress_message=clip_message(message))
-    if status in (TaskStatus.COMPLETED, TaskStatus.COMPLETED_WITH_WARNINGS):
+    if status in TaskStatus.succeeded():
         updates["progress_percent"] = 100
     if error is not None:
         updates["error_message"] = error

@@ -23,6 +23,11 @@ class TaskStatus(models.TextChoices):
         return (cls.COMPLETED, cls.FAILED, cls.COMPLETED_WITH_WARNINGS, cls.CANCELLED)
 
     @classmethod
+    def succeeded(cls) -> tuple[TaskStatus, ...]:
+        """Return the statuses of jobs whose work finished and whose outcome stands."""
+        return (cls.COMPLETED, cls.COMPLETED_WITH_WARNINGS)
+
+    @classmethod
     def retryable(cls) -> tuple[TaskStatus, ...]:
         """Return the statuses from which a job may be run again."""
         return (cls.FAILED, cls.CANCELLED)

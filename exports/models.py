@@ -7,14 +7,10 @@ from django.utils import timezone
 
 from background_tasks.models import BackgroundTask
 from background_tasks.querysets import BackgroundTaskQuerySet
-from background_tasks.status import TaskStatus
 from wizamart.marketplace.models import Product, Vendor
 
 
 class ProductExportJobQuerySet(BackgroundTaskQuerySet):
-    def succeeded(self):
-        return self.filter(status__in=(TaskStatus.COMPLETED, TaskStatus.COMPLETED_WITH_WARNINGS))
-
     def with_stored_file(self):
         """Jobs whose file is still in storage."""
         return self.exclude(file_name="").filter(file_deleted_at__isnull=True)
@@ -75,7 +71,7 @@ class ProductExportJob(BackgroundTask):
         """Whether the finished file can be downloaded now."""
         now = now or timezone.now()
         return (
-            self.status in (TaskStatus.COMPLETED, TaskStatus.COMPLETED_WITH_WARNINGS)
+            self.is_succeeded()
             and bool(self.file_name)
             and self.file_deleted_at is None
             and self.expires_at is not None
