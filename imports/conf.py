@@ -13,6 +13,9 @@ DEFAULTS = {
     "IMPORTS_BATCH_SIZE": 5_000,
     # Use COPY and one set-based upsert per batch on PostgreSQL (False: the portable ORM path).
     "IMPORTS_USE_COPY": True,
+    # With COPY: let PostgreSQL read the CSV file and convert its plain rows (files it cannot read
+    # exactly as Python's csv module does are read in Python); False: every row is read in Python.
+    "IMPORTS_PARSE_IN_DATABASE": True,
 }
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import operator
 import os
 import queue
@@ -22,15 +23,18 @@ from background_tasks.services import JobFailed, JobProgress, Outcome, backgroun
 from wizamart.marketplace.feed import FeedValueError
 from wizamart.marketplace.models import Vendor
 
-from .conf import import_setting
+from .conf import human_size, import_setting
 from .models import REJECTED_SAMPLE_SIZE, MarketplaceImportJob
 from .reading import FeedFormat, FeedRows, FeedUnusable, detect_format, row_parser
 from .sources import FeedDownloadError, download_feed
-from .writers import ProductWriter, product_writer
+from .staged import NotStageable, StagedFeed, staging_reason
+from .writers import PostgresCopyWriter, ProductWriter, product_writer
 
 FEEDS_DIR = "imports/feeds"
 REPORTS_DIR = "imports/error-reports"
 DUPLICATE_EXAMPLES = 5
+STAGED_LOAD_PERCENT = 40  # progress while PostgreSQL reads the file; the batches take the rest
+logger = logging.getLogger(__name__)
 _first = operator.itemgetter(0)
 
 
@@ -269,12 +273,16 @@ class _BatchReader:
         self._put(None)
 
     def _cut(self, batch: _Batch) -> _Batch:
-        # Every record is accepted or rejected: the counts and skus are derived once per batch.
-        batch.total = len(batch.rows) + len(batch.rejected)
-        batch.skus = [*map(_first, batch.rows), *(sku for _, _, _, sku in batch.rejected if sku)]
         batch.position = self.rows.position()
-        _plan_batch(batch, self.writer)
-        return batch
+        return _finish_batch(batch, self.writer)
+
+
+def _finish_batch(batch: _Batch, writer: ProductWriter) -> _Batch:
+    """Derive a parsed batch's counts and skus once (every record is accepted or rejected), then plan it."""
+    batch.total = len(batch.rows) + len(batch.rejected)
+    batch.skus = [*map(_first, batch.rows), *(sku for _, _, _, sku in batch.rejected if sku)]
+    _plan_batch(batch, writer)
+    return batch
 
 
 def _write_batches(job, progress, size, writer: ProductWriter, counts: ImportCounts, report, batches) -> None:
@@ -285,12 +293,7 @@ def _write_batches(job, progress, size, writer: ProductWriter, counts: ImportCou
             if isinstance(batch.error, FeedUnusable):
                 raise JobFailed(f"{batch.error} Rows before it were imported.") from None
             raise batch.error
-        counts.total += batch.total
-        for line, cells, reason, sku in batch.rejected:
-            counts.rejected += 1
-            report.add(cells, reason)
-            if len(counts.rejected_sample) < REJECTED_SAMPLE_SIZE:
-                counts.rejected_sample.append({"line": line, "sku": sku, "error": reason})
+        _report_rejected(batch, counts, report)
         if not batch.skus:  # only rejected rows without an sku: nothing to write or remember
             continue
         number += 1
@@ -302,19 +305,96 @@ def _write_batches(job, progress, size, writer: ProductWriter, counts: ImportCou
             _save_counts(job, counts, 0)
 
 
+def _report_rejected(batch: _Batch, counts: ImportCounts, report: ErrorReport) -> None:
+    """Count a batch's rows and put its rejected ones in the sample and the error report, in file order."""
+    counts.total += batch.total
+    for line, cells, reason, sku in batch.rejected:
+        counts.rejected += 1
+        report.add(cells, reason)
+        if len(counts.rejected_sample) < REJECTED_SAMPLE_SIZE:
+            counts.rejected_sample.append({"line": line, "sku": sku, "error": reason})
+
+
 def _import_rows(job, progress, opener, size, fmt, writer: ProductWriter, counts: ImportCounts, report) -> int:
     batch_size = max(1, int(import_setting("IMPORTS_BATCH_SIZE")))
-    # Closed explicitly: on an error the reading thread stops now, not when the traceback goes.
-    with closing(iter(_BatchReader(opener, fmt, batch_size, writer))) as batches:
-        _write_batches(job, progress, size, writer, counts, report, batches)
+    staged = _staged_feed(job, progress, opener, size, fmt, writer)
+    job.file_info["reader"] = "postgresql" if staged is not None else "python"
+    job.save(update_fields=["file_info"])
+    try:
+        if staged is not None:
+            _write_staged_batches(job, progress, staged, batch_size, fmt, writer, counts, report)
+        else:
+            # Closed explicitly: on an error the reading thread stops now, not when the traceback goes.
+            with closing(iter(_BatchReader(opener, fmt, batch_size, writer))) as batches:
+                _write_batches(job, progress, size, writer, counts, report, batches)
 
-    counts.duplicates, counts.duplicate_examples = writer.duplicates(DUPLICATE_EXAMPLES)
-    if not job.deactivate_missing:
-        return 0
-    if counts.total - counts.rejected == 0:
-        return 0  # an empty or wholly rejected feed must never empty the catalogue
-    progress(97, "Deactivating products missing from the feed", force=True)
-    return writer.deactivate_missing()
+        counts.duplicates, counts.duplicate_examples = writer.duplicates(DUPLICATE_EXAMPLES)
+        if not job.deactivate_missing:
+            return 0
+        if counts.total - counts.rejected == 0:
+            return 0  # an empty or wholly rejected feed must never empty the catalogue
+        progress(97, "Deactivating products missing from the feed", force=True)
+        return writer.deactivate_missing()
+    finally:
+        if staged is not None:
+            staged.drop()
+
+
+def _staged_feed(job, progress, opener, size, fmt: FeedFormat, writer: ProductWriter) -> StagedFeed | None:
+    """Load the file into PostgreSQL to be read there, or return None: it is read in Python."""
+    if not isinstance(writer, PostgresCopyWriter) or not import_setting("IMPORTS_PARSE_IN_DATABASE"):
+        return None
+    reason = staging_reason(fmt, opener)
+    if reason is None:
+        staged = StagedFeed(fmt, vendor_id=writer.vendor_id, fields=writer.fields, now=writer.now, dry_run=writer.dry_run)
+        total = human_size(size)
+
+        def loaded(done: int) -> None:
+            progress(done * STAGED_LOAD_PERCENT // size if size else None, f"Reading the feed ({human_size(done)} of {total})")
+
+        try:
+            staged.load(opener, loaded)
+            if staged.seen_view:
+                writer.seen_elsewhere = True
+            return staged
+        except NotStageable as exc:
+            reason = str(exc)
+            staged.drop()
+        except BaseException:
+            staged.drop()
+            raise
+    # Shown in the job's details: why this file was read row by row in Python.
+    job.file_info["python_reader_because"] = reason
+    logger.info("%s: the feed is read in Python (%s)", job, reason)
+    return None
+
+
+def _write_staged_batches(job, progress, staged: StagedFeed, batch_size: int, fmt, writer, counts, report) -> None:
+    """Write the staged records batch by batch: plain rows in SQL, the others parsed in Python."""
+    parse = row_parser(fmt)
+    batches = max(1, -(-staged.records // batch_size))
+    for number, lo in enumerate(range(1, staged.records + 1, batch_size), start=1):
+        share = 100 - STAGED_LOAD_PERCENT - 5
+        progress(STAGED_LOAD_PERCENT + (number - 1) * share // batches, f"Processing batch {number} of {batches}")
+        with writer.batch():
+            done, created, updated, rest = staged.apply(lo, lo + batch_size - 1)
+            counts.total += done
+            counts.created += created
+            counts.updated += updated
+            counts.unchanged += done - created - updated
+            if rest:
+                lines = staged.lines([rec for rec, _ in rest])
+                batch = _Batch()
+                for rec, cells in rest:
+                    try:
+                        batch.rows.append(parse(cells))
+                    except FeedValueError as exc:
+                        batch.rejected.append((lines[rec], cells, str(exc), _cell(cells, fmt, "id")))
+                _finish_batch(batch, writer)
+                _report_rejected(batch, counts, report)
+                if batch.skus:
+                    _write_batch(writer, batch, counts)
+            _save_counts(job, counts, 0)
 
 
 def _cell(cells: list[str], fmt: FeedFormat, column: str) -> str:

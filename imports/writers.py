@@ -26,6 +26,7 @@ class ProductWriter:
     """
 
     def __init__(self, *, vendor_id: int, fields: Sequence[str], now: datetime, dry_run: bool):
+        self.seen_elsewhere = False  # the feed's skus are known already (a view over the staged file)
         self.vendor_id = vendor_id
         self.fields = tuple(fields)
         self.now = now
@@ -46,6 +47,8 @@ class ProductWriter:
 
     def remember(self, skus: Sequence[str]) -> None:
         """Record the sku of every row of a batch (repeats included, rejected rows too)."""
+        if self.seen_elsewhere:
+            return
         with connection.cursor() as cursor:
             cursor.executemany(f"INSERT INTO {SEEN_TABLE} (sku) VALUES (%s)", [(sku,) for sku in skus])
 
@@ -290,6 +293,8 @@ class PostgresCopyWriter(ProductWriter):
             yield
 
     def remember(self, skus: Sequence[str]) -> None:
+        if self.seen_elsewhere:
+            return
         with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {SEEN_TABLE} (sku) FROM STDIN") as copy:
             copy.write(sku_copy_text(skus))
 

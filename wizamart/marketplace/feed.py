@@ -102,7 +102,7 @@ _CURRENCY_SYMBOLS = {"€": "EUR", "$": "USD", "£": "GBP"}
 _PRICE_RE = re.compile(r"^\s*([A-Za-z]{3}|[€$£])?\s*([-+]?[0-9][0-9 .,']*)\s*([A-Za-z]{3}|[€$£])?\s*$")
 MAX_PRICE = Decimal("9999999999.99")  # Product.price: max_digits=12, decimal_places=2
 
-_AVAILABILITY = {
+AVAILABILITY_SPELLINGS = {
     "in_stock": "in_stock",
     "instock": "in_stock",
     "available": "in_stock",
@@ -114,7 +114,7 @@ _AVAILABILITY = {
     "backorder": "backorder",
     "back_order": "backorder",
 }
-_CONDITION = {"new": "new", "refurbished": "refurbished", "used": "used"}
+CONDITION_SPELLINGS = {"new": "new", "refurbished": "refurbished", "used": "used"}
 
 
 class FeedValueError(ValueError):
@@ -175,7 +175,9 @@ def parse_price(text: str, default_currency: str = "EUR") -> tuple[Decimal, str]
         raise FeedValueError(f"'{text.strip()}' is not a price like '19.99 EUR'") from None
     if amount < 0:
         raise FeedValueError(f"negative price '{text.strip()}'")
-    amount = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    # Compared before rounding too: quantize() cannot round a number of more than 28 digits.
+    if amount <= MAX_PRICE:
+        amount = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     if amount > MAX_PRICE:
         raise FeedValueError(f"price '{text.strip()}' is too large")
     return amount, currency
@@ -203,7 +205,7 @@ def parse_availability(text: str) -> str:
     if not key:
         return "in_stock"
     try:
-        return _AVAILABILITY.get(key) or _AVAILABILITY[re.sub(r"[\s\-_]+", "_", key)]
+        return AVAILABILITY_SPELLINGS.get(key) or AVAILABILITY_SPELLINGS[re.sub(r"[\s\-_]+", "_", key)]
     except KeyError:
         raise FeedValueError(f"unknown availability '{text.strip()}'") from None
 
@@ -214,6 +216,6 @@ def parse_condition(text: str) -> str:
     if not key:
         return "new"
     try:
-        return _CONDITION[key]
+        return CONDITION_SPELLINGS[key]
     except KeyError:
         raise FeedValueError(f"unknown condition '{text.strip()}'") from None

@@ -1,0 +1,583 @@
+"""Let PostgreSQL read the feed: COPY the raw CSV into a staging table, convert plain rows in SQL.
+
+Python reading and checking every row costs more than PostgreSQL's whole COPY, so on
+PostgreSQL the file goes to the server as it is (streamed, in segments that each end on a
+record boundary). The rows whose every value is plain — a simple ``19.99 EUR`` price, a
+whole-number quantity, known availability and condition spellings, no value too long, no sku
+seen twice — are converted and upserted by one statement per batch; every other row comes back
+to Python and goes through the same parser as the Python path, which accepts or rejects it
+with its reason. Results are those of the Python path by construction: SQL only takes the rows
+it converts exactly as Python would.
+
+The server's CSV reading equals Python's only for well-formed files, so a file is staged only
+when it is: an encoding PostgreSQL reads (UTF-8, cp1252, latin-1), the header on the first line,
+no NUL byte, no quote inside an unquoted value (PostgreSQL would start a quoted part there,
+Python keeps the character), no line PostgreSQL takes for its end-of-data marker, and every
+record with as many values as the header (COPY refuses a ragged row, a blank line, mixed line
+endings). Anything else raises ``NotStageable`` and the import reads the file in Python instead.
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import queue
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+
+import psycopg
+from django.db import connection, transaction
+
+from wizamart.marketplace.feed import (
+    AVAILABILITY_SPELLINGS,
+    CONDITION_SPELLINGS,
+    FEED_COLUMNS,
+    SIMPLE_PRICE_RE,
+    FeedValueError,
+    parse_availability,
+    parse_condition,
+)
+from wizamart.marketplace.models import Product
+
+from .reading import _MAX_LENGTH, CHUNK_SIZE, PRODUCT_FIELDS, FeedFormat, Opener, _sample_text
+from .writers import _STAGE_COLUMNS, SEEN_TABLE
+
+RAW_TABLE = "imports_raw_feed"
+DUP_TABLE = "imports_raw_dup_sku"
+SEGMENT_SIZE = 8 * 1024 * 1024  # bytes per COPY statement: progress is reported between them
+
+PG_ENCODINGS = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1252": "WIN1252", "iso8859-1": "LATIN1", "latin-1": "LATIN1"}
+# The common "19.99 EUR" the Python parser reads inline (SIMPLE_PRICE_RE, anchored for PostgreSQL).
+SIMPLE_PRICE = "^" + SIMPLE_PRICE_RE.pattern + "$"
+SIMPLE_QUANTITY = "^[0-9]{1,9}$"  # what the parser reads with int(): ASCII digits, fewer than 10
+# An unquoted line holding only "\." ends COPY's data.
+_END_MARKER = re.compile(rb"(?:^|[\r\n])\\\.(?:[\r\n]|$)")
+
+
+class NotStageable(Exception):
+    """The file is read in Python instead; the message says why."""
+
+
+@functools.cache
+def python_whitespace() -> str:
+    """Every character str.strip() removes, for PostgreSQL's btrim()."""
+    return "".join(ch for ch in map(chr, range(0x3001)) if ch.isspace())
+
+
+def staging_reason(fmt: FeedFormat, opener: Opener) -> str | None:
+    """Return why the file cannot be staged as it is detected, or None when it can be tried."""
+    if fmt.encoding not in PG_ENCODINGS:
+        return f"encoding {fmt.encoding}"
+    if fmt.skip_records != 1:
+        return "a line before the header"
+    text = _sample_text(opener, fmt.encoding).lstrip("\ufeff")
+    if text[:1] in ("\r", "\n"):
+        return "blank lines before the header"
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=fmt.delimiter)
+    if next(reader, None) != fmt.header or reader.line_num != 1:
+        return "the header spans lines"
+    return None
+
+
+# Python's whitespace (str.isspace) as UTF-8 bytes, beyond ASCII: NEL, NBSP, U+1680, U+2000-U+200A,
+# U+2028, U+2029, U+202F, U+205F, U+3000.
+_WS_UTF8 = rb"(?:\xc2[\x85\xa0]|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]|\xe2\x81\x9f|\xe3\x80\x80)"
+MAX_CARRY = 1024 * 1024  # a value this long is beyond Python's csv field limit anyway
+
+
+def _byte_classes(delimiter: str, encoding: str, quoted: bool) -> bytes:
+    """A bytes.translate() table: S separator, W whitespace, L may start and E may end a longer
+    whitespace character, A apostrophe, o anything else. Inside quotes only NUL (the joint of
+    the checked pieces) separates, and line breaks are whitespace."""
+    table = bytearray(b"o" * 256)
+    table[0] = ord("S")
+    for byte in b"\t\x0b\x0c\x1c\x1d\x1e\x1f ":
+        table[byte] = ord("W")
+    for byte in b"\r\n":
+        table[byte] = ord("W" if quoted else "S")
+    if not quoted:
+        table[ord(delimiter)] = ord("S")
+    if encoding.startswith("utf"):
+        for byte in b"\xc2\xe1\xe2\xe3":
+            table[byte] = ord("L")
+        for byte in [*range(0x80, 0x8B), 0x9F, 0xA0, 0xA8, 0xA9, 0xAF]:
+            table[byte] = ord("E")
+    else:  # cp1252 and latin-1: NEL and NBSP are single bytes (0x85 is an ellipsis in cp1252: counted all the same)
+        table[0x85] = table[0xA0] = ord("W")
+    table[ord("'")] = ord("A")
+    return bytes(table)
+
+
+class FeedScan:
+    """Check the raw bytes, chunk by chunk, on their way to PostgreSQL.
+
+    1. PostgreSQL starts a quoted part at any quote outside one; Python's csv only at the start
+       of a value. They agree when every quote that opens a quoted part follows a delimiter, a
+       line break, the start of the file or the quote that closed the previous part (a doubled
+       quote); anything else raises NotStageable.
+    2. Whether some value may start or end with whitespace (``strip``) or start with an
+       apostrophe (``apostrophe``): when neither can happen the SQL reads the values as they
+       are, without the costly trimming. Both err on the safe side: True means "maybe".
+
+    The file is seen as the parts between its quotes (outside a quoted part, then inside, ...);
+    the last part of a chunk is carried over to the next, where it is whole. Values outside
+    quotes are checked by classifying every byte (``bytes.translate``) and looking for a
+    separator next to whitespace; quoted values by their first and last bytes.
+    """
+
+    def __init__(self, delimiter: str, encoding: str):
+        self.utf8 = encoding.startswith("utf")
+        separator = re.escape(delimiter.encode())
+        self._outside = (
+            _byte_classes(delimiter, encoding, quoted=False),
+            re.compile(rb"(?:\A|[\x00\r\n" + separator + rb"])" + _WS_UTF8),
+            re.compile(_WS_UTF8 + rb"(?:\Z|[\x00\r\n" + separator + rb"])"),
+        )
+        self._quoted = (
+            _byte_classes(delimiter, encoding, quoted=True),
+            re.compile(rb"(?:\A|\x00)" + _WS_UTF8),
+            re.compile(_WS_UTF8 + rb"(?:\Z|\x00)"),
+        )
+        self._separators = (delimiter.encode(), b"\n", b"\r")
+        self.allowed = {b"", *self._separators}
+        self.strip = False
+        self.apostrophe = False
+        self.inside = False  # at the end of what was fed
+        self._carry = b""
+        self._carry_inside = False
+        self._carry_starts_value = False  # a carried quoted part: whether it opens a value
+        self._at_start = True
+
+    def feed(self, chunk: bytes, final: bool = False) -> None:
+        text = self._carry + chunk
+        parts = text.split(b'"')
+        n = len(parts)
+        first_inside = self._carry_inside
+        self.inside = last_inside = first_inside ^ bool((n - 1) % 2)
+        if final:
+            if last_inside:
+                raise NotStageable("a quoted value is not closed")
+            keep = n
+        elif not last_inside and not parts[-1] and n >= 2:
+            keep = n - 2  # ends with a quote: closing a value, or the first of a doubled pair
+        else:
+            keep = n - 1
+        out_at = 1 if first_inside else 0
+        in_at = 1 - out_at
+
+        # 1. Quotes: the outside parts followed by a quote must end where a value may start.
+        opening = parts[out_at : min(keep, n - 1) : 2]
+        if opening:
+            ends = {part[-1:] for part in opening[1:] if part}  # an empty one follows a closing quote
+            ends.add(opening[0][-1:])  # empty only at the start of the file
+            if not ends <= self.allowed:
+                raise NotStageable("a quote inside an unquoted value")
+
+        # 2. Values with whitespace or an apostrophe at their edges.
+        fragment = b""
+        if keep == n - 1 and not last_inside:
+            cut = max(parts[-1].rfind(s) for s in self._separators)
+            if cut >= 0:
+                fragment = parts[-1][: cut + 1]  # ends on a separator: its values are whole
+        if not (self.strip and self.apostrophe):
+            outside = parts[out_at:keep:2]
+            if fragment:
+                outside.append(fragment)
+            self._check_values(b"\x00".join(outside), *self._outside)
+            inside = parts[in_at:keep:2]
+            # A quoted part opens a value when the outside part before it is not empty (an empty
+            # one lies between the quotes of a doubled quote), and closes it likewise.
+            before = parts[in_at - 1 : keep : 2] if in_at else [None, *parts[1:keep:2]]
+            after = parts[in_at + 1 : keep + 1 : 2]
+            starts = [part[:3] for part, prev in zip(inside, before, strict=False) if prev]
+            if in_at == 0 and self._carry_starts_value and inside:
+                starts.append(inside[0][:3])
+            if in_at == 1 and self._at_start and inside and not parts[0]:
+                starts.append(inside[0][:3])  # the file starts with a quoted value
+            ends_ = [part[-3:] for part, nxt in zip(inside, after, strict=False) if nxt]
+            if final and n >= 2 and not parts[-1]:
+                ends_.append(parts[-2][-3:])  # the file ends with a quoted value
+            self._check_values(b"\x00" + b"\x00".join([*starts, *ends_]) + b"\x00", *self._quoted)
+
+        # 3. What the next chunk continues.
+        if final:
+            return
+        if fragment:
+            self._carry, self._carry_inside = parts[-1][len(fragment) - 1 :], False
+        else:
+            self._carry = b'"'.join(parts[keep:])
+            carry_inside = first_inside ^ bool(keep % 2)
+            if carry_inside and keep:
+                self._carry_starts_value = bool(parts[keep - 1]) or (keep == 1 and self._at_start)
+            self._carry_inside = carry_inside
+        self._at_start = False
+        if len(self._carry) > MAX_CARRY:
+            raise NotStageable("a value longer than Python's csv field limit")
+
+    def _check_values(self, data: bytes, table: bytes, lead_utf8: re.Pattern, trail_utf8: re.Pattern) -> None:
+        """Note whitespace or an apostrophe at the edge of a value in ``data`` (values between separators)."""
+        classes = data.translate(table)
+        if not self.strip:
+            if classes.startswith((b"W", b"L")) or classes.endswith((b"W", b"E")) or b"SW" in classes or b"WS" in classes:
+                self.strip = True
+            elif self.utf8 and (b"SL" in classes or b"ES" in classes):
+                # A multi-byte character next to a separator: whitespace only if it is one.
+                self.strip = bool(lead_utf8.search(data) or trail_utf8.search(data))
+        if not self.apostrophe and (classes.startswith(b"A") or b"SA" in classes):
+            self.apostrophe = True
+
+    def boundary(self, chunk: bytes) -> int:
+        """Return the end of the last whole record in ``chunk`` (after ``feed``), or -1 if none ends in it."""
+        if self.inside:
+            return -1
+        tail = chunk.rsplit(b'"', 1)[-1]
+        cut = max(tail.rfind(b"\n"), tail.rfind(b"\r"))
+        if cut < 0:
+            return -1
+        cut += len(chunk) - len(tail)
+        if chunk[cut : cut + 1] == b"\r" and cut + 1 == len(chunk):
+            return -1  # a "\r\n" may be split across chunks
+        if chunk[cut : cut + 1] == b"\r" and chunk[cut + 1 : cut + 2] == b"\n":
+            cut += 1
+        return cut + 1
+
+
+class StagedFeed:
+    """The raw feed in a temporary table (one text column per header cell), read by PostgreSQL."""
+
+    def __init__(self, fmt: FeedFormat, *, vendor_id: int, fields: Sequence[str], now, dry_run: bool):
+        self.fmt = fmt
+        self.vendor_id = vendor_id
+        self.fields = tuple(fields)
+        self.now = now
+        self.dry_run = dry_run
+        self.width = len(fmt.header)
+        self.cells = [f"c{i}" for i in range(self.width)]
+        self.table = connection.ops.quote_name(Product._meta.db_table)
+        self.records = 0
+        self.seen_view = False
+        self._lines_known = (0, 0)  # (record, line breaks inside records up to it)
+
+    # -- loading ------------------------------------------------------------------------------
+    def load(self, opener: Opener, on_progress: Callable[[int], None]) -> int:
+        """COPY the file into the staging table; return its record count; raise NotStageable."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+            columns = ", ".join(f"{c} text" for c in self.cells)
+            cursor.execute(f"CREATE TEMPORARY TABLE {RAW_TABLE} (rec bigint GENERATED ALWAYS AS IDENTITY, {columns})")
+        try:
+            self._copy_segments(opener, on_progress)
+        except (psycopg.errors.DataError, psycopg.errors.BadCopyFileFormat, psycopg.errors.CharacterNotInRepertoire,
+                psycopg.errors.UntranslatableCharacter) as exc:
+            raise NotStageable(f"the server could not read it: {str(exc).splitlines()[0]}") from None
+        limit = csv.field_size_limit()
+        # Python's csv refuses a value longer than its field size limit (the file fails there);
+        # the server does not: such a file is read in Python. Bytes bound characters from above.
+        longer = " OR ".join(f"octet_length({c}) > {limit}" for c in self.cells)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT COUNT(*), COUNT(*) FILTER (WHERE {longer}) FROM {RAW_TABLE}"
+            )
+            self.records, long_rows = cursor.fetchone()
+            if long_rows:
+                each = " OR ".join(f"char_length({c}) > {limit}" for c in self.cells)
+                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {RAW_TABLE} WHERE ({longer}) AND ({each}))")
+                if cursor.fetchone()[0]:
+                    raise NotStageable(f"a value longer than {limit:,} characters")
+            cursor.execute(f"CREATE INDEX ON {RAW_TABLE} (rec)")
+        self.seen_view = not (self.scan.strip or self.scan.apostrophe)
+        if self.seen_view:
+            # Every sku as written is the sku read: the feed's skus are the staged column itself.
+            sku = self._column("id")
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE IF EXISTS {SEEN_TABLE}")
+                cursor.execute(f"CREATE TEMPORARY VIEW {SEEN_TABLE} AS SELECT {sku} AS sku FROM {RAW_TABLE} WHERE {sku} <> ''")
+        self._prepare()
+        return self.records
+
+    def _copy_segments(self, opener: Opener, on_progress: Callable[[int], None]) -> None:
+        encoding = PG_ENCODINGS[self.fmt.encoding]
+        delimiter = self.fmt.delimiter.replace("'", "''")
+        options = (
+            f"FORMAT csv, DELIMITER E'{delimiter}'" if delimiter != "\t" else "FORMAT csv, DELIMITER E'\\t'"
+        ) + f", ENCODING '{encoding}', FORCE_NOT_NULL ({', '.join(self.cells)})"
+        self.scan = FeedScan(self.fmt.delimiter, self.fmt.encoding)
+        chunks = _ahead(self._checked_chunks(opener, self.scan))
+        carry = b""  # the start of a record that the previous segment left out
+        header, sent, done = True, 0, False
+        while not done:
+            sql = f"COPY {RAW_TABLE} ({', '.join(self.cells)}) FROM STDIN WITH ({options}, HEADER {str(header).lower()})"
+            written = len(carry)
+            # Each segment commits on its own (a temporary table: nothing to flush) so that
+            # progress can be written between segments; the server reads a chunk while the
+            # next one is checked here.
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                with cursor.cursor.copy(sql) as copy:
+                    if carry:
+                        copy.write(carry)
+                    carry = b""
+                    for chunk, cut in chunks:
+                        if cut >= 0 and written + cut >= SEGMENT_SIZE:
+                            copy.write(chunk[:cut])
+                            carry, written = chunk[cut:], written + cut
+                            break
+                        copy.write(chunk)
+                        written += len(chunk)
+                    else:
+                        done = True
+            header = False
+            sent += written
+            on_progress(sent)
+
+    @staticmethod
+    def _checked_chunks(opener: Opener, check: FeedScan):
+        """Yield the file's chunks with the end of their last whole record (-1: none), checked."""
+        tail = b""
+        with opener() as source:
+            chunk = source.read(CHUNK_SIZE)
+            while chunk:
+                following = source.read(CHUNK_SIZE)
+                if not following:
+                    chunk = chunk.rstrip(b"\r\n")  # blank lines at the end hold no record; COPY refuses them
+                if b"\x00" in chunk:
+                    raise NotStageable("a NUL byte")
+                if (b"\\." in tail + chunk[:3] or b"\\." in chunk) and _END_MARKER.search(tail + chunk):
+                    raise NotStageable("a line PostgreSQL reads as the end of its data")
+                tail = chunk[-3:]
+                check.feed(chunk, final=not following)
+                yield chunk, check.boundary(chunk) if following else -1
+                chunk = following
+
+    def drop(self) -> None:
+        with connection.cursor() as cursor:
+            if self.seen_view:
+                cursor.execute(f"DROP VIEW IF EXISTS {SEEN_TABLE}")
+            cursor.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+            cursor.execute(f"DROP TABLE IF EXISTS {DUP_TABLE}")
+
+    # -- the statement that converts and writes a batch ------------------------------------------
+    def _column(self, name: str) -> str | None:
+        index = self.fmt.columns.get(name)
+        return None if index is None else f"c{index}"
+
+    def _prepare(self) -> None:
+        """Build the per-batch statement from the header and what the whole file holds."""
+        # Trimmed only when a value may need it; the scan of the bytes says when none can.
+        strip = "btrim(s.{}, %(ws)s)" if self.scan.strip else "s.{}"
+        nonempty = " OR ".join(f"s.{c} <> ''" for c in self.cells)
+        values = {}  # Product field (or sale/quantity/availability/condition text) -> stripped SQL
+        for column, name in FEED_COLUMNS.items():
+            cell = self._column(column)
+            if cell is not None:
+                values[name] = strip.format(cell)
+        params = {"ws": python_whitespace(), "vendor": self.vendor_id, "now": self.now}
+        with connection.cursor() as cursor:
+            # Every occurrence of an sku written twice goes to Python, which applies them in file order.
+            cursor.execute(f"DROP TABLE IF EXISTS {DUP_TABLE}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {DUP_TABLE} AS SELECT {self._sku_key(values['sku'])} AS sku "
+                f"FROM {RAW_TABLE} s WHERE {nonempty} GROUP BY 1 HAVING COUNT(*) > 1",
+                params,
+            )
+            has_dups = bool(cursor.rowcount)
+            maps = {name: known_spellings(name) for name in ("availability", "condition") if name in values}
+
+        selected = ["s.rec"]
+        checks = ["sku <> ''", "title <> ''", "price ~ %(price_re)s"]
+        params.update(price_re=SIMPLE_PRICE, quantity_re=SIMPLE_QUANTITY)
+        for name, expression in values.items():
+            if name in maps:
+                whens = " ".join(
+                    f"WHEN %({name}_k{i})s THEN %({name}_v{i})s" for i in range(len(maps[name]))
+                )
+                for i, (spelling, value) in enumerate(maps[name].items()):
+                    params[f"{name}_k{i}"], params[f"{name}_v{i}"] = spelling, value
+                expression = f"CASE {expression} {whens} END" if whens else "NULL::text"
+                checks.append(f"{name} IS NOT NULL")
+            selected.append(f"{expression} AS {name}")
+        if "sale_price" in values:
+            checks.append("(sale_price = '' OR sale_price ~ %(price_re)s)")
+        if "quantity" in values:
+            checks.append("(quantity = '' OR quantity ~ %(quantity_re)s)")
+        for name in values:
+            if self.scan.apostrophe and name not in ("price", "sale_price", "quantity", "availability", "condition"):
+                # A value starting with an apostrophe may be an exported formula cell to restore.
+                checks.append(f"left({name}, 1) <> ''''")
+            limit = _MAX_LENGTH.get(name)
+            if limit:
+                # The byte length bounds the character length and costs nothing.
+                checks.append(f"(octet_length({name}) <= {limit} OR char_length({name}) <= {limit})")
+        if has_dups:
+            checks.append(f"{self._sku_key('v.sku')} NOT IN (SELECT sku FROM {DUP_TABLE})")  # a hashed subplan
+
+        converted = {name: f"r.{name}" for name in values}
+        converted["price"] = "split_part(r.price, ' ', 1)::numeric"
+        converted["currency"] = "split_part(r.price, ' ', 2)"
+        if "sale_price" in values:
+            converted["sale_price"] = "NULLIF(split_part(r.sale_price, ' ', 1), '')::numeric"
+        if "quantity" in values:
+            converted["quantity"] = "NULLIF(r.quantity, '')::integer"
+        written = [name for name in PRODUCT_FIELDS if name in converted]
+        assert tuple(written) == self.fields, (written, self.fields)
+        all_columns = list(_STAGE_COLUMNS)
+        defaults = {name: _default(kind) for name, kind in _STAGE_COLUMNS.items()}
+        insert_values = ", ".join(converted.get(name, defaults[name]) for name in all_columns)
+        changed = [name for name in written if name != "sku"]
+        target = ", ".join(f"p.{name}" for name in changed) + ", p.is_active"
+        # Unchanged rows are left out before the upsert: ON CONFLICT would lock (and so write) them.
+        stored = ", ".join(f"cur.{name}" for name in changed) + ", cur.is_active"
+        incoming = ", ".join(f"EXCLUDED.{name}" for name in changed) + ", EXCLUDED.is_active"
+        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in changed)
+        staged_values = ", ".join(converted[name] for name in changed) + ", TRUE"
+
+        rows = f"""
+            r AS MATERIALIZED (
+                SELECT v.*, ({" AND ".join(checks)}) AS ok
+                FROM (SELECT {", ".join(selected)} FROM {RAW_TABLE} s
+                      WHERE s.rec BETWEEN %(lo)s AND %(hi)s AND ({nonempty})) v
+            )"""
+        if not self.seen_view:
+            rows += f""",
+            seen AS (INSERT INTO {SEEN_TABLE} (sku) SELECT r.sku FROM r WHERE r.ok)"""
+        if self.dry_run:
+            counts = f"""
+            counted AS (
+                SELECT COUNT(*) FILTER (WHERE p.id IS NULL) AS created,
+                       COUNT(*) FILTER (WHERE p.id IS NOT NULL AND ({target}) IS DISTINCT FROM ({staged_values})) AS updated
+                FROM r LEFT JOIN {self.table} p ON p.vendor_id = %(vendor)s AND p.sku = r.sku
+                WHERE r.ok
+            )"""
+        else:
+            counts = f"""
+            written AS (
+                INSERT INTO {self.table} AS p (vendor_id, {", ".join(all_columns)}, is_active, created_at, updated_at)
+                SELECT %(vendor)s, {insert_values}, TRUE, %(now)s, %(now)s
+                FROM r LEFT JOIN {self.table} cur ON cur.vendor_id = %(vendor)s AND cur.sku = r.sku
+                WHERE r.ok AND (cur.id IS NULL OR ({stored}) IS DISTINCT FROM ({staged_values}))
+                ON CONFLICT (vendor_id, sku) DO UPDATE
+                SET {updates}, is_active = TRUE, updated_at = EXCLUDED.updated_at
+                WHERE ({target}) IS DISTINCT FROM ({incoming})
+                RETURNING (p.xmax = 0) AS inserted
+            ),
+            counted AS (
+                SELECT COUNT(*) FILTER (WHERE inserted) AS created, COUNT(*) FILTER (WHERE NOT inserted) AS updated
+                FROM written
+            )"""
+        cells = ", ".join(f"s.{c}" for c in self.cells)
+        self.batch_sql = f"""
+            WITH {rows}, {counts}
+            SELECT NULL::bigint, ARRAY[(SELECT COUNT(*) FROM r WHERE ok), created, updated]::text[] FROM counted
+            UNION ALL
+            (SELECT s.rec, ARRAY[{cells}] FROM r JOIN {RAW_TABLE} s ON s.rec = r.rec WHERE NOT r.ok ORDER BY s.rec)
+        """
+        self.params = params
+
+    def _sku_key(self, sku: str) -> str:
+        # An exported formula cell comes back without its apostrophe: "'=x" and "=x" are one sku.
+        return f"ltrim({sku}, '''')" if self.scan.apostrophe else sku
+
+    def apply(self, lo: int, hi: int) -> tuple[int, int, int, list[tuple[int, list[str]]]]:
+        """Convert and write records lo..hi; return (rows written by SQL, created, updated, the rest)."""
+        with connection.cursor() as cursor:
+            # The batch's rows are held once, in memory; each row looks its product up by the
+            # (vendor, sku) index, whatever the statistics of a table just filled say.
+            cursor.execute(
+                "SET LOCAL work_mem TO '64MB'; SET LOCAL enable_hashjoin TO off; "
+                "SET LOCAL enable_mergejoin TO off; SET LOCAL enable_material TO off; SET LOCAL enable_seqscan TO off"
+            )
+            cursor.execute(self.batch_sql, {**self.params, "lo": lo, "hi": hi})
+            result = cursor.fetchall()
+        summary = next(cells for rec, cells in result if rec is None)
+        rest = [(rec, cells) for rec, cells in result if rec is not None]
+        done, created, updated = map(int, summary)
+        return done, created, updated, rest
+
+    # -- line numbers of the rows handed to Python ----------------------------------------------
+    def lines(self, records: Sequence[int]) -> dict[int, int]:
+        """Return the line each record starts on, as Python's csv module counts lines."""
+        if not records:
+            return {}
+        known, breaks = self._lines_known
+        last = max(records)
+        joined = " || ".join(f"s.{c}" for c in self.cells)
+        inner = (
+            "(char_length(x) - char_length(replace(x, E'\\n', ''))) + (char_length(x) - char_length(replace(x, E'\\r', '')))"
+            " - (char_length(x) - char_length(replace(x, E'\\r\\n', ''))) / 2"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""SELECT rec, SUM(b) OVER (ORDER BY rec) - b, SUM(b) OVER (ORDER BY rec)
+                    FROM (SELECT s.rec, {inner} AS b FROM {RAW_TABLE} s, LATERAL (SELECT {joined} AS x) j
+                          WHERE s.rec > %s AND s.rec <= %s) t ORDER BY rec""",
+                [known, last],
+            )
+            wanted = set(records)
+            found = {}
+            total = 0
+            for rec, before, through in cursor.fetchall():
+                total = through
+                if rec in wanted:
+                    # The header is line 1; a record starts after each earlier record's lines.
+                    found[rec] = 1 + rec + breaks + before
+        self._lines_known = (last, breaks + total)
+        return found
+
+
+@functools.cache
+def known_spellings(column: str) -> dict[str, str]:
+    """The usual spellings of each availability or condition ('in stock', 'In_Stock', 'NEW' ...)
+    with what the Python parser reads them as, the likeliest first; others go to Python."""
+    parse = parse_availability if column == "availability" else parse_condition
+    keys = [""] + list(AVAILABILITY_SPELLINGS if column == "availability" else CONDITION_SPELLINGS)
+    spellings: dict[str, str] = {}
+    for case in (str.lower, str.capitalize, str.title, str.upper):
+        for joiner in (" ", "_", "", "-"):
+            for key in keys:
+                spelling = case(joiner.join(key.split("_")))
+                try:
+                    spellings.setdefault(spelling, parse(spelling))
+                except FeedValueError:
+                    continue
+    return spellings
+
+
+def _ahead(items: Iterator, size: int = 2) -> Iterator:
+    """Yield what ``items`` yields, produced in a thread: it reads and checks the next chunks while
+    this one waits for PostgreSQL (GIL released). Its exception is raised here, in order."""
+    done = object()
+    slots: queue.Queue = queue.Queue(maxsize=size)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        slots.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(done)
+        except BaseException as exc:  # handed over to the consumer, which raises it
+            slots.put(exc)
+
+    thread = threading.Thread(target=produce, name="product-import-scan", daemon=True)
+    thread.start()
+    try:
+        while (item := slots.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _default(kind: str) -> str:
+    match = re.search(r"DEFAULT ('[^']*')", kind)
+    return match[1] if match else "NULL"
+
