@@ -360,6 +360,13 @@ def _copy_batches(
             ahead.stop()
 
 
+def _read_all(copy: Copy) -> bytearray:
+    data = bytearray()
+    for chunk in copy:
+        data += chunk
+    return data
+
+
 class _RangesAhead:
     """Read ranges on a connection of its own, in a thread, and hand each over as bytes, in order.
 
@@ -397,7 +404,7 @@ class _RangesAhead:
                     if self._stopping.is_set():
                         return
                     with raw.copy(self._statement, [*self._params, low, high]) as copy:
-                        data = b"".join(copy) if self._read is None else self._read(copy)
+                        data = _read_all(copy) if self._read is None else self._read(copy)
                     self._hand_over((data, raw.rowcount))
         except Exception as exc:
             self._hand_over(exc)
