@@ -361,6 +361,7 @@ def _copy_batches(
 
 
 def _read_all(copy: Copy) -> bytearray:
+    """Return a range's COPY output in one piece (gathering the messages beats joining them)."""
     data = bytearray()
     for chunk in copy:
         data += chunk
@@ -396,8 +397,9 @@ class _RangesAhead:
         self._thread.join()
 
     def _run(self) -> None:
-        reader = connections.create_connection(DEFAULT_DB_ALIAS)
+        reader = None
         try:
+            reader = connections.create_connection(DEFAULT_DB_ALIAS)
             with reader.cursor() as cursor:
                 raw = cursor.cursor
                 for low, high in self._ranges:
@@ -406,10 +408,11 @@ class _RangesAhead:
                     with raw.copy(self._statement, [*self._params, low, high]) as copy:
                         data = _read_all(copy) if self._read is None else self._read(copy)
                     self._hand_over((data, raw.rowcount))
-        except Exception as exc:
+        except BaseException as exc:  # whatever it is, the export must not wait for a range forever
             self._hand_over(exc)
         finally:
-            reader.close()
+            if reader is not None:
+                reader.close()
 
     def _hand_over(self, item) -> None:
         while not self._stopping.is_set():
