@@ -59,6 +59,22 @@ def test_numeric_columns_are_written_exactly(run_export):
     assert row["gtin"] == "0000123456789"
 
 
+@pytest.mark.parametrize(
+    ("price", "currency", "cell"),
+    [
+        (Decimal("-5.00"), "EUR", "-5.00 EUR"),
+        (Decimal("-5.00"), "", "-5.00"),
+        (Decimal("-5.00"), "E1", "'-5.00 E1"),
+        (Decimal("5.00"), "E1", "5.00 E1"),
+        (Decimal("5.00"), "=1", "5.00 =1"),
+    ],
+)
+def test_a_price_is_neutralised_only_when_it_is_negative_and_not_a_number(run_export, price, currency, cell):
+    row = exported_row(run_export, price=price, sale_price=price, currency=currency)
+
+    assert row["price"] == row["sale_price"] == cell
+
+
 def test_a_gtin_that_is_not_a_number_is_neutralised(run_export):
     assert exported_row(run_export, gtin="=1+2")["gtin"] == "'=1+2"
 
