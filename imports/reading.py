@@ -76,6 +76,7 @@ class FeedFormat:
     columns: dict[str, int]  # feed column -> index in a row
     fields: tuple[str, ...] = field(default=())  # Product fields the file carries, in PRODUCT_FIELDS order
     skip_records: int = 1  # records before the first product row (header, Excel's "sep=" line)
+    verified: bool = True  # False: UTF-8 read from the first 256 KB only (see detect_encoding)
 
     def describe(self) -> dict:
         ignored = [name for i, name in enumerate(self.header) if i not in self.columns.values() and name.strip()]
@@ -103,8 +104,20 @@ def _decodes(opener: Opener, encoding: str) -> bool:
     return True
 
 
-def detect_encoding(opener: Opener) -> str:
-    """Return the file's encoding: a BOM, else UTF-8 if it all decodes, else UTF-16 or a Western code page."""
+def _sample_decodes(sample: bytes, encoding: str) -> bool:
+    try:
+        codecs.getincrementaldecoder(encoding)(errors="strict").decode(sample, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_encoding(opener: Opener, verify: bool = True) -> str:
+    """Return the file's encoding: a BOM, else UTF-8 if it all decodes, else UTF-16 or a Western code page.
+
+    With ``verify=False`` a file whose first 256 KB read as UTF-8 is taken as UTF-8 without reading
+    the rest: for a reader that checks the encoding itself (PostgreSQL's COPY does).
+    """
     with opener() as f:
         sample = f.read(SAMPLE_SIZE)
     if not sample.strip():
@@ -116,6 +129,8 @@ def detect_encoding(opener: Opener) -> str:
             return "utf-16"
         raise FeedUnusable("The file starts like UTF-16 text but does not decode as UTF-16.")
     if sample.startswith(codecs.BOM_UTF8):
+        if not verify and _sample_decodes(sample, "utf-8-sig"):
+            return "utf-8-sig"
         if _decodes(opener, "utf-8-sig"):
             return "utf-8-sig"
         raise FeedUnusable("The file starts like UTF-8 text but does not decode as UTF-8.")
@@ -126,6 +141,8 @@ def detect_encoding(opener: Opener) -> str:
         if guess is not None and guess.encoding.startswith(("utf_16", "utf_32")) and _decodes(opener, guess.encoding):
             return guess.encoding.replace("_", "-")
         raise FeedUnusable(NOT_TEXT)
+    if not verify and _sample_decodes(sample, "utf-8"):
+        return "utf-8"
     if _decodes(opener, "utf-8"):
         return "utf-8"
     guess = charset_normalizer.from_bytes(sample).best()
@@ -152,9 +169,13 @@ def _first_record(text: str, delimiter: str) -> list[str]:
     return []
 
 
-def detect_format(opener: Opener) -> FeedFormat:
-    """Detect encoding, delimiter and header; raise FeedUnusable naming what is wrong."""
-    encoding = detect_encoding(opener)
+def detect_format(opener: Opener, verify: bool = True) -> FeedFormat:
+    """Detect encoding, delimiter and header; raise FeedUnusable naming what is wrong.
+
+    ``verify=False``: see detect_encoding(); the format says whether its encoding was verified.
+    """
+    encoding = detect_encoding(opener, verify)
+    verified = verify or encoding not in ("utf-8", "utf-8-sig")
     text = _sample_text(opener, encoding)
     skip = 1
     first_line = text.lstrip("\ufeff").split("\n", 1)[0].strip()
@@ -197,7 +218,10 @@ def detect_format(opener: Opener) -> FeedFormat:
         )
     present = {FEED_COLUMNS[name] for name in columns} | ({"currency"} if "price" in columns else set())
     fields = tuple(f for f in PRODUCT_FIELDS if f in present)
-    return FeedFormat(encoding=encoding, delimiter=delimiter, header=header, columns=columns, fields=fields, skip_records=skip)
+    return FeedFormat(
+        encoding=encoding, delimiter=delimiter, header=header, columns=columns, fields=fields, skip_records=skip,
+        verified=verified,
+    )
 
 
 def _shorten(header: list[str], limit: int = 8) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from django.core.files import File
 from django.core.files.storage import storages
+from django.db import connection
 from django.utils import timezone
 
 from background_tasks.services import JobFailed, JobProgress, Outcome, background_task_create
@@ -167,7 +168,8 @@ def product_import_execute(*, job: MarketplaceImportJob, progress: JobProgress) 
     )
     with opened_source(job, progress) as (opener, size):
         try:
-            fmt = detect_format(opener)
+            # PostgreSQL checks the encoding of a file it reads: no need to read it all here first.
+            fmt = detect_format(opener, verify=not may_stage())
         except FeedUnusable as exc:
             raise JobFailed(str(exc)) from None
         job.file_info = fmt.describe()
@@ -317,7 +319,7 @@ def _report_rejected(batch: _Batch, counts: ImportCounts, report: ErrorReport) -
 
 def _import_rows(job, progress, opener, size, fmt, writer: ProductWriter, counts: ImportCounts, report) -> int:
     batch_size = max(1, int(import_setting("IMPORTS_BATCH_SIZE")))
-    staged = _staged_feed(job, progress, opener, size, fmt, writer)
+    staged = _staged_feed(job, progress, opener, size, fmt, writer, report)
     job.file_info["reader"] = "postgresql" if staged is not None else "python"
     job.save(update_fields=["file_info"])
     try:
@@ -328,7 +330,8 @@ def _import_rows(job, progress, opener, size, fmt, writer: ProductWriter, counts
             with closing(iter(_BatchReader(opener, fmt, batch_size, writer))) as batches:
                 _write_batches(job, progress, size, writer, counts, report, batches)
 
-        counts.duplicates, counts.duplicate_examples = writer.duplicates(DUPLICATE_EXAMPLES)
+        source = staged if staged is not None and staged.seen_view else writer
+        counts.duplicates, counts.duplicate_examples = source.duplicates(DUPLICATE_EXAMPLES)
         if not job.deactivate_missing:
             return 0
         if counts.total - counts.rejected == 0:
@@ -340,10 +343,38 @@ def _import_rows(job, progress, opener, size, fmt, writer: ProductWriter, counts
             staged.drop()
 
 
-def _staged_feed(job, progress, opener, size, fmt: FeedFormat, writer: ProductWriter) -> StagedFeed | None:
+def may_stage() -> bool:
+    """Whether PostgreSQL may read the feed itself (see imports.staged)."""
+    return (
+        connection.vendor == "postgresql"
+        and import_setting("IMPORTS_USE_COPY")
+        and import_setting("IMPORTS_PARSE_IN_DATABASE")
+    )
+
+
+def _staged_feed(job, progress, opener, size, fmt: FeedFormat, writer: ProductWriter, report) -> StagedFeed | None:
     """Load the file into PostgreSQL to be read there, or return None: it is read in Python."""
-    if not isinstance(writer, PostgresCopyWriter) or not import_setting("IMPORTS_PARSE_IN_DATABASE"):
+    if not isinstance(writer, PostgresCopyWriter) or not may_stage():
         return None
+    staged = _try_staging(job, progress, opener, size, fmt, writer)
+    if staged is None and not fmt.verified:
+        # Only the start of the file was read as UTF-8: read it all now, and try again if the
+        # encoding turns out to be another one PostgreSQL reads (cp1252 past the first 256 KB).
+        try:
+            verified = detect_format(opener)
+        except FeedUnusable as exc:
+            raise JobFailed(str(exc)) from None
+        changed = verified.encoding != fmt.encoding
+        fmt.__dict__.update(verified.__dict__)
+        report.__init__(fmt)
+        job.file_info = {**fmt.describe(), **{k: v for k, v in job.file_info.items() if k == "python_reader_because"}}
+        job.save(update_fields=["file_info"])
+        if changed:
+            staged = _try_staging(job, progress, opener, size, fmt, writer)
+    return staged
+
+
+def _try_staging(job, progress, opener, size, fmt: FeedFormat, writer: ProductWriter) -> StagedFeed | None:
     reason = staging_reason(fmt, opener)
     if reason is None:
         staged = StagedFeed(fmt, vendor_id=writer.vendor_id, fields=writer.fields, now=writer.now, dry_run=writer.dry_run)

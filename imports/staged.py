@@ -45,6 +45,8 @@ from .writers import _STAGE_COLUMNS, SEEN_TABLE
 
 RAW_TABLE = "imports_raw_feed"
 DUP_TABLE = "imports_raw_dup_sku"
+BATCH_STATEMENT = "imports_staged_batch"
+SPECIAL_TABLE = "imports_raw_special"
 SEGMENT_SIZE = 8 * 1024 * 1024  # bytes per COPY statement: progress is reported between them
 
 PG_ENCODINGS = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1252": "WIN1252", "iso8859-1": "LATIN1", "latin-1": "LATIN1"}
@@ -257,6 +259,7 @@ class StagedFeed:
         self.table = connection.ops.quote_name(Product._meta.db_table)
         self.records = 0
         self.seen_view = False
+        self.prepared = False
         self._lines_known = (0, 0)  # (record, line breaks inside records up to it)
 
     # -- loading ------------------------------------------------------------------------------
@@ -271,29 +274,18 @@ class StagedFeed:
         except (psycopg.errors.DataError, psycopg.errors.BadCopyFileFormat, psycopg.errors.CharacterNotInRepertoire,
                 psycopg.errors.UntranslatableCharacter) as exc:
             raise NotStageable(f"the server could not read it: {str(exc).splitlines()[0]}") from None
-        limit = csv.field_size_limit()
-        # Python's csv refuses a value longer than its field size limit (the file fails there);
-        # the server does not: such a file is read in Python. Bytes bound characters from above.
-        longer = " OR ".join(f"octet_length({c}) > {limit}" for c in self.cells)
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT COUNT(*), COUNT(*) FILTER (WHERE {longer}) FROM {RAW_TABLE}"
-            )
-            self.records, long_rows = cursor.fetchone()
-            if long_rows:
-                each = " OR ".join(f"char_length({c}) > {limit}" for c in self.cells)
-                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {RAW_TABLE} WHERE ({longer}) AND ({each}))")
-                if cursor.fetchone()[0]:
-                    raise NotStageable(f"a value longer than {limit:,} characters")
             cursor.execute(f"CREATE INDEX ON {RAW_TABLE} (rec)")
+            cursor.execute(f"SELECT COALESCE(MAX(rec), 0) FROM {RAW_TABLE}")
+            self.records = cursor.fetchone()[0]
         self.seen_view = not (self.scan.strip or self.scan.apostrophe)
+        self._prepare()
         if self.seen_view:
             # Every sku as written is the sku read: the feed's skus are the staged column itself.
             sku = self._column("id")
             with connection.cursor() as cursor:
                 cursor.execute(f"DROP TABLE IF EXISTS {SEEN_TABLE}")
                 cursor.execute(f"CREATE TEMPORARY VIEW {SEEN_TABLE} AS SELECT {sku} AS sku FROM {RAW_TABLE} WHERE {sku} <> ''")
-        self._prepare()
         return self.records
 
     def _copy_segments(self, opener: Opener, on_progress: Callable[[int], None]) -> None:
@@ -350,12 +342,34 @@ class StagedFeed:
                 yield chunk, check.boundary(chunk) if following else -1
                 chunk = following
 
+    @staticmethod
+    def _deallocate(cursor) -> None:
+        cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [BATCH_STATEMENT])
+        if cursor.fetchone():
+            cursor.execute(f"DEALLOCATE {BATCH_STATEMENT}")
+
+    def duplicates(self, examples: int) -> tuple[int, list[str]]:
+        """Like ProductWriter.duplicates(), from the pass over the file (when the skus are read as written)."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COALESCE(SUM(n - 1), 0) FROM {DUP_TABLE} WHERE n > 1 AND sku <> ''")
+            repeats = cursor.fetchone()[0]
+            if not repeats:
+                return 0, []
+            cursor.execute(f"SELECT sku FROM {DUP_TABLE} WHERE n > 1 AND sku <> '' ORDER BY sku LIMIT %s", [examples])
+            return repeats, [row[0] for row in cursor.fetchall()]
+
     def drop(self) -> None:
         with connection.cursor() as cursor:
-            if self.seen_view:
-                cursor.execute(f"DROP VIEW IF EXISTS {SEEN_TABLE}")
+            if self.prepared:
+                self._deallocate(cursor)
+            cursor.execute(
+                "SELECT 1 FROM pg_class WHERE oid = to_regclass(%s) AND relkind = 'v'", [SEEN_TABLE]
+            )
+            if cursor.fetchone():
+                cursor.execute(f"DROP VIEW {SEEN_TABLE}")
             cursor.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
             cursor.execute(f"DROP TABLE IF EXISTS {DUP_TABLE}")
+            cursor.execute(f"DROP TABLE IF EXISTS {SPECIAL_TABLE}")
 
     # -- the statement that converts and writes a batch ------------------------------------------
     def _column(self, name: str) -> str | None:
@@ -373,28 +387,38 @@ class StagedFeed:
             if cell is not None:
                 values[name] = strip.format(cell)
         params = {"ws": python_whitespace(), "vendor": self.vendor_id, "now": self.now}
-        with connection.cursor() as cursor:
-            # Every occurrence of an sku written twice goes to Python, which applies them in file order.
+        limit = csv.field_size_limit()
+        longer = " OR ".join(f"octet_length(s.{c}) > {limit}" for c in self.cells)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem TO '256MB'")  # the passes over the file hash in memory
+            # The skus written twice (every occurrence goes to Python, which applies them in file
+            # order) and the rows with a value longer than Python's csv reads (then the file fails
+            # there, as in Python: it is read there). Bytes bound characters from above.
             cursor.execute(f"DROP TABLE IF EXISTS {DUP_TABLE}")
             cursor.execute(
-                f"CREATE TEMPORARY TABLE {DUP_TABLE} AS SELECT {self._sku_key(values['sku'])} AS sku "
-                f"FROM {RAW_TABLE} s WHERE {nonempty} GROUP BY 1 HAVING COUNT(*) > 1",
+                f"CREATE TEMPORARY TABLE {DUP_TABLE} AS SELECT {self._sku_key(values['sku'])} AS sku, "
+                f"COUNT(*) AS n, bool_or({longer}) AS long FROM {RAW_TABLE} s WHERE {nonempty} "
+                f"GROUP BY 1 HAVING COUNT(*) > 1 OR bool_or({longer})",
                 params,
             )
-            has_dups = bool(cursor.rowcount)
-            maps = {name: known_spellings(name) for name in ("availability", "condition") if name in values}
+            cursor.execute(f"SELECT COUNT(*) FILTER (WHERE n > 1), bool_or(long) FROM {DUP_TABLE}")
+            dups, long_rows = cursor.fetchone()
+            if long_rows:
+                each = " OR ".join(f"char_length(s.{c}) > {limit}" for c in self.cells)
+                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {RAW_TABLE} s WHERE ({longer}) AND ({each}))")
+                if cursor.fetchone()[0]:
+                    raise NotStageable(f"a value longer than {limit:,} characters")
 
-        selected = ["s.rec"]
+        maps = {name: known_spellings(name) for name in ("availability", "condition") if name in values}
+        selected = []
         checks = ["sku <> ''", "title <> ''", "price ~ %(price_re)s"]
         params.update(price_re=SIMPLE_PRICE, quantity_re=SIMPLE_QUANTITY)
         for name, expression in values.items():
             if name in maps:
-                whens = " ".join(
-                    f"WHEN %({name}_k{i})s THEN %({name}_v{i})s" for i in range(len(maps[name]))
-                )
+                whens = " ".join(f"WHEN %({name}_k{i})s THEN %({name}_v{i})s" for i in range(len(maps[name])))
                 for i, (spelling, value) in enumerate(maps[name].items()):
                     params[f"{name}_k{i}"], params[f"{name}_v{i}"] = spelling, value
-                expression = f"CASE {expression} {whens} END" if whens else "NULL::text"
+                expression = f"CASE {expression} {whens} END"
                 checks.append(f"{name} IS NOT NULL")
             selected.append(f"{expression} AS {name}")
         if "sale_price" in values:
@@ -409,8 +433,22 @@ class StagedFeed:
             if limit:
                 # The byte length bounds the character length and costs nothing.
                 checks.append(f"(octet_length({name}) <= {limit} OR char_length({name}) <= {limit})")
-        if has_dups:
-            checks.append(f"{self._sku_key('v.sku')} NOT IN (SELECT sku FROM {DUP_TABLE})")  # a hashed subplan
+        if dups:
+            checks.append(f"{self._sku_key('sku')} NOT IN (SELECT sku FROM {DUP_TABLE} WHERE n > 1)")  # hashed
+
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem TO '256MB'")
+            # The records SQL does not convert, once for the whole file: blank ones (skipped) and the
+            # ones Python reads. Usually none: then a batch is one lean statement.
+            cursor.execute(f"DROP TABLE IF EXISTS {SPECIAL_TABLE}")
+            cursor.execute(
+                f"""CREATE TEMPORARY TABLE {SPECIAL_TABLE} AS
+                    SELECT rec, nonempty FROM (
+                        SELECT s.rec, ({nonempty}) AS nonempty, {", ".join(selected)} FROM {RAW_TABLE} s
+                    ) v WHERE NOT nonempty OR NOT ({" AND ".join(checks)})""",
+                params,
+            )
+            cursor.execute(f"CREATE INDEX ON {SPECIAL_TABLE} (rec)")
 
         converted = {name: f"r.{name}" for name in values}
         converted["price"] = "split_part(r.price, ' ', 1)::numeric"
@@ -432,47 +470,48 @@ class StagedFeed:
         updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in changed)
         staged_values = ", ".join(converted[name] for name in changed) + ", TRUE"
 
-        rows = f"""
-            r AS MATERIALIZED (
-                SELECT v.*, ({" AND ".join(checks)}) AS ok
-                FROM (SELECT {", ".join(selected)} FROM {RAW_TABLE} s
-                      WHERE s.rec BETWEEN %(lo)s AND %(hi)s AND ({nonempty})) v
-            )"""
+        # $1, $2: the range of records; $3: the records in it that SQL leaves (blank or for Python).
+        rows = f"""SELECT {", ".join(selected)} FROM {RAW_TABLE} s
+                   WHERE s.rec BETWEEN %(lo)s AND %(hi)s AND s.rec <> ALL(%(skip)s)"""
+        ctes = [f"r AS ({rows})"]
         if not self.seen_view:
-            rows += f""",
-            seen AS (INSERT INTO {SEEN_TABLE} (sku) SELECT r.sku FROM r WHERE r.ok)"""
+            ctes.append(f"seen AS (INSERT INTO {SEEN_TABLE} (sku) SELECT r.sku FROM r)")
         if self.dry_run:
-            counts = f"""
-            counted AS (
+            ctes.append(f"""counted AS (
                 SELECT COUNT(*) FILTER (WHERE p.id IS NULL) AS created,
                        COUNT(*) FILTER (WHERE p.id IS NOT NULL AND ({target}) IS DISTINCT FROM ({staged_values})) AS updated
                 FROM r LEFT JOIN {self.table} p ON p.vendor_id = %(vendor)s AND p.sku = r.sku
-                WHERE r.ok
-            )"""
+            )""")
         else:
-            counts = f"""
-            written AS (
+            ctes.append(f"""written AS (
                 INSERT INTO {self.table} AS p (vendor_id, {", ".join(all_columns)}, is_active, created_at, updated_at)
                 SELECT %(vendor)s, {insert_values}, TRUE, %(now)s, %(now)s
                 FROM r LEFT JOIN {self.table} cur ON cur.vendor_id = %(vendor)s AND cur.sku = r.sku
-                WHERE r.ok AND (cur.id IS NULL OR ({stored}) IS DISTINCT FROM ({staged_values}))
+                WHERE cur.id IS NULL OR ({stored}) IS DISTINCT FROM ({staged_values})
                 ON CONFLICT (vendor_id, sku) DO UPDATE
                 SET {updates}, is_active = TRUE, updated_at = EXCLUDED.updated_at
                 WHERE ({target}) IS DISTINCT FROM ({incoming})
                 RETURNING (p.xmax = 0) AS inserted
-            ),
-            counted AS (
+            )""")
+            ctes.append("""counted AS (
                 SELECT COUNT(*) FILTER (WHERE inserted) AS created, COUNT(*) FILTER (WHERE NOT inserted) AS updated
                 FROM written
-            )"""
+            )""")
+        self.batch_sql = f"WITH {', '.join(ctes)} SELECT created, updated FROM counted"
         cells = ", ".join(f"s.{c}" for c in self.cells)
-        self.batch_sql = f"""
-            WITH {rows}, {counts}
-            SELECT NULL::bigint, ARRAY[(SELECT COUNT(*) FROM r WHERE ok), created, updated]::text[] FROM counted
-            UNION ALL
-            (SELECT s.rec, ARRAY[{cells}] FROM r JOIN {RAW_TABLE} s ON s.rec = r.rec WHERE NOT r.ok ORDER BY s.rec)
-        """
+        self.special_sql = (
+            f"SELECT x.rec, x.nonempty, ARRAY[{cells}] FROM {SPECIAL_TABLE} x JOIN {RAW_TABLE} s ON s.rec = x.rec "
+            f"WHERE x.rec BETWEEN %s AND %s ORDER BY x.rec"
+        )
         self.params = params
+        # Planned once: a batch differs only in its range of records.
+        with connection.cursor() as cursor:
+            sql = cursor.mogrify(
+                self.batch_sql.replace("%(lo)s", "$1").replace("%(hi)s", "$2").replace("%(skip)s", "$3"), params
+            )
+            self._deallocate(cursor)
+            cursor.execute(f"PREPARE {BATCH_STATEMENT} (bigint, bigint, bigint[]) AS {sql}")
+            self.prepared = True
 
     def _sku_key(self, sku: str) -> str:
         # An exported formula cell comes back without its apostrophe: "'=x" and "=x" are one sku.
@@ -480,19 +519,21 @@ class StagedFeed:
 
     def apply(self, lo: int, hi: int) -> tuple[int, int, int, list[tuple[int, list[str]]]]:
         """Convert and write records lo..hi; return (rows written by SQL, created, updated, the rest)."""
+        hi = min(hi, self.records)
         with connection.cursor() as cursor:
-            # The batch's rows are held once, in memory; each row looks its product up by the
-            # (vendor, sku) index, whatever the statistics of a table just filled say.
+            cursor.execute(self.special_sql, [lo, hi])
+            special = cursor.fetchall()
+            # The batch's rows are held in memory; each row looks its product up by the (vendor,
+            # sku) index, whatever the statistics of a table just filled say.
             cursor.execute(
                 "SET LOCAL work_mem TO '64MB'; SET LOCAL enable_hashjoin TO off; "
-                "SET LOCAL enable_mergejoin TO off; SET LOCAL enable_material TO off; SET LOCAL enable_seqscan TO off"
+                "SET LOCAL enable_mergejoin TO off; SET LOCAL enable_material TO off; SET LOCAL enable_seqscan TO off; "
+                "SET LOCAL plan_cache_mode TO force_generic_plan"
             )
-            cursor.execute(self.batch_sql, {**self.params, "lo": lo, "hi": hi})
-            result = cursor.fetchall()
-        summary = next(cells for rec, cells in result if rec is None)
-        rest = [(rec, cells) for rec, cells in result if rec is not None]
-        done, created, updated = map(int, summary)
-        return done, created, updated, rest
+            cursor.execute(f"EXECUTE {BATCH_STATEMENT} (%s, %s, %s::bigint[])", [lo, hi, [rec for rec, _, _ in special]])
+            created, updated = cursor.fetchone()
+        rest = [(rec, cells) for rec, nonempty, cells in special if nonempty]
+        return (hi - lo + 1) - len(special), created, updated, rest
 
     # -- line numbers of the rows handed to Python ----------------------------------------------
     def lines(self, records: Sequence[int]) -> dict[int, int]:
