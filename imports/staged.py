@@ -391,23 +391,14 @@ class StagedFeed:
         longer = " OR ".join(f"octet_length(s.{c}) > {limit}" for c in self.cells)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem TO '256MB'")  # the passes over the file hash in memory
-            # The skus written twice (every occurrence goes to Python, which applies them in file
-            # order) and the rows with a value longer than Python's csv reads (then the file fails
-            # there, as in Python: it is read there). Bytes bound characters from above.
+            # The skus written twice: every occurrence goes to Python, which applies them in file order.
             cursor.execute(f"DROP TABLE IF EXISTS {DUP_TABLE}")
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {DUP_TABLE} AS SELECT {self._sku_key(values['sku'])} AS sku, "
-                f"COUNT(*) AS n, bool_or({longer}) AS long FROM {RAW_TABLE} s WHERE {nonempty} "
-                f"GROUP BY 1 HAVING COUNT(*) > 1 OR bool_or({longer})",
+                f"COUNT(*) AS n FROM {RAW_TABLE} s WHERE {nonempty} GROUP BY 1 HAVING COUNT(*) > 1",
                 params,
             )
-            cursor.execute(f"SELECT COUNT(*) FILTER (WHERE n > 1), bool_or(long) FROM {DUP_TABLE}")
-            dups, long_rows = cursor.fetchone()
-            if long_rows:
-                each = " OR ".join(f"char_length(s.{c}) > {limit}" for c in self.cells)
-                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {RAW_TABLE} s WHERE ({longer}) AND ({each}))")
-                if cursor.fetchone()[0]:
-                    raise NotStageable(f"a value longer than {limit:,} characters")
+            dups = cursor.rowcount
 
         maps = {name: known_spellings(name) for name in ("availability", "condition") if name in values}
         selected = []
@@ -439,15 +430,24 @@ class StagedFeed:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem TO '256MB'")
             # The records SQL does not convert, once for the whole file: blank ones (skipped) and the
-            # ones Python reads. Usually none: then a batch is one lean statement.
+            # ones Python reads. Usually none: then a batch is one lean statement. A value longer
+            # than Python's csv reads fails the file there, in Python: then the file is read there
+            # (bytes bound characters from above).
             cursor.execute(f"DROP TABLE IF EXISTS {SPECIAL_TABLE}")
             cursor.execute(
                 f"""CREATE TEMPORARY TABLE {SPECIAL_TABLE} AS
-                    SELECT rec, nonempty FROM (
-                        SELECT s.rec, ({nonempty}) AS nonempty, {", ".join(selected)} FROM {RAW_TABLE} s
-                    ) v WHERE NOT nonempty OR NOT ({" AND ".join(checks)})""",
+                    SELECT rec, nonempty, long FROM (
+                        SELECT s.rec, ({nonempty}) AS nonempty, ({longer}) AS long, {", ".join(selected)}
+                        FROM {RAW_TABLE} s
+                    ) v WHERE NOT nonempty OR long OR NOT ({" AND ".join(checks)})""",
                 params,
             )
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {SPECIAL_TABLE} WHERE long)")
+            if cursor.fetchone()[0]:
+                each = " OR ".join(f"char_length(s.{c}) > {limit}" for c in self.cells)
+                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {RAW_TABLE} s WHERE ({longer}) AND ({each}))")
+                if cursor.fetchone()[0]:
+                    raise NotStageable(f"a value longer than {limit:,} characters")
             cursor.execute(f"CREATE INDEX ON {SPECIAL_TABLE} (rec)")
 
         converted = {name: f"r.{name}" for name in values}
