@@ -387,8 +387,8 @@ class StagedFeed:
             if cell is not None:
                 values[name] = strip.format(cell)
         params = {"ws": python_whitespace(), "vendor": self.vendor_id, "now": self.now}
-        limit = csv.field_size_limit()
-        longer = " OR ".join(f"octet_length(s.{c}) > {limit}" for c in self.cells)
+        field_limit = csv.field_size_limit()
+        longer = " OR ".join(f"octet_length(s.{c}) > {field_limit}" for c in self.cells)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem TO '256MB'")  # the passes over the file hash in memory
             # The skus written twice: every occurrence goes to Python, which applies them in file order.
@@ -444,10 +444,10 @@ class StagedFeed:
             )
             cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {SPECIAL_TABLE} WHERE long)")
             if cursor.fetchone()[0]:
-                each = " OR ".join(f"char_length(s.{c}) > {limit}" for c in self.cells)
+                each = " OR ".join(f"char_length(s.{c}) > {field_limit}" for c in self.cells)
                 cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {RAW_TABLE} s WHERE ({longer}) AND ({each}))")
                 if cursor.fetchone()[0]:
-                    raise NotStageable(f"a value longer than {limit:,} characters")
+                    raise NotStageable(f"a value longer than {field_limit:,} characters")
             cursor.execute(f"CREATE INDEX ON {SPECIAL_TABLE} (rec)")
 
         converted = {name: f"r.{name}" for name in values}
