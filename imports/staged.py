@@ -286,6 +286,9 @@ class StagedFeed:
                 if cursor.fetchone()[0]:
                     raise NotStageable(f"a value longer than {limit:,} characters")
             cursor.execute(f"CREATE INDEX ON {RAW_TABLE} (rec)")
+        # The SQL looks for the apostrophe in the trimmed value, where it may follow whitespace
+        # (" '=x") that the scan did not take for the start of the value.
+        self.apostrophe = self.scan.apostrophe or self.scan.strip
         self.seen_view = not (self.scan.strip or self.scan.apostrophe)
         if self.seen_view:
             # Every sku as written is the sku read: the feed's skus are the staged column itself.
@@ -402,7 +405,7 @@ class StagedFeed:
         if "quantity" in values:
             checks.append("(quantity = '' OR quantity ~ %(quantity_re)s)")
         for name in values:
-            if self.scan.apostrophe and name not in ("price", "sale_price", "quantity", "availability", "condition"):
+            if self.apostrophe and name not in ("price", "sale_price", "quantity", "availability", "condition"):
                 # A value starting with an apostrophe may be an exported formula cell to restore.
                 checks.append(f"left({name}, 1) <> ''''")
             limit = _MAX_LENGTH.get(name)
@@ -476,7 +479,7 @@ class StagedFeed:
 
     def _sku_key(self, sku: str) -> str:
         # An exported formula cell comes back without its apostrophe: "'=x" and "=x" are one sku.
-        return f"ltrim({sku}, '''')" if self.scan.apostrophe else sku
+        return f"ltrim({sku}, '''')" if self.apostrophe else sku
 
     def apply(self, lo: int, hi: int) -> tuple[int, int, int, list[tuple[int, list[str]]]]:
         """Convert and write records lo..hi; return (rows written by SQL, created, updated, the rest)."""
