@@ -553,20 +553,24 @@ def _ahead(items: Iterator, size: int = 2) -> Iterator:
     slots: queue.Queue = queue.Queue(maxsize=size)
     stop = threading.Event()
 
+    def offer(item) -> bool:
+        # Never blocks for good: a consumer that stopped (its COPY failed) takes nothing more.
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for item in items:
-                while not stop.is_set():
-                    try:
-                        slots.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not offer(item):
                     return
-            slots.put(done)
+            offer(done)
         except BaseException as exc:  # handed over to the consumer, which raises it
-            slots.put(exc)
+            offer(exc)
 
     thread = threading.Thread(target=produce, name="product-import-scan", daemon=True)
     thread.start()
