@@ -322,3 +322,23 @@ def test_line_numbers_count_line_breaks_inside_quotes(run_import, settings):
 
     assert job.file_info["reader"] == PG
     assert [(r["line"], r["sku"]) for r in job.rejected_sample] == [(6, "Q-2"), (8, "Q-3"), (12, "Q-5")]
+
+
+@pytest.mark.parametrize("bad_line", ["G-1,Court,,1 EUR", "", "X-1,Trop,,1 EUR,,,,,,1,extra"])
+def test_server_refusing_a_segment_falls_back_without_hanging(run_import, settings, monkeypatch, bad_line):
+    """The file is read ahead in chunks while COPY runs: when the server refuses a segment, the
+    reading ahead must stop too (it once waited for ever to hand over its last chunks)."""
+    from imports import staged
+
+    monkeypatch.setattr(staged, "CHUNK_SIZE", 64)
+    monkeypatch.setattr(staged, "SEGMENT_SIZE", 256)
+    settings.IMPORTS_USE_COPY = True
+    settings.IMPORTS_PARSE_IN_DATABASE = True
+    lines = [f"B-{i},Titre {i},,{i} EUR,,,,,,{i}" for i in range(40)]
+    for at in range(0, 40, 2):  # the refused segment anywhere, the reading ahead at any point
+        job = run_import(rows(*lines[:at], bad_line, *lines[at:]))
+
+        assert job.file_info["reader"] == PY, at
+        assert job.file_info["python_reader_because"].startswith("the server could not read it")
+        assert job.status in TaskStatus.succeeded()
+        assert job.rows_total == 40 + (bad_line.count(",") > 0)
