@@ -247,7 +247,7 @@ def test_postgresql_copy_reads_what_python_reads(monkeypatch):
         )
         feed = StagedFeed(fmt, vendor_id=1, fields=fmt.fields, now=None, dry_run=True)
         try:
-            feed.load(lambda: io.BytesIO(data), lambda done: None)
+            feed.load(lambda data=data: io.BytesIO(data), lambda done: None)
         except NotStageable:
             refused += 1
             continue

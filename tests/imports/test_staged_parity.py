@@ -11,7 +11,6 @@ from __future__ import annotations
 import pytest
 
 from background_tasks.status import TaskStatus
-
 from imports.services import private_storage
 from tests.factories import ProductFactory, VendorFactory
 from wizamart.marketplace.models import Product
