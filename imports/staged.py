@@ -200,7 +200,10 @@ class FeedScan:
             ends_ = [part[-3:] for part, nxt in zip(inside, after, strict=False) if nxt]
             if final and n >= 2 and not parts[-1]:
                 ends_.append(parts[-2][-3:])  # the file ends with a quoted value
-            self._check_values(b"\x00" + b"\x00".join([*starts, *ends_]) + b"\x00", *self._quoted)
+            # Only the first bytes of a quoted value are its start (and the last its end): a space
+            # at the cut of "ab cd"[:3] is inside the value.
+            self._check_values(b"\x00" + b"\x00".join(starts) + b"\x00", *self._quoted, ends=False)
+            self._check_values(b"\x00" + b"\x00".join(ends_) + b"\x00", *self._quoted, starts=False)
 
         # 3. What the next chunk continues.
         if final:
@@ -217,16 +220,20 @@ class FeedScan:
         if len(self._carry) > MAX_CARRY:
             raise NotStageable("a value longer than Python's csv field limit")
 
-    def _check_values(self, data: bytes, table: bytes, lead_utf8: re.Pattern, trail_utf8: re.Pattern) -> None:
-        """Note whitespace or an apostrophe at the edge of a value in ``data`` (values between separators)."""
+    def _check_values(
+        self, data: bytes, table: bytes, lead_utf8: re.Pattern, trail_utf8: re.Pattern, starts=True, ends=True
+    ) -> None:
+        """Note whitespace or an apostrophe at the start (or end) of a value in ``data`` (values between separators)."""
         classes = data.translate(table)
         if not self.strip:
-            if classes.startswith((b"W", b"L")) or classes.endswith((b"W", b"E")) or b"SW" in classes or b"WS" in classes:
+            leading = starts and (classes.startswith((b"W", b"L")) or b"SW" in classes)
+            trailing = ends and (classes.endswith((b"W", b"E")) or b"WS" in classes)
+            if leading or trailing:
                 self.strip = True
-            elif self.utf8 and (b"SL" in classes or b"ES" in classes):
+            elif self.utf8 and (starts and b"SL" in classes or ends and b"ES" in classes):
                 # A multi-byte character next to a separator: whitespace only if it is one.
-                self.strip = bool(lead_utf8.search(data) or trail_utf8.search(data))
-        if not self.apostrophe and (classes.startswith(b"A") or b"SA" in classes):
+                self.strip = bool(starts and lead_utf8.search(data) or ends and trail_utf8.search(data))
+        if starts and not self.apostrophe and (classes.startswith(b"A") or b"SA" in classes):
             self.apostrophe = True
 
     def boundary(self, chunk: bytes) -> int:
@@ -259,6 +266,7 @@ class StagedFeed:
         self.table = connection.ops.quote_name(Product._meta.db_table)
         self.records = 0
         self.seen_view = False
+        self.apostrophe = False
         self.prepared = False
         self._lines_known = (0, 0)  # (record, line breaks inside records up to it)
 
@@ -278,6 +286,9 @@ class StagedFeed:
             cursor.execute(f"CREATE INDEX ON {RAW_TABLE} (rec)")
             cursor.execute(f"SELECT COALESCE(MAX(rec), 0) FROM {RAW_TABLE}")
             self.records = cursor.fetchone()[0]
+        # The SQL looks for the apostrophe in the trimmed value, where it may follow whitespace
+        # (" '=x") that the scan did not take for the start of the value.
+        self.apostrophe = self.scan.apostrophe or self.scan.strip
         self.seen_view = not (self.scan.strip or self.scan.apostrophe)
         self._prepare()
         if self.seen_view:
@@ -417,7 +428,7 @@ class StagedFeed:
         if "quantity" in values:
             checks.append("(quantity = '' OR quantity ~ %(quantity_re)s)")
         for name in values:
-            if self.scan.apostrophe and name not in ("price", "sale_price", "quantity", "availability", "condition"):
+            if self.apostrophe and name not in ("price", "sale_price", "quantity", "availability", "condition"):
                 # A value starting with an apostrophe may be an exported formula cell to restore.
                 checks.append(f"left({name}, 1) <> ''''")
             limit = _MAX_LENGTH.get(name)
@@ -515,7 +526,7 @@ class StagedFeed:
 
     def _sku_key(self, sku: str) -> str:
         # An exported formula cell comes back without its apostrophe: "'=x" and "=x" are one sku.
-        return f"ltrim({sku}, '''')" if self.scan.apostrophe else sku
+        return f"ltrim({sku}, '''')" if self.apostrophe else sku
 
     def apply(self, lo: int, hi: int) -> tuple[int, int, int, list[tuple[int, list[str]]]]:
         """Convert and write records lo..hi; return (rows written by SQL, created, updated, the rest)."""
@@ -591,20 +602,24 @@ def _ahead(items: Iterator, size: int = 2) -> Iterator:
     slots: queue.Queue = queue.Queue(maxsize=size)
     stop = threading.Event()
 
+    def offer(item) -> bool:
+        # Never blocks for good: a consumer that stopped (its COPY failed) takes nothing more.
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for item in items:
-                while not stop.is_set():
-                    try:
-                        slots.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not offer(item):
                     return
-            slots.put(done)
+            offer(done)
         except BaseException as exc:  # handed over to the consumer, which raises it
-            slots.put(exc)
+            offer(exc)
 
     thread = threading.Thread(target=produce, name="product-import-scan", daemon=True)
     thread.start()
