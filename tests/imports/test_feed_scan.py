@@ -168,6 +168,10 @@ def test_known_malformed_files_are_refused(data, reason):
         (b"id,title\na,l'eau\n", False, False),
         (b'id,title\na,"ab"c\n', False, False),
         (b'id,title\na,"a""b"\n', False, False),
+        # Inner spaces of quoted values are not edges (the scan sees a value's first and last bytes).
+        (b'id,title\na,"ab cd"\n', False, False),
+        (b'id,title\na,"Un bois, ""x"" y"\n', False, False),
+        (b'id,title\na,"ab "\n', True, False),
     ],
 )
 def test_flags_of_small_files(data, strip, apostrophe):
