@@ -481,6 +481,13 @@ class StagedFeed:
         updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in changed)
         staged_values = ", ".join(converted[name] for name in changed) + ", TRUE"
 
+        # A vendor without products has no unchanged ones to leave out (a first import): the
+        # lookup is saved. Should products appear meanwhile, ON CONFLICT still decides.
+        unchanged_left_out = f"""
+                FROM r LEFT JOIN {self.table} cur ON cur.vendor_id = %(vendor)s AND cur.sku = r.sku
+                WHERE cur.id IS NULL OR ({stored}) IS DISTINCT FROM ({staged_values})"""
+        if not Product.objects.filter(vendor_id=self.vendor_id).exists():
+            unchanged_left_out = "FROM r"
         # $1, $2: the range of records; $3: the records in it that SQL leaves (blank or for Python).
         rows = f"""SELECT {", ".join(selected)} FROM {RAW_TABLE} s
                    WHERE s.rec BETWEEN %(lo)s AND %(hi)s AND s.rec <> ALL(%(skip)s)"""
@@ -496,9 +503,7 @@ class StagedFeed:
         else:
             ctes.append(f"""written AS (
                 INSERT INTO {self.table} AS p (vendor_id, {", ".join(all_columns)}, is_active, created_at, updated_at)
-                SELECT %(vendor)s, {insert_values}, TRUE, %(now)s, %(now)s
-                FROM r LEFT JOIN {self.table} cur ON cur.vendor_id = %(vendor)s AND cur.sku = r.sku
-                WHERE cur.id IS NULL OR ({stored}) IS DISTINCT FROM ({staged_values})
+                SELECT %(vendor)s, {insert_values}, TRUE, %(now)s, %(now)s {unchanged_left_out}
                 ON CONFLICT (vendor_id, sku) DO UPDATE
                 SET {updates}, is_active = TRUE, updated_at = EXCLUDED.updated_at
                 WHERE ({target}) IS DISTINCT FROM ({incoming})
