@@ -268,6 +268,7 @@ class StagedFeed:
         self.seen_view = False
         self.apostrophe = False
         self.prepared = False
+        self.scan: FeedScan | None = None  # set while loading
         self._lines_known = (0, 0)  # (record, line breaks inside records up to it)
 
     # -- loading ------------------------------------------------------------------------------
@@ -279,8 +280,7 @@ class StagedFeed:
             cursor.execute(f"CREATE TEMPORARY TABLE {RAW_TABLE} (rec bigint GENERATED ALWAYS AS IDENTITY, {columns})")
         try:
             self._copy_segments(opener, on_progress)
-        except (psycopg.errors.DataError, psycopg.errors.BadCopyFileFormat, psycopg.errors.CharacterNotInRepertoire,
-                psycopg.errors.UntranslatableCharacter) as exc:
+        except psycopg.errors.DataError as exc:  # a ragged row, a blank line, bytes not in the encoding ...
             raise NotStageable(f"the server could not read it: {str(exc).splitlines()[0]}") from None
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE INDEX ON {RAW_TABLE} (rec)")
@@ -373,6 +373,7 @@ class StagedFeed:
         with connection.cursor() as cursor:
             if self.prepared:
                 self._deallocate(cursor)
+                self.prepared = False
             cursor.execute(
                 "SELECT 1 FROM pg_class WHERE oid = to_regclass(%s) AND relkind = 'v'", [SEEN_TABLE]
             )
