@@ -94,8 +94,7 @@ class ErrorReport:
     """The rejected rows as they came, plus an ``error`` column: a CSV to fix and import again."""
 
     def __init__(self, fmt: FeedFormat):
-        self.header = [*fmt.header, "error"]
-        self.width = len(fmt.header)
+        self.fmt = fmt  # its header is read at the first rejected row (the format may be read again before)
         self._file = None
         self._text = None
         self._writer = None
@@ -106,8 +105,9 @@ class ErrorReport:
             # UTF-8 with a BOM so spreadsheets show accents right; the import reads it back.
             self._text = io.TextIOWrapper(self._file, encoding="utf-8-sig", newline="", write_through=True)
             self._writer = csv.writer(self._text)
-            self._writer.writerow(self.header)
-        cells = (cells + [""] * self.width)[: self.width] if len(cells) != self.width else cells
+            self._writer.writerow([*self.fmt.header, "error"])
+        width = len(self.fmt.header)
+        cells = (cells + [""] * width)[:width] if len(cells) != width else cells
         self._writer.writerow([*cells, reason])
 
     def save(self, job: MarketplaceImportJob) -> str:
@@ -319,7 +319,8 @@ def _report_rejected(batch: _Batch, counts: ImportCounts, report: ErrorReport) -
 
 def _import_rows(job, progress, opener, size, fmt, writer: ProductWriter, counts: ImportCounts, report) -> int:
     batch_size = max(1, int(import_setting("IMPORTS_BATCH_SIZE")))
-    staged = _staged_feed(job, progress, opener, size, fmt, writer, report)
+    staged, fmt = _staged_feed(job, progress, opener, size, fmt, writer)
+    report.fmt = fmt
     job.file_info["reader"] = "postgresql" if staged is not None else "python"
     job.save(update_fields=["file_info"])
     try:
@@ -352,10 +353,13 @@ def may_stage() -> bool:
     )
 
 
-def _staged_feed(job, progress, opener, size, fmt: FeedFormat, writer: ProductWriter, report) -> StagedFeed | None:
-    """Load the file into PostgreSQL to be read there, or return None: it is read in Python."""
-    if not isinstance(writer, PostgresCopyWriter) or not may_stage():
-        return None
+def _staged_feed(job, progress, opener, size, fmt: FeedFormat, writer) -> tuple[StagedFeed | None, FeedFormat]:
+    """Load the file into PostgreSQL to be read there, or return None: it is read in Python.
+
+    Also return the file's format: read again in full when only its start had been read.
+    """
+    if not may_stage():
+        return None, fmt
     staged = _try_staging(job, progress, opener, size, fmt, writer)
     if staged is None and not fmt.verified:
         # Only the start of the file was read as UTF-8: read it all now, and try again if the
@@ -365,16 +369,15 @@ def _staged_feed(job, progress, opener, size, fmt: FeedFormat, writer: ProductWr
         except FeedUnusable as exc:
             raise JobFailed(str(exc)) from None
         changed = verified.encoding != fmt.encoding
-        fmt.__dict__.update(verified.__dict__)
-        report.__init__(fmt)
-        job.file_info = {**fmt.describe(), **{k: v for k, v in job.file_info.items() if k == "python_reader_because"}}
+        fmt = verified
+        job.file_info.update(fmt.describe())
         job.save(update_fields=["file_info"])
         if changed:
             staged = _try_staging(job, progress, opener, size, fmt, writer)
-    return staged
+    return staged, fmt
 
 
-def _try_staging(job, progress, opener, size, fmt: FeedFormat, writer: ProductWriter) -> StagedFeed | None:
+def _try_staging(job, progress, opener, size, fmt: FeedFormat, writer: PostgresCopyWriter) -> StagedFeed | None:
     reason = staging_reason(fmt, opener)
     if reason is None:
         staged = StagedFeed(fmt, vendor_id=writer.vendor_id, fields=writer.fields, now=writer.now, dry_run=writer.dry_run)
@@ -385,6 +388,7 @@ def _try_staging(job, progress, opener, size, fmt: FeedFormat, writer: ProductWr
 
         try:
             staged.load(opener, loaded)
+            job.file_info.pop("python_reader_because", None)  # from a first try in another encoding
             if staged.seen_view:
                 writer.seen_elsewhere = True
             return staged

@@ -341,3 +341,21 @@ def test_server_refusing_a_segment_falls_back_without_hanging(run_import, settin
         assert job.file_info["python_reader_because"].startswith("the server could not read it")
         assert job.status in TaskStatus.succeeded()
         assert job.rows_total == 40 + (bad_line.count(",") > 0)
+
+
+@pytest.mark.django_db
+def test_cp1252_past_the_sample_is_found_and_read_by_postgresql(run_import, vendor, settings):
+    """The start of the file reads as UTF-8; PostgreSQL refuses a later byte; the whole file is then
+    read to find its real encoding (cp1252), and staged again in it."""
+    rows = [f"P-{n:06d},Produit {n},{n % 90 + 1}.50 EUR".encode("ascii") for n in range(12_000)]
+    assert sum(map(len, rows)) > 300 * 1024  # beyond the 256 KB the format is detected from
+    content = b"id,title,price\n" + b"\n".join(rows) + b"\nLAST,Caf\xe9 cr\xe8me,2 EUR\n"
+
+    job = run_import(content)
+
+    assert job.status == TaskStatus.COMPLETED, job.error_message
+    assert job.file_info["encoding"] == "cp1252"
+    assert job.file_info["reader"] == "postgresql"
+    assert "python_reader_because" not in job.file_info
+    assert job.rows_total == job.rows_created == 12_001
+    assert Product.objects.get(vendor=vendor, sku="LAST").title == "Café crème"
