@@ -401,19 +401,6 @@ class StagedFeed:
         params = {"ws": python_whitespace(), "vendor": self.vendor_id, "now": self.now}
         field_limit = csv.field_size_limit()
         longer = " OR ".join(f"octet_length(s.{c}) > {field_limit}" for c in self.cells)
-        with transaction.atomic(), connection.cursor() as cursor:
-            # The passes over the file hash in memory; compiling their expressions (JIT) costs more
-            # than it saves on one pass.
-            cursor.execute("SET LOCAL work_mem TO '256MB'; SET LOCAL jit TO off")
-            # The skus written twice: every occurrence goes to Python, which applies them in file order.
-            cursor.execute(f"DROP TABLE IF EXISTS {DUP_TABLE}")
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE {DUP_TABLE} AS SELECT {self._sku_key(values['sku'])} AS sku, "
-                f"COUNT(*) AS n FROM {RAW_TABLE} s WHERE {nonempty} GROUP BY 1 HAVING COUNT(*) > 1",
-                params,
-            )
-            dups = cursor.rowcount
-
         maps = {name: known_spellings(name) for name in ("availability", "condition") if name in values}
         selected = []
         checks = ["sku <> ''", "title <> ''", "price ~ %(price_re)s"]
@@ -438,22 +425,28 @@ class StagedFeed:
             if limit:
                 # The byte length bounds the character length and costs nothing.
                 checks.append(f"(octet_length({name}) <= {limit} OR char_length({name}) <= {limit})")
-        if dups:
-            checks.append(f"{self._sku_key('sku')} NOT IN (SELECT sku FROM {DUP_TABLE} WHERE n > 1)")  # hashed
 
         with transaction.atomic(), connection.cursor() as cursor:
+            # The pass hashes in memory; compiling its expressions (JIT) costs more than it saves.
             cursor.execute("SET LOCAL work_mem TO '256MB'; SET LOCAL jit TO off")
-            # The records SQL does not convert, once for the whole file: blank ones (skipped) and the
-            # ones Python reads. Usually none: then a batch is one lean statement. A value longer
-            # than Python's csv reads fails the file there, in Python: then the file is read there
-            # (bytes bound characters from above).
+            # One pass over the file picks out the records SQL does not convert: blank ones
+            # (skipped), the ones Python reads, and every occurrence of an sku written twice
+            # (Python applies them in file order). Usually none: then a batch is one lean
+            # statement. A value longer than Python's csv reads fails the file there, in Python:
+            # then the file is read there (bytes bound characters from above).
             cursor.execute(f"DROP TABLE IF EXISTS {SPECIAL_TABLE}")
             cursor.execute(
                 f"""CREATE TEMPORARY TABLE {SPECIAL_TABLE} AS
-                    SELECT rec, nonempty, long FROM (
-                        SELECT s.rec, ({nonempty}) AS nonempty, ({longer}) AS long, {", ".join(selected)}
-                        FROM {RAW_TABLE} s
-                    ) v WHERE NOT nonempty OR long OR NOT ({" AND ".join(checks)})""",
+                    WITH k AS MATERIALIZED (
+                        SELECT rec, nonempty, long, {self._sku_key("sku")} AS key, ({" AND ".join(checks)}) AS ok
+                        FROM (
+                            SELECT s.rec, ({nonempty}) AS nonempty, ({longer}) AS long, {", ".join(selected)}
+                            FROM {RAW_TABLE} s
+                        ) v
+                    ),
+                    twice AS (SELECT key FROM k WHERE nonempty GROUP BY key HAVING COUNT(*) > 1)
+                    SELECT rec, nonempty, long, key FROM k
+                    WHERE NOT nonempty OR long OR NOT ok OR key IN (SELECT key FROM twice)""",
                 params,
             )
             cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {SPECIAL_TABLE} WHERE long)")
@@ -463,6 +456,12 @@ class StagedFeed:
                 if cursor.fetchone()[0]:
                     raise NotStageable(f"a value longer than {field_limit:,} characters")
             cursor.execute(f"CREATE INDEX ON {SPECIAL_TABLE} (rec)")
+            # Every occurrence of a repeated sku is among them: the repeats are counted there.
+            cursor.execute(f"DROP TABLE IF EXISTS {DUP_TABLE}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {DUP_TABLE} AS SELECT key AS sku, COUNT(*) AS n FROM {SPECIAL_TABLE} "
+                f"WHERE nonempty GROUP BY key HAVING COUNT(*) > 1"
+            )
 
         converted = {name: f"r.{name}" for name in values}
         converted["price"] = "split_part(r.price, ' ', 1)::numeric"
