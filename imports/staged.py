@@ -515,17 +515,16 @@ class StagedFeed:
                 SELECT COUNT(*) FILTER (WHERE inserted) AS created, COUNT(*) FILTER (WHERE NOT inserted) AS updated
                 FROM written
             )""")
-        self.batch_sql = f"WITH {', '.join(ctes)} SELECT created, updated FROM counted"
+        batch_sql = f"WITH {', '.join(ctes)} SELECT created, updated FROM counted"
         cells = ", ".join(f"s.{c}" for c in self.cells)
         self.special_sql = (
             f"SELECT x.rec, x.nonempty, ARRAY[{cells}] FROM {SPECIAL_TABLE} x JOIN {RAW_TABLE} s ON s.rec = x.rec "
             f"WHERE x.rec BETWEEN %s AND %s ORDER BY x.rec"
         )
-        self.params = params
         # Planned once: a batch differs only in its range of records.
         with connection.cursor() as cursor:
             sql = cursor.mogrify(
-                self.batch_sql.replace("%(lo)s", "$1").replace("%(hi)s", "$2").replace("%(skip)s", "$3"), params
+                batch_sql.replace("%(lo)s", "$1").replace("%(hi)s", "$2").replace("%(skip)s", "$3"), params
             )
             self._deallocate(cursor)
             cursor.execute(f"PREPARE {BATCH_STATEMENT} (bigint, bigint, bigint[]) AS {sql}")
