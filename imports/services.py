@@ -408,8 +408,8 @@ def _write_staged_batches(job, progress, staged: StagedFeed, batch_size: int, fm
     """Write the staged records batch by batch: plain rows in SQL, the others parsed in Python."""
     parse = row_parser(fmt)
     batches = max(1, -(-staged.records // batch_size))
+    share = 100 - STAGED_LOAD_PERCENT - 5
     for number, lo in enumerate(range(1, staged.records + 1, batch_size), start=1):
-        share = 100 - STAGED_LOAD_PERCENT - 5
         progress(STAGED_LOAD_PERCENT + (number - 1) * share // batches, f"Processing batch {number} of {batches}")
         with writer.batch():
             done, created, updated, rest = staged.apply(lo, lo + batch_size - 1)

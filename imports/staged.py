@@ -261,8 +261,7 @@ class StagedFeed:
         self.fields = tuple(fields)
         self.now = now
         self.dry_run = dry_run
-        self.width = len(fmt.header)
-        self.cells = [f"c{i}" for i in range(self.width)]
+        self.cells = [f"c{i}" for i in range(len(fmt.header))]
         self.table = connection.ops.quote_name(Product._meta.db_table)
         self.records = 0
         self.seen_view = False
