@@ -16,6 +16,9 @@ DEFAULTS = {
     # With COPY: let PostgreSQL read the CSV file and convert its plain rows (files it cannot read
     # exactly as Python's csv module does are read in Python); False: every row is read in Python.
     "IMPORTS_PARSE_IN_DATABASE": True,
+    # When PostgreSQL reads the file: check its rows on a second database connection as well,
+    # two ranges at once (the job then holds two connections for a moment).
+    "IMPORTS_SECOND_CONNECTION": True,
 }
 
 

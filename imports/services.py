@@ -28,13 +28,14 @@ from .conf import human_size, import_setting
 from .models import REJECTED_SAMPLE_SIZE, MarketplaceImportJob
 from .reading import FeedFormat, FeedRows, FeedUnusable, detect_format, row_parser
 from .sources import FeedDownloadError, download_feed
-from .staged import NotStageable, StagedFeed, staging_reason
+from .staged import TABLE_PREFIX, NotStageable, StagedFeed, staging_reason
 from .writers import PostgresCopyWriter, ProductWriter, product_writer
 
 FEEDS_DIR = "imports/feeds"
 REPORTS_DIR = "imports/error-reports"
 DUPLICATE_EXAMPLES = 5
-STAGED_LOAD_PERCENT = 40  # progress while PostgreSQL reads the file; the batches take the rest
+STAGED_LOAD_PERCENT = 40  # progress while PostgreSQL reads and checks the file; the batches take the rest
+STAGED_READ_PERCENT = 25  # of which reading
 logger = logging.getLogger(__name__)
 _first = operator.itemgetter(0)
 
@@ -380,14 +381,25 @@ def _staged_feed(job, progress, opener, size, fmt: FeedFormat, writer) -> tuple[
 def _try_staging(job, progress, opener, size, fmt: FeedFormat, writer: PostgresCopyWriter) -> StagedFeed | None:
     reason = staging_reason(fmt, opener)
     if reason is None:
-        staged = StagedFeed(fmt, vendor_id=writer.vendor_id, fields=writer.fields, now=writer.now, dry_run=writer.dry_run)
+        StagedFeed.drop_leftovers()
+        staged = StagedFeed(
+            fmt, vendor_id=writer.vendor_id, fields=writer.fields, now=writer.now, dry_run=writer.dry_run,
+            name=f"{TABLE_PREFIX}_{job.pk}",
+        )
         total = human_size(size)
 
         def loaded(done: int) -> None:
-            progress(done * STAGED_LOAD_PERCENT // size if size else None, f"Reading the feed ({human_size(done)} of {total})")
+            progress(done * STAGED_READ_PERCENT // size if size else None, f"Reading the feed ({human_size(done)} of {total})")
+
+        def checked(done: int) -> None:
+            share = STAGED_LOAD_PERCENT - STAGED_READ_PERCENT
+            progress(
+                STAGED_READ_PERCENT + done * share // max(staged.records, 1),
+                f"Checking the rows ({done:,} of {staged.records:,})",
+            )
 
         try:
-            staged.load(opener, loaded)
+            staged.load(opener, loaded, checked)
             job.file_info.pop("python_reader_because", None)  # from a first try in another encoding
             if staged.seen_view:
                 writer.seen_elsewhere = True

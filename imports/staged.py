@@ -21,14 +21,17 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import logging
 import queue
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from types import SimpleNamespace
 
 import psycopg
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 
+from background_tasks.status import TaskStatus
 from wizamart.marketplace.feed import (
     AVAILABILITY_SPELLINGS,
     CONDITION_SPELLINGS,
@@ -40,13 +43,19 @@ from wizamart.marketplace.feed import (
 )
 from wizamart.marketplace.models import Product
 
+from .conf import import_setting
 from .reading import _MAX_LENGTH, CHUNK_SIZE, PRODUCT_FIELDS, FeedFormat, Opener, _sample_text
 from .writers import _STAGE_COLUMNS, SEEN_TABLE
 
-RAW_TABLE = "imports_raw_feed"
-DUP_TABLE = "imports_raw_dup_sku"
+TABLE_PREFIX = "imports_feed"  # the staging tables: imports_feed_<job>, with _special and _dup
 BATCH_STATEMENT = "imports_staged_batch"
-SPECIAL_TABLE = "imports_raw_special"
+CHECK_RECORDS = 25_000  # records checked per statement (two statements run at once)
+# The check hashes in memory and looks each product up by its index; compiling its expressions
+# (JIT) costs more than it saves.
+CHECK_SETTINGS = (
+    "SET work_mem TO '256MB'; SET jit TO off; SET enable_hashjoin TO off; SET enable_mergejoin TO off; "
+    "SET enable_seqscan TO off"
+)
 SEGMENT_SIZE = 8 * 1024 * 1024  # bytes per COPY statement: progress is reported between them
 
 PG_ENCODINGS = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1252": "WIN1252", "iso8859-1": "LATIN1", "latin-1": "LATIN1"}
@@ -55,6 +64,8 @@ SIMPLE_PRICE = "^" + SIMPLE_PRICE_RE.pattern + "$"
 SIMPLE_QUANTITY = "^[0-9]{1,9}$"  # what the parser reads with int(): ASCII digits, fewer than 10
 # An unquoted line holding only "\." ends COPY's data.
 _END_MARKER = re.compile(rb"(?:^|[\r\n])\\\.(?:[\r\n]|$)")
+
+logger = logging.getLogger(__name__)
 
 
 class NotStageable(Exception):
@@ -253,49 +264,90 @@ class FeedScan:
 
 
 class StagedFeed:
-    """The raw feed in a temporary table (one text column per header cell), read by PostgreSQL."""
+    """The raw feed in a staging table (one text column per header cell), read by PostgreSQL.
 
-    def __init__(self, fmt: FeedFormat, *, vendor_id: int, fields: Sequence[str], now, dry_run: bool):
+    The tables are unlogged (nothing to recover after a crash: the job is run again) and named
+    after the job, so that a second connection can share the checking pass; ``drop()`` removes
+    them, and ``drop_leftovers()`` those of a job that ended without it.
+    """
+
+    def __init__(self, fmt: FeedFormat, *, vendor_id: int, fields: Sequence[str], now, dry_run: bool, name: str = TABLE_PREFIX):
         self.fmt = fmt
         self.vendor_id = vendor_id
         self.fields = tuple(fields)
         self.now = now
         self.dry_run = dry_run
+        self.raw_table = name
+        self.special_table = f"{name}_special"
+        self.dup_table = f"{name}_dup"
         self.cells = [f"c{i}" for i in range(len(fmt.header))]
         self.table = connection.ops.quote_name(Product._meta.db_table)
         self.records = 0
         self.seen_view = False
         self.apostrophe = False
+        self.compare = False
         self.prepared = False
         self.scan: FeedScan | None = None  # set while loading
         self._lines_known = (0, 0)  # (record, line breaks inside records up to it)
 
-    # -- loading ------------------------------------------------------------------------------
-    def load(self, opener: Opener, on_progress: Callable[[int], None]) -> int:
-        """COPY the file into the staging table; return its record count; raise NotStageable."""
+    @staticmethod
+    def drop_leftovers() -> None:
+        """Drop the staging tables of jobs that are no longer running (their process ended without it)."""
+        from .models import MarketplaceImportJob
+
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+            cursor.execute(
+                "SELECT relname FROM pg_class WHERE relkind = 'r' AND relpersistence = 'u' AND relname ~ %s",
+                [f"^{TABLE_PREFIX}_[0-9]+$"],
+            )
+            names = {int(name.rsplit("_", 1)[1]): name for (name,) in cursor.fetchall()}
+            running = set(
+                MarketplaceImportJob.objects.filter(pk__in=names, status=TaskStatus.RUNNING).values_list("pk", flat=True)
+            )
+            for pk, name in names.items():
+                if pk in running:
+                    continue
+                try:
+                    # A job still at work though no longer marked running holds them: left for later.
+                    with transaction.atomic():
+                        cursor.execute("SET LOCAL lock_timeout TO '1s'")
+                        cursor.execute(f"DROP TABLE IF EXISTS {name}, {name}_special, {name}_dup")
+                except DatabaseError as exc:
+                    logger.warning("The staging tables %s* were not dropped: %s", name, exc)
+
+    # -- loading ------------------------------------------------------------------------------
+    def load(self, opener: Opener, on_progress: Callable[[int], None], on_checked: Callable[[int], None]) -> int:
+        """COPY the file into the staging table and check it; return its record count; raise NotStageable.
+
+        ``on_progress`` is told the bytes sent, ``on_checked`` the records checked.
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {self.raw_table}, {self.special_table}, {self.dup_table}")
             columns = ", ".join(f"{c} text" for c in self.cells)
-            cursor.execute(f"CREATE TEMPORARY TABLE {RAW_TABLE} (rec bigint GENERATED ALWAYS AS IDENTITY, {columns})")
+            cursor.execute(
+                f"CREATE UNLOGGED TABLE {self.raw_table} (rec bigint GENERATED ALWAYS AS IDENTITY, {columns})"
+            )
         try:
             self._copy_segments(opener, on_progress)
         except psycopg.errors.DataError as exc:  # a ragged row, a blank line, bytes not in the encoding ...
             raise NotStageable(f"the server could not read it: {str(exc).splitlines()[0]}") from None
         with connection.cursor() as cursor:
-            cursor.execute(f"CREATE INDEX ON {RAW_TABLE} (rec)")
-            cursor.execute(f"SELECT COALESCE(MAX(rec), 0) FROM {RAW_TABLE}")
+            cursor.execute(f"CREATE INDEX ON {self.raw_table} (rec)")
+            cursor.execute(f"SELECT COALESCE(MAX(rec), 0) FROM {self.raw_table}")
             self.records = cursor.fetchone()[0]
         # The SQL looks for the apostrophe in the trimmed value, where it may follow whitespace
         # (" '=x") that the scan did not take for the start of the value.
         self.apostrophe = self.scan.apostrophe or self.scan.strip
         self.seen_view = not (self.scan.strip or self.scan.apostrophe)
-        self._prepare()
+        self._check(on_checked)
         if self.seen_view:
             # Every sku as written is the sku read: the feed's skus are the staged column itself.
             sku = self._column("id")
             with connection.cursor() as cursor:
                 cursor.execute(f"DROP TABLE IF EXISTS {SEEN_TABLE}")
-                cursor.execute(f"CREATE TEMPORARY VIEW {SEEN_TABLE} AS SELECT {sku} AS sku FROM {RAW_TABLE} WHERE {sku} <> ''")
+                cursor.execute(
+                    f"CREATE TEMPORARY VIEW {SEEN_TABLE} AS SELECT {sku} AS sku FROM {self.raw_table} WHERE {sku} <> ''"
+                )
         return self.records
 
     def _copy_segments(self, opener: Opener, on_progress: Callable[[int], None]) -> None:
@@ -309,9 +361,9 @@ class StagedFeed:
         carry = b""  # the start of a record that the previous segment left out
         header, sent, done = True, 0, False
         while not done:
-            sql = f"COPY {RAW_TABLE} ({', '.join(self.cells)}) FROM STDIN WITH ({options}, HEADER {str(header).lower()})"
+            sql = f"COPY {self.raw_table} ({', '.join(self.cells)}) FROM STDIN WITH ({options}, HEADER {str(header).lower()})"
             written = len(carry)
-            # Each segment commits on its own (a temporary table: nothing to flush) so that
+            # Each segment commits on its own (an unlogged table: nothing to flush) so that
             # progress can be written between segments; the server reads a chunk while the
             # next one is checked here.
             with transaction.atomic(), connection.cursor() as cursor:
@@ -359,13 +411,13 @@ class StagedFeed:
             cursor.execute(f"DEALLOCATE {BATCH_STATEMENT}")
 
     def duplicates(self, examples: int) -> tuple[int, list[str]]:
-        """Like ProductWriter.duplicates(), from the pass over the file (when the skus are read as written)."""
+        """Like ProductWriter.duplicates(), from the repeated skus found before the check."""
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT COALESCE(SUM(n - 1), 0) FROM {DUP_TABLE} WHERE n > 1 AND sku <> ''")
+            cursor.execute(f"SELECT COALESCE(SUM(n - 1), 0) FROM {self.dup_table} WHERE sku <> ''")
             repeats = cursor.fetchone()[0]
             if not repeats:
                 return 0, []
-            cursor.execute(f"SELECT sku FROM {DUP_TABLE} WHERE n > 1 AND sku <> '' ORDER BY sku LIMIT %s", [examples])
+            cursor.execute(f"SELECT sku FROM {self.dup_table} WHERE sku <> '' ORDER BY sku LIMIT %s", [examples])
             return repeats, [row[0] for row in cursor.fetchall()]
 
     def drop(self) -> None:
@@ -378,17 +430,49 @@ class StagedFeed:
             )
             if cursor.fetchone():
                 cursor.execute(f"DROP VIEW {SEEN_TABLE}")
-            cursor.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
-            cursor.execute(f"DROP TABLE IF EXISTS {DUP_TABLE}")
-            cursor.execute(f"DROP TABLE IF EXISTS {SPECIAL_TABLE}")
+            cursor.execute(f"DROP TABLE IF EXISTS {self.raw_table}, {self.special_table}, {self.dup_table}")
 
-    # -- the statement that converts and writes a batch ------------------------------------------
+    # -- the check of every record, and the statement that writes a batch -------------------------
     def _column(self, name: str) -> str | None:
         index = self.fmt.columns.get(name)
         return None if index is None else f"c{index}"
 
-    def _prepare(self) -> None:
-        """Build the per-batch statement from the header and what the whole file holds."""
+    def _check(self, on_checked: Callable[[int], None]) -> None:
+        """Find the repeated skus, then check every record (in ranges, on two connections when
+        it may): note the ones Python reads and, for a vendor with products, the ones to write."""
+        statements = self._statements()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem TO '256MB'; SET LOCAL jit TO off")
+            # Every occurrence of an sku written twice goes to Python, which applies them in file order.
+            cursor.execute(f"CREATE UNLOGGED TABLE {self.dup_table} AS {statements.repeated}", statements.params)
+            cursor.execute(
+                f"CREATE UNLOGGED TABLE {self.special_table} "
+                f"(rec bigint, tid tid, nonempty boolean, long boolean, key text, python boolean, new boolean)"
+            )
+        ranges = [(lo, min(lo + CHECK_RECORDS - 1, self.records)) for lo in range(1, self.records + 1, CHECK_RECORDS)]
+        run_ranges(statements.check, statements.params, ranges, CHECK_SETTINGS, on_checked)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {self.special_table} WHERE long)")
+            if cursor.fetchone()[0]:
+                # A value longer than Python's csv reads fails the file there, in Python: then the
+                # file is read there (its bytes bound its characters from above).
+                limit = csv.field_size_limit()
+                longer = " OR ".join(f"char_length(s.{c}) > {limit}" for c in self.cells)
+                cursor.execute(
+                    f"SELECT EXISTS (SELECT 1 FROM {self.special_table} x JOIN {self.raw_table} s ON s.ctid = x.tid "
+                    f"WHERE x.long AND ({longer}))"
+                )
+                if cursor.fetchone()[0]:
+                    raise NotStageable(f"a value longer than {limit:,} characters")
+            cursor.execute(f"CREATE INDEX ON {self.special_table} (rec)")
+            # Planned once: a batch differs only in its range of records.
+            self._deallocate(cursor)
+            cursor.execute(f"PREPARE {BATCH_STATEMENT} (bigint, bigint, bigint[]) AS {statements.batch}")
+            self.prepared = True
+        self.special_sql = statements.special
+
+    def _statements(self) -> SimpleNamespace:
+        """Build the statements from the header and what the scan of the bytes found."""
         # Trimmed only when a value may need it; the scan of the bytes says when none can.
         strip = "btrim(s.{}, %(ws)s)" if self.scan.strip else "s.{}"
         nonempty = " OR ".join(f"s.{c} <> ''" for c in self.cells)
@@ -425,109 +509,102 @@ class StagedFeed:
                 # The byte length bounds the character length and costs nothing.
                 checks.append(f"(octet_length({name}) <= {limit} OR char_length({name}) <= {limit})")
 
-        with transaction.atomic(), connection.cursor() as cursor:
-            # The pass hashes in memory; compiling its expressions (JIT) costs more than it saves.
-            cursor.execute("SET LOCAL work_mem TO '256MB'; SET LOCAL jit TO off")
-            # One pass over the file picks out the records SQL does not convert: blank ones
-            # (skipped), the ones Python reads, and every occurrence of an sku written twice
-            # (Python applies them in file order). Usually none: then a batch is one lean
-            # statement. A value longer than Python's csv reads fails the file there, in Python:
-            # then the file is read there (bytes bound characters from above).
-            cursor.execute(f"DROP TABLE IF EXISTS {SPECIAL_TABLE}")
-            cursor.execute(
-                f"""CREATE TEMPORARY TABLE {SPECIAL_TABLE} AS
-                    WITH k AS MATERIALIZED (
-                        SELECT rec, nonempty, long, {self._sku_key("sku")} AS key, ({" AND ".join(checks)}) AS ok
-                        FROM (
-                            SELECT s.rec, ({nonempty}) AS nonempty, ({longer}) AS long, {", ".join(selected)}
-                            FROM {RAW_TABLE} s
-                        ) v
-                    ),
-                    twice AS (SELECT key FROM k WHERE nonempty GROUP BY key HAVING COUNT(*) > 1)
-                    SELECT rec, nonempty, long, key FROM k
-                    WHERE NOT nonempty OR long OR NOT ok OR key IN (SELECT key FROM twice)""",
-                params,
-            )
-            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {SPECIAL_TABLE} WHERE long)")
-            if cursor.fetchone()[0]:
-                each = " OR ".join(f"char_length(s.{c}) > {field_limit}" for c in self.cells)
-                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {RAW_TABLE} s WHERE ({longer}) AND ({each}))")
-                if cursor.fetchone()[0]:
-                    raise NotStageable(f"a value longer than {field_limit:,} characters")
-            cursor.execute(f"CREATE INDEX ON {SPECIAL_TABLE} (rec)")
-            # Every occurrence of a repeated sku is among them: the repeats are counted there.
-            cursor.execute(f"DROP TABLE IF EXISTS {DUP_TABLE}")
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE {DUP_TABLE} AS SELECT key AS sku, COUNT(*) AS n FROM {SPECIAL_TABLE} "
-                f"WHERE nonempty GROUP BY key HAVING COUNT(*) > 1"
-            )
+        def converted(alias: str) -> dict[str, str]:
+            """The Product fields from the selected (and checked) values under ``alias``."""
+            found = {name: f"{alias}.{name}" for name in values}
+            found["price"] = f"split_part({alias}.price, ' ', 1)::numeric"
+            found["currency"] = f"split_part({alias}.price, ' ', 2)"
+            if "sale_price" in values:
+                found["sale_price"] = f"NULLIF(split_part({alias}.sale_price, ' ', 1), '')::numeric"
+            if "quantity" in values:
+                found["quantity"] = f"NULLIF({alias}.quantity, '')::integer"
+            return found
 
-        converted = {name: f"r.{name}" for name in values}
-        converted["price"] = "split_part(r.price, ' ', 1)::numeric"
-        converted["currency"] = "split_part(r.price, ' ', 2)"
-        if "sale_price" in values:
-            converted["sale_price"] = "NULLIF(split_part(r.sale_price, ' ', 1), '')::numeric"
-        if "quantity" in values:
-            converted["quantity"] = "NULLIF(r.quantity, '')::integer"
-        written = [name for name in PRODUCT_FIELDS if name in converted]
+        written = [name for name in PRODUCT_FIELDS if name in converted("r")]
         assert tuple(written) == self.fields, (written, self.fields)
+        changed = [name for name in written if name != "sku"]
+        stored = ", ".join(f"cur.{name}" for name in changed) + ", cur.is_active"
+
+        statements = SimpleNamespace(params=params)
+        statements.repeated = f"""SELECT key AS sku, COUNT(*) AS n
+            FROM (SELECT {self._sku_key(values["sku"])} AS key FROM {self.raw_table} s WHERE {nonempty}) x
+            GROUP BY key HAVING COUNT(*) > 1"""
+
+        # The check of a range of records notes the ones SQL does not convert: blank ones
+        # (skipped), the ones Python reads, and every occurrence of a repeated sku. A vendor
+        # without products (a first import) has nothing to compare: each batch then writes its
+        # other records straight from the staged file. Otherwise each record is compared with its
+        # product and the ones to write are noted too: an unchanged feed writes nothing and its
+        # batches have nothing to do. Should products change meanwhile, the upsert's ON CONFLICT
+        # ... WHERE still decides what is written.
+        self.compare = Product.objects.filter(vendor_id=self.vendor_id).exists()
+        if self.compare:
+            staged = ", ".join(converted("w")[name] for name in changed) + ", TRUE"
+            # Each record looks its product up by the (vendor, sku) index, whatever the statistics
+            # of a table just filled say (LIMIT keeps the lookup apart from the planner's joins).
+            joined = (
+                f"LEFT JOIN LATERAL (SELECT * FROM {self.table} p WHERE p.vendor_id = %(vendor)s AND p.sku = w.sku "
+                f"LIMIT 1) cur ON TRUE"
+            )
+            new = "cur.id IS NULL"
+            kept = f"CASE WHEN w.python THEN TRUE ELSE cur.id IS NULL OR ({stored}) IS DISTINCT FROM ({staged}) END"
+        else:
+            joined, new, kept = "", "NULL::boolean", "w.python"
+        statements.check = f"""INSERT INTO {self.special_table} (rec, tid, nonempty, long, key, python, new)
+            SELECT w.rec, w.tid, w.nonempty, w.long, w.key, w.python, {new}
+            FROM (
+                SELECT v.*, {self._sku_key("v.sku")} AS key,
+                    (NOT v.nonempty OR v.long OR NOT ({" AND ".join(checks)})
+                     OR {self._sku_key("v.sku")} IN (SELECT sku FROM {self.dup_table})) AS python
+                FROM (
+                    SELECT s.rec, s.ctid AS tid, ({nonempty}) AS nonempty, ({longer}) AS long, {", ".join(selected)}
+                    FROM {self.raw_table} s WHERE s.rec BETWEEN %(lo)s AND %(hi)s
+                ) v
+            ) w {joined}
+            WHERE {kept}"""
+
+        values_r = converted("r")
         all_columns = list(_STAGE_COLUMNS)
         defaults = {name: _default(kind) for name, kind in _STAGE_COLUMNS.items()}
-        insert_values = ", ".join(converted.get(name, defaults[name]) for name in all_columns)
-        changed = [name for name in written if name != "sku"]
+        insert_values = ", ".join(values_r.get(name, defaults[name]) for name in all_columns)
         target = ", ".join(f"p.{name}" for name in changed) + ", p.is_active"
-        # Unchanged rows are left out before the upsert: ON CONFLICT would lock (and so write) them.
-        stored = ", ".join(f"cur.{name}" for name in changed) + ", cur.is_active"
         incoming = ", ".join(f"EXCLUDED.{name}" for name in changed) + ", EXCLUDED.is_active"
         updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in changed)
-        staged_values = ", ".join(converted[name] for name in changed) + ", TRUE"
 
-        # A vendor without products has no unchanged ones to leave out (a first import): the
-        # lookup is saved. Should products appear meanwhile, ON CONFLICT still decides.
-        unchanged_left_out = f"""
-                FROM r LEFT JOIN {self.table} cur ON cur.vendor_id = %(vendor)s AND cur.sku = r.sku
-                WHERE cur.id IS NULL OR ({stored}) IS DISTINCT FROM ({staged_values})"""
-        if not Product.objects.filter(vendor_id=self.vendor_id).exists():
-            unchanged_left_out = "FROM r"
-        # $1, $2: the range of records; $3: the records in it that SQL leaves (blank or for Python).
-        rows = f"""SELECT {", ".join(selected)} FROM {RAW_TABLE} s
-                   WHERE s.rec BETWEEN %(lo)s AND %(hi)s AND s.rec <> ALL(%(skip)s)"""
+        # A batch: $1, $2 its range of records; $3 the records in it that SQL leaves (blank or for Python).
+        in_range = "s.rec BETWEEN $1 AND $2 AND s.rec <> ALL($3)"
+        if self.compare:
+            rows = f"""SELECT {", ".join(selected)} FROM {self.special_table} x JOIN {self.raw_table} s ON s.ctid = x.tid
+                       WHERE x.rec BETWEEN $1 AND $2 AND NOT x.python"""
+        else:
+            rows = f"SELECT {', '.join(selected)} FROM {self.raw_table} s WHERE {in_range}"
         ctes = [f"r AS ({rows})"]
         if not self.seen_view:
-            ctes.append(f"seen AS (INSERT INTO {SEEN_TABLE} (sku) SELECT r.sku FROM r)")
-        if self.dry_run:
-            ctes.append(f"""counted AS (
-                SELECT COUNT(*) FILTER (WHERE p.id IS NULL) AS created,
-                       COUNT(*) FILTER (WHERE p.id IS NOT NULL AND ({target}) IS DISTINCT FROM ({staged_values})) AS updated
-                FROM r LEFT JOIN {self.table} p ON p.vendor_id = %(vendor)s AND p.sku = r.sku
-            )""")
+            # The skus of the records written here; Python records those of its rows.
+            ctes.append(f"seen AS (INSERT INTO {SEEN_TABLE} (sku) SELECT {values['sku']} FROM {self.raw_table} s WHERE {in_range})")
+        if self.dry_run and self.compare:
+            ctes[0] = f"r AS (SELECT x.new FROM {self.special_table} x WHERE x.rec BETWEEN $1 AND $2 AND NOT x.python)"
+            final = "SELECT COUNT(*) FILTER (WHERE r.new), COUNT(*) FILTER (WHERE NOT r.new) FROM r"
+        elif self.dry_run:  # nothing stored yet: every record SQL converts would be created
+            final = "SELECT COUNT(*), 0 FROM r"
         else:
             ctes.append(f"""written AS (
                 INSERT INTO {self.table} AS p (vendor_id, {", ".join(all_columns)}, is_active, created_at, updated_at)
-                SELECT %(vendor)s, {insert_values}, TRUE, %(now)s, %(now)s {unchanged_left_out}
+                SELECT %(vendor)s, {insert_values}, TRUE, %(now)s, %(now)s FROM r
                 ON CONFLICT (vendor_id, sku) DO UPDATE
                 SET {updates}, is_active = TRUE, updated_at = EXCLUDED.updated_at
                 WHERE ({target}) IS DISTINCT FROM ({incoming})
                 RETURNING (p.xmax = 0) AS inserted
             )""")
-            ctes.append("""counted AS (
-                SELECT COUNT(*) FILTER (WHERE inserted) AS created, COUNT(*) FILTER (WHERE NOT inserted) AS updated
-                FROM written
-            )""")
-        batch_sql = f"WITH {', '.join(ctes)} SELECT created, updated FROM counted"
-        cells = ", ".join(f"s.{c}" for c in self.cells)
-        self.special_sql = (
-            f"SELECT x.rec, x.nonempty, ARRAY[{cells}] FROM {SPECIAL_TABLE} x JOIN {RAW_TABLE} s ON s.rec = x.rec "
-            f"WHERE x.rec BETWEEN %s AND %s ORDER BY x.rec"
-        )
-        # Planned once: a batch differs only in its range of records.
+            final = "SELECT COUNT(*) FILTER (WHERE inserted), COUNT(*) FILTER (WHERE NOT inserted) FROM written"
         with connection.cursor() as cursor:
-            sql = cursor.mogrify(
-                batch_sql.replace("%(lo)s", "$1").replace("%(hi)s", "$2").replace("%(skip)s", "$3"), params
-            )
-            self._deallocate(cursor)
-            cursor.execute(f"PREPARE {BATCH_STATEMENT} (bigint, bigint, bigint[]) AS {sql}")
-            self.prepared = True
+            statements.batch = cursor.mogrify(f"WITH {', '.join(ctes)} {final}", params)
+        cells = ", ".join(f"s.{c}" for c in self.cells)
+        statements.special = (
+            f"SELECT x.rec, x.nonempty, ARRAY[{cells}] FROM {self.special_table} x JOIN {self.raw_table} s "
+            f"ON s.ctid = x.tid WHERE x.rec BETWEEN %s AND %s AND x.python ORDER BY x.rec"
+        )
+        return statements
 
     def _sku_key(self, sku: str) -> str:
         # An exported formula cell comes back without its apostrophe: "'=x" and "=x" are one sku.
@@ -566,7 +643,7 @@ class StagedFeed:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""SELECT rec, SUM(b) OVER (ORDER BY rec) - b, SUM(b) OVER (ORDER BY rec)
-                    FROM (SELECT s.rec, {inner} AS b FROM {RAW_TABLE} s, LATERAL (SELECT {joined} AS x) j
+                    FROM (SELECT s.rec, {inner} AS b FROM {self.raw_table} s, LATERAL (SELECT {joined} AS x) j
                           WHERE s.rec > %s AND s.rec <= %s) t ORDER BY rec""",
                 [known, last],
             )
@@ -580,6 +657,85 @@ class StagedFeed:
                     found[rec] = 1 + rec + breaks + before
         self._lines_known = (last, breaks + total)
         return found
+
+
+def run_ranges(sql: str, params: dict, ranges: list[tuple[int, int]], settings: str, on_done: Callable[[int], None]) -> None:
+    """Run ``sql`` (one committed statement per range of records: %(lo)s..%(hi)s) for every range.
+
+    Outside a transaction a second connection takes ranges too, in a thread: the server checks
+    two ranges at once. A range it could not finish is run here; ``on_done`` is told the
+    records done so far, on this thread.
+    """
+    pending: queue.SimpleQueue = queue.SimpleQueue()
+    for item in ranges:
+        pending.put(item)
+    helper = None
+    if len(ranges) > 1 and import_setting("IMPORTS_SECOND_CONNECTION") and not connection.in_atomic_block:
+        helper = _SecondConnection(sql, params, settings, pending)
+    done = 0
+    try:
+        while True:
+            try:
+                lo, hi = pending.get_nowait()
+            except queue.Empty:
+                break
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(settings.replace("SET ", "SET LOCAL "))
+                cursor.execute(sql, {**params, "lo": lo, "hi": hi})
+            done += hi - lo + 1
+            on_done(done + (helper.done if helper else 0))
+    finally:
+        if helper is not None:
+            helper.stop()
+    if helper is not None and helper.failed is not None:
+        # Its statement was rolled back: the range is checked here.
+        logger.warning("The second connection stopped (%s): its range is checked on the first one", helper.error)
+        lo, hi = helper.failed
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(settings.replace("SET ", "SET LOCAL "))
+            cursor.execute(sql, {**params, "lo": lo, "hi": hi})
+    on_done(sum(hi - lo + 1 for lo, hi in ranges))
+
+
+class _SecondConnection:
+    """A connection of its own, in a thread, running ``sql`` for the ranges it takes from ``pending``."""
+
+    def __init__(self, sql: str, params: dict, settings: str, pending: queue.SimpleQueue):
+        self._sql = sql
+        self._params = params
+        self._settings = settings
+        self._pending = pending
+        self._stopping = threading.Event()
+        self.done = 0  # records of the ranges finished (read by the other thread: an int, written whole)
+        self.failed: tuple[int, int] | None = None  # the range it took and could not finish
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="product-import-check", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        helper = None
+        taken = None
+        try:
+            helper = connections.create_connection(DEFAULT_DB_ALIAS)
+            with helper.cursor() as cursor:
+                cursor.execute(self._settings)
+                while not self._stopping.is_set():
+                    try:
+                        taken = self._pending.get_nowait()
+                    except queue.Empty:
+                        return
+                    cursor.execute(self._sql, {**self._params, "lo": taken[0], "hi": taken[1]})
+                    self.done += taken[1] - taken[0] + 1
+                    taken = None
+        except Exception as exc:  # the first connection does its part instead
+            self.failed, self.error = taken, exc
+        finally:
+            if helper is not None:
+                helper.close()
 
 
 @functools.cache

@@ -220,6 +220,7 @@ IMPORTS_MAX_DOWNLOAD_SIZE = env.int("IMPORTS_MAX_DOWNLOAD_SIZE", default=512 * 1
 IMPORTS_DOWNLOAD_TIMEOUT = env.float("IMPORTS_DOWNLOAD_TIMEOUT", default=300.0)
 IMPORTS_BATCH_SIZE = env.int("IMPORTS_BATCH_SIZE", default=5_000)
 IMPORTS_PARSE_IN_DATABASE = env.bool("IMPORTS_PARSE_IN_DATABASE", default=True)
+IMPORTS_SECOND_CONNECTION = env.bool("IMPORTS_SECOND_CONNECTION", default=True)
 
 # The sweep is infrastructure, so it is declared here; DatabaseScheduler copies it into the
 # database. Business schedules (subscription maintenance) are created by data migrations.

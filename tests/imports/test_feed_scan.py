@@ -255,13 +255,13 @@ def test_postgresql_copy_reads_what_python_reads(monkeypatch):
         with connection.cursor() as cursor:  # the import's writer keeps the feed's skus there
             cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {SEEN_TABLE} (sku text NOT NULL)")
         try:
-            feed.load(lambda data=data: io.BytesIO(data), lambda done: None)
+            feed.load(lambda data=data: io.BytesIO(data), lambda done: None, lambda done: None)
         except NotStageable:
             refused += 1
             continue
         cells = ", ".join(feed.cells)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {cells} FROM {staged.RAW_TABLE} ORDER BY rec")
+            cursor.execute(f"SELECT {cells} FROM {feed.raw_table} ORDER BY rec")
             loaded = [list(row) for row in cursor.fetchall()]
         feed.drop()
         assert loaded == expected[1:], (seed, data)

@@ -9,8 +9,10 @@ case meant for the fast path cannot pass by quietly falling back to Python.
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from background_tasks.status import TaskStatus
+from imports import staged as staged_module
 from imports.services import private_storage
 from tests.factories import ProductFactory, VendorFactory
 from wizamart.marketplace.models import Product
@@ -261,8 +263,24 @@ def import_with(run_import, settings, content: bytes, options: dict, in_database
 @pytest.mark.parametrize("batch_size", [2, 5_000])
 @pytest.mark.parametrize(("content", "reader", "options"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_database_and_python_readers_agree(run_import, settings, content, reader, options, batch_size):
-    settings.IMPORTS_USE_COPY = True
     settings.IMPORTS_BATCH_SIZE = batch_size
+    assert_readers_agree(run_import, settings, content, reader, options)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("content", "reader", "options"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_readers_agree_when_two_connections_check_the_rows(run_import, settings, monkeypatch, content, reader, options):
+    # Committed work (not the test's transaction): a second connection checks ranges too.
+    monkeypatch.setattr(staged_module, "CHECK_RECORDS", 2)
+    settings.IMPORTS_BATCH_SIZE = 3
+    assert_readers_agree(run_import, settings, content, reader, options)
+    with connection.cursor() as cursor:  # the staging tables are gone
+        cursor.execute("SELECT relname FROM pg_class WHERE relname LIKE %s", [f"{staged_module.TABLE_PREFIX}%"])
+        assert cursor.fetchall() == []
+
+
+def assert_readers_agree(run_import, settings, content, reader, options):
+    settings.IMPORTS_USE_COPY = True
     staged, staged_vendor = import_with(run_import, settings, content, options, in_database=True)
     python, python_vendor = import_with(run_import, settings, content, options, in_database=False)
 
