@@ -34,8 +34,7 @@ from .writers import PostgresCopyWriter, ProductWriter, product_writer
 FEEDS_DIR = "imports/feeds"
 REPORTS_DIR = "imports/error-reports"
 DUPLICATE_EXAMPLES = 5
-STAGED_LOAD_PERCENT = 40  # progress while PostgreSQL reads and checks the file; the batches take the rest
-STAGED_READ_PERCENT = 25  # of which reading
+STAGED_LOAD_PERCENT = 40  # progress while PostgreSQL reads the file; the batches take the rest
 logger = logging.getLogger(__name__)
 _first = operator.itemgetter(0)
 
@@ -389,17 +388,10 @@ def _try_staging(job, progress, opener, size, fmt: FeedFormat, writer: PostgresC
         total = human_size(size)
 
         def loaded(done: int) -> None:
-            progress(done * STAGED_READ_PERCENT // size if size else None, f"Reading the feed ({human_size(done)} of {total})")
-
-        def checked(done: int) -> None:
-            share = STAGED_LOAD_PERCENT - STAGED_READ_PERCENT
-            progress(
-                STAGED_READ_PERCENT + done * share // max(staged.records, 1),
-                f"Checking the rows ({done:,} of {staged.records:,})",
-            )
+            progress(done * STAGED_LOAD_PERCENT // size if size else None, f"Reading the feed ({human_size(done)} of {total})")
 
         try:
-            staged.load(opener, loaded, checked)
+            staged.load(opener, loaded)
             job.file_info.pop("python_reader_because", None)  # from a first try in another encoding
             if staged.seen_view:
                 writer.seen_elsewhere = True
@@ -419,29 +411,36 @@ def _try_staging(job, progress, opener, size, fmt: FeedFormat, writer: PostgresC
 def _write_staged_batches(job, progress, staged: StagedFeed, batch_size: int, fmt, writer, counts, report) -> None:
     """Write the staged records batch by batch: plain rows in SQL, the others parsed in Python."""
     parse = row_parser(fmt)
-    batches = max(1, -(-staged.records // batch_size))
+    batches = -(-staged.records // batch_size)
     share = 100 - STAGED_LOAD_PERCENT - 5
-    for number, lo in enumerate(range(1, staged.records + 1, batch_size), start=1):
-        progress(STAGED_LOAD_PERCENT + (number - 1) * share // batches, f"Processing batch {number} of {batches}")
-        with writer.batch():
-            done, created, updated, rest = staged.apply(lo, lo + batch_size - 1)
-            counts.total += done
-            counts.created += created
-            counts.updated += updated
-            counts.unchanged += done - created - updated
-            if rest:
-                lines = staged.lines([rec for rec, _ in rest])
-                batch = _Batch()
-                for rec, cells in rest:
-                    try:
-                        batch.rows.append(parse(cells))
-                    except FeedValueError as exc:
-                        batch.rejected.append((lines[rec], cells, str(exc), _cell(cells, fmt, "id")))
-                _finish_batch(batch, writer)
-                _report_rejected(batch, counts, report)
-                if batch.skus:
-                    _write_batch(writer, batch, counts)
-            _save_counts(job, counts, 0)
+    found = staged.batches(batch_size)
+    try:
+        for number in range(1, batches + 1):
+            progress(STAGED_LOAD_PERCENT + (number - 1) * share // batches, f"Processing batch {number} of {batches}")
+            # A batch, its rows for Python and the counts commit together (a batch run on the
+            # second connection has committed its own writes there).
+            with writer.batch():
+                done = next(found)
+                counts.total += done.done
+                counts.created += done.created
+                counts.updated += done.updated
+                counts.unchanged += done.done - done.created - done.updated
+                if done.rest:
+                    lines = staged.lines([rec for rec, _ in done.rest])
+                    batch = _Batch()
+                    for rec, cells in done.rest:
+                        try:
+                            batch.rows.append(parse(cells))
+                        except FeedValueError as exc:
+                            batch.rejected.append((lines[rec], cells, str(exc), _cell(cells, fmt, "id")))
+                    _finish_batch(batch, writer)
+                    _report_rejected(batch, counts, report)
+                    if batch.skus:
+                        _write_batch(writer, batch, counts)
+                _save_counts(job, counts, 0)
+    finally:
+        found.close()
+        staged.close_helper()
 
 
 def _cell(cells: list[str], fmt: FeedFormat, column: str) -> str:

@@ -26,6 +26,7 @@ import queue
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 import psycopg
@@ -49,12 +50,20 @@ from .writers import _STAGE_COLUMNS, SEEN_TABLE
 
 TABLE_PREFIX = "imports_feed"  # the staging tables: imports_feed_<job>, with _special and _dup
 BATCH_STATEMENT = "imports_staged_batch"
-CHECK_RECORDS = 25_000  # records checked per statement (two statements run at once)
-# The check hashes in memory and looks each product up by its index; compiling its expressions
-# (JIT) costs more than it saves.
+CHECK_RECORDS = 25_000  # records checked per statement
+# The check looks each product up by its index (and each range of records by theirs); compiling
+# its expressions (JIT) costs more than it saves.
 CHECK_SETTINGS = (
-    "SET work_mem TO '256MB'; SET jit TO off; SET enable_hashjoin TO off; SET enable_mergejoin TO off; "
+    "SET work_mem TO '64MB'; SET jit TO off; SET enable_hashjoin TO off; SET enable_mergejoin TO off; "
     "SET enable_seqscan TO off"
+)
+# A batch's rows are held in memory; each row looks its product up by the (vendor, sku) index,
+# whatever the statistics of a table just filled say; compiling the expressions (JIT) costs more
+# than it saves.
+BATCH_SETTINGS = (
+    "SET work_mem TO '64MB'; SET jit TO off; SET enable_hashjoin TO off; SET enable_mergejoin TO off; "
+    "SET enable_material TO off; SET enable_seqscan TO off; SET plan_cache_mode TO force_generic_plan; "
+    "SET synchronous_commit TO off"
 )
 SEGMENT_SIZE = 8 * 1024 * 1024  # bytes per COPY statement: progress is reported between them
 
@@ -66,6 +75,17 @@ SIMPLE_QUANTITY = "^[0-9]{1,9}$"  # what the parser reads with int(): ASCII digi
 _END_MARKER = re.compile(rb"(?:^|[\r\n])\\\.(?:[\r\n]|$)")
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class StagedBatch:
+    """What a batch did: the records SQL converted (of which created and updated), and the rest
+    for Python to read: (record number, cells), blank records left out."""
+
+    done: int
+    created: int
+    updated: int
+    rest: list[tuple[int, list[str]]]
 
 
 class NotStageable(Exception):
@@ -278,8 +298,8 @@ class StagedFeed:
         self.now = now
         self.dry_run = dry_run
         self.raw_table = name
-        self.special_table = f"{name}_special"
         self.dup_table = f"{name}_dup"
+        self.special_table = f"{name}_special"
         self.cells = [f"c{i}" for i in range(len(fmt.header))]
         self.table = connection.ops.quote_name(Product._meta.db_table)
         self.records = 0
@@ -287,6 +307,7 @@ class StagedFeed:
         self.apostrophe = False
         self.compare = False
         self.prepared = False
+        self.helper: _Helper | None = None  # the second connection, while it is used
         self.scan: FeedScan | None = None  # set while loading
         self._lines_known = (0, 0)  # (record, line breaks inside records up to it)
 
@@ -316,11 +337,9 @@ class StagedFeed:
                     logger.warning("The staging tables %s* were not dropped: %s", name, exc)
 
     # -- loading ------------------------------------------------------------------------------
-    def load(self, opener: Opener, on_progress: Callable[[int], None], on_checked: Callable[[int], None]) -> int:
-        """COPY the file into the staging table and check it; return its record count; raise NotStageable.
-
-        ``on_progress`` is told the bytes sent, ``on_checked`` the records checked.
-        """
+    def load(self, opener: Opener, on_progress: Callable[[int], None]) -> int:
+        """COPY the file into the staging table (``on_progress`` is told the bytes sent); return its
+        record count; raise NotStageable."""
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {self.raw_table}, {self.special_table}, {self.dup_table}")
             columns = ", ".join(f"{c} text" for c in self.cells)
@@ -331,15 +350,11 @@ class StagedFeed:
             self._copy_segments(opener, on_progress)
         except psycopg.errors.DataError as exc:  # a ragged row, a blank line, bytes not in the encoding ...
             raise NotStageable(f"the server could not read it: {str(exc).splitlines()[0]}") from None
-        with connection.cursor() as cursor:
-            cursor.execute(f"CREATE INDEX ON {self.raw_table} (rec)")
-            cursor.execute(f"SELECT COALESCE(MAX(rec), 0) FROM {self.raw_table}")
-            self.records = cursor.fetchone()[0]
         # The SQL looks for the apostrophe in the trimmed value, where it may follow whitespace
         # (" '=x") that the scan did not take for the start of the value.
         self.apostrophe = self.scan.apostrophe or self.scan.strip
         self.seen_view = not (self.scan.strip or self.scan.apostrophe)
-        self._check(on_checked)
+        self._prepare()
         if self.seen_view:
             # Every sku as written is the sku read: the feed's skus are the staged column itself.
             sku = self._column("id")
@@ -381,6 +396,7 @@ class StagedFeed:
                         written += len(chunk)
                     else:
                         done = True
+                self.records += cursor.cursor.rowcount
             header = False
             sent += written
             on_progress(sent)
@@ -421,6 +437,7 @@ class StagedFeed:
             return repeats, [row[0] for row in cursor.fetchall()]
 
     def drop(self) -> None:
+        self.close_helper()
         with connection.cursor() as cursor:
             if self.prepared:
                 self._deallocate(cursor)
@@ -437,26 +454,46 @@ class StagedFeed:
         index = self.fmt.columns.get(name)
         return None if index is None else f"c{index}"
 
-    def _check(self, on_checked: Callable[[int], None]) -> None:
-        """Find the repeated skus, then check every record (in ranges, on two connections when
-        it may): note the ones Python reads and, for a vendor with products, the ones to write."""
+    def _prepare(self) -> None:
+        """Find the repeated skus while the records are indexed, check every record, prepare the batch."""
         statements = self._statements()
+        self.helper = _Helper() if self._may_share() else None
+        if self.helper is not None:
+            # Both connections are at work: no parallel workers beside them.
+            self.helper.submit("SET work_mem TO '256MB'; SET jit TO off; SET max_parallel_workers_per_gather TO 0", None)
+            self.helper.submit(statements.repeated, statements.params, answer=True)
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL work_mem TO '256MB'; SET LOCAL jit TO off")
-            # Every occurrence of an sku written twice goes to Python, which applies them in file order.
-            cursor.execute(f"CREATE UNLOGGED TABLE {self.dup_table} AS {statements.repeated}", statements.params)
+            cursor.execute("SET LOCAL max_parallel_maintenance_workers TO 0")
+            cursor.execute(f"CREATE INDEX ON {self.raw_table} (rec)")
             cursor.execute(
                 f"CREATE UNLOGGED TABLE {self.special_table} "
                 f"(rec bigint, tid tid, nonempty boolean, long boolean, key text, python boolean, new boolean)"
             )
+        if self._helped() is None:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem TO '256MB'; SET LOCAL jit TO off")
+                cursor.execute(statements.repeated, statements.params)
+
+        # The check, a range of records at a time (every other one on the second connection).
+        if self.helper is not None:
+            self.helper.submit(CHECK_SETTINGS, None)
         ranges = [(lo, min(lo + CHECK_RECORDS - 1, self.records)) for lo in range(1, self.records + 1, CHECK_RECORDS)]
-        run_ranges(statements.check, statements.params, ranges, CHECK_SETTINGS, on_checked)
+
+        def check(item: dict) -> None:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(CHECK_SETTINGS.replace("SET ", "SET LOCAL "))
+                cursor.execute(statements.check, item)
+
+        items = [{**statements.params, "lo": lo, "hi": hi} for lo, hi in ranges]
+        for _ in self._alternating(statements.check, items, check):
+            pass
+
+        limit = csv.field_size_limit()
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {self.special_table} WHERE long)")
             if cursor.fetchone()[0]:
                 # A value longer than Python's csv reads fails the file there, in Python: then the
                 # file is read there (its bytes bound its characters from above).
-                limit = csv.field_size_limit()
                 longer = " OR ".join(f"char_length(s.{c}) > {limit}" for c in self.cells)
                 cursor.execute(
                     f"SELECT EXISTS (SELECT 1 FROM {self.special_table} x JOIN {self.raw_table} s ON s.ctid = x.tid "
@@ -467,9 +504,42 @@ class StagedFeed:
             cursor.execute(f"CREATE INDEX ON {self.special_table} (rec)")
             # Planned once: a batch differs only in its range of records.
             self._deallocate(cursor)
-            cursor.execute(f"PREPARE {BATCH_STATEMENT} (bigint, bigint, bigint[]) AS {statements.batch}")
+            cursor.execute(f"PREPARE {BATCH_STATEMENT} (bigint, bigint) AS {statements.batch}")
             self.prepared = True
-        self.special_sql = statements.special
+        if self.helper is not None:
+            self.helper.submit(BATCH_SETTINGS, None)
+            self.helper.submit(f"PREPARE {BATCH_STATEMENT} (bigint, bigint) AS {statements.batch}", None)
+        self.python_sql = statements.python
+        self.seen_sql = statements.seen
+        self.params = statements.params
+
+    def _may_share(self) -> bool:
+        # A second connection sees only what is committed: not inside the caller's transaction.
+        return bool(import_setting("IMPORTS_SECOND_CONNECTION")) and not connection.in_atomic_block
+
+    def _helped(self):
+        """The second connection's answer to the statement it was given last (True if it returns no
+        row), or None when there is none: then it is no longer used."""
+        if self.helper is None:
+            return None
+        try:
+            answer = self.helper.result()
+        except Exception as exc:  # noqa: BLE001 - whatever stopped it, this connection does the work
+            logger.warning("The second connection stopped (%s): the import goes on with one", exc)
+            self.close_helper()
+            return None
+        return True if answer is None else answer
+
+    def _alternating(self, sql: str, items: list, here: Callable) -> Iterator:
+        """Yield the outcome of ``sql`` for each of ``items``, in order: every other one is run on the
+        second connection (one ahead, while the one before runs here), the others by ``here``."""
+        if self.helper is not None and len(items) > 1:
+            self.helper.submit(sql, items[1], answer=True)
+        for index, item in enumerate(items):
+            found = self._helped() if index % 2 else None
+            if found is not None and index + 2 < len(items):
+                self.helper.submit(sql, items[index + 2], answer=True)
+            yield found if found is not None else here(item)
 
     def _statements(self) -> SimpleNamespace:
         """Build the statements from the header and what the scan of the bytes found."""
@@ -526,8 +596,10 @@ class StagedFeed:
         stored = ", ".join(f"cur.{name}" for name in changed) + ", cur.is_active"
 
         statements = SimpleNamespace(params=params)
-        statements.repeated = f"""SELECT key AS sku, COUNT(*) AS n
-            FROM (SELECT {self._sku_key(values["sku"])} AS key FROM {self.raw_table} s WHERE {nonempty}) x
+        # The repeated skus. Blank records count for the empty sku: a record without sku goes to
+        # Python all the same (and is rejected there), and the empty sku is never reported.
+        statements.repeated = f"""CREATE UNLOGGED TABLE {self.dup_table} AS SELECT key AS sku, COUNT(*) AS n
+            FROM (SELECT {self._sku_key(values["sku"])} AS key FROM {self.raw_table} s) x
             GROUP BY key HAVING COUNT(*) > 1"""
 
         # The check of a range of records notes the ones SQL does not convert: blank ones
@@ -571,38 +643,42 @@ class StagedFeed:
         incoming = ", ".join(f"EXCLUDED.{name}" for name in changed) + ", EXCLUDED.is_active"
         updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in changed)
 
-        # A batch: $1, $2 its range of records; $3 the records in it that SQL leaves (blank or for Python).
-        in_range = "s.rec BETWEEN $1 AND $2 AND s.rec <> ALL($3)"
+        # A batch: $1, $2 its range of records.
         if self.compare:
             rows = f"""SELECT {", ".join(selected)} FROM {self.special_table} x JOIN {self.raw_table} s ON s.ctid = x.tid
                        WHERE x.rec BETWEEN $1 AND $2 AND NOT x.python"""
         else:
-            rows = f"SELECT {', '.join(selected)} FROM {self.raw_table} s WHERE {in_range}"
-        ctes = [f"r AS ({rows})"]
-        if not self.seen_view:
-            # The skus of the records written here; Python records those of its rows.
-            ctes.append(f"seen AS (INSERT INTO {SEEN_TABLE} (sku) SELECT {values['sku']} FROM {self.raw_table} s WHERE {in_range})")
+            rows = f"""SELECT {", ".join(selected)} FROM {self.raw_table} s WHERE s.rec BETWEEN $1 AND $2
+                       AND s.rec NOT IN (SELECT x.rec FROM {self.special_table} x WHERE x.rec BETWEEN $1 AND $2)"""
         if self.dry_run and self.compare:
-            ctes[0] = f"r AS (SELECT x.new FROM {self.special_table} x WHERE x.rec BETWEEN $1 AND $2 AND NOT x.python)"
-            final = "SELECT COUNT(*) FILTER (WHERE r.new), COUNT(*) FILTER (WHERE NOT r.new) FROM r"
+            batch = f"""SELECT COUNT(*) FILTER (WHERE x.new), COUNT(*) FILTER (WHERE NOT x.new)
+                FROM {self.special_table} x WHERE x.rec BETWEEN $1 AND $2 AND NOT x.python"""
         elif self.dry_run:  # nothing stored yet: every record SQL converts would be created
-            final = "SELECT COUNT(*), 0 FROM r"
+            batch = f"SELECT COUNT(*), 0 FROM ({rows}) r"
         else:
-            ctes.append(f"""written AS (
-                INSERT INTO {self.table} AS p (vendor_id, {", ".join(all_columns)}, is_active, created_at, updated_at)
-                SELECT %(vendor)s, {insert_values}, TRUE, %(now)s, %(now)s FROM r
-                ON CONFLICT (vendor_id, sku) DO UPDATE
-                SET {updates}, is_active = TRUE, updated_at = EXCLUDED.updated_at
-                WHERE ({target}) IS DISTINCT FROM ({incoming})
-                RETURNING (p.xmax = 0) AS inserted
-            )""")
-            final = "SELECT COUNT(*) FILTER (WHERE inserted), COUNT(*) FILTER (WHERE NOT inserted) FROM written"
+            batch = f"""WITH r AS ({rows}),
+                written AS (
+                    INSERT INTO {self.table} AS p (vendor_id, {", ".join(all_columns)}, is_active, created_at, updated_at)
+                    SELECT %(vendor)s, {insert_values}, TRUE, %(now)s, %(now)s FROM r
+                    ON CONFLICT (vendor_id, sku) DO UPDATE
+                    SET {updates}, is_active = TRUE, updated_at = EXCLUDED.updated_at
+                    WHERE ({target}) IS DISTINCT FROM ({incoming})
+                    RETURNING (p.xmax = 0) AS inserted
+                )
+                SELECT COUNT(*) FILTER (WHERE inserted), COUNT(*) FILTER (WHERE NOT inserted) FROM written"""
         with connection.cursor() as cursor:
-            statements.batch = cursor.mogrify(f"WITH {', '.join(ctes)} {final}", params)
+            statements.batch = cursor.mogrify(batch, params)
         cells = ", ".join(f"s.{c}" for c in self.cells)
-        statements.special = (
+        python = f"SELECT x.rec FROM {self.special_table} x WHERE x.rec BETWEEN %(lo)s AND %(hi)s AND x.python"
+        statements.python = (
             f"SELECT x.rec, x.nonempty, ARRAY[{cells}] FROM {self.special_table} x JOIN {self.raw_table} s "
-            f"ON s.ctid = x.tid WHERE x.rec BETWEEN %s AND %s AND x.python ORDER BY x.rec"
+            f"ON s.ctid = x.tid WHERE x.rec BETWEEN %(lo)s AND %(hi)s AND x.python ORDER BY x.rec"
+        )
+        # The skus of the records a batch wrote, when they are not the staged column as it is
+        # (Python records those of its rows).
+        statements.seen = (
+            f"INSERT INTO {SEEN_TABLE} (sku) SELECT {values['sku']} FROM {self.raw_table} s "
+            f"WHERE s.rec BETWEEN %(lo)s AND %(hi)s AND s.rec NOT IN ({python})"
         )
         return statements
 
@@ -610,23 +686,38 @@ class StagedFeed:
         # An exported formula cell comes back without its apostrophe: "'=x" and "=x" are one sku.
         return f"ltrim({sku}, '''')" if self.apostrophe else sku
 
-    def apply(self, lo: int, hi: int) -> tuple[int, int, int, list[tuple[int, list[str]]]]:
-        """Convert and write records lo..hi; return (rows written by SQL, created, updated, the rest)."""
-        hi = min(hi, self.records)
-        with connection.cursor() as cursor:
-            cursor.execute(self.special_sql, [lo, hi])
-            special = cursor.fetchall()
-            # The batch's rows are held in memory; each row looks its product up by the (vendor,
-            # sku) index, whatever the statistics of a table just filled say.
-            cursor.execute(
-                "SET LOCAL work_mem TO '64MB'; SET LOCAL enable_hashjoin TO off; "
-                "SET LOCAL enable_mergejoin TO off; SET LOCAL enable_material TO off; SET LOCAL enable_seqscan TO off; "
-                "SET LOCAL plan_cache_mode TO force_generic_plan"
+    def batches(self, size: int) -> Iterator[StagedBatch]:
+        """Write the records, ``size`` at a time, in order; yield what each batch did.
+
+        Outside a transaction every other batch is written on the second connection, while the one
+        before it is written here; the records for Python are handed back in order all the same.
+        """
+        ranges = [[lo, min(lo + size - 1, self.records)] for lo in range(1, self.records + 1, size)]
+
+        def write(item: list) -> tuple[int, int]:
+            with connection.cursor() as cursor:
+                cursor.execute(BATCH_SETTINGS.replace("SET ", "SET LOCAL "))
+                cursor.execute(f"EXECUTE {BATCH_STATEMENT} (%s, %s)", item)
+                return cursor.fetchone()
+
+        written = self._alternating(f"EXECUTE {BATCH_STATEMENT} (%s, %s)", ranges, write)
+        for (lo, hi), (created, updated) in zip(ranges, written, strict=True):
+            where = {**self.params, "lo": lo, "hi": hi}
+            with connection.cursor() as cursor:
+                cursor.execute(self.python_sql, where)
+                special = cursor.fetchall()
+                if not self.seen_view:
+                    cursor.execute(self.seen_sql, where)
+            yield StagedBatch(
+                done=(hi - lo + 1) - len(special), created=created, updated=updated,
+                rest=[(rec, cells) for rec, nonempty, cells in special if nonempty],
             )
-            cursor.execute(f"EXECUTE {BATCH_STATEMENT} (%s, %s, %s::bigint[])", [lo, hi, [rec for rec, _, _ in special]])
-            created, updated = cursor.fetchone()
-        rest = [(rec, cells) for rec, nonempty, cells in special if nonempty]
-        return (hi - lo + 1) - len(special), created, updated, rest
+
+    def close_helper(self) -> None:
+        if self.helper is not None:
+            self.helper.close()
+            self.helper = None
+
 
     # -- line numbers of the rows handed to Python ----------------------------------------------
     def lines(self, records: Sequence[int]) -> dict[int, int]:
@@ -659,83 +750,48 @@ class StagedFeed:
         return found
 
 
-def run_ranges(sql: str, params: dict, ranges: list[tuple[int, int]], settings: str, on_done: Callable[[int], None]) -> None:
-    """Run ``sql`` (one committed statement per range of records: %(lo)s..%(hi)s) for every range.
 
-    Outside a transaction a second connection takes ranges too, in a thread: the server checks
-    two ranges at once. A range it could not finish is run here; ``on_done`` is told the
-    records done so far, on this thread.
+class _Helper:
+    """A second database connection, in a thread, running the statements it is given in order.
+
+    ``result()`` answers the statements submitted with ``answer`` set, in order; an error stops
+    the thread and is raised by the next ``result()``.
     """
-    pending: queue.SimpleQueue = queue.SimpleQueue()
-    for item in ranges:
-        pending.put(item)
-    helper = None
-    if len(ranges) > 1 and import_setting("IMPORTS_SECOND_CONNECTION") and not connection.in_atomic_block:
-        helper = _SecondConnection(sql, params, settings, pending)
-    done = 0
-    try:
-        while True:
-            try:
-                lo, hi = pending.get_nowait()
-            except queue.Empty:
-                break
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(settings.replace("SET ", "SET LOCAL "))
-                cursor.execute(sql, {**params, "lo": lo, "hi": hi})
-            done += hi - lo + 1
-            on_done(done + (helper.done if helper else 0))
-    finally:
-        if helper is not None:
-            helper.stop()
-    if helper is not None and helper.failed is not None:
-        # Its statement was rolled back: the range is checked here.
-        logger.warning("The second connection stopped (%s): its range is checked on the first one", helper.error)
-        lo, hi = helper.failed
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(settings.replace("SET ", "SET LOCAL "))
-            cursor.execute(sql, {**params, "lo": lo, "hi": hi})
-    on_done(sum(hi - lo + 1 for lo, hi in ranges))
 
-
-class _SecondConnection:
-    """A connection of its own, in a thread, running ``sql`` for the ranges it takes from ``pending``."""
-
-    def __init__(self, sql: str, params: dict, settings: str, pending: queue.SimpleQueue):
-        self._sql = sql
-        self._params = params
-        self._settings = settings
-        self._pending = pending
-        self._stopping = threading.Event()
-        self.done = 0  # records of the ranges finished (read by the other thread: an int, written whole)
-        self.failed: tuple[int, int] | None = None  # the range it took and could not finish
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="product-import-check", daemon=True)
+    def __init__(self):
+        self._todo: queue.SimpleQueue = queue.SimpleQueue()
+        self._answers: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="product-import-second", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        self._stopping.set()
+    def submit(self, sql: str, params, answer: bool = False) -> None:
+        self._todo.put((sql, params, answer))
+
+    def result(self):
+        item = self._answers.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self) -> None:
+        self._todo.put(None)
         self._thread.join()
 
     def _run(self) -> None:
-        helper = None
-        taken = None
+        second = None
         try:
-            helper = connections.create_connection(DEFAULT_DB_ALIAS)
-            with helper.cursor() as cursor:
-                cursor.execute(self._settings)
-                while not self._stopping.is_set():
-                    try:
-                        taken = self._pending.get_nowait()
-                    except queue.Empty:
-                        return
-                    cursor.execute(self._sql, {**self._params, "lo": taken[0], "hi": taken[1]})
-                    self.done += taken[1] - taken[0] + 1
-                    taken = None
-        except Exception as exc:  # the first connection does its part instead
-            self.failed, self.error = taken, exc
+            second = connections.create_connection(DEFAULT_DB_ALIAS)
+            with second.cursor() as cursor:
+                while (item := self._todo.get()) is not None:
+                    sql, params, answer = item
+                    cursor.execute(sql, params)
+                    if answer:
+                        self._answers.put(cursor.fetchone() if cursor.description else None)
+        except BaseException as exc:  # handed over: the first connection carries on alone
+            self._answers.put(exc)
         finally:
-            if helper is not None:
-                helper.close()
+            if second is not None:
+                second.close()
 
 
 @functools.cache

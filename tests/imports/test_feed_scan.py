@@ -255,7 +255,7 @@ def test_postgresql_copy_reads_what_python_reads(monkeypatch):
         with connection.cursor() as cursor:  # the import's writer keeps the feed's skus there
             cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {SEEN_TABLE} (sku text NOT NULL)")
         try:
-            feed.load(lambda data=data: io.BytesIO(data), lambda done: None, lambda done: None)
+            feed.load(lambda data=data: io.BytesIO(data), lambda done: None)
         except NotStageable:
             refused += 1
             continue

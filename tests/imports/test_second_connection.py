@@ -1,79 +1,117 @@
-"""The check of a staged feed runs its ranges on two connections, and its tables never outlive the job."""
+"""A staged import shares its work with a second connection, carries on without it, and leaves no tables behind."""
+import logging
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 
 from background_tasks.status import TaskStatus
 from imports import staged
 from imports.models import MarketplaceImportJob
+from wizamart.marketplace.models import Product
 
 pytestmark = pytest.mark.postgres
 
-SLOW_INSERT = "INSERT INTO ranges_done SELECT %(lo)s, %(hi)s, pg_backend_pid() FROM pg_sleep(0.05)"
-RANGES = [(1, 10), (11, 20), (21, 30), (31, 40), (41, 50), (51, 55)]
+HEADER = "id,title,price,quantity"
+LINES = [f"S-{n},Produit {n},{n}.50 EUR,{n}" for n in range(1, 10)]
 
 
 @pytest.fixture
-def ranges_done(db):
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE ranges_done (lo int, hi int, pid int)")
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS ranges_done")
+def second_connections(monkeypatch):
+    """Record what each second connection was given, and what it answered."""
+    seen = {"started": 0, "answers": []}
+    init, result = staged._Helper.__init__, staged._Helper.result
+
+    def counted_init(helper):
+        seen["started"] += 1
+        init(helper)
+
+    def counted_result(helper):
+        answer = result(helper)
+        seen["answers"].append(answer)
+        return answer
+
+    monkeypatch.setattr(staged._Helper, "__init__", counted_init)
+    monkeypatch.setattr(staged._Helper, "result", counted_result)
+    return seen
 
 
-def done_ranges() -> list[tuple[int, int, int]]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT lo, hi, pid FROM ranges_done ORDER BY lo")
-        return cursor.fetchall()
+def products(vendor) -> list[tuple]:
+    return list(Product.objects.filter(vendor=vendor).order_by("sku").values_list("sku", "title", "price", "quantity"))
 
 
-def own_pid() -> int:
+def no_staging_tables() -> bool:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return cursor.fetchone()[0]
+        cursor.execute("SELECT relname FROM pg_class WHERE relname LIKE %s", [f"{staged.TABLE_PREFIX}%"])
+        return cursor.fetchall() == []
 
 
 @pytest.mark.django_db(transaction=True)
-def test_both_connections_take_ranges_and_each_range_runs_once(ranges_done):
-    told = []
-    staged.run_ranges(SLOW_INSERT, {}, RANGES, "SET jit TO off", told.append)
+def test_every_other_batch_runs_on_the_second_connection(run_import, feed_bytes, vendor, settings, second_connections):
+    settings.IMPORTS_BATCH_SIZE = 2
+    job = run_import(feed_bytes(HEADER, *LINES))
 
-    rows = done_ranges()
-    assert [(lo, hi) for lo, hi, _ in rows] == RANGES
-    assert len({pid for *_, pid in rows}) == 2
-    assert own_pid() in {pid for *_, pid in rows}
-    assert told == sorted(told) and told[-1] == 55
+    assert job.status == TaskStatus.COMPLETED, job.error_message
+    assert job.file_info["reader"] == "postgresql"
+    assert (job.rows_total, job.rows_created) == (9, 9)
+    assert len(products(vendor)) == 9
+    assert second_connections["started"] == 1
+    # The repeated skus, the check's ranges (one here) and batches 2 and 4 of 5, answered in order.
+    batches = [answer for answer in second_connections["answers"] if isinstance(answer, tuple)]
+    assert batches == [(2, 0), (2, 0)]
+    assert no_staging_tables()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_range_the_second_connection_cannot_finish_is_run_on_the_first(ranges_done, caplog):
-    main = own_pid()
-    # Division by zero on any connection but this one: the second connection fails on its first range.
-    failing = SLOW_INSERT + " WHERE 1 / (CASE WHEN pg_backend_pid() = %(main)s THEN 1 ELSE 0 END) = 1"
-    told = []
-    staged.run_ranges(failing, {"main": main}, RANGES, "SET jit TO off", told.append)
+def test_the_import_goes_on_alone_when_the_second_connection_fails(
+    run_import, feed_bytes, vendor, settings, monkeypatch, caplog, second_connections
+):
+    settings.IMPORTS_BATCH_SIZE = 2
+    submit = staged._Helper.submit
 
-    rows = done_ranges()
-    assert [(lo, hi) for lo, hi, _ in rows] == RANGES
-    assert {pid for *_, pid in rows} == {main}
-    assert told[-1] == 55
+    def failing_batches(helper, sql, params, answer=False):
+        # The second connection's first batch fails on the server (its statement rolls back).
+        submit(helper, "SELECT 1 / 0" if sql.startswith("EXECUTE") else sql, params, answer)
+
+    monkeypatch.setattr(staged._Helper, "submit", failing_batches)
+    with caplog.at_level(logging.WARNING, logger="imports.staged"):
+        job = run_import(feed_bytes(HEADER, *LINES))
+
+    assert job.status == TaskStatus.COMPLETED, job.error_message
+    assert (job.rows_total, job.rows_created, job.rows_unchanged) == (9, 9, 0)
+    assert products(vendor) == sorted((f"S-{n}", f"Produit {n}", Decimal(f"{n}.50"), n) for n in range(1, 10))
     assert "second connection stopped" in caplog.text
+    assert no_staging_tables()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_one_connection_when_the_setting_says_so(ranges_done, settings):
+def test_one_connection_when_the_setting_says_so(run_import, feed_bytes, vendor, settings, second_connections):
     settings.IMPORTS_SECOND_CONNECTION = False
-    staged.run_ranges(SLOW_INSERT, {}, RANGES[:3], "SET jit TO off", lambda done: None)
+    settings.IMPORTS_BATCH_SIZE = 2
+    job = run_import(feed_bytes(HEADER, *LINES))
 
-    assert {pid for *_, pid in done_ranges()} == {own_pid()}
+    assert (job.status, job.rows_created) == (TaskStatus.COMPLETED, 9)
+    assert second_connections["started"] == 0
 
 
-def test_inside_a_transaction_the_ranges_run_on_its_connection(ranges_done):
-    # A second connection would not see what this transaction has not committed.
-    assert connection.in_atomic_block
-    staged.run_ranges(SLOW_INSERT, {}, RANGES[:3], "SET jit TO off", lambda done: None)
+def test_inside_a_transaction_everything_runs_on_its_connection(run_import, feed_bytes, settings, second_connections):
+    # A second connection would not see what the surrounding transaction has not committed.
+    settings.IMPORTS_BATCH_SIZE = 2
+    job = run_import(feed_bytes(HEADER, *LINES))
 
-    assert {pid for *_, pid in done_ranges()} == {own_pid()}
+    assert (job.status, job.file_info["reader"], job.rows_created) == (TaskStatus.COMPLETED, "postgresql", 9)
+    assert second_connections["started"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reimport_on_two_connections_writes_only_what_changed(run_import, feed_bytes, vendor, settings):
+    settings.IMPORTS_BATCH_SIZE = 2
+    run_import(feed_bytes(HEADER, *LINES))
+    changed = [line.replace("Produit 4", "Produit quatre") for line in LINES]
+    job = run_import(feed_bytes(HEADER, *changed))
+
+    assert (job.rows_total, job.rows_created, job.rows_updated, job.rows_unchanged) == (9, 0, 1, 8)
+    assert Product.objects.get(vendor=vendor, sku="S-4").title == "Produit quatre"
 
 
 @pytest.mark.django_db(transaction=True)
