@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import psycopg
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, ProgrammingError, connection, connections, transaction
 
 from background_tasks.status import TaskStatus
 from wizamart.marketplace.feed import (
@@ -340,12 +340,19 @@ class StagedFeed:
     def load(self, opener: Opener, on_progress: Callable[[int], None]) -> int:
         """COPY the file into the staging table (``on_progress`` is told the bytes sent); return its
         record count; raise NotStageable."""
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {self.raw_table}, {self.special_table}, {self.dup_table}")
-            columns = ", ".join(f"{c} text" for c in self.cells)
-            cursor.execute(
-                f"CREATE UNLOGGED TABLE {self.raw_table} (rec bigint GENERATED ALWAYS AS IDENTITY, {columns})"
-            )
+        columns = ", ".join(f"{c} text" for c in self.cells)
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE IF EXISTS {self.raw_table}, {self.special_table}, {self.dup_table}")
+                cursor.execute(
+                    f"CREATE UNLOGGED TABLE {self.raw_table} (rec bigint GENERATED ALWAYS AS IDENTITY, {columns})"
+                )
+        except ProgrammingError as exc:
+            # A database user that may not create tables in its schema (PostgreSQL 15 and later
+            # grant that to the database's owner only): the file is read in Python.
+            if isinstance(exc.__cause__, psycopg.errors.InsufficientPrivilege):
+                raise NotStageable("the database user may not create the staging table") from None
+            raise
         try:
             self._copy_segments(opener, on_progress)
         except psycopg.errors.DataError as exc:  # a ragged row, a blank line, bytes not in the encoding ...

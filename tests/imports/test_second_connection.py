@@ -133,3 +133,24 @@ def test_leftover_tables_of_ended_jobs_are_dropped_and_a_running_jobs_kept(vendo
         for suffix in ("", "_special", "_dup"):
             cursor.execute(f"DROP TABLE {names[running.pk]}{suffix}")
     assert left == sorted(f"{names[running.pk]}{suffix}" for suffix in ("", "_dup", "_special"))
+
+
+def test_a_database_user_that_may_not_create_tables_gets_the_file_read_in_python(run_import, feed_bytes, vendor):
+    # PostgreSQL 15 and later let only the database's owner create tables in the public schema.
+    # (Roles and grants made here go with the test's transaction.)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE ROLE wz_import_no_create")
+        cursor.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO wz_import_no_create")
+        cursor.execute("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO wz_import_no_create")
+        cursor.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        cursor.execute("SET ROLE wz_import_no_create")
+    try:
+        job = run_import(feed_bytes(HEADER, *LINES))
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+
+    assert job.status == TaskStatus.COMPLETED, job.error_message
+    assert job.file_info["reader"] == "python"
+    assert job.file_info["python_reader_because"] == "the database user may not create the staging table"
+    assert (job.rows_total, job.rows_created) == (9, 9)
