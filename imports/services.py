@@ -34,7 +34,8 @@ from .writers import PostgresCopyWriter, ProductWriter, product_writer
 FEEDS_DIR = "imports/feeds"
 REPORTS_DIR = "imports/error-reports"
 DUPLICATE_EXAMPLES = 5
-STAGED_LOAD_PERCENT = 40  # progress while PostgreSQL reads the file; the batches take the rest
+STAGED_LOAD_PERCENT = 40  # progress while PostgreSQL reads and checks the file; the batches take the rest
+STAGED_READ_PERCENT = 30  # of which reading
 logger = logging.getLogger(__name__)
 _first = operator.itemgetter(0)
 
@@ -388,10 +389,14 @@ def _try_staging(job, progress, opener, size, fmt: FeedFormat, writer: PostgresC
         total = human_size(size)
 
         def loaded(done: int) -> None:
-            progress(done * STAGED_LOAD_PERCENT // size if size else None, f"Reading the feed ({human_size(done)} of {total})")
+            progress(done * STAGED_READ_PERCENT // size if size else None, f"Reading the feed ({human_size(done)} of {total})")
+
+        def checked(done: int) -> None:
+            share = STAGED_LOAD_PERCENT - STAGED_READ_PERCENT
+            progress(STAGED_READ_PERCENT + done * share // staged.records, f"Checking the rows ({done:,} of {staged.records:,})")
 
         try:
-            staged.load(opener, loaded)
+            staged.load(opener, loaded, checked)
             job.file_info.pop("python_reader_because", None)  # from a first try in another encoding
             if staged.seen_view:
                 writer.seen_elsewhere = True

@@ -337,9 +337,11 @@ class StagedFeed:
                     logger.warning("The staging tables %s* were not dropped: %s", name, exc)
 
     # -- loading ------------------------------------------------------------------------------
-    def load(self, opener: Opener, on_progress: Callable[[int], None]) -> int:
-        """COPY the file into the staging table (``on_progress`` is told the bytes sent); return its
-        record count; raise NotStageable."""
+    def load(
+        self, opener: Opener, on_progress: Callable[[int], None], on_checked: Callable[[int], None] | None = None
+    ) -> int:
+        """COPY the file into the staging table and check its records; return their count; raise
+        NotStageable. ``on_progress`` is told the bytes sent, ``on_checked`` the records checked."""
         columns = ", ".join(f"{c} text" for c in self.cells)
         try:
             with transaction.atomic(), connection.cursor() as cursor:
@@ -361,7 +363,7 @@ class StagedFeed:
         # (" '=x") that the scan did not take for the start of the value.
         self.apostrophe = self.scan.apostrophe or self.scan.strip
         self.seen_view = not (self.scan.strip or self.scan.apostrophe)
-        self._prepare()
+        self._prepare(on_checked or (lambda done: None))
         if self.seen_view:
             # Every sku as written is the sku read: the feed's skus are the staged column itself.
             sku = self._column("id")
@@ -461,7 +463,7 @@ class StagedFeed:
         index = self.fmt.columns.get(name)
         return None if index is None else f"c{index}"
 
-    def _prepare(self) -> None:
+    def _prepare(self, on_checked: Callable[[int], None]) -> None:
         """Find the repeated skus while the records are indexed, check every record, prepare the batch."""
         statements = self._statements()
         self.helper = _Helper() if self._may_share() else None
@@ -492,8 +494,8 @@ class StagedFeed:
                 cursor.execute(statements.check, item)
 
         items = [{**statements.params, "lo": lo, "hi": hi} for lo, hi in ranges]
-        for _ in self._alternating(statements.check, items, check):
-            pass
+        for (_, hi), _ in zip(ranges, self._alternating(statements.check, items, check), strict=True):
+            on_checked(hi)
 
         limit = csv.field_size_limit()
         with transaction.atomic(), connection.cursor() as cursor:

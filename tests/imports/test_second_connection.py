@@ -3,11 +3,14 @@ import logging
 from decimal import Decimal
 
 import pytest
+from django.core.files.base import ContentFile
 from django.db import connection
 
+from background_tasks.services import JobProgress, background_task_claim, background_task_create
 from background_tasks.status import TaskStatus
 from imports import staged
 from imports.models import MarketplaceImportJob
+from imports.services import product_import_store_feed
 from wizamart.marketplace.models import Product
 
 pytestmark = pytest.mark.postgres
@@ -154,3 +157,31 @@ def test_a_database_user_that_may_not_create_tables_gets_the_file_read_in_python
     assert job.file_info["reader"] == "python"
     assert job.file_info["python_reader_because"] == "the database user may not create the staging table"
     assert (job.rows_total, job.rows_created) == (9, 9)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_progress_tells_the_reading_the_check_and_the_batches(vendor, feed_bytes, settings, monkeypatch):
+    monkeypatch.setattr(staged, "CHECK_RECORDS", 4)
+    settings.IMPORTS_BATCH_SIZE = 5
+    job = background_task_create(
+        model=MarketplaceImportJob, triggered_by="manual:test", dispatch=False, vendor=vendor,
+        source_file=product_import_store_feed(content=ContentFile(feed_bytes(HEADER, *LINES))),
+    )
+    job = background_task_claim(model=MarketplaceImportJob, job_id=job.pk)
+    seen = []
+
+    class Recording(JobProgress):
+        def __call__(self, percent=None, message=None, *, force=False):
+            seen.append((percent, message))
+            return super().__call__(percent, message, force=force)
+
+    job.execute(Recording(job))
+
+    messages = [message.split(" (")[0] if message.startswith("Reading") else message for _, message in seen if message]
+    assert messages == [
+        "Reading the feed",
+        "Checking the rows (4 of 9)", "Checking the rows (8 of 9)", "Checking the rows (9 of 9)",
+        "Processing batch 1 of 2", "Processing batch 2 of 2",
+    ]
+    percents = [percent for percent, message in seen if message]
+    assert percents == sorted(percents)
