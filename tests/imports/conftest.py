@@ -2,7 +2,7 @@
 import pytest
 from django.core.files.base import ContentFile
 
-from background_tasks.services import background_task_create
+from background_tasks.services import JobProgress, background_task_claim, background_task_create
 from imports.models import MarketplaceImportJob
 from imports.services import product_import_store_feed
 from tests.factories import VendorFactory
@@ -59,3 +59,24 @@ def write_path(request, settings):
         pytest.skip("the COPY path needs PostgreSQL")
     settings.IMPORTS_USE_COPY = request.param == "copy"
     return request.param
+
+
+def progress_of_import(vendor, content: bytes) -> list[tuple[int | None, str | None]]:
+    """Run an import of ``content`` here and return every (percent, message) its progress was told."""
+    job = background_task_create(
+        model=MarketplaceImportJob,
+        triggered_by="manual:test",
+        dispatch=False,
+        vendor=vendor,
+        source_file=product_import_store_feed(content=ContentFile(content, name="feed.csv")),
+    )
+    job = background_task_claim(model=MarketplaceImportJob, job_id=job.pk)
+    seen = []
+
+    class Recording(JobProgress):
+        def __call__(self, percent=None, message=None, *, force=False):
+            seen.append((percent, message))
+            return super().__call__(percent, message, force=force)
+
+    job.execute(Recording(job))
+    return seen

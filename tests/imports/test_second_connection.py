@@ -3,15 +3,14 @@ import logging
 from decimal import Decimal
 
 import pytest
-from django.core.files.base import ContentFile
 from django.db import connection
 
-from background_tasks.services import JobProgress, background_task_claim, background_task_create
 from background_tasks.status import TaskStatus
 from imports import staged
 from imports.models import MarketplaceImportJob
-from imports.services import product_import_store_feed
 from wizamart.marketplace.models import Product
+
+from .conftest import progress_of_import
 
 pytestmark = pytest.mark.postgres
 
@@ -163,19 +162,7 @@ def test_a_database_user_that_may_not_create_tables_gets_the_file_read_in_python
 def test_progress_tells_the_reading_the_check_and_the_batches(vendor, feed_bytes, settings, monkeypatch):
     monkeypatch.setattr(staged, "CHECK_RECORDS", 4)
     settings.IMPORTS_BATCH_SIZE = 5
-    job = background_task_create(
-        model=MarketplaceImportJob, triggered_by="manual:test", dispatch=False, vendor=vendor,
-        source_file=product_import_store_feed(content=ContentFile(feed_bytes(HEADER, *LINES))),
-    )
-    job = background_task_claim(model=MarketplaceImportJob, job_id=job.pk)
-    seen = []
-
-    class Recording(JobProgress):
-        def __call__(self, percent=None, message=None, *, force=False):
-            seen.append((percent, message))
-            return super().__call__(percent, message, force=force)
-
-    job.execute(Recording(job))
+    seen = progress_of_import(vendor, feed_bytes(HEADER, *LINES))
 
     messages = [message.split(" (")[0] if message.startswith("Reading") else message for _, message in seen if message]
     assert messages == [

@@ -12,7 +12,7 @@ from imports.services import product_import_store_feed
 from tests.factories import ProductFactory, VendorFactory
 from wizamart.marketplace.models import Product
 
-from .conftest import assert_counts_add_up
+from .conftest import assert_counts_add_up, progress_of_import
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("write_path")]
 
@@ -67,22 +67,7 @@ def test_reimport_of_the_same_feed_writes_nothing(run_import, feed_bytes, vendor
 
 def test_progress_reports_batches(vendor, feed_bytes, settings):
     settings.IMPORTS_BATCH_SIZE = 2
-    job = background_task_create(
-        model=MarketplaceImportJob,
-        triggered_by="manual:test",
-        dispatch=False,
-        vendor=vendor,
-        source_file=product_import_store_feed(content=ContentFile(feed_bytes(*FEED))),
-    )
-    job = background_task_claim(model=MarketplaceImportJob, job_id=job.pk)
-    seen = []
-
-    class Recording(JobProgress):
-        def __call__(self, percent=None, message=None, *, force=False):
-            seen.append((percent, message))
-            return super().__call__(percent, message, force=force)
-
-    job.execute(Recording(job))
+    seen = progress_of_import(vendor, feed_bytes(*FEED))
 
     messages = [message for _, message in seen if message and message.startswith("Processing")]
     assert messages[0].startswith("Processing batch 1 of ")
