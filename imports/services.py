@@ -425,15 +425,15 @@ def _write_staged_batches(job, progress, staged: StagedFeed, batch_size: int, fm
             # A batch, its rows for Python and the counts commit together (a batch run on the
             # second connection has committed its own writes there).
             with writer.batch():
-                done = next(found)
-                counts.total += done.done
-                counts.created += done.created
-                counts.updated += done.updated
-                counts.unchanged += done.done - done.created - done.updated
-                if done.rest:
-                    lines = staged.lines([rec for rec, _ in done.rest])
+                staged_batch = next(found)
+                counts.total += staged_batch.done
+                counts.created += staged_batch.created
+                counts.updated += staged_batch.updated
+                counts.unchanged += staged_batch.done - staged_batch.created - staged_batch.updated
+                if staged_batch.rest:
+                    lines = staged.lines([rec for rec, _ in staged_batch.rest])
                     batch = _Batch()
-                    for rec, cells in done.rest:
+                    for rec, cells in staged_batch.rest:
                         try:
                             batch.rows.append(parse(cells))
                         except FeedValueError as exc:

@@ -50,6 +50,8 @@ from .writers import _STAGE_COLUMNS, SEEN_TABLE
 
 TABLE_PREFIX = "imports_feed"  # the staging tables: imports_feed_<job>, with _special and _dup
 BATCH_STATEMENT = "imports_staged_batch"
+# The count of repeated skus hashes every sku in memory.
+REPEATED_SETTINGS = "SET work_mem TO '256MB'; SET jit TO off"
 CHECK_RECORDS = 25_000  # records checked per statement
 # The check looks each product up by its index (and each range of records by theirs); compiling
 # its expressions (JIT) costs more than it saves.
@@ -75,6 +77,11 @@ SIMPLE_QUANTITY = "^[0-9]{1,9}$"  # what the parser reads with int(): ASCII digi
 _END_MARKER = re.compile(rb"(?:^|[\r\n])\\\.(?:[\r\n]|$)")
 
 logger = logging.getLogger(__name__)
+
+
+def _local(settings: str) -> str:
+    """The same settings for the current transaction only (the second connection sets them for its session)."""
+    return settings.replace("SET ", "SET LOCAL ")
 
 
 @dataclass
@@ -469,7 +476,7 @@ class StagedFeed:
         self.helper = _Helper() if self._may_share() else None
         if self.helper is not None:
             # Both connections are at work: no parallel workers beside them.
-            self.helper.submit("SET work_mem TO '256MB'; SET jit TO off; SET max_parallel_workers_per_gather TO 0", None)
+            self.helper.submit(f"{REPEATED_SETTINGS}; SET max_parallel_workers_per_gather TO 0", None)
             self.helper.submit(statements.repeated, statements.params, answer=True)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL max_parallel_maintenance_workers TO 0")
@@ -480,7 +487,7 @@ class StagedFeed:
             )
         if self._helped() is None:
             with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("SET LOCAL work_mem TO '256MB'; SET LOCAL jit TO off")
+                cursor.execute(_local(REPEATED_SETTINGS))
                 cursor.execute(statements.repeated, statements.params)
 
         # The check, a range of records at a time (every other one on the second connection).
@@ -490,7 +497,7 @@ class StagedFeed:
 
         def check(item: dict) -> None:
             with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(CHECK_SETTINGS.replace("SET ", "SET LOCAL "))
+                cursor.execute(_local(CHECK_SETTINGS))
                 cursor.execute(statements.check, item)
 
         items = [{**statements.params, "lo": lo, "hi": hi} for lo, hi in ranges]
@@ -705,7 +712,7 @@ class StagedFeed:
 
         def write(item: list) -> tuple[int, int]:
             with connection.cursor() as cursor:
-                cursor.execute(BATCH_SETTINGS.replace("SET ", "SET LOCAL "))
+                cursor.execute(_local(BATCH_SETTINGS))
                 cursor.execute(f"EXECUTE {BATCH_STATEMENT} (%s, %s)", item)
                 return cursor.fetchone()
 
@@ -726,7 +733,6 @@ class StagedFeed:
         if self.helper is not None:
             self.helper.close()
             self.helper = None
-
 
     # -- line numbers of the rows handed to Python ----------------------------------------------
     def lines(self, records: Sequence[int]) -> dict[int, int]:
@@ -757,7 +763,6 @@ class StagedFeed:
                     found[rec] = 1 + rec + breaks + before
         self._lines_known = (last, breaks + total)
         return found
-
 
 
 class _Helper:

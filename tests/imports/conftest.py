@@ -1,8 +1,10 @@
 """Fixtures of the product import tests: a vendor, feeds written to disk, running an import."""
 import pytest
 from django.core.files.base import ContentFile
+from django.db import connection
 
 from background_tasks.services import JobProgress, background_task_claim, background_task_create
+from imports import staged
 from imports.models import MarketplaceImportJob
 from imports.services import product_import_store_feed
 from tests.factories import VendorFactory
@@ -80,3 +82,30 @@ def progress_of_import(vendor, content: bytes) -> list[tuple[int | None, str | N
 
     job.execute(Recording(job))
     return seen
+
+
+@pytest.fixture
+def second_connections(monkeypatch):
+    """Record what each second connection was given, and what it answered."""
+    seen = {"started": 0, "answers": []}
+    init, result = staged._Helper.__init__, staged._Helper.result
+
+    def counted_init(helper):
+        seen["started"] += 1
+        init(helper)
+
+    def counted_result(helper):
+        answer = result(helper)
+        seen["answers"].append(answer)
+        return answer
+
+    monkeypatch.setattr(staged._Helper, "__init__", counted_init)
+    monkeypatch.setattr(staged._Helper, "result", counted_result)
+    return seen
+
+
+def no_staging_tables() -> bool:
+    """Whether no staging table of any import is left in the database."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname FROM pg_class WHERE relname LIKE %s", [f"{staged.TABLE_PREFIX}%"])
+        return cursor.fetchall() == []

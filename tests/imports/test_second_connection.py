@@ -10,7 +10,7 @@ from imports import staged
 from imports.models import MarketplaceImportJob
 from wizamart.marketplace.models import Product
 
-from .conftest import progress_of_import
+from .conftest import no_staging_tables, progress_of_import
 
 pytestmark = pytest.mark.postgres
 
@@ -18,34 +18,8 @@ HEADER = "id,title,price,quantity"
 LINES = [f"S-{n},Produit {n},{n}.50 EUR,{n}" for n in range(1, 10)]
 
 
-@pytest.fixture
-def second_connections(monkeypatch):
-    """Record what each second connection was given, and what it answered."""
-    seen = {"started": 0, "answers": []}
-    init, result = staged._Helper.__init__, staged._Helper.result
-
-    def counted_init(helper):
-        seen["started"] += 1
-        init(helper)
-
-    def counted_result(helper):
-        answer = result(helper)
-        seen["answers"].append(answer)
-        return answer
-
-    monkeypatch.setattr(staged._Helper, "__init__", counted_init)
-    monkeypatch.setattr(staged._Helper, "result", counted_result)
-    return seen
-
-
 def products(vendor) -> list[tuple]:
     return list(Product.objects.filter(vendor=vendor).order_by("sku").values_list("sku", "title", "price", "quantity"))
-
-
-def no_staging_tables() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT relname FROM pg_class WHERE relname LIKE %s", [f"{staged.TABLE_PREFIX}%"])
-        return cursor.fetchall() == []
 
 
 @pytest.mark.django_db(transaction=True)

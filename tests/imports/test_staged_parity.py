@@ -9,13 +9,13 @@ case meant for the fast path cannot pass by quietly falling back to Python.
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 
 from background_tasks.status import TaskStatus
-from imports import staged as staged_module
 from imports.services import private_storage
 from tests.factories import ProductFactory, VendorFactory
 from wizamart.marketplace.models import Product
+
+from .conftest import no_staging_tables
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -270,25 +270,14 @@ def test_database_and_python_readers_agree(run_import, settings, content, reader
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("content", "reader", "options"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_readers_agree_when_a_second_connection_runs_every_other_batch(
-    run_import, settings, monkeypatch, content, reader, options
+    run_import, settings, second_connections, content, reader, options
 ):
     # Committed work (not the test's transaction): a second connection takes its share.
-    answered = []
-    result = staged_module._Helper.result
-
-    def counted(helper):
-        answer = result(helper)
-        answered.append(answer)
-        return answer
-
-    monkeypatch.setattr(staged_module._Helper, "result", counted)
     settings.IMPORTS_BATCH_SIZE = 2
     staged = assert_readers_agree(run_import, settings, content, reader, options)
     if reader == PG and staged.rows_total > 2:
-        assert len(answered) >= 2  # the repeated skus, and at least one batch
-    with connection.cursor() as cursor:  # the staging tables are gone
-        cursor.execute("SELECT relname FROM pg_class WHERE relname LIKE %s", [f"{staged_module.TABLE_PREFIX}%"])
-        assert cursor.fetchall() == []
+        assert len(second_connections["answers"]) >= 2  # the repeated skus, and at least one batch
+    assert no_staging_tables()
 
 
 def assert_readers_agree(run_import, settings, content, reader, options):
