@@ -1,5 +1,32 @@
-"""Settings of the background-task machinery, with their defaults."""
+"""Settings of the background-task machinery, with their defaults, and the settings object every app uses."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
 from django.conf import settings
+
+
+class AppSettings:
+    """An app's settings with their defaults in one place, read at access time so tests can override them.
+
+    Either flat settings with a prefix (``AppSettings(prefix="IMPORTS_", defaults={"BATCH_SIZE": 5000})``
+    reads ``settings.IMPORTS_BATCH_SIZE``) or one dict setting (``AppSettings(container="BACKGROUND_TASKS",
+    defaults=...)`` reads ``settings.BACKGROUND_TASKS["STALE_AFTER"]``). Unknown names raise AttributeError.
+    """
+
+    def __init__(self, *, defaults: Mapping[str, Any], prefix: str = "", container: str | None = None):
+        self._defaults = dict(defaults)
+        self._prefix = prefix
+        self._container = container
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name not in self._defaults:
+            raise AttributeError(f"Unknown setting {self._prefix}{name}")
+        if self._container:
+            return getattr(settings, self._container, {}).get(name, self._defaults[name])
+        return getattr(settings, self._prefix + name, self._defaults[name])
+
 
 DEFAULTS = {
     "INPROCESS_WORKERS": 2,
@@ -14,10 +41,12 @@ DEFAULTS = {
     "DEBUG_STEP_DELAY": 0.0,
 }
 
+task_settings = AppSettings(container="BACKGROUND_TASKS", defaults=DEFAULTS)
+
 
 def task_setting(name: str):
     """Return BACKGROUND_TASKS[name], read at call time so tests can override it."""
-    return getattr(settings, "BACKGROUND_TASKS", {}).get(name, DEFAULTS[name])
+    return getattr(task_settings, name)
 
 
 def use_celery() -> bool:

@@ -10,7 +10,7 @@ from .querysets import BackgroundTaskQuerySet
 from .status import TaskStatus
 
 if TYPE_CHECKING:
-    from .services import JobProgress, Outcome
+    from .jobs import JobProgress, Outcome
 
 
 class TaskRef(models.Model):

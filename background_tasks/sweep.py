@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from .conf import task_setting
 from .dispatch import background_task_publish
+from .jobs import clip_message
 from .registry import task_models
-from .services import clip_message, notify_admins_of_failure
+from .services import notify_admins_of_failure
 from .status import TaskStatus
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,8 @@ from django.core.files.storage import Storage, storages
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
-from background_tasks.services import JobInterrupted, JobProgress, Outcome, background_task_create
+from background_tasks.jobs import JobInterrupted, JobProgress, Outcome
+from background_tasks.services import background_task_create
 from wizamart.marketplace.models import Vendor
 
 from .feeds import FeedFilters, write_feed

@@ -20,7 +20,8 @@ from django.core.files.storage import storages
 from django.db import connection
 from django.utils import timezone
 
-from background_tasks.services import JobFailed, JobProgress, Outcome, background_task_create
+from background_tasks.jobs import JobFailed, JobProgress, Outcome
+from background_tasks.services import background_task_create
 from wizamart.marketplace.feed import FeedValueError
 from wizamart.marketplace.models import Vendor
 

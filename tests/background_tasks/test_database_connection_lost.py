@@ -2,7 +2,8 @@
 import pytest
 from django.db import OperationalError, connection
 
-from background_tasks.services import JobFailed, background_task_create
+from background_tasks.jobs import JobFailed
+from background_tasks.services import background_task_create
 from background_tasks.status import TaskStatus
 from tests.fixtures.celery_worker import wait_until
 from tests.testapp.models import FailJob, SleepJob

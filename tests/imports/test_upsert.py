@@ -5,7 +5,8 @@ import pytest
 from django.core.files.base import ContentFile
 from django.db import connection
 
-from background_tasks.services import JobInterrupted, JobProgress, background_task_claim, background_task_create
+from background_tasks.jobs import JobInterrupted, JobProgress
+from background_tasks.services import background_task_claim, background_task_create
 from background_tasks.status import TaskStatus
 from imports.models import MarketplaceImportJob
 from imports.services import product_import_store_feed

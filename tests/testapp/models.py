@@ -7,8 +7,8 @@ import time
 from django.db import connection, models
 from django.db.models import F
 
+from background_tasks.jobs import JobFailed, Outcome
 from background_tasks.models import BackgroundTask
-from background_tasks.services import JobFailed, Outcome
 
 
 class DemoJob(BackgroundTask):

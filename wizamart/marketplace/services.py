@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from background_tasks.services import JobProgress, Outcome
+from background_tasks.jobs import JobProgress, Outcome
 
 from .models import Subscription, SubscriptionMaintenanceRun
 
