@@ -83,7 +83,7 @@ def run_project(path: Path, vendor) -> None:
     from background_tasks.services import background_task_create, background_task_run
     from background_tasks.status import TaskStatus
     from imports.models import MarketplaceImportJob
-    from imports.services import private_storage
+    from imports.products.services import private_storage
 
     with open(path, "rb") as f:
         name = private_storage().save("bench/feed.csv", File(f, name="feed.csv"))

@@ -1,7 +1,7 @@
 """API URLs of this app."""
 from wizamart.urlhelpers import api_path
 
-from . import api
+from .products import api
 
 urlpatterns = [
     api_path("api/v1/imports/products", api.ProductImportCreateApi.as_view(), name="product-import-create"),

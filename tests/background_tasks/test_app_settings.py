@@ -20,4 +20,4 @@ def test_container_setting_reads_one_dict(settings):
 def test_unknown_setting_is_an_attribute_error():
     conf = AppSettings(prefix="DEMO_", defaults={"LIMIT": 10})
     with pytest.raises(AttributeError, match="DEMO_OTHER"):
-        conf.OTHER
+        getattr(conf, "OTHER")  # noqa: B009

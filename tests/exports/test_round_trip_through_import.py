@@ -5,7 +5,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from background_tasks.status import TaskStatus
-from imports.services import product_import_create
+from imports.products.services import product_import_create
 from tests.factories import ProductFactory, VendorFactory
 from wizamart.marketplace.feed import FEED_COLUMNS
 from wizamart.marketplace.models import Product

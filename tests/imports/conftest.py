@@ -5,9 +5,9 @@ from django.db import connection
 
 from background_tasks.jobs import JobProgress
 from background_tasks.services import background_task_claim, background_task_create
-from imports import staged
 from imports.models import MarketplaceImportJob
-from imports.services import product_import_store_feed
+from imports.products import staged
+from imports.products.services import product_import_store_feed
 from tests.factories import VendorFactory
 
 HEADER = "id,title,description,price,sale_price,availability,brand,gtin,quantity"

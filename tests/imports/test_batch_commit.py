@@ -3,7 +3,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from imports.writers import PostgresCopyWriter
+from imports.products.writers import PostgresCopyWriter
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from imports.writers import RowCopier, copy_text, sku_copy_text
+from imports.products.writers import RowCopier, copy_text, sku_copy_text
 
 
 def test_escapes_and_nulls():

@@ -13,9 +13,9 @@ import random
 
 import pytest
 
-from imports import staged
-from imports.reading import FeedFormat
-from imports.staged import FeedScan, NotStageable, StagedFeed
+from imports.products import staged
+from imports.products.reading import FeedFormat
+from imports.products.staged import FeedScan, NotStageable, StagedFeed
 
 WHITESPACE = [" ", "\t", "\u00a0", "\u2003", "\u3000", "\u2028", "\x85", "\x0b", "\x1f"]
 ATOMS = ["a", "Z", "é", "ü", "€", "ß", "x y", "l'eau", '"', "'", "=", "\n", "\r\n", "\r", ",", ";", "\t", "|", "\\", "."]
@@ -234,7 +234,7 @@ def test_postgresql_copy_reads_what_python_reads(monkeypatch):
     """For files the scan accepts, the staged records are Python's records, cell for cell."""
     from django.db import connection
 
-    from imports.writers import SEEN_TABLE
+    from imports.products.writers import SEEN_TABLE
 
     if connection.vendor != "postgresql":
         pytest.skip("COPY needs PostgreSQL")

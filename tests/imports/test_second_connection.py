@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 
 from background_tasks.status import TaskStatus
-from imports import staged
 from imports.models import MarketplaceImportJob
+from imports.products import staged
 from wizamart.marketplace.models import Product
 
 from .conftest import no_staging_tables, progress_of_import
@@ -50,7 +50,7 @@ def test_the_import_goes_on_alone_when_the_second_connection_fails(
         submit(helper, "SELECT 1 / 0" if sql.startswith("EXECUTE") else sql, params, answer)
 
     monkeypatch.setattr(staged._Helper, "submit", failing_batches)
-    with caplog.at_level(logging.WARNING, logger="imports.staged"):
+    with caplog.at_level(logging.WARNING, logger="imports.products.staged"):
         job = run_import(feed_bytes(HEADER, *LINES))
 
     assert job.status == TaskStatus.COMPLETED, job.error_message

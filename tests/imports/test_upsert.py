@@ -9,7 +9,7 @@ from background_tasks.jobs import JobInterrupted, JobProgress
 from background_tasks.services import background_task_claim, background_task_create
 from background_tasks.status import TaskStatus
 from imports.models import MarketplaceImportJob
-from imports.services import product_import_store_feed
+from imports.products.services import product_import_store_feed
 from tests.factories import ProductFactory, VendorFactory
 from wizamart.marketplace.models import Product
 

@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from background_tasks.status import TaskStatus
-from imports.sources import resolve_public_address
+from imports.products.sources import resolve_public_address
 from wizamart.marketplace.models import Product
 
 pytestmark = pytest.mark.django_db
@@ -176,7 +176,7 @@ def test_slow_server_times_out(import_url, feed_server, allow_local, settings):
      "fe80::1", "fd00:ec2::254", "::ffff:127.0.0.1", "224.0.0.1"],
 )
 def test_non_public_addresses_are_refused(address):
-    from imports.sources import FeedDownloadError
+    from imports.products.sources import FeedDownloadError
 
     with pytest.raises(FeedDownloadError, match="non-public address"):
         resolve_public_address(address, 80)

@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from background_tasks.cli import finish_command, follow_job, must_wait, triggered_by_cli
 from background_tasks.services import background_task_create
 from imports.models import MarketplaceImportJob
-from imports.services import product_import_copy_local_file
-from imports.sources import validate_feed_url
+from imports.products.services import product_import_copy_local_file
+from imports.products.sources import validate_feed_url
 from wizamart.marketplace.models import Vendor
 
 

@@ -12,7 +12,7 @@ from background_tasks.api import TaskTriggerApi
 from background_tasks.serializers import TriggerResponseSerializer
 from wizamart.marketplace.models import Vendor
 
-from .conf import human_size, import_setting
+from ..conf import human_size, import_setting
 from .models import MarketplaceImportJob
 from .services import private_storage, product_import_create
 from .sources import validate_feed_url

@@ -8,7 +8,7 @@ import time
 from typing import BinaryIO
 from urllib.parse import urljoin, urlsplit
 
-from .conf import human_size, import_setting
+from ..conf import human_size, import_setting
 
 ALLOWED_SCHEMES = ("http", "https")
 MAX_REDIRECTS = 5

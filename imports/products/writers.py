@@ -11,7 +11,7 @@ from django.db import connection, transaction
 
 from wizamart.marketplace.models import Product
 
-from .conf import import_setting
+from ..conf import import_setting
 
 SEEN_TABLE = "imports_seen_sku"
 STAGE_TABLE = "imports_stage"

@@ -25,7 +25,7 @@ from background_tasks.services import background_task_create
 from wizamart.marketplace.feed import FeedValueError
 from wizamart.marketplace.models import Vendor
 
-from .conf import human_size, import_setting
+from ..conf import human_size, import_setting
 from .models import REJECTED_SAMPLE_SIZE, MarketplaceImportJob
 from .reading import FeedFormat, FeedRows, FeedUnusable, detect_format, row_parser
 from .sources import FeedDownloadError, download_feed
@@ -347,7 +347,7 @@ def _import_rows(job, progress, opener, size, fmt, writer: ProductWriter, counts
 
 
 def may_stage() -> bool:
-    """Whether PostgreSQL may read the feed itself (see imports.staged)."""
+    """Whether PostgreSQL may read the feed itself (see imports.products.staged)."""
     return (
         connection.vendor == "postgresql"
         and import_setting("IMPORTS_USE_COPY")

@@ -44,7 +44,7 @@ from wizamart.marketplace.feed import (
 )
 from wizamart.marketplace.models import Product
 
-from .conf import import_setting
+from ..conf import import_setting
 from .reading import _MAX_LENGTH, CHUNK_SIZE, PRODUCT_FIELDS, FeedFormat, Opener, _sample_text
 from .writers import _STAGE_COLUMNS, SEEN_TABLE
 
