@@ -5,8 +5,8 @@ from django.contrib import admin
 from background_tasks.admin import BackgroundTaskAdmin
 
 from ..conf import import_setting
-from .api import _size_limit_message
 from .models import MarketplaceImportJob
+from .serializers import upload_too_large_message
 from .services import product_import_store_feed
 from .sources import validate_feed_url
 
@@ -27,7 +27,7 @@ class ProductImportForm(forms.ModelForm):
         upload = self.cleaned_data.get("upload")
         limit = import_setting("IMPORTS_MAX_UPLOAD_SIZE")
         if upload is not None and upload.size > limit:
-            raise forms.ValidationError(_size_limit_message(limit))
+            raise forms.ValidationError(upload_too_large_message(limit))
         return upload
 
     def clean_source_url(self):
