@@ -45,13 +45,11 @@ LIFECYCLE_FIELDS = (
 
 
 class CappedCountPaginator(Paginator):
-    """Count at most CAP rows: no full-table COUNT on a table of a million jobs."""
-
-    CAP = 10_000
+    """Count at most COUNTS_CAP rows (+1, read "more than"): no full-table COUNT on a table of a million jobs."""
 
     @cached_property
     def count(self) -> int:
-        return self.object_list[: self.CAP + 1].count()
+        return self.object_list[: COUNTS_CAP + 1].count()
 
 
 def triggered_by_admin(request) -> str:
@@ -414,7 +412,7 @@ class UnifiedTaskAdmin(JobListMixin, admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         row = UnifiedTask.objects.filter(pk=object_id).first()
-        url = job_admin_url(row) if row else None
+        url = job_admin_url(task_type=row.task_type, job_id=row.pk) if row else None
         return redirect(url or "admin:background_tasks_unifiedtask_changelist")
 
     @admin.display(description="Task type", ordering="task_type")
@@ -423,7 +421,7 @@ class UnifiedTaskAdmin(JobListMixin, admin.ModelAdmin):
 
     @admin.display(description="Job", ordering="id")
     def job_link(self, obj):
-        url = job_admin_url(obj)
+        url = job_admin_url(task_type=obj.task_type, job_id=obj.pk)
         label = f"#{obj.pk}"
         return format_html('<a href="{}">{}</a>', url, label) if url else label
 
@@ -464,13 +462,13 @@ def change_url_templates() -> dict[str, str]:
     return urls
 
 
-def job_admin_url(row) -> str | None:
-    """Return the admin change page of a job (a job or a unified row)."""
-    model = get_task_model(row.task_type)
+def job_admin_url(*, task_type: str, job_id: int) -> str | None:
+    """Return the admin change page of the job ``job_id`` of type ``task_type``."""
+    model = get_task_model(task_type)
     if model is None:
         return None
     try:
-        return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[row.pk])
+        return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[job_id])
     except NoReverseMatch:
         return None
 
@@ -491,7 +489,8 @@ class AdminNotificationAdmin(admin.ModelAdmin):
     def job_link(self, obj):
         if not obj.job_id:
             return "—"
-        url = job_admin_url(obj)
+        # The job's own id, not the notification's.
+        url = job_admin_url(task_type=obj.task_type, job_id=obj.job_id)
         return format_html('<a href="{}">#{}</a>', url, obj.job_id) if url else f"#{obj.job_id}"
 
     @admin.action(description="Mark selected notifications as read")
