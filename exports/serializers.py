@@ -15,6 +15,7 @@ class ProductExportInputSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         help_text="Vendor code; leave out to export every vendor.",
+        error_messages={"does_not_exist": 'No vendor with code "{value}".'},
     )
     format = serializers.ChoiceField(choices=ProductExportJob.Format.choices, default=ProductExportJob.Format.CSV)
     gzip = serializers.BooleanField(default=False)
