@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from .urlhelpers import api_path
+from background_tasks.routers import api_path
 
 admin.site.site_header = "Wizamart back office"
 admin.site.site_title = "Wizamart"
@@ -25,3 +25,6 @@ urlpatterns = [
     path("", include("exports.urls")),
     path("", include("quality.urls")),
 ]
+
+# A path under /api/ that matches nothing answers JSON, as every API answer does.
+handler404 = "background_tasks.api_errors.api_aware_page_not_found"
