@@ -1,12 +1,15 @@
 """Scheduled starts: which tick of its schedule a beat message belongs to, and its one job per tick."""
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 
 from django.db import IntegrityError
 
 from .models import BackgroundTask, ScheduledBackgroundTask
+
+logger = logging.getLogger(__name__)
 
 # The header a beat message carries with the time it was sent (seconds since the epoch).
 SENT_AT_HEADER = "background_tasks_sent_at"
@@ -48,6 +51,8 @@ def scheduled_job_for_message(
     fields = {}
     if schedule and issubclass(model, ScheduledBackgroundTask):
         fields = {"schedule": schedule, "tick": schedule_tick(schedule=schedule, sent_at=sent_at)}
+        stamp = "unstamped" if sent_at is None else f"sent at {float(sent_at):.3f}"
+        logger.info("%s: message %s of %r stands for tick %s (%s)", model.task_type, task_id, schedule, fields["tick"], stamp)
     try:
         return background_task_create(
             model=model, triggered_by="scheduled", dispatch=False, celery_task_id=task_id, **fields
