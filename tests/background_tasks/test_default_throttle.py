@@ -50,7 +50,7 @@ def test_a_silent_job_outlives_stale_after_on_its_heartbeat(throttled_worker):
         sweeper.join()
 
     assert (job.status, job.runs, job.attempts) == (TaskStatus.COMPLETED, 1, 1)
-    assert len(reports) >= silent_for  # the reaper looked all along, about twice a second
+    assert len(reports) >= 5  # the reaper looked again and again while the job was silent
     assert not any(report.requeued or report.failed or report.cancelled for report in reports)
     # The job itself wrote nothing while it slept: its heartbeat moved on the heartbeat thread alone.
     assert (job.completed_at - job.started_at).total_seconds() >= silent_for
@@ -67,6 +67,7 @@ def test_a_cancel_reaches_a_throttled_job_within_its_progress_interval(throttled
     wait_until(lambda: job.refresh_from_db() or job.is_terminal(), timeout=30, what="the job to stop")
     assert job.status == TaskStatus.CANCELLED
     latency = (job.stopped_at - asked_at).total_seconds()
-    # The throttled job sees the request at its next progress write: about one interval, far from its 60 s.
-    assert latency < DEFAULT_THROTTLE + 2.0, f"the cancel took {latency:.2f}s to reach the job"
+    # The throttled job sees the request at its next progress write (about one interval later), not at
+    # the end of its 60 s; the bound is loose so that a loaded machine only makes the test slower.
+    assert latency < DEFAULT_THROTTLE + 15, f"the cancel took {latency:.2f}s to reach the job"
     assert job.calls > 100  # it kept calling progress(); only the throttle decided when the row was read

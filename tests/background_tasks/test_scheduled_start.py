@@ -76,6 +76,7 @@ def test_a_second_beat_message_of_the_same_tick_returns_the_first_ones_job(five_
     job = SubscriptionMaintenanceRun.objects.get()
     assert first == {"job_id": job.pk, "task_type": job.task_type, "status": TaskStatus.COMPLETED}
     assert (job.schedule, job.tick.timestamp(), job.celery_task_id) == (SCHEDULE, 1_000.0, "beat-a")
+    assert job.get_details()["schedule"] == SCHEDULE and job.get_details()["tick"] == job.tick.isoformat()
     assert second.state == states.IGNORED
     duplicate = TaskResult.objects.get(task_id="beat-b")
     assert duplicate.status == DUPLICATE
