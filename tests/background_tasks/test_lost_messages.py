@@ -60,3 +60,19 @@ def test_a_job_younger_than_the_threshold_is_not_second_guessed(queued_job, sett
     redis.Redis.from_url(redis_url()).flushdb()
 
     assert background_tasks_sweep().lost == 0
+
+
+def test_messages_waiting_behind_busy_workers_are_not_lost(celery_worker_factory, settings):
+    settings.BACKGROUND_TASKS = {**settings.BACKGROUND_TASKS, "LOST_MESSAGE_AFTER": LOST_AFTER}
+    celery_worker_factory()
+    # Two keep both pool processes busy; the other two wait in the queue, pending, published long enough.
+    jobs = [background_task_create(model=SleepJob, triggered_by="test", steps=1, step_seconds=4) for _ in range(4)]
+    wait_until(lambda: SleepJob.objects.filter(status=TaskStatus.RUNNING).count() == 2, what="two jobs to run")
+    time.sleep(LOST_AFTER + 0.1)
+
+    report = background_tasks_sweep()
+
+    assert report.lost == 0
+    for job in jobs:
+        wait_until(lambda job=job: job.refresh_from_db() or job.is_terminal(), timeout=60, what=f"job #{job.pk}")
+    assert {(job.status, job.runs) for job in jobs} == {(TaskStatus.COMPLETED, 1)}
