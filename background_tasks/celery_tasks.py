@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
-from celery.signals import task_prerun
+from celery.exceptions import Ignore
+from celery.signals import before_task_publish, task_prerun
 from django.db import InterfaceError, OperationalError, connections
 
 from .registry import celery_task_name, get_task_model, task_models
+from .schedules import SENT_AT_HEADER
+from .status import TaskStatus
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +33,14 @@ def drop_broken_connections(**kwargs) -> None:
                 conn.close()
 
 
+class JobEndedFailed(Exception):
+    """Raised by a job's task when the job ended failed, so that its result reads FAILURE as the job does."""
+
+
+# The result state of a delivery that did not get its job: another delivery of it ran or runs it.
+DUPLICATE = "DUPLICATE"
+
+
 def _run_job(task_type: str, job_id: int, celery_task_id: str) -> str:
     from .services import background_task_run
 
@@ -44,15 +56,45 @@ def _run_job(task_type: str, job_id: int, celery_task_id: str) -> str:
         return background_task_run(model=model, job_id=job_id, celery_task_id=celery_task_id)
 
 
+def settle_task_result(task, *, model, job_id: int, status: str) -> str:
+    """Make the task's result say what happened to the job: return a success, or raise to record the rest.
+
+    A delivery that lost the claim records nothing under the job's own task id (the run that holds
+    it writes that result) and DUPLICATE under any other id; a failed job's task fails; a cancelled
+    job's task reads REVOKED.
+    """
+    from .services import SKIPPED
+
+    task_id = task.request.id
+    if status == SKIPPED:
+        holder = model.objects.filter(pk=job_id).values_list("celery_task_id", flat=True).first()
+        if task_id and holder != task_id:
+            task.update_state(state=DUPLICATE, meta={"duplicate_of_job": job_id, "job_task_id": holder})
+        logger.info("%s #%s: delivery %s skipped, the job is run by %s", model.task_type, job_id, task_id, holder)
+        raise Ignore()
+    if status == TaskStatus.FAILED:
+        error = model.objects.filter(pk=job_id).values_list("error_message", flat=True).first()
+        raise JobEndedFailed(f"{model.task_type} #{job_id} failed: {error}")
+    if status == TaskStatus.CANCELLED:
+        if task_id:
+            task.backend.mark_as_revoked(task_id, reason=f"{model.task_type} #{job_id} was cancelled", request=task.request)
+        raise Ignore()
+    return status
+
+
 def _make_job_task(task_type: str):
     def run_job(self, job_id: int) -> str:
-        return _run_job(task_type, job_id, self.request.id)
+        status = _run_job(task_type, job_id, self.request.id)
+        return settle_task_result(self, model=get_task_model(task_type), job_id=job_id, status=status)
 
     run_job.__name__ = run_job.__qualname__ = task_type
     run_job.__doc__ = f"Run one {task_type} job, given its id."
     # No STARTED result row: the job row already says running, and a STARTED row of a killed
-    # worker would stay STARTED forever. The final result is still stored.
-    return shared_task(bind=True, name=celery_task_name(task_type), ignore_result=False, track_started=False)(run_job)
+    # worker would stay STARTED forever. The final result is still stored. A failed job is an
+    # expected outcome: logged without a traceback (the job's failure was logged already).
+    return shared_task(
+        bind=True, name=celery_task_name(task_type), ignore_result=False, track_started=False, throws=(JobEndedFailed,)
+    )(run_job)
 
 
 def register_job_tasks() -> None:
@@ -71,19 +113,33 @@ def sweep() -> str:
     return str(background_tasks_sweep())
 
 
-@shared_task(bind=True, name="background_tasks.run_scheduled")
+@before_task_publish.connect(dispatch_uid="background_tasks_stamp_beat_messages")
+def stamp_beat_messages(headers=None, **kwargs) -> None:
+    """Stamp a beat message with the time it was sent: every beat sending the same tick stamps it alike."""
+    if headers is not None and headers.get("periodic_task_name") and SENT_AT_HEADER not in headers:
+        headers[SENT_AT_HEADER] = time.time()
+
+
+def _header(request, name: str):
+    """Return a message header: a worker puts them on the request, an eager call under request.headers."""
+    return getattr(request, name, None) or (request.headers or {}).get(name)
+
+
+@shared_task(bind=True, name="background_tasks.run_scheduled", throws=(JobEndedFailed,))
 def run_scheduled(self, task_type: str) -> dict:
-    """Create a job of ``task_type`` triggered by the schedule and run it in this worker."""
-    from .services import background_task_create, background_task_run
+    """Create the job of ``task_type`` for this tick of its schedule (or find it) and run it in this worker."""
+    from .schedules import scheduled_job_for_message
+    from .services import background_task_run
 
     model = get_task_model(task_type)
     if model is None:
         raise ValueError(f"Unknown task type {task_type!r}")
-    # A redelivered beat message (its worker died) resumes the job it created, not a second one.
-    job = model.objects.filter(celery_task_id=self.request.id).first() if self.request.id else None
-    if job is None:
-        job = background_task_create(
-            model=model, triggered_by="scheduled", dispatch=False, celery_task_id=self.request.id
-        )
+    job = scheduled_job_for_message(
+        model=model,
+        task_id=self.request.id,
+        schedule=_header(self.request, "periodic_task_name") or "",
+        sent_at=_header(self.request, SENT_AT_HEADER),
+    )
     status = background_task_run(model=model, job_id=job.pk, celery_task_id=self.request.id)
+    status = settle_task_result(self, model=model, job_id=job.pk, status=status)
     return {"job_id": job.pk, "task_type": task_type, "status": status}

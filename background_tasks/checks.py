@@ -26,3 +26,26 @@ def check_task_models(app_configs=None, **kwargs):
         if model.execute is BackgroundTask.execute:
             errors.append(checks.Error(f"{label} does not implement execute().", id="background_tasks.E003"))
     return errors
+
+
+@checks.register()
+def check_visibility_timeout(app_configs=None, **kwargs):
+    """Warn when Redis would deliver a message again while its job may still run inside its time limit."""
+    from .conf import use_celery
+    from .dispatch import celery_app
+
+    if not use_celery():
+        return []
+    conf = celery_app().conf
+    visibility = (conf.broker_transport_options or {}).get("visibility_timeout")
+    limit = conf.task_time_limit
+    if visibility and limit and visibility <= limit:
+        return [
+            checks.Warning(
+                f"The broker's visibility timeout ({visibility}s) is not above the task time limit ({limit}s).",
+                hint="A job still running is then delivered again: the copy loses the claim, but a worker slot "
+                "waits on it. Raise BROKER_VISIBILITY_TIMEOUT above LONGEST_JOB_SECONDS.",
+                id="background_tasks.W001",
+            )
+        ]
+    return []

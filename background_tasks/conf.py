@@ -37,17 +37,19 @@ DEFAULTS = {
     "PROGRESS_INTERVAL": 1.0,
     "PUBLISH_GRACE": 10.0,
     "REPUBLISH_AFTER": 3600.0,
+    # A job published this long ago whose message is neither in its queue nor held by a worker
+    # is published again (the broker lost it); 0 turns the check off.
+    "LOST_MESSAGE_AFTER": 60.0,
     "SWEEP_INTERVAL": 30.0,
-    "DEBUG_STEP_DELAY": 0.0,
+    # How often every admin page asks for the unread notification count again.
+    "UNREAD_POLL_SECONDS": 20,
+    # The Celery task of a job type is named PREFIX + task_type; workers and beat rows use the name.
+    "TASK_NAME_PREFIX": "background_tasks.",
 }
 
 task_settings = AppSettings(container="BACKGROUND_TASKS", defaults=DEFAULTS)
 
 
-def task_setting(name: str):
-    """Return BACKGROUND_TASKS[name], read at call time so tests can override it."""
-    return getattr(task_settings, name)
-
-
 def use_celery() -> bool:
+    """Whether jobs go to Celery (USE_CELERY) rather than the in-process pool."""
     return bool(getattr(settings, "USE_CELERY", False))

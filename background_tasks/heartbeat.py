@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from django.db import connection
 from django.utils import timezone
 
-from .conf import task_setting
+from .conf import task_settings
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def _beat_once() -> None:
 
 def _loop() -> None:
     while True:
-        _wakeup.wait(task_setting("HEARTBEAT_INTERVAL"))
+        _wakeup.wait(task_settings.HEARTBEAT_INTERVAL)
         _wakeup.clear()
         try:
             _beat_once()

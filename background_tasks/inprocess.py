@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.db import close_old_connections, connection
 
-from .conf import task_setting
+from .conf import task_settings
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ def _get_pool() -> ThreadPoolExecutor:
     with _lock:
         if _pool is None:
             _pool = ThreadPoolExecutor(
-                max_workers=task_setting("INPROCESS_WORKERS"), thread_name_prefix="background-task"
+                max_workers=task_settings.INPROCESS_WORKERS, thread_name_prefix="background-task"
             )
         return _pool
 
@@ -57,7 +57,7 @@ def _janitor_loop(stop: threading.Event) -> None:
     from .sweep import background_tasks_sweep
 
     first = True
-    while not stop.wait(0 if first else task_setting("SWEEP_INTERVAL")):
+    while not stop.wait(0 if first else task_settings.SWEEP_INTERVAL):
         try:
             close_old_connections()
             # At start-up whatever this process had queued in memory is gone: publish it again.

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from .conf import task_setting
+from .conf import task_settings
 from .models import BackgroundTask
+from .signals import progress_reported
 
 MESSAGE_MAX = 255
 
@@ -44,13 +45,11 @@ class JobProgress:
 
     def __call__(self, percent: int | float | None = None, message: str | None = None, *, force: bool = False):
         """Report progress; raise JobInterrupted when the job was asked to stop."""
-        delay = task_setting("DEBUG_STEP_DELAY")
-        if delay:
-            time.sleep(delay)
+        progress_reported.send(sender=type(self.job), job=self.job, percent=percent, message=message)
         now = time.monotonic()
         if percent is not None:
             percent = max(0, min(100, int(percent)))
-        if not force and now - self._last_write < task_setting("PROGRESS_INTERVAL"):
+        if not force and now - self._last_write < task_settings.PROGRESS_INTERVAL:
             return
         self._last_write = now
         updates = {"heartbeat_at": timezone.now()}

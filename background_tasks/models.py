@@ -85,14 +85,8 @@ class BackgroundTask(models.Model):
         return {}
 
     # Predicates so callers never compare raw status values.
-    def is_pending(self) -> bool:
-        return self.status == TaskStatus.PENDING
-
     def is_running(self) -> bool:
         return self.status == TaskStatus.RUNNING
-
-    def is_active(self) -> bool:
-        return self.status in TaskStatus.active()
 
     def is_terminal(self) -> bool:
         return self.status in TaskStatus.terminal()
@@ -111,6 +105,29 @@ class BackgroundTask(models.Model):
         from django.utils import timezone
 
         return (self.completed_at or timezone.now()) - self.started_at
+
+
+class ScheduledBackgroundTask(BackgroundTask):
+    """A job type that beat starts: each job records its schedule and tick, and a tick makes one job.
+
+    However many beat processes send the tick's message, the unique (schedule, tick) constraint lets
+    only the first create a job; the others find it. Jobs started by hand leave both empty.
+    """
+
+    schedule = models.CharField(
+        max_length=200, blank=True, default="", help_text="The beat schedule (periodic task) that started the job."
+    )
+    tick = models.DateTimeField(null=True, blank=True, help_text="The scheduled time the job stands for.")
+
+    class Meta(BackgroundTask.Meta):
+        abstract = True
+        constraints = [
+            models.UniqueConstraint(
+                fields=["schedule", "tick"],
+                condition=models.Q(tick__isnull=False),
+                name="%(app_label)s_%(class)s_one_job_per_tick",
+            )
+        ]
 
 
 class UnifiedTask(models.Model):

@@ -32,14 +32,8 @@ class BackgroundTaskQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status__in=TaskStatus.active())
 
-    def terminal(self):
-        return self.filter(status__in=TaskStatus.terminal())
-
     def succeeded(self):
         return self.filter(status__in=TaskStatus.succeeded())
-
-    def failed(self):
-        return self.filter(status=TaskStatus.FAILED)
 
     def unpublished(self, *, created_before: datetime):
         """Pending jobs whose publish never succeeded (broker down, process died)."""

@@ -5,6 +5,7 @@ from functools import cache
 
 from django.apps import apps
 
+from .conf import task_settings
 from .models import BackgroundTask
 
 
@@ -39,5 +40,5 @@ def get_task_model(task_type: str) -> type[BackgroundTask] | None:
 
 
 def celery_task_name(task_type: str) -> str:
-    """Return the Celery task name that runs jobs of a task_type."""
-    return f"wizamart.{task_type}"
+    """Return the Celery task name that runs jobs of a task_type (TASK_NAME_PREFIX + task_type)."""
+    return f"{task_settings.TASK_NAME_PREFIX}{task_type}"

@@ -2,19 +2,23 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
-from celery.exceptions import SoftTimeLimitExceeded
 from django.core.mail import mail_admins
 from django.db import DatabaseError, close_old_connections, connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from . import heartbeat
+from .failures import readable_failure, technical_cause
 from .jobs import JobFailed, JobInterrupted, JobProgress, Outcome, clip_message
 from .models import AdminNotification, BackgroundTask
 from .status import TaskStatus
 
 logger = logging.getLogger(__name__)
+
+# What background_task_run returns when this delivery did not get the job (another one has it, or it ended).
+SKIPPED = "skipped"
 
 # --- create, dispatch-facing ---------------------------------------------------------------
 
@@ -60,14 +64,19 @@ def background_task_claim(
     return model.objects.get(pk=job_id)
 
 
-def _finish(job: BackgroundTask, *, status: TaskStatus, message: str, error: str | None = None) -> bool:
+def _finish(
+    job: BackgroundTask, *, status: TaskStatus, message: str, error: str | None = None, rows: QuerySet | None = None
+) -> bool:
+    """Move the job from ``rows`` (its running row by default) to a final status; return whether it won."""
     now = timezone.now()
     updates = dict(status=status, completed_at=now, heartbeat_at=now, progress_message=clip_message(message))
     if status in TaskStatus.succeeded():
         updates["progress_percent"] = 100
     if error is not None:
         updates["error_message"] = error
-    won = bool(type(job).objects.running().filter(pk=job.pk).update(**updates))
+    if rows is None:
+        rows = type(job).objects.running().filter(pk=job.pk)
+    won = bool(rows.update(**updates))
     if won:
         for name, value in updates.items():
             setattr(job, name, value)
@@ -86,40 +95,43 @@ def background_task_complete(*, job: BackgroundTask, outcome: Outcome | None = N
     return _finish(job, status=TaskStatus.COMPLETED, message=outcome.message or "Completed")
 
 
-def background_task_fail(*, job: BackgroundTask, error_message: str) -> bool:
-    """Finish a running job as failed, store the reason and tell the admins."""
-    if not _finish(job, status=TaskStatus.FAILED, message="Failed", error=error_message):
+def background_task_fail(
+    *, job: BackgroundTask, error_message: str, cause: str = "", rows: QuerySet | None = None
+) -> bool:
+    """Finish a running job as failed, store the reason and tell the admins (with the cause, if any)."""
+    if not _finish(job, status=TaskStatus.FAILED, message="Failed", error=error_message, rows=rows):
         return False
-    notify_admins_of_failure(job=job, error_message=error_message)
+    notify_admins_of_failure(job=job, error_message=error_message, cause=cause)
     return True
 
 
-def notify_admins_of_failure(*, job, error_message: str) -> AdminNotification:
+def notify_admins_of_failure(*, job, error_message: str, cause: str = "") -> AdminNotification:
     """Create an admin notification and mail the ADMINS about a failed job."""
     title = f"{job._meta.verbose_name.capitalize()} #{job.pk} failed"
+    text = f"{error_message}\n\nCause: {cause}" if cause else error_message
     note = AdminNotification.objects.create(
         level=AdminNotification.Level.ERROR,
         title=clip_message(title),
-        message=error_message,
+        message=text,
         task_type=job.task_type,
         job_id=job.pk,
     )
-    mail_admins(subject=title, message=f"{title}\n\n{error_message}\n\nTriggered by: {job.triggered_by}", fail_silently=True)
+    mail_admins(subject=title, message=f"{title}\n\n{text}\n\nTriggered by: {job.triggered_by}", fail_silently=True)
     return note
 
 
-def _finish_cancelled(job: BackgroundTask) -> bool:
-    return _finish(job, status=TaskStatus.CANCELLED, message="Cancelled")
+def _finish_cancelled(job: BackgroundTask, rows: QuerySet | None = None) -> bool:
+    return _finish(job, status=TaskStatus.CANCELLED, message="Cancelled", rows=rows)
 
 
 def background_task_run(
     *, model: type[BackgroundTask], job_id: int, celery_task_id: str | None = None
 ) -> str:
-    """Claim a job and run its work to a final status; return that status (or "skipped")."""
+    """Claim a job and run its work to a final status; return that status (or SKIPPED when not claimed)."""
     job = background_task_claim(model=model, job_id=job_id, celery_task_id=celery_task_id)
     if job is None:
         logger.info("%s #%s not claimed: already taken, finished or gone", model.task_type, job_id)
-        return "skipped"
+        return SKIPPED
     with heartbeat.beating(job):
         try:
             outcome = job.execute(JobProgress(job))
@@ -128,28 +140,23 @@ def background_task_run(
             finished = _settle(_finish_cancelled, job)
         except JobFailed as exc:
             finished = _settle(background_task_fail, job=job, error_message=str(exc) or "The job failed")
-        except SoftTimeLimitExceeded:
-            finished = _settle(
-                background_task_fail,
-                job=job,
-                error_message="Stopped by the time limit: the job ran longer than LONGEST_JOB_SECONDS allows",
-            )
         except BaseException as exc:
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
-            logger.exception("%s crashed", job)
-            finished = _settle(background_task_fail, job=job, error_message=_crash_message(exc))
+            finished = _settle(background_task_crash, job=job, exc=exc)
         else:
             finished = _settle(background_task_complete, job=job, outcome=outcome)
     if finished:
         return job.status
     # Someone else settled it first (the reaper, a cancel): report what the row says.
-    return type(job).objects.filter(pk=job.pk).values_list("status", flat=True).first() or "gone"
+    return type(job).objects.filter(pk=job.pk).values_list("status", flat=True).first() or SKIPPED
 
 
-def _crash_message(exc: BaseException) -> str:
-    detail = str(exc).strip()
-    return f"Unexpected error ({exc.__class__.__name__})" + (f": {detail}" if detail else "")
+def background_task_crash(*, job: BackgroundTask, exc: BaseException) -> bool:
+    """Fail a job whose work raised unexpectedly: a readable sentence for users, the cause for staff."""
+    message, cause = readable_failure(exc), technical_cause(exc)
+    logger.error("%s failed: %s", job, message, exc_info=exc)
+    return background_task_fail(job=job, error_message=message, cause=cause)
 
 
 def _settle(finish, *args, **kwargs) -> bool:
@@ -165,6 +172,33 @@ def _settle(finish, *args, **kwargs) -> bool:
         connection.close()
         close_old_connections()
         return finish(*args, **kwargs)
+
+
+# --- the reaper's verbs: jobs whose worker went silent --------------------------------------------
+
+
+def background_task_reap(*, job: BackgroundTask, stale_before: datetime, max_attempts: int) -> TaskStatus | None:
+    """Settle a running job silent since ``stale_before``: cancelled if asked, re-queued while attempts
+    remain (and its type allows a re-run), failed otherwise; return the new status, None if it woke up."""
+    model = type(job)
+    stale = model.objects.stale(heartbeat_before=stale_before).filter(pk=job.pk)
+    if job.cancel_requested:
+        return TaskStatus.CANCELLED if _finish_cancelled(job, rows=stale) else None
+    silent = int((timezone.now() - job.heartbeat_at).total_seconds())
+    if model.requeue_on_worker_lost and job.attempts < max_attempts:
+        message = f"Re-queued: worker lost (silent for {silent}s), attempt {job.attempts + 1} of {max_attempts}"
+        return TaskStatus.PENDING if _requeue(job, rows=stale, message=message) else None
+    error = f"Worker lost: no heartbeat for {silent}s after {job.attempts} attempt(s)"
+    return TaskStatus.FAILED if background_task_fail(job=job, error_message=error, rows=stale) else None
+
+
+def _requeue(job: BackgroundTask, *, rows: QuerySet, message: str) -> bool:
+    from .dispatch import background_task_publish
+
+    if not rows.update(status=TaskStatus.PENDING, queued_at=None, progress_message=clip_message(message)):
+        return False
+    background_task_publish(type(job), job.pk)
+    return True
 
 
 # --- staff actions ------------------------------------------------------------------------------
@@ -195,10 +229,10 @@ def _revoke(job: BackgroundTask) -> None:
 
     if not (use_celery() and job.celery_task_id):
         return
-    try:
-        from wizamart.celery import app
+    from .dispatch import celery_app
 
-        app.control.revoke(job.celery_task_id)
+    try:
+        celery_app().control.revoke(job.celery_task_id)
     except Exception:
         logger.info("Could not revoke %s; the worker will skip it at claim", job.celery_task_id)
 

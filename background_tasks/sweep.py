@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from .conf import task_setting
-from .dispatch import background_task_publish
-from .jobs import clip_message
+from .broker import task_ids_known_to_broker
+from .conf import task_settings, use_celery
+from .dispatch import REQUEUED_AFTER_LOSS, background_task_publish
 from .registry import task_models
-from .services import notify_admins_of_failure
+from .services import background_task_reap
 from .status import TaskStatus
 
 logger = logging.getLogger(__name__)
@@ -23,11 +23,13 @@ class SweepReport:
     requeued: int = 0
     failed: int = 0
     cancelled: int = 0
+    lost: int = 0
 
     def __str__(self) -> str:
         return (
             f"{self.published} published, {self.requeued} re-queued, "
-            f"{self.failed} failed (worker lost), {self.cancelled} cancelled"
+            f"{self.failed} failed (worker lost), {self.cancelled} cancelled, "
+            f"{self.lost} re-published (message lost by the queue)"
         )
 
 
@@ -35,14 +37,51 @@ def background_tasks_sweep(*, republish_all_pending: bool = False) -> SweepRepor
     """Run one sweep over every job table and say what it did."""
     report = SweepReport()
     reap_stale_jobs(report)
+    if not republish_all_pending:
+        republish_lost_messages(report)
     publish_waiting_jobs(report, republish_all_pending=republish_all_pending)
     return report
 
 
+def republish_lost_messages(report: SweepReport) -> None:
+    """Publish again the pending jobs whose message the broker no longer has (not queued, held by no worker).
+
+    A Redis restart without persistence or a FLUSHALL loses queued messages; waiting REPUBLISH_AFTER
+    for them would leave jobs "Queued" for an hour. A message wrongly thought lost only makes a
+    duplicate, which loses the claim.
+    """
+    after = task_settings.LOST_MESSAGE_AFTER
+    if not use_celery() or not after:
+        return
+    published_before = timezone.now() - timedelta(seconds=after)
+    candidates = {
+        model: dict(
+            model.objects.published_but_not_started(queued_before=published_before)
+            .exclude(celery_task_id=None)
+            .values_list("pk", "celery_task_id")
+        )
+        for model in task_models().values()
+    }
+    candidates = {model: jobs for model, jobs in candidates.items() if jobs}
+    if not candidates:
+        return
+    known = task_ids_known_to_broker({model.queue for model in candidates})
+    if known is None:
+        return  # the broker cannot tell: REPUBLISH_AFTER remains the fallback
+    for model, jobs in candidates.items():
+        for job_id, task_id in jobs.items():
+            if task_id in known or not model.objects.pending().filter(pk=job_id, celery_task_id=task_id).exists():
+                continue
+            logger.warning("%s #%s: its message %s is no longer in the queue; publishing it again", model.task_type, job_id, task_id)
+            if not background_task_publish(model, job_id, message=REQUEUED_AFTER_LOSS):
+                return
+            report.lost += 1
+
+
 def publish_waiting_jobs(report: SweepReport, *, republish_all_pending: bool = False) -> None:
     now = timezone.now()
-    grace = now - timedelta(seconds=task_setting("PUBLISH_GRACE"))
-    lost = now - timedelta(seconds=task_setting("REPUBLISH_AFTER"))
+    grace = now - timedelta(seconds=task_settings.PUBLISH_GRACE)
+    lost = now - timedelta(seconds=task_settings.REPUBLISH_AFTER)
     for model in task_models().values():
         if republish_all_pending:
             ids = model.objects.pending().values_list("pk", flat=True)
@@ -56,35 +95,14 @@ def publish_waiting_jobs(report: SweepReport, *, republish_all_pending: bool = F
 
 
 def reap_stale_jobs(report: SweepReport) -> None:
-    """Finish or re-queue running jobs whose heartbeat went silent."""
-    now = timezone.now()
-    threshold = now - timedelta(seconds=task_setting("STALE_AFTER"))
-    max_attempts = task_setting("MAX_ATTEMPTS")
+    """Finish or re-queue running jobs whose heartbeat went silent (the lifecycle decides which)."""
+    threshold = timezone.now() - timedelta(seconds=task_settings.STALE_AFTER)
+    max_attempts = task_settings.MAX_ATTEMPTS
+    counters = {TaskStatus.CANCELLED: "cancelled", TaskStatus.PENDING: "requeued", TaskStatus.FAILED: "failed"}
     for model in task_models().values():
         for job in model.objects.stale(heartbeat_before=threshold).only(
             "pk", "attempts", "cancel_requested", "heartbeat_at", "triggered_by"
         ):
-            stale = model.objects.stale(heartbeat_before=threshold).filter(pk=job.pk)
-            if job.cancel_requested:
-                if stale.update(status=TaskStatus.CANCELLED, completed_at=now, progress_message="Cancelled"):
-                    report.cancelled += 1
-                continue
-            silent = int((now - job.heartbeat_at).total_seconds())
-            if model.requeue_on_worker_lost and job.attempts < max_attempts:
-                if stale.update(
-                    status=TaskStatus.PENDING,
-                    queued_at=None,
-                    progress_message=clip_message(
-                        f"Re-queued: worker lost (silent for {silent}s), attempt {job.attempts + 1} of {max_attempts}"
-                    ),
-                ):
-                    report.requeued += 1
-                    background_task_publish(model, job.pk)
-                continue
-            error = f"Worker lost: no heartbeat for {silent}s after {job.attempts} attempt(s)"
-            if stale.update(
-                status=TaskStatus.FAILED, completed_at=now, error_message=error, progress_message="Failed"
-            ):
-                report.failed += 1
-                job.refresh_from_db()
-                notify_admins_of_failure(job=job, error_message=error)
+            settled = background_task_reap(job=job, stale_before=threshold, max_attempts=max_attempts)
+            if settled is not None:
+                setattr(report, counters[settled], getattr(report, counters[settled]) + 1)

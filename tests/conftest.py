@@ -11,7 +11,7 @@ pytest_plugins = ["tests.fixtures.celery_worker", "tests.fixtures.browser"]
 def _in_process_tasks(settings, tmp_path):
     """By default jobs run in-process, in the committing thread (deterministic tests)."""
     settings.USE_CELERY = False
-    settings.BACKGROUND_TASKS = {**settings.BACKGROUND_TASKS, "EAGER": True, "DEBUG_STEP_DELAY": 0.0}
+    settings.BACKGROUND_TASKS = {**settings.BACKGROUND_TASKS, "EAGER": True}
     settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
     settings.STORAGES = {
         **settings.STORAGES,

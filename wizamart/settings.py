@@ -165,13 +165,22 @@ BACKGROUND_TASKS = {
     "PUBLISH_GRACE": env.float("BACKGROUND_TASKS_PUBLISH_GRACE", default=10.0),
     # Pending jobs published but never started are published again after this long.
     "REPUBLISH_AFTER": env.float("BACKGROUND_TASKS_REPUBLISH_AFTER", default=3600.0),
+    # Sooner when the broker says it lost the message: published this long ago, not in its
+    # queue and held by no worker (0 turns the check off).
+    "LOST_MESSAGE_AFTER": env.float("BACKGROUND_TASKS_LOST_MESSAGE_AFTER", default=60.0),
     "SWEEP_INTERVAL": env.float("BACKGROUND_TASKS_SWEEP_INTERVAL", default=30.0),
-    # Test-only: seconds every job sleeps at each progress report, to watch it move.
-    "DEBUG_STEP_DELAY": env.float("BACKGROUND_TASKS_DEBUG_STEP_DELAY", default=0.0),
+    # Job tasks are named "wizamart.<task_type>": running workers and beat rows know them so.
+    "TASK_NAME_PREFIX": "wizamart.",
 }
 
 # --- Celery ---------------------------------------------------------------------------------
+# The time limits: a job running longer is stopped (soft limit first, so it ends failed with a message).
 LONGEST_JOB_SECONDS = env.int("LONGEST_JOB_SECONDS", default=4 * 3600)
+# Redis delivers an unacked message again after this many seconds, counted from its delivery, even
+# while the first copy still runs (the copy then loses the claim and exits). Set on its own: keep
+# it above LONGEST_JOB_SECONDS (a system check warns otherwise); shorter means a message lost with
+# its worker comes back sooner. The default is 5 h, one hour above the default time limit.
+BROKER_VISIBILITY_TIMEOUT = env.int("BROKER_VISIBILITY_TIMEOUT", default=5 * 3600)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
@@ -189,16 +198,15 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_TRACK_STARTED = True
 CELERY_TASK_TIME_LIMIT = LONGEST_JOB_SECONDS
 CELERY_TASK_SOFT_TIME_LIMIT = LONGEST_JOB_SECONDS - 60
-# Redis redelivers an unacked message after the visibility timeout: keep it above the longest job.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": LONGEST_JOB_SECONDS + 3600,
+    "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
     # A trigger must never hang on a dead broker: one connection attempt (no retry loop),
     # bounded connect and socket waits; the job stays pending and the sweep publishes it later.
     "max_retries": 0,
     "socket_connect_timeout": 2,
     "socket_timeout": 2,
 }
-CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": LONGEST_JOB_SECONDS + 3600}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing must fail fast when Redis is down: the sweep publishes the job later.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2.0

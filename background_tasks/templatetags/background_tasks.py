@@ -1,16 +1,13 @@
 """Template tags of the task pages: the generic details renderer and the notification count."""
 from django import template
-from django.conf import settings
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 
+from ..conf import task_settings
 from ..selectors import UNREAD_CAP, unread_label, unread_notifications_count
 
 register = template.Library()
-
-# How often every admin page asks for the unread count again (while its tab is visible).
-UNREAD_POLL_SECONDS = 20
 
 
 def _is_link(value) -> bool:
@@ -45,7 +42,7 @@ def notifications_link():
     """Link to the unread failure notifications, with their count."""
     unread = unread_notifications_count()
     url = reverse("admin:background_tasks_adminnotification_changelist") + "?read_at__isempty=1"
-    poll_seconds = settings.BACKGROUND_TASKS.get("UNREAD_POLL_SECONDS", UNREAD_POLL_SECONDS)
+    poll_seconds = task_settings.UNREAD_POLL_SECONDS
     return format_html(
         '<a href="{}" class="bg-notifications{}" id="bg-notifications" data-count-url="{}" data-poll-ms="{}">'
         'Notifications <span class="bg-unread">{}</span></a>',

@@ -66,6 +66,8 @@ def test_trigger_with_broker_down_keeps_job_pending_then_sweep_publishes_it(cele
     assert job.attempts == 1
 
 
+# Fail-fast is timed: a publish that retried or hung would blow this budget instead of CI's.
+@pytest.mark.timeout(10, func_only=True)
 def test_publish_to_a_dead_broker_fails_without_retrying():
     """One connection attempt: a publish gives up at the first refusal instead of sleeping and retrying."""
     from kombu.exceptions import OperationalError
@@ -96,6 +98,7 @@ def silent_broker():
     server.close()
 
 
+@pytest.mark.timeout(20, func_only=True)
 def test_trigger_against_a_broker_that_never_answers_gives_up_and_keeps_the_job(
     silent_broker, staff_client, celery_settings, transactional_db
 ):

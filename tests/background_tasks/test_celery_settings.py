@@ -4,7 +4,6 @@ from django.conf import settings
 from django_celery_results.models import TaskResult
 from kombu import Connection
 
-from background_tasks.dispatch import background_task_publish
 from background_tasks.registry import celery_task_name
 from background_tasks.services import background_task_create
 from background_tasks.status import TaskStatus
@@ -61,26 +60,6 @@ def test_worker_refuses_a_pickled_message(celery_worker):
     job.refresh_from_db()
     assert job.status == TaskStatus.PENDING
     assert job.runs == 0
-
-
-def test_a_duplicate_delivery_loses_the_claim(celery_worker):
-    job = background_task_create(model=SleepJob, triggered_by="test", dispatch=False, steps=3, step_seconds=0.2)
-
-    assert background_task_publish(SleepJob, job.pk)
-    first_task_id = SleepJob.objects.get(pk=job.pk).celery_task_id
-    app.send_task(celery_task_name(SleepJob.task_type), args=[job.pk], queue=SleepJob.queue, task_id="duplicate-1")
-
-    wait_until(lambda: job.refresh_from_db() or job.is_terminal(), what="the job to finish")
-    task_ids = [first_task_id, "duplicate-1"]
-
-    def both_recorded():
-        rows = dict(TaskResult.objects.filter(task_id__in=task_ids, status="SUCCESS").values_list("task_id", "result"))
-        return rows if len(rows) == 2 else None
-
-    results = wait_until(both_recorded, what="both deliveries to be recorded")
-    assert job.status == TaskStatus.COMPLETED
-    assert job.runs == 1
-    assert sorted(results.values()) == sorted(['"completed"', '"skipped"'])
 
 
 def test_job_tasks_store_no_started_row_only_the_final_result(celery_worker):

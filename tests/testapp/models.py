@@ -1,4 +1,4 @@
-"""Test-only job types: DemoJob for the pages, SleepJob/FailJob for the machinery, TinyJob for the benchmark."""
+"""Test-only job types: DemoJob for the pages, SleepJob/FailJob/ThrottledJob for the machinery, TinyJob for the benchmark."""
 from __future__ import annotations
 
 import os
@@ -6,6 +6,7 @@ import time
 
 from django.db import connection, models
 from django.db.models import F
+from django.utils import timezone
 
 from background_tasks.jobs import JobFailed, Outcome
 from background_tasks.models import BackgroundTask
@@ -102,6 +103,34 @@ class FailJob(BackgroundTask):
         if self.crash:
             raise RuntimeError(self.reason)
         raise JobFailed(self.reason)
+
+
+class ThrottledJob(BackgroundTask):
+    """Report progress without ``force`` every ``tick_seconds`` for ``seconds``: the throttle decides what is written.
+
+    Records how many progress calls it made and when its work stopped, so tests can see how soon a
+    cancel reached it.
+    """
+
+    task_type = "test_throttled"
+    queue = "long_running"
+
+    seconds = models.FloatField(default=5.0)
+    tick_seconds = models.FloatField(default=0.01)
+    calls = models.PositiveIntegerField(default=0)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    def execute(self, progress):
+        deadline = time.monotonic() + self.seconds
+        calls = 0
+        try:
+            while time.monotonic() < deadline:
+                calls += 1
+                progress(min(99, calls // 10), f"Call {calls}")
+                time.sleep(self.tick_seconds)
+        finally:
+            type(self).objects.filter(pk=self.pk).update(calls=calls, stopped_at=timezone.now())
+        return Outcome(message=f"{calls} progress calls")
 
 
 class BenchCounter(models.Model):

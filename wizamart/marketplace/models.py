@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.core.validators import MinValueValidator
 from django.db import models
 
-from background_tasks.models import BackgroundTask
+from background_tasks.models import ScheduledBackgroundTask
 
 
 class Vendor(models.Model):
@@ -186,7 +186,7 @@ class Subscription(models.Model):
         return f"{self.vendor.code}: {self.get_plan_display()} ({self.get_status_display()})"
 
 
-class SubscriptionMaintenanceRun(BackgroundTask):
+class SubscriptionMaintenanceRun(ScheduledBackgroundTask):
     """One pass of the daily subscription maintenance."""
 
     task_type = "subscription_maintenance"
@@ -194,7 +194,7 @@ class SubscriptionMaintenanceRun(BackgroundTask):
 
     counts = models.JSONField(default=dict, blank=True)
 
-    class Meta(BackgroundTask.Meta):
+    class Meta(ScheduledBackgroundTask.Meta):
         verbose_name = "subscription maintenance run"
 
     def execute(self, progress):
@@ -203,4 +203,7 @@ class SubscriptionMaintenanceRun(BackgroundTask):
         return subscription_maintenance_execute(run=self, progress=progress)
 
     def get_details(self) -> dict:
-        return {"counts": self.counts}
+        details = {"counts": self.counts}
+        if self.tick is not None:
+            details.update(schedule=self.schedule, tick=self.tick.isoformat())
+        return details

@@ -11,8 +11,6 @@ from background_tasks.services import background_task_create
 
 from .models import Subscription, SubscriptionMaintenanceRun
 
-MAINTENANCE_STEPS = ("expired_trials", "expired_at_period_end", "renewed", "past_due")
-
 
 def add_interval(moment: datetime, interval: str) -> datetime:
     """Return ``moment`` one billing interval later (month ends clamp: Jan 31 -> Feb 28)."""
