@@ -12,7 +12,6 @@ from contextlib import closing
 from datetime import datetime, timedelta
 from gzip import GzipFile
 
-from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage, storages
 from django.template.defaultfilters import filesizeformat
@@ -22,6 +21,7 @@ from background_tasks.jobs import JobInterrupted, JobProgress, Outcome
 from background_tasks.services import background_task_create
 from wizamart.marketplace.models import Vendor
 
+from .conf import exports_settings
 from .feeds import FeedFilters, write_feed
 from .models import ProductExportJob
 
@@ -41,7 +41,7 @@ def private_storage() -> Storage:
 
 
 def retention() -> timedelta:
-    return timedelta(hours=settings.EXPORTS_RETENTION_HOURS)
+    return timedelta(hours=exports_settings.RETENTION_HOURS)
 
 
 def product_export_create(
@@ -139,7 +139,7 @@ def _channel(job: ProductExportJob) -> dict[str, str]:
     scope = job.vendor.name if job.vendor_id else "all vendors"
     return {
         "title": f"Wizamart products — {scope}",
-        "link": settings.EXPORTS_FEED_LINK,
+        "link": exports_settings.FEED_LINK,
         "description": f"Product feed exported on {timezone.now():%Y-%m-%d %H:%M} UTC (export #{job.pk}).",
     }
 

@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from background_tasks.admin import BackgroundTaskAdmin
 
-from ..conf import import_setting
+from ..conf import imports_settings
 from .api import _size_limit_message
 from .models import MarketplaceImportJob
 from .services import product_import_store_feed
@@ -25,7 +25,7 @@ class ProductImportForm(forms.ModelForm):
 
     def clean_upload(self):
         upload = self.cleaned_data.get("upload")
-        limit = import_setting("IMPORTS_MAX_UPLOAD_SIZE")
+        limit = imports_settings.MAX_UPLOAD_SIZE
         if upload is not None and upload.size > limit:
             raise forms.ValidationError(_size_limit_message(limit))
         return upload

@@ -12,7 +12,7 @@ from background_tasks.api import TaskTriggerApi
 from background_tasks.serializers import TriggerResponseSerializer
 from wizamart.marketplace.models import Vendor
 
-from ..conf import human_size, import_setting
+from ..conf import human_size, imports_settings
 from .models import MarketplaceImportJob
 from .services import private_storage, product_import_create
 from .sources import validate_feed_url
@@ -43,7 +43,7 @@ class ProductImportCreateApi(TaskTriggerApi):
         deactivate_missing = serializers.BooleanField(required=False, default=False)
 
         def validate_file(self, value):
-            limit = import_setting("IMPORTS_MAX_UPLOAD_SIZE")
+            limit = imports_settings.MAX_UPLOAD_SIZE
             if value.size > limit:
                 raise serializers.ValidationError(_size_limit_message(limit))
             return value
@@ -69,7 +69,7 @@ class ProductImportCreateApi(TaskTriggerApi):
 
     @extend_schema(request=InputSerializer, responses={202: TriggerResponseSerializer})
     def post(self, request, *args, **kwargs):
-        limit = import_setting("IMPORTS_MAX_UPLOAD_SIZE")
+        limit = imports_settings.MAX_UPLOAD_SIZE
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

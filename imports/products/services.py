@@ -25,7 +25,7 @@ from background_tasks.services import background_task_create
 from wizamart.marketplace.feed import FeedValueError
 from wizamart.marketplace.models import Vendor
 
-from ..conf import human_size, import_setting
+from ..conf import human_size, imports_settings
 from .models import REJECTED_SAMPLE_SIZE, MarketplaceImportJob
 from .reading import FeedFormat, FeedRows, FeedUnusable, detect_format, row_parser
 from .sources import FeedDownloadError, download_feed
@@ -320,7 +320,7 @@ def _report_rejected(batch: _Batch, counts: ImportCounts, report: ErrorReport) -
 
 
 def _import_rows(job, progress, opener, size, fmt, writer: ProductWriter, counts: ImportCounts, report) -> int:
-    batch_size = max(1, int(import_setting("IMPORTS_BATCH_SIZE")))
+    batch_size = max(1, int(imports_settings.BATCH_SIZE))
     staged, fmt = _staged_feed(job, progress, opener, size, fmt, writer)
     report.fmt = fmt
     job.file_info["reader"] = "postgresql" if staged is not None else "python"
@@ -350,8 +350,8 @@ def may_stage() -> bool:
     """Whether PostgreSQL may read the feed itself (see imports.products.staged)."""
     return (
         connection.vendor == "postgresql"
-        and import_setting("IMPORTS_USE_COPY")
-        and import_setting("IMPORTS_PARSE_IN_DATABASE")
+        and imports_settings.USE_COPY
+        and imports_settings.PARSE_IN_DATABASE
     )
 
 

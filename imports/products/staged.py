@@ -44,7 +44,7 @@ from wizamart.marketplace.feed import (
 )
 from wizamart.marketplace.models import Product
 
-from ..conf import import_setting
+from ..conf import imports_settings
 from .reading import _MAX_LENGTH, CHUNK_SIZE, PRODUCT_FIELDS, FeedFormat, Opener, _sample_text
 from .writers import _STAGE_COLUMNS, SEEN_TABLE
 
@@ -531,7 +531,7 @@ class StagedFeed:
 
     def _may_share(self) -> bool:
         # A second connection sees only what is committed: not inside the caller's transaction.
-        return bool(import_setting("IMPORTS_SECOND_CONNECTION")) and not connection.in_atomic_block
+        return bool(imports_settings.SECOND_CONNECTION) and not connection.in_atomic_block
 
     def _helped(self):
         """The second connection's answer to the statement it was given last (True if it returns no

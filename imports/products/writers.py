@@ -11,7 +11,7 @@ from django.db import connection, transaction
 
 from wizamart.marketplace.models import Product
 
-from ..conf import import_setting
+from ..conf import imports_settings
 
 SEEN_TABLE = "imports_seen_sku"
 STAGE_TABLE = "imports_stage"
@@ -317,6 +317,6 @@ class PostgresCopyWriter(ProductWriter):
 
 def product_writer(**kwargs) -> ProductWriter:
     """Return the fastest writer the database supports."""
-    if connection.vendor == "postgresql" and import_setting("IMPORTS_USE_COPY"):
+    if connection.vendor == "postgresql" and imports_settings.USE_COPY:
         return PostgresCopyWriter(**kwargs)
     return PortableWriter(**kwargs)
