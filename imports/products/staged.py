@@ -46,7 +46,8 @@ from wizamart.marketplace.models import Product
 
 from ..conf import imports_settings
 from .reading import _MAX_LENGTH, CHUNK_SIZE, PRODUCT_FIELDS, FeedFormat, Opener, _sample_text
-from .writers import _STAGE_COLUMNS, SEEN_TABLE
+from .upsert import STAGE_COLUMNS, column_default, upsert_statement
+from .writers import SEEN_TABLE
 
 TABLE_PREFIX = "imports_feed"  # the staging tables: imports_feed_<job>, with _special and _dup
 BATCH_STATEMENT = "imports_staged_batch"
@@ -652,12 +653,7 @@ class StagedFeed:
             WHERE {kept}"""
 
         values_r = converted("r")
-        all_columns = list(_STAGE_COLUMNS)
-        defaults = {name: _default(kind) for name, kind in _STAGE_COLUMNS.items()}
-        insert_values = ", ".join(values_r.get(name, defaults[name]) for name in all_columns)
-        target = ", ".join(f"p.{name}" for name in changed) + ", p.is_active"
-        incoming = ", ".join(f"EXCLUDED.{name}" for name in changed) + ", EXCLUDED.is_active"
-        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in changed)
+        insert_values = ", ".join(values_r.get(name, column_default(name)) for name in STAGE_COLUMNS)
 
         # A batch: $1, $2 its range of records.
         if self.compare:
@@ -672,16 +668,9 @@ class StagedFeed:
         elif self.dry_run:  # nothing stored yet: every record SQL converts would be created
             batch = f"SELECT COUNT(*), 0 FROM ({rows}) r"
         else:
-            batch = f"""WITH r AS ({rows}),
-                written AS (
-                    INSERT INTO {self.table} AS p (vendor_id, {", ".join(all_columns)}, is_active, created_at, updated_at)
-                    SELECT %(vendor)s, {insert_values}, TRUE, %(now)s, %(now)s FROM r
-                    ON CONFLICT (vendor_id, sku) DO UPDATE
-                    SET {updates}, is_active = TRUE, updated_at = EXCLUDED.updated_at
-                    WHERE ({target}) IS DISTINCT FROM ({incoming})
-                    RETURNING (p.xmax = 0) AS inserted
-                )
-                SELECT COUNT(*) FILTER (WHERE inserted), COUNT(*) FILTER (WHERE NOT inserted) FROM written"""
+            batch = upsert_statement(
+                table=self.table, source="r", values=insert_values, changed=changed, before=f"r AS ({rows})"
+            )
         with connection.cursor() as cursor:
             statements.batch = cursor.mogrify(batch, params)
         cells = ", ".join(f"s.{c}" for c in self.cells)
@@ -862,9 +851,3 @@ def _ahead(items: Iterator, size: int = 2) -> Iterator:
     finally:
         stop.set()
         thread.join()
-
-
-def _default(kind: str) -> str:
-    match = re.search(r"DEFAULT ('[^']*')", kind)
-    return match[1] if match else "NULL"
-
