@@ -56,7 +56,7 @@ PRODUCT_FIELDS = (
     "weight",
     "quantity",
 )
-_MAX_LENGTH = {f.name: f.max_length for f in Product._meta.fields if f.name in PRODUCT_FIELDS and f.max_length}
+MAX_LENGTH = {f.name: f.max_length for f in Product._meta.fields if f.name in PRODUCT_FIELDS and f.max_length}
 
 NOT_TEXT = "The file is not a text (CSV) file."
 _KNOWN_SPELLINGS = 1024  # availability/condition spellings remembered per import
@@ -156,7 +156,8 @@ def detect_encoding(opener: Opener, verify: bool = True) -> str:
     return "latin-1"
 
 
-def _sample_text(opener: Opener, encoding: str) -> str:
+def sample_text(opener: Opener, encoding: str) -> str:
+    """Return the start of the file (SAMPLE_SIZE bytes) as text, undecodable bytes replaced."""
     with opener() as f:
         raw = f.read(SAMPLE_SIZE)
     return codecs.getincrementaldecoder(encoding)(errors="replace").decode(raw, final=False)
@@ -176,7 +177,7 @@ def detect_format(opener: Opener, verify: bool = True) -> FeedFormat:
     """
     encoding = detect_encoding(opener, verify)
     verified = verify or encoding not in ("utf-8", "utf-8-sig")
-    text = _sample_text(opener, encoding)
+    text = sample_text(opener, encoding)
     skip = 1
     first_line = text.lstrip("\ufeff").split("\n", 1)[0].strip()
     forced = None
@@ -299,11 +300,11 @@ def row_parser(fmt: FeedFormat) -> Callable[[list[str]], tuple]:
     price_at, currency_at = at["price"], at["currency"]
     sale_at, quantity_at = at.get("sale_price"), at.get("quantity")
     availability_at, condition_at = at.get("availability"), at.get("condition")
-    limits = [(at[name], name, limit) for name, limit in _MAX_LENGTH.items() if name in at and name != "currency"]
+    limits = [(at[name], name, limit) for name, limit in MAX_LENGTH.items() if name in at and name != "currency"]
     # One C-level pass compares every limited value's length with its limit; the slow loop
     # below only runs to name the field of a row that is too long.
     pick_limited = operator.itemgetter(*[p for p, _, _ in limits], 0)
-    limit_values = (*[lim for _, _, lim in limits], _MAX_LENGTH["sku"])
+    limit_values = (*[lim for _, _, lim in limits], MAX_LENGTH["sku"])
     too_long = operator.gt
     # The common "19.99 EUR" is read here without a call; anything else goes to parse_price.
     simple_price = SIMPLE_PRICE_RE.fullmatch
