@@ -134,7 +134,7 @@ def _escape(value: bytes) -> bytes:
     return value.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
 
 
-def _marked_copy_text(data: str, rows: int, width: int, nulls: int) -> bytes | None:
+def _marked_copy_text(data: str, *, rows: int, width: int, nulls: int) -> bytes | None:
     """Turn marker-joined values into COPY text, escaping the whole batch at once.
 
     Markers: \\x00 between values, \\x01 for NULL, \\x02 between rows. None if a value held a marker.
@@ -161,7 +161,7 @@ def sku_copy_text(skus: Sequence[str]) -> bytes:
     """Return skus as one-column COPY text."""
     if not skus:
         return b""
-    text = _marked_copy_text("\x02".join(skus), len(skus), 1, 0)
+    text = _marked_copy_text("\x02".join(skus), rows=len(skus), width=1, nulls=0)
     return text if text is not None else _plain_copy_text([(sku,) for sku in skus])
 
 
@@ -198,7 +198,9 @@ class RowCopier:
                 columns.append(["\x01" if value is None else str(value) for value in values])
             else:
                 columns.append(map(str, values))
-        text = _marked_copy_text("\x02".join(map("\x00".join, zip(*columns, strict=True))), len(rows), self._width, nulls)
+        text = _marked_copy_text(
+            "\x02".join(map("\x00".join, zip(*columns, strict=True))), rows=len(rows), width=self._width, nulls=nulls
+        )
         return text if text is not None else _plain_copy_text(list(map(self._reorder, rows)))
 
 
