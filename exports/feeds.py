@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -15,6 +13,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Count, Max, Min, QuerySet
 
+from background_tasks.producer import Producer
 from wizamart.marketplace.feed import (
     ESCAPE_PREFIX,
     FEED_COLUMNS,
@@ -295,12 +294,12 @@ def _where(filters: FeedFilters) -> tuple[str, list]:
 def _sql_csv_rows(filters: FeedFilters, size: FeedSize, out: BinaryIO) -> Iterator[int]:
     texts = _sql_column_texts(empty_as_null=False)
     select = ", ".join(_sql_csv_cell(column, text) for column, text in texts.items())
-    return _copy_batches(filters, size, select, "FORMAT csv", out, read=None)
+    return _copy_batches(filters, size=size, select=select, options="FORMAT csv", out=out, read=None)
 
 
 def _sql_xml_rows(filters: FeedFilters, size: FeedSize, out: BinaryIO) -> Iterator[int]:
     select = _sql_xml_item(_sql_column_texts(empty_as_null=True))
-    return _copy_batches(filters, size, select, "FORMAT binary", out, read=_read_xml_items)
+    return _copy_batches(filters, size=size, select=select, options="FORMAT binary", out=out, read=_read_xml_items)
 
 
 def _read_xml_items(copy: Copy) -> bytes:
@@ -310,13 +309,27 @@ def _read_xml_items(copy: Copy) -> bytes:
     return xml_clean(b"".join(item for (item,) in copy.rows()))
 
 
+def _copy_range_sql(filters: FeedFilters, *, select: str, options: str) -> tuple[str, list]:
+    """The filtered products of one range of ids (its bounds are the last two parameters), formatted
+    by the database (``select``) and sent as COPY ... TO STDOUT with ``options``; and the filters'
+    parameters. Ordered by id, so the feed is the same however it is cut."""
+    table = connection.ops.quote_name(Product._meta.db_table)
+    pk = f"{table}.{connection.ops.quote_name(Product._meta.pk.column)}"
+    where, params = _where(filters)
+    statement = (
+        f"COPY (SELECT {select} FROM {table} WHERE {where} AND {pk} BETWEEN %s AND %s ORDER BY {pk})"
+        f" TO STDOUT WITH ({options})"
+    )
+    return statement, params
+
+
 def _copy_batches(
     filters: FeedFilters,
+    *,
     size: FeedSize,
     select: str,
     options: str,
     out: BinaryIO,
-    *,
     read: Callable[[Copy], bytes] | None,
 ) -> Iterator[int]:
     """Stream the rows with one COPY ... TO STDOUT per range of ids, yielding the rows written so far.
@@ -325,17 +338,11 @@ def _copy_batches(
     enough ranges, and outside a transaction (whose rows only this connection sees), every other
     range is read ahead on a second connection, so the database formats two ranges at once.
     """
-    table = connection.ops.quote_name(Product._meta.db_table)
-    pk = f"{table}.{connection.ops.quote_name(Product._meta.pk.column)}"
-    where, params = _where(filters)
-    statement = (
-        f"COPY (SELECT {select} FROM {table} WHERE {where} AND {pk} BETWEEN %s AND %s ORDER BY {pk})"
-        f" TO STDOUT WITH ({options})"
-    )
+    statement, params = _copy_range_sql(filters, select=select, options=options)
     ranges = size.id_ranges(BATCH_ROWS)
     ahead = None
     if len(ranges) >= SECOND_STREAM_MIN_RANGES and not connection.in_atomic_block:
-        ahead = _RangesAhead(statement, params, ranges[1::2], read)
+        ahead = _RangesAhead(statement=statement, params=params, ranges=ranges[1::2], read=read)
     rows = 0
     try:
         with connection.cursor() as cursor:
@@ -372,52 +379,34 @@ class _RangesAhead:
     """Read ranges on a connection of its own, in a thread, and hand each over as bytes, in order.
 
     At most one range waits to be taken (and one is being read), so memory stays bounded. Each
-    range is one COPY statement in autocommit, as on the main connection.
+    range is one COPY statement in autocommit, as on the main connection. Whatever the reading
+    raises is raised by ``next()``: the export never waits for a range forever.
     """
 
     def __init__(self, statement: str, params: list, ranges: list[tuple[int, int]], read: Callable[[Copy], bytes] | None):
-        self._statement = statement
-        self._params = params
-        self._ranges = ranges
-        self._read = read
-        self._ready: queue.Queue = queue.Queue(maxsize=1)
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="export-reader", daemon=True)
-        self._thread.start()
+        self._ranges = Producer(
+            _read_ranges(statement=statement, params=params, ranges=ranges, read=read), ahead=1, name="export-reader"
+        )
 
     def next(self) -> tuple[bytes, int]:
         """Return the next range's bytes and row count; raise what the reading raised."""
-        item = self._ready.get()
-        if isinstance(item, BaseException):
-            raise item
-        return item
+        return next(self._ranges)
 
     def stop(self) -> None:
-        self._stopping.set()
-        self._thread.join()
+        self._ranges.close()
 
-    def _run(self) -> None:
-        reader = None
-        try:
-            reader = connections.create_connection(DEFAULT_DB_ALIAS)
-            with reader.cursor() as cursor:
-                raw = cursor.cursor
-                for low, high in self._ranges:
-                    if self._stopping.is_set():
-                        return
-                    with raw.copy(self._statement, [*self._params, low, high]) as copy:
-                        data = _read_all(copy) if self._read is None else self._read(copy)
-                    self._hand_over((data, raw.rowcount))
-        except BaseException as exc:  # whatever it is, the export must not wait for a range forever
-            self._hand_over(exc)
-        finally:
-            if reader is not None:
-                reader.close()
 
-    def _hand_over(self, item) -> None:
-        while not self._stopping.is_set():
-            try:
-                self._ready.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
+def _read_ranges(
+    *, statement: str, params: list, ranges: list[tuple[int, int]], read: Callable[[Copy], bytes] | None
+) -> Iterator[tuple[bytes, int]]:
+    """Yield each range's bytes and row count, read on a connection opened (and closed) in this thread."""
+    reader = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with reader.cursor() as cursor:
+            raw = cursor.cursor
+            for low, high in ranges:
+                with raw.copy(statement, [*params, low, high]) as copy:
+                    data = _read_all(copy) if read is None else read(copy)
+                yield data, raw.rowcount
+    finally:
+        reader.close()

@@ -12,7 +12,6 @@ from contextlib import closing
 from datetime import datetime, timedelta
 from gzip import GzipFile
 
-from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage, storages
 from django.template.defaultfilters import filesizeformat
@@ -22,7 +21,8 @@ from background_tasks.jobs import JobInterrupted, JobProgress, Outcome
 from background_tasks.services import background_task_create
 from wizamart.marketplace.models import Vendor
 
-from .feeds import FeedFilters, write_feed
+from .conf import exports_settings
+from .feeds import FeedFilters, FeedSize, write_feed
 from .models import ProductExportJob
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def private_storage() -> Storage:
 
 
 def retention() -> timedelta:
-    return timedelta(hours=settings.EXPORTS_RETENTION_HOURS)
+    return timedelta(hours=exports_settings.RETENTION_HOURS)
 
 
 def product_export_create(
@@ -139,7 +139,7 @@ def _channel(job: ProductExportJob) -> dict[str, str]:
     scope = job.vendor.name if job.vendor_id else "all vendors"
     return {
         "title": f"Wizamart products — {scope}",
-        "link": settings.EXPORTS_FEED_LINK,
+        "link": exports_settings.FEED_LINK,
         "description": f"Product feed exported on {timezone.now():%Y-%m-%d %H:%M} UTC (export #{job.pk}).",
     }
 
@@ -158,23 +158,37 @@ def product_export_execute(*, job: ProductExportJob, progress: JobProgress) -> O
     partial = _partial_file(storage)
     try:
         with open(partial, "wb") as raw, closing(_HashingWriter(raw)) as sink:
-            buffered = io.BufferedWriter(sink, buffer_size=WRITE_BUFFER)
-            # mtime=0: the same rows give the same bytes, hence the same checksum.
-            out = GzipFile(fileobj=buffered, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) if job.gzip else buffered
-            rows = write_feed(
-                filters=filters, size=size, fmt=job.format, out=out, xml_channel=_channel(job), on_batch=on_batch
-            )
-            if out is not buffered:
-                out.close()
-            buffered.flush()
-            sink.finish()
+            rows = _write_export(job, filters=filters, size=size, sink=sink, on_batch=on_batch)
         # Last chance to honour a cancel before the file becomes visible.
         progress(99, f"{rows:,} rows written; storing the file", force=True)
         name = storage.save(_stored_name(job), _LocalFile(partial))
     finally:
         if os.path.exists(partial):
             os.remove(partial)
+    _record_file(job, storage=storage, name=name, rows=rows, sink=sink)
+    stored = filesizeformat(sink.size)
+    if rows == 0:
+        return Outcome(warnings=["No product matched: the file holds no rows."], message=f"0 rows exported ({stored})")
+    return Outcome(message=f"{rows:,} rows exported ({stored})")
 
+
+def _write_export(
+    job: ProductExportJob, *, filters: FeedFilters, size: FeedSize, sink: _HashingWriter, on_batch
+) -> int:
+    """Write the feed through a buffer (and gzip, if asked) into ``sink``; return the rows written."""
+    buffered = io.BufferedWriter(sink, buffer_size=WRITE_BUFFER)
+    # mtime=0: the same rows give the same bytes, hence the same checksum.
+    out = GzipFile(fileobj=buffered, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) if job.gzip else buffered
+    rows = write_feed(filters=filters, size=size, fmt=job.format, out=out, xml_channel=_channel(job), on_batch=on_batch)
+    if out is not buffered:
+        out.close()
+    buffered.flush()
+    sink.finish()
+    return rows
+
+
+def _record_file(job: ProductExportJob, *, storage: Storage, name: str, rows: int, sink: _HashingWriter) -> None:
+    """Record the stored file on the job, if it still runs; else delete the file and stop."""
     now = timezone.now()
     outcome = {
         "row_count": rows,
@@ -189,11 +203,6 @@ def product_export_execute(*, job: ProductExportJob, progress: JobProgress) -> O
         raise JobInterrupted("The job is no longer running")
     for field, value in outcome.items():
         setattr(job, field, value)
-
-    stored = filesizeformat(sink.size)
-    if rows == 0:
-        return Outcome(warnings=["No product matched: the file holds no rows."], message=f"0 rows exported ({stored})")
-    return Outcome(message=f"{rows:,} rows exported ({stored})")
 
 
 def product_exports_purge_expired(*, now: datetime | None = None, batch_size: int = PURGE_BATCH) -> int:

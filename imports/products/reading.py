@@ -56,7 +56,7 @@ PRODUCT_FIELDS = (
     "weight",
     "quantity",
 )
-_MAX_LENGTH = {f.name: f.max_length for f in Product._meta.fields if f.name in PRODUCT_FIELDS and f.max_length}
+MAX_LENGTH = {f.name: f.max_length for f in Product._meta.fields if f.name in PRODUCT_FIELDS and f.max_length}
 
 NOT_TEXT = "The file is not a text (CSV) file."
 _KNOWN_SPELLINGS = 1024  # availability/condition spellings remembered per import
@@ -156,7 +156,8 @@ def detect_encoding(opener: Opener, verify: bool = True) -> str:
     return "latin-1"
 
 
-def _sample_text(opener: Opener, encoding: str) -> str:
+def sample_text(opener: Opener, encoding: str) -> str:
+    """Return the start of the file (SAMPLE_SIZE bytes) as text, undecodable bytes replaced."""
     with opener() as f:
         raw = f.read(SAMPLE_SIZE)
     return codecs.getincrementaldecoder(encoding)(errors="replace").decode(raw, final=False)
@@ -176,7 +177,7 @@ def detect_format(opener: Opener, verify: bool = True) -> FeedFormat:
     """
     encoding = detect_encoding(opener, verify)
     verified = verify or encoding not in ("utf-8", "utf-8-sig")
-    text = _sample_text(opener, encoding)
+    text = sample_text(opener, encoding)
     skip = 1
     first_line = text.lstrip("\ufeff").split("\n", 1)[0].strip()
     forced = None
@@ -287,29 +288,69 @@ class FeedRows:
                 self._binary = None
 
 
-def row_parser(fmt: FeedFormat) -> Callable[[list[str]], tuple]:
-    """Return a function turning a row's cells into Product values (fmt.fields order); it raises FeedValueError."""
-    fields = fmt.fields
+class _Spellings(dict):
+    """The availability (or condition) spellings a feed used so far, read: a feed repeats a handful,
+    so each is read once (up to _KNOWN_SPELLINGS of them); a spelling that cannot be read raises."""
+
+    def __init__(self, read: Callable[[str], str]):
+        super().__init__()
+        self.read = read
+
+    def __missing__(self, text: str) -> str:
+        value = self.read(text)
+        if len(self) < _KNOWN_SPELLINGS:
+            self[text] = value
+        return value
+
+
+def _length_limits(at: dict[str, int]) -> tuple[list[tuple[int, str, int]], Callable, tuple[int, ...]]:
+    """The limited fields of a row (position, name, limit), and what compares their lengths at once.
+
+    One C-level pass compares every limited value's length with its limit (the sku's twice, so
+    that the picker always returns a tuple); the slow loop only runs to name the field of a row
+    that is too long.
+    """
+    limits = [(at[name], name, limit) for name, limit in MAX_LENGTH.items() if name in at and name != "currency"]
+    pick_limited = operator.itemgetter(*[p for p, _, _ in limits], 0)
+    limit_values = (*[lim for _, _, lim in limits], MAX_LENGTH["sku"])
+    return limits, pick_limited, limit_values
+
+
+def _cell_picker(fmt: FeedFormat) -> tuple[Callable[[list[str]], tuple], int]:
+    """Pick a row's cells in fmt.fields order (the price cell twice: price and currency), and the
+    width a row must have for every picked cell to exist."""
     index = {FEED_COLUMNS[name]: i for name, i in fmt.columns.items()}
     index["currency"] = index["price"]  # filled from the price cell
-    pick = operator.itemgetter(*[index[name] for name in fields])
-    width = max(fmt.columns.values()) + 1
+    return operator.itemgetter(*[index[name] for name in fmt.fields]), max(fmt.columns.values()) + 1
+
+
+def _sale_price(text: str, currency: str) -> Decimal:
+    try:
+        return parse_price(text, currency)[0]
+    except FeedValueError as exc:
+        raise FeedValueError(f"sale_price: {exc}") from None
+
+
+def _refuse_too_long(values: list, limits: list[tuple[int, str, int]]) -> None:
+    """Raise FeedValueError naming the first value longer than its field allows."""
+    for position, name, limit in limits:
+        if len(values[position]) > limit:
+            raise FeedValueError(f"{name} is longer than {limit} characters")
+
+
+def row_parser(fmt: FeedFormat) -> Callable[[list[str]], tuple]:
+    """Return a function turning a row's cells into Product values (fmt.fields order); it raises FeedValueError."""
+    pick, width = _cell_picker(fmt)
     padding = [""] * width
-    at = {name: position for position, name in enumerate(fields)}
+    at = {name: position for position, name in enumerate(fmt.fields)}
     price_at, currency_at = at["price"], at["currency"]
     sale_at, quantity_at = at.get("sale_price"), at.get("quantity")
     availability_at, condition_at = at.get("availability"), at.get("condition")
-    limits = [(at[name], name, limit) for name, limit in _MAX_LENGTH.items() if name in at and name != "currency"]
-    # One C-level pass compares every limited value's length with its limit; the slow loop
-    # below only runs to name the field of a row that is too long.
-    pick_limited = operator.itemgetter(*[p for p, _, _ in limits], 0)
-    limit_values = (*[lim for _, _, lim in limits], _MAX_LENGTH["sku"])
+    limits, pick_limited, limit_values = _length_limits(at)
     too_long = operator.gt
     # The common "19.99 EUR" is read here without a call; anything else goes to parse_price.
     simple_price = SIMPLE_PRICE_RE.fullmatch
-    # A feed repeats a handful of availability/condition spellings: each is read once.
-    availabilities: dict[str, str] = {}
-    conditions: dict[str, str] = {}
+    availabilities, conditions = _Spellings(parse_availability), _Spellings(parse_condition)
 
     def parse(cells: list[str]) -> tuple:
         if len(cells) < width:
@@ -338,35 +379,18 @@ def row_parser(fmt: FeedFormat) -> Callable[[list[str]], tuple]:
             elif match := simple_price(sale):
                 out[sale_at] = Decimal(match[1])
             else:
-                try:
-                    out[sale_at] = parse_price(sale, out[currency_at])[0]
-                except FeedValueError as exc:
-                    raise FeedValueError(f"sale_price: {exc}") from None
+                out[sale_at] = _sale_price(sale, out[currency_at])
         if quantity_at is not None:
             quantity = out[quantity_at]
             out[quantity_at] = (
                 int(quantity) if quantity.isdigit() and quantity.isascii() and len(quantity) < 10 else parse_quantity(quantity)
             )
         if availability_at is not None:
-            text = out[availability_at]
-            value = availabilities.get(text)
-            if value is None:
-                value = parse_availability(text)
-                if len(availabilities) < _KNOWN_SPELLINGS:
-                    availabilities[text] = value
-            out[availability_at] = value
+            out[availability_at] = availabilities[out[availability_at]]
         if condition_at is not None:
-            text = out[condition_at]
-            value = conditions.get(text)
-            if value is None:
-                value = parse_condition(text)
-                if len(conditions) < _KNOWN_SPELLINGS:
-                    conditions[text] = value
-            out[condition_at] = value
+            out[condition_at] = conditions[out[condition_at]]
         if any(map(too_long, map(len, pick_limited(out)), limit_values)):
-            for position, name, limit in limits:
-                if len(out[position]) > limit:
-                    raise FeedValueError(f"{name} is longer than {limit} characters")
+            _refuse_too_long(out, limits)
         return tuple(out)
 
     return parse

@@ -6,12 +6,12 @@ from rest_framework import serializers
 from background_tasks.serializers import TaskInputSerializer
 from wizamart.marketplace.serializers import VendorCodeField
 
-from ..conf import human_size, import_setting
+from ..conf import human_size, imports_settings
 from .sources import validate_feed_url
 
 
 def upload_size_limit() -> int:
-    return import_setting("IMPORTS_MAX_UPLOAD_SIZE")
+    return imports_settings.MAX_UPLOAD_SIZE
 
 
 def upload_too_large_message(limit: int | None = None) -> str:

@@ -8,7 +8,7 @@ import time
 from typing import BinaryIO
 from urllib.parse import urljoin, urlsplit
 
-from ..conf import human_size, import_setting
+from ..conf import human_size, imports_settings
 
 ALLOWED_SCHEMES = ("http", "https")
 MAX_REDIRECTS = 5
@@ -38,7 +38,7 @@ def validate_feed_url(url: str) -> str:
 
 def _allowed_networks() -> list | None:
     """None: only public addresses. Otherwise the private networks a setting opens (True: all)."""
-    setting = import_setting("IMPORTS_ALLOW_PRIVATE_URLS")
+    setting = imports_settings.ALLOW_PRIVATE_URLS
     if setting is True:
         return [ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")]
     if not setting:
@@ -89,8 +89,8 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection, _PinnedHTTPConnection)
 
 def download_feed(url: str, destination: BinaryIO, *, on_progress=None) -> int:
     """Stream ``url`` into ``destination``, following redirects; return the bytes written."""
-    max_bytes = import_setting("IMPORTS_MAX_DOWNLOAD_SIZE")
-    timeout = float(import_setting("IMPORTS_DOWNLOAD_TIMEOUT"))
+    max_bytes = imports_settings.MAX_DOWNLOAD_SIZE
+    timeout = float(imports_settings.DOWNLOAD_TIMEOUT)
     deadline = time.monotonic() + timeout
     for _hop in range(MAX_REDIRECTS + 1):
         try:

@@ -4,14 +4,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from itertools import repeat
 from operator import itemgetter
 
 from django.db import connection, transaction
 
 from wizamart.marketplace.models import Product
 
-from ..conf import import_setting
+from ..conf import imports_settings
+from .upsert import STAGE_COLUMNS, compared, upsert_statement
 
 SEEN_TABLE = "imports_seen_sku"
 STAGE_TABLE = "imports_stage"
@@ -130,36 +130,11 @@ class PortableWriter(ProductWriter):
         return len(new), len(changed)
 
 
-# Staging columns and the defaults of the Product fields a feed may leave out.
-_STAGE_COLUMNS = {
-    "sku": "text NOT NULL",
-    "title": "text NOT NULL",
-    "description": "text NOT NULL DEFAULT ''",
-    "link": "text NOT NULL DEFAULT ''",
-    "image_link": "text NOT NULL DEFAULT ''",
-    "additional_image_link": "text NOT NULL DEFAULT ''",
-    "availability": f"text NOT NULL DEFAULT '{Product.Availability.IN_STOCK}'",
-    "price": "numeric(12, 2) NOT NULL",
-    "currency": "text NOT NULL DEFAULT 'EUR'",
-    "sale_price": "numeric(12, 2)",
-    "brand": "text NOT NULL DEFAULT ''",
-    "gtin": "text NOT NULL DEFAULT ''",
-    "mpn": "text NOT NULL DEFAULT ''",
-    "condition": f"text NOT NULL DEFAULT '{Product.Condition.NEW}'",
-    "google_product_category": "text NOT NULL DEFAULT ''",
-    "product_type": "text NOT NULL DEFAULT ''",
-    "color": "text NOT NULL DEFAULT ''",
-    "size": "text NOT NULL DEFAULT ''",
-    "weight": "text NOT NULL DEFAULT ''",
-    "quantity": "integer",
-}
-
-
 def _escape(value: bytes) -> bytes:
     return value.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
 
 
-def _marked_copy_text(data: str, rows: int, width: int, nulls: int) -> bytes | None:
+def _marked_copy_text(data: str, *, rows: int, width: int, nulls: int) -> bytes | None:
     """Turn marker-joined values into COPY text, escaping the whole batch at once.
 
     Markers: \\x00 between values, \\x01 for NULL, \\x02 between rows. None if a value held a marker.
@@ -182,27 +157,11 @@ def _plain_copy_text(rows: Sequence[tuple]) -> bytes:
     )
 
 
-def copy_text(rows: Sequence[tuple]) -> bytes:
-    """Return rows in COPY's text format, UTF-8: None is NULL and '' stays empty (no FORCE_NOT_NULL needed).
-
-    Values are first joined with control characters as markers and the whole batch is escaped
-    at once as bytes (a few C-speed replaces instead of several per value); if a value holds a
-    marker character itself, the batch is escaped value by value instead.
-    """
-    if not rows:
-        return b""
-    data = "\x02".join(
-        ["\x00".join([v if type(v) is str else ("\x01" if v is None else str(v)) for v in row]) for row in rows]
-    )
-    text = _marked_copy_text(data, len(rows), len(rows[0]), sum(map(tuple.count, rows, repeat(None))))
-    return text if text is not None else _plain_copy_text(rows)
-
-
 def sku_copy_text(skus: Sequence[str]) -> bytes:
     """Return skus as one-column COPY text."""
     if not skus:
         return b""
-    text = _marked_copy_text("\x02".join(skus), len(skus), 1, 0)
+    text = _marked_copy_text("\x02".join(skus), rows=len(skus), width=1, nulls=0)
     return text if text is not None else _plain_copy_text([(sku,) for sku in skus])
 
 
@@ -239,7 +198,9 @@ class RowCopier:
                 columns.append(["\x01" if value is None else str(value) for value in values])
             else:
                 columns.append(map(str, values))
-        text = _marked_copy_text("\x02".join(map("\x00".join, zip(*columns, strict=True))), len(rows), self._width, nulls)
+        text = _marked_copy_text(
+            "\x02".join(map("\x00".join, zip(*columns, strict=True))), rows=len(rows), width=self._width, nulls=nulls
+        )
         return text if text is not None else _plain_copy_text(list(map(self._reorder, rows)))
 
 
@@ -248,33 +209,22 @@ class PostgresCopyWriter(ProductWriter):
 
     def open(self) -> None:
         super().open()
-        columns = ", ".join(f"{name} {kind}" for name, kind in _STAGE_COLUMNS.items())
+        columns = ", ".join(f"{name} {kind}" for name, kind in STAGE_COLUMNS.items())
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
             cursor.execute(f"CREATE TEMPORARY TABLE {STAGE_TABLE} ({columns})")
-        all_columns = ", ".join(_STAGE_COLUMNS)
         changed = [name for name in self.fields if name != "sku"]
-        target = ", ".join(f"p.{name}" for name in changed) + ", p.is_active"
-        incoming = ", ".join(f"EXCLUDED.{name}" for name in changed) + ", EXCLUDED.is_active"
-        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in changed)
         self.copier = RowCopier(self.fields)
         self.copy_sql = f"COPY {STAGE_TABLE} ({', '.join(self.copier.columns)}) FROM STDIN"
-        # Text format COPY: None is NULL and '' stays ''; xmax = 0 marks an inserted row.
-        self.upsert_sql = f"""
-            WITH written AS (
-                INSERT INTO {self.table} AS p (vendor_id, {all_columns}, is_active, created_at, updated_at)
-                SELECT %(vendor)s, {all_columns}, TRUE, %(now)s, %(now)s FROM {STAGE_TABLE}
-                ON CONFLICT (vendor_id, sku) DO UPDATE
-                SET {updates}, is_active = TRUE, updated_at = EXCLUDED.updated_at
-                WHERE ({target}) IS DISTINCT FROM ({incoming})
-                RETURNING (p.xmax = 0) AS inserted
-            )
-            SELECT COUNT(*) FILTER (WHERE inserted), COUNT(*) FILTER (WHERE NOT inserted) FROM written
-        """
+        # Text format COPY: None is NULL and '' stays ''.
+        self.upsert_sql = upsert_statement(
+            table=self.table, source=STAGE_TABLE, values=", ".join(STAGE_COLUMNS), changed=changed
+        )
+        # A dry run counts what the upsert would write: new skus, and products whose values differ.
         staged = ", ".join(f"s.{name}" for name in changed) + ", TRUE"
         self.preview_sql = f"""
             SELECT COUNT(*) FILTER (WHERE p.id IS NULL),
-                   COUNT(*) FILTER (WHERE p.id IS NOT NULL AND ({target}) IS DISTINCT FROM ({staged}))
+                   COUNT(*) FILTER (WHERE p.id IS NOT NULL AND ({compared("p", changed)}) IS DISTINCT FROM ({staged}))
             FROM {STAGE_TABLE} s LEFT JOIN {self.table} p ON p.vendor_id = %(vendor)s AND p.sku = s.sku
         """
 
@@ -317,6 +267,6 @@ class PostgresCopyWriter(ProductWriter):
 
 def product_writer(**kwargs) -> ProductWriter:
     """Return the fastest writer the database supports."""
-    if connection.vendor == "postgresql" and import_setting("IMPORTS_USE_COPY"):
+    if connection.vendor == "postgresql" and imports_settings.USE_COPY:
         return PostgresCopyWriter(**kwargs)
     return PortableWriter(**kwargs)

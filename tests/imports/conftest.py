@@ -8,6 +8,7 @@ from background_tasks.services import background_task_claim, background_task_cre
 from imports.models import MarketplaceImportJob
 from imports.products import staged
 from imports.products.services import product_import_store_feed
+from imports.products.staged.second import SecondConnection
 from tests.factories import VendorFactory
 
 HEADER = "id,title,description,price,sale_price,availability,brand,gtin,quantity"
@@ -89,7 +90,7 @@ def progress_of_import(vendor, content: bytes) -> list[tuple[int | None, str | N
 def second_connections(monkeypatch):
     """Record what each second connection was given, and what it answered."""
     seen = {"started": 0, "answers": []}
-    init, result = staged._Helper.__init__, staged._Helper.result
+    init, result = SecondConnection.__init__, SecondConnection.result
 
     def counted_init(helper):
         seen["started"] += 1
@@ -100,8 +101,8 @@ def second_connections(monkeypatch):
         seen["answers"].append(answer)
         return answer
 
-    monkeypatch.setattr(staged._Helper, "__init__", counted_init)
-    monkeypatch.setattr(staged._Helper, "result", counted_result)
+    monkeypatch.setattr(SecondConnection, "__init__", counted_init)
+    monkeypatch.setattr(SecondConnection, "result", counted_result)
     return seen
 
 

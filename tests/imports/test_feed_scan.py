@@ -13,9 +13,9 @@ import random
 
 import pytest
 
-from imports.products import staged
 from imports.products.reading import FeedFormat
 from imports.products.staged import FeedScan, NotStageable, StagedFeed
+from imports.products.staged import copying as staged
 
 WHITESPACE = [" ", "\t", "\u00a0", "\u2003", "\u3000", "\u2028", "\x85", "\x0b", "\x1f"]
 ATOMS = ["a", "Z", "é", "ü", "€", "ß", "x y", "l'eau", '"', "'", "=", "\n", "\r\n", "\r", ",", ";", "\t", "|", "\\", "."]

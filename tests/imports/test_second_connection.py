@@ -8,6 +8,8 @@ from django.db import connection
 from background_tasks.status import TaskStatus
 from imports.models import MarketplaceImportJob
 from imports.products import staged
+from imports.products.staged import checking
+from imports.products.staged.second import SecondConnection
 from wizamart.marketplace.models import Product
 
 from .conftest import no_staging_tables, progress_of_import
@@ -43,13 +45,13 @@ def test_the_import_goes_on_alone_when_the_second_connection_fails(
     run_import, feed_bytes, vendor, settings, monkeypatch, caplog, second_connections
 ):
     settings.IMPORTS_BATCH_SIZE = 2
-    submit = staged._Helper.submit
+    submit = SecondConnection.submit
 
     def failing_batches(helper, sql, params, answer=False):
         # The second connection's first batch fails on the server (its statement rolls back).
         submit(helper, "SELECT 1 / 0" if sql.startswith("EXECUTE") else sql, params, answer)
 
-    monkeypatch.setattr(staged._Helper, "submit", failing_batches)
+    monkeypatch.setattr(SecondConnection, "submit", failing_batches)
     with caplog.at_level(logging.WARNING, logger="imports.products.staged"):
         job = run_import(feed_bytes(HEADER, *LINES))
 
@@ -134,7 +136,7 @@ def test_a_database_user_that_may_not_create_tables_gets_the_file_read_in_python
 
 @pytest.mark.django_db(transaction=True)
 def test_progress_tells_the_reading_the_check_and_the_batches(vendor, feed_bytes, settings, monkeypatch):
-    monkeypatch.setattr(staged, "CHECK_RECORDS", 4)
+    monkeypatch.setattr(checking, "CHECK_RECORDS", 4)
     settings.IMPORTS_BATCH_SIZE = 5
     seen = progress_of_import(vendor, feed_bytes(HEADER, *LINES))
 

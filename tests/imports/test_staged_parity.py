@@ -347,7 +347,7 @@ def test_line_numbers_count_line_breaks_inside_quotes(run_import, settings):
 def test_server_refusing_a_segment_falls_back_without_hanging(run_import, settings, monkeypatch, bad_line):
     """The file is read ahead in chunks while COPY runs: when the server refuses a segment, the
     reading ahead must stop too (it once waited for ever to hand over its last chunks)."""
-    from imports.products import staged
+    from imports.products.staged import copying as staged
 
     monkeypatch.setattr(staged, "CHUNK_SIZE", 64)
     monkeypatch.setattr(staged, "SEGMENT_SIZE", 256)

@@ -72,6 +72,14 @@ def feed_cell(column: str, value: str) -> str:
     return neutralise_cell(value)
 
 
+def report_cell(column: str | None, cell: str) -> str:
+    """Return a cell of a feed an import read as a CSV cell to hand back (an error report), made safe
+    as feed_cell() makes an export's: trimmed and with any guard undone, as the import reads it,
+    then neutralised. Importing the cell again reads what the import read the first time.
+    ``column`` is the feed column of the cell, None for a column the import does not read."""
+    return feed_cell(column or "", restore_cell(cell.strip()))
+
+
 # --- Reading feeds -------------------------------------------------------------------------
 # Other names vendors use for a feed column (after normalise_header); the canonical name wins
 # when a file carries both.
@@ -123,7 +131,8 @@ class FeedValueError(ValueError):
 
 def normalise_header(name: str) -> str:
     """Return a header cell as a feed column name: 'Sale Price ' -> 'sale_price', 'g:id' -> 'id'."""
-    text = name.replace("\ufeff", "").strip().strip('"').strip().lower()
+    # A header cell handed back in an error report may carry the spreadsheet guard ("'-id").
+    text = restore_cell(name.replace("\ufeff", "").strip()).strip().strip('"').strip().lower()
     if text.startswith("g:"):
         text = text[2:]
     return re.sub(r"[\s\-.]+", "_", text).strip("_")

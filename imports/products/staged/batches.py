@@ -1,0 +1,90 @@
+"""Stage 4, the batches: one prepared statement writes a batch's plain records; the rest go back to Python."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+
+from .second import SharedWork, local
+from .statements import StagedStatements
+
+BATCH_STATEMENT = "imports_staged_batch"
+# A batch's rows are held in memory; each row looks its product up by the (vendor, sku) index,
+# whatever the statistics of a table just filled say; compiling the expressions (JIT) costs more
+# than it saves. A batch is idempotent and an interrupted job is run again: its commit need not
+# wait for the WAL flush.
+BATCH_SETTINGS = (
+    "SET work_mem TO '64MB'; SET jit TO off; SET enable_hashjoin TO off; SET enable_mergejoin TO off; "
+    "SET enable_material TO off; SET enable_seqscan TO off; SET plan_cache_mode TO force_generic_plan; "
+    "SET synchronous_commit TO off"
+)
+# Run a batch: its first and last record.
+EXECUTE_BATCH = f"EXECUTE {BATCH_STATEMENT} (%s, %s)"
+IS_PREPARED = "SELECT 1 FROM pg_prepared_statements WHERE name = %s"
+
+
+@dataclass
+class StagedBatch:
+    """What a batch did: the records SQL converted (of which created and updated), and the rest
+    for Python to read: (record number, cells), blank records left out."""
+
+    done: int
+    created: int
+    updated: int
+    rest: list[tuple[int, list[str]]]
+
+
+def prepare_batch_sql(batch: str) -> str:
+    """The batch statement is planned once: batches differ only in their range of records ($1, $2)."""
+    return f"PREPARE {BATCH_STATEMENT} (bigint, bigint) AS {batch}"
+
+
+def deallocate(cursor) -> None:
+    """Forget the batch statement, if this connection prepared it."""
+    cursor.execute(IS_PREPARED, [BATCH_STATEMENT])
+    if cursor.fetchone():
+        cursor.execute(f"DEALLOCATE {BATCH_STATEMENT}")
+
+
+def prepare_batches(statements: StagedStatements, *, shared: SharedWork, params: dict) -> None:
+    """Index the noted records and prepare the batch statement on both connections."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        batch = cursor.mogrify(statements.batch(), params)
+        cursor.execute(f"CREATE INDEX ON {statements.tables.special} (rec)")
+        deallocate(cursor)
+        cursor.execute(prepare_batch_sql(batch))
+    shared.submit(BATCH_SETTINGS)
+    shared.submit(prepare_batch_sql(batch))
+
+
+def staged_batches(
+    statements: StagedStatements, *, shared: SharedWork, params: dict, records: int, size: int, seen_view: bool
+) -> Iterator[StagedBatch]:
+    """Write the records, ``size`` at a time, in order; yield what each batch did.
+
+    Each batch runs in the caller's transaction (taking the next batch writes it). Outside a
+    transaction every other batch is written on the second connection, while the one before it is
+    written here; the records for Python are handed back in order all the same.
+    """
+    ranges = [[lo, min(lo + size - 1, records)] for lo in range(1, records + 1, size)]
+
+    def here(item: list) -> tuple[int, int]:
+        with connection.cursor() as cursor:
+            cursor.execute(local(BATCH_SETTINGS))
+            cursor.execute(EXECUTE_BATCH, item)
+            return cursor.fetchone()
+
+    python_rows, seen_skus = statements.python_rows(), statements.seen_skus()
+    written = shared.alternate(EXECUTE_BATCH, ranges, here)
+    for (lo, hi), (created, updated) in zip(ranges, written, strict=True):
+        where = {**params, "lo": lo, "hi": hi}
+        with connection.cursor() as cursor:
+            cursor.execute(python_rows, where)
+            special = cursor.fetchall()
+            if not seen_view:
+                cursor.execute(seen_skus, where)
+        yield StagedBatch(
+            done=(hi - lo + 1) - len(special), created=created, updated=updated,
+            rest=[(rec, cells) for rec, nonempty, cells in special if nonempty],
+        )

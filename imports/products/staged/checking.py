@@ -1,0 +1,77 @@
+"""Stage 3, the check: find the repeated skus, then note every record SQL does not write itself."""
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+
+from django.db import connection, transaction
+
+from .scan import NotStageable
+from .second import SharedWork, local
+from .statements import StagedStatements
+from .tables import create_special_table_sql
+
+CHECK_RECORDS = 25_000  # records checked per statement
+# The count of repeated skus hashes every sku in memory.
+REPEATED_SETTINGS = "SET work_mem TO '256MB'; SET jit TO off"
+# While both connections work, neither starts parallel workers beside them.
+NO_PARALLEL_WORKERS = "SET max_parallel_workers_per_gather TO 0"
+# The check looks each product up by its index (and each range of records by theirs); compiling
+# its expressions (JIT) costs more than it saves.
+CHECK_SETTINGS = (
+    "SET work_mem TO '64MB'; SET jit TO off; SET enable_hashjoin TO off; SET enable_mergejoin TO off; "
+    "SET enable_seqscan TO off"
+)
+# The index below is built on this connection while the second one counts the repeated skus.
+NO_PARALLEL_MAINTENANCE = "SET LOCAL max_parallel_maintenance_workers TO 0"
+
+
+def index_records_sql(table: str) -> str:
+    """Each stage after the COPY reads a range of records: by their number."""
+    return f"CREATE INDEX ON {table} (rec)"
+
+
+def find_repeated_skus(statements: StagedStatements, *, shared: SharedWork, params: dict) -> None:
+    """Count the repeated skus (on the second connection if there is one) while the records are
+    indexed here, and make the table the check fills."""
+    shared.submit(f"{REPEATED_SETTINGS}; {NO_PARALLEL_WORKERS}")
+    shared.submit(statements.repeated_skus(), params, answer=True)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(NO_PARALLEL_MAINTENANCE)
+        cursor.execute(index_records_sql(statements.tables.raw))
+        cursor.execute(create_special_table_sql(statements.tables))
+    if shared.answer() is None:  # no second connection (any more): counted here
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(local(REPEATED_SETTINGS))
+            cursor.execute(statements.repeated_skus(), params)
+
+
+def check_records(
+    statements: StagedStatements, *, shared: SharedWork, params: dict, records: int, on_checked: Callable[[int], None]
+) -> None:
+    """Check the records CHECK_RECORDS at a time (every other range on the second connection);
+    ``on_checked`` is told the records checked so far."""
+    shared.submit(CHECK_SETTINGS)
+    check = statements.check()
+    ranges = [(lo, min(lo + CHECK_RECORDS - 1, records)) for lo in range(1, records + 1, CHECK_RECORDS)]
+
+    def here(item: dict) -> None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(local(CHECK_SETTINGS))
+            cursor.execute(check, item)
+
+    items = [{**params, "lo": lo, "hi": hi} for lo, hi in ranges]
+    for (_, hi), _ in zip(ranges, shared.alternate(check, items, here), strict=True):
+        on_checked(hi)
+
+
+def refuse_long_values(statements: StagedStatements) -> None:
+    """Raise NotStageable when a value is longer than Python's csv reads: that fails the file in
+    Python, so the file is read there (a value's bytes bound its characters from above)."""
+    limit = csv.field_size_limit()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {statements.tables.special} WHERE long)")
+        if cursor.fetchone()[0]:
+            cursor.execute(statements.long_values(limit))
+            if cursor.fetchone()[0]:
+                raise NotStageable(f"a value longer than {limit:,} characters")

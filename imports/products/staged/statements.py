@@ -1,0 +1,247 @@
+"""The SQL of the staged import, built from the file's header and what the scan found: one statement a method."""
+from __future__ import annotations
+
+import csv
+import functools
+from dataclasses import dataclass, field
+
+from wizamart.marketplace.feed import (
+    AVAILABILITY_SPELLINGS,
+    CONDITION_SPELLINGS,
+    FEED_COLUMNS,
+    SIMPLE_PRICE_RE,
+    FeedValueError,
+    parse_availability,
+    parse_condition,
+)
+
+from ..reading import MAX_LENGTH, PRODUCT_FIELDS, FeedFormat
+from ..upsert import STAGE_COLUMNS, column_default, compared, upsert_statement
+from ..writers import SEEN_TABLE
+from .tables import StagingTables
+
+# The common "19.99 EUR" the Python parser reads inline (SIMPLE_PRICE_RE, anchored for PostgreSQL).
+SIMPLE_PRICE = "^" + SIMPLE_PRICE_RE.pattern + "$"
+SIMPLE_QUANTITY = "^[0-9]{1,9}$"  # what the parser reads with int(): ASCII digits, fewer than 10
+# Values SQL converts itself; any other value is text, written as it is.
+CONVERTED = ("price", "sale_price", "quantity", "availability", "condition")
+
+
+@functools.cache
+def python_whitespace() -> str:
+    """Every character str.strip() removes, for PostgreSQL's btrim()."""
+    return "".join(ch for ch in map(chr, range(0x3001)) if ch.isspace())
+
+
+@functools.cache
+def known_spellings(column: str) -> dict[str, str]:
+    """The usual spellings of each availability or condition ('in stock', 'In_Stock', 'NEW' ...)
+    with what the Python parser reads them as, the likeliest first; others go to Python."""
+    parse = parse_availability if column == "availability" else parse_condition
+    keys = [""] + list(AVAILABILITY_SPELLINGS if column == "availability" else CONDITION_SPELLINGS)
+    spellings: dict[str, str] = {}
+    for case in (str.lower, str.capitalize, str.title, str.upper):
+        for joiner in (" ", "_", "", "-"):
+            for key in keys:
+                spelling = case(joiner.join(key.split("_")))
+                try:
+                    spellings.setdefault(spelling, parse(spelling))
+                except FeedValueError:
+                    continue
+    return spellings
+
+
+@dataclass
+class RecordSql:
+    """How SQL reads a staged record (alias ``s``): each value's text, and when it converts the record.
+
+    ``values`` maps each Product field the file carries to the SQL of its text (trimmed as
+    str.strip() would, when the scan says a value may need it); ``selected`` are those values as
+    SQL converts them (availability and condition spellings mapped to their value); ``checks`` the
+    conditions under which SQL converts a record exactly as Python would: any other record goes to
+    Python, which accepts or rejects it with its reason.
+    """
+
+    fmt: FeedFormat
+    strip: bool
+    apostrophe: bool
+    values: dict[str, str] = field(default_factory=dict)
+    selected: list[str] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        cell = "btrim(s.{}, %(ws)s)" if self.strip else "s.{}"
+        for column, name in FEED_COLUMNS.items():
+            index = self.fmt.columns.get(column)
+            if index is not None:
+                self.values[name] = cell.format(f"c{index}")
+        self.params.update(ws=python_whitespace(), price_re=SIMPLE_PRICE, quantity_re=SIMPLE_QUANTITY)
+        self.checks += ["sku <> ''", "title <> ''", "price ~ %(price_re)s"]
+        for name, expression in self.values.items():
+            self.selected.append(f"{self._spelled(name, expression)} AS {name}")
+        if "sale_price" in self.values:
+            self.checks.append("(sale_price = '' OR sale_price ~ %(price_re)s)")
+        if "quantity" in self.values:
+            self.checks.append("(quantity = '' OR quantity ~ %(quantity_re)s)")
+        for name in self.values:
+            if self.apostrophe and name not in CONVERTED:
+                # A value starting with an apostrophe may be an exported formula cell to restore.
+                self.checks.append(f"left({name}, 1) <> ''''")
+            limit = MAX_LENGTH.get(name)
+            if limit:
+                # The byte length bounds the character length and costs nothing.
+                self.checks.append(f"(octet_length({name}) <= {limit} OR char_length({name}) <= {limit})")
+
+    def _spelled(self, name: str, expression: str) -> str:
+        """An availability or condition as its value (NULL for a spelling left to Python); others as they are."""
+        if name not in ("availability", "condition"):
+            return expression
+        spellings = known_spellings(name)
+        whens = " ".join(f"WHEN %({name}_k{i})s THEN %({name}_v{i})s" for i in range(len(spellings)))
+        for i, (spelling, value) in enumerate(spellings.items()):
+            self.params[f"{name}_k{i}"], self.params[f"{name}_v{i}"] = spelling, value
+        self.checks.append(f"{name} IS NOT NULL")
+        return f"CASE {expression} {whens} END"
+
+    def converted(self, alias: str) -> dict[str, str]:
+        """The Product fields from the selected (and checked) values under ``alias``."""
+        found = {name: f"{alias}.{name}" for name in self.values}
+        found["price"] = f"split_part({alias}.price, ' ', 1)::numeric"
+        found["currency"] = f"split_part({alias}.price, ' ', 2)"
+        if "sale_price" in self.values:
+            found["sale_price"] = f"NULLIF(split_part({alias}.sale_price, ' ', 1), '')::numeric"
+        if "quantity" in self.values:
+            found["quantity"] = f"NULLIF({alias}.quantity, '')::integer"
+        return found
+
+    def changed(self) -> list[str]:
+        """The Product fields the file writes besides the sku, in PRODUCT_FIELDS order."""
+        return [name for name in PRODUCT_FIELDS if name in self.converted("r") and name != "sku"]
+
+    def sku_key(self, sku: str) -> str:
+        """The sku as repeated skus are counted: an exported formula cell comes back without its
+        apostrophe, so "'=x" and "=x" are one sku."""
+        return f"ltrim({sku}, '''')" if self.apostrophe else sku
+
+
+@dataclass
+class StagedStatements:
+    """The statements of one staged file, its tables and its vendor."""
+
+    tables: StagingTables
+    record: RecordSql
+    cells: list[str]
+    product_table: str
+    compare: bool  # the vendor has products: records are compared with them (else all are new)
+    dry_run: bool
+
+    def repeated_skus(self) -> str:
+        """The skus the file repeats, with their count: SQL writes none of their records.
+
+        Blank records count for the empty sku: a record without sku goes to Python all the same
+        (and is rejected there), and the empty sku is never reported.
+        """
+        key = self.record.sku_key(self.record.values["sku"])
+        return f"""CREATE UNLOGGED TABLE {self.tables.dup} AS SELECT key AS sku, COUNT(*) AS n
+            FROM (SELECT {key} AS key FROM {self.tables.raw} s) x
+            GROUP BY key HAVING COUNT(*) > 1"""
+
+    def check(self) -> str:
+        """Note the records of a range (%(lo)s to %(hi)s) that SQL does not convert, and those to write.
+
+        Noted: blank records (skipped), the ones Python reads, every occurrence of a repeated sku.
+        A vendor without products (a first import) has nothing to compare: each batch then writes
+        its other records straight from the staged file. Otherwise each record is compared with its
+        product and the ones to write are noted too: an unchanged feed writes nothing and its
+        batches have nothing to do. Should products change meanwhile, the upsert's ON CONFLICT ...
+        WHERE still decides what is written.
+        """
+        record, raw = self.record, self.tables.raw
+        field_limit = csv.field_size_limit()
+        nonempty = " OR ".join(f"s.{c} <> ''" for c in self.cells)
+        longer = " OR ".join(f"octet_length(s.{c}) > {field_limit}" for c in self.cells)
+        new, joined, kept = self._comparison()
+        return f"""INSERT INTO {self.tables.special} (rec, tid, nonempty, long, key, python, new)
+            SELECT w.rec, w.tid, w.nonempty, w.long, w.key, w.python, {new}
+            FROM (
+                SELECT v.*, {record.sku_key("v.sku")} AS key,
+                    (NOT v.nonempty OR v.long OR NOT ({" AND ".join(record.checks)})
+                     OR {record.sku_key("v.sku")} IN (SELECT sku FROM {self.tables.dup})) AS python
+                FROM (
+                    SELECT s.rec, s.ctid AS tid, ({nonempty}) AS nonempty, ({longer}) AS long, {", ".join(record.selected)}
+                    FROM {raw} s WHERE s.rec BETWEEN %(lo)s AND %(hi)s
+                ) v
+            ) w {joined}
+            WHERE {kept}"""
+
+    def _comparison(self) -> tuple[str, str, str]:
+        """For the check: whether a record's product is new, the join to it, and which records to note."""
+        if not self.compare:
+            return "NULL::boolean", "", "w.python"
+        changed = self.record.changed()
+        staged = ", ".join(self.record.converted("w")[name] for name in changed) + ", TRUE"
+        # Each record looks its product up by the (vendor, sku) index, whatever the statistics
+        # of a table just filled say (LIMIT keeps the lookup apart from the planner's joins).
+        joined = (
+            f"LEFT JOIN LATERAL (SELECT * FROM {self.product_table} p WHERE p.vendor_id = %(vendor)s "
+            f"AND p.sku = w.sku LIMIT 1) cur ON TRUE"
+        )
+        kept = f"CASE WHEN w.python THEN TRUE ELSE cur.id IS NULL OR ({compared('cur', changed)}) IS DISTINCT FROM ({staged}) END"
+        return "cur.id IS NULL", joined, kept
+
+    def batch_rows(self) -> str:
+        """The converted values of the records of a batch ($1 to $2) that SQL writes."""
+        selected, raw, special = ", ".join(self.record.selected), self.tables.raw, self.tables.special
+        if self.compare:  # the check noted them
+            return f"""SELECT {selected} FROM {special} x JOIN {raw} s ON s.ctid = x.tid
+                       WHERE x.rec BETWEEN $1 AND $2 AND NOT x.python"""
+        # All but the ones the check noted.
+        return f"""SELECT {selected} FROM {raw} s WHERE s.rec BETWEEN $1 AND $2
+                   AND s.rec NOT IN (SELECT x.rec FROM {special} x WHERE x.rec BETWEEN $1 AND $2)"""
+
+    def batch(self) -> str:
+        """Write a batch ($1 to $2) and answer (created, updated); a dry run only counts them."""
+        if self.dry_run and self.compare:  # the check noted which products are new
+            return f"""SELECT COUNT(*) FILTER (WHERE x.new), COUNT(*) FILTER (WHERE NOT x.new)
+                FROM {self.tables.special} x WHERE x.rec BETWEEN $1 AND $2 AND NOT x.python"""
+        if self.dry_run:  # nothing stored yet: every record SQL converts would be created
+            return f"SELECT COUNT(*), 0 FROM ({self.batch_rows()}) r"
+        values = self.record.converted("r")
+        return upsert_statement(
+            table=self.product_table,
+            source="r",
+            values=", ".join(values.get(name, column_default(name)) for name in STAGE_COLUMNS),
+            changed=self.record.changed(),
+            before=f"r AS ({self.batch_rows()})",
+        )
+
+    def python_rows(self) -> str:
+        """The records of a range (%(lo)s to %(hi)s) that Python reads, with their cells, in order."""
+        cells = ", ".join(f"s.{c}" for c in self.cells)
+        return (
+            f"SELECT x.rec, x.nonempty, ARRAY[{cells}] FROM {self.tables.special} x JOIN {self.tables.raw} s "
+            f"ON s.ctid = x.tid WHERE x.rec BETWEEN %(lo)s AND %(hi)s AND x.python ORDER BY x.rec"
+        )
+
+    def seen_skus(self) -> str:
+        """Remember the skus of the records a batch wrote (%(lo)s to %(hi)s): needed when they are not
+        the staged column as it is (Python records those of its rows)."""
+        python = f"SELECT x.rec FROM {self.tables.special} x WHERE x.rec BETWEEN %(lo)s AND %(hi)s AND x.python"
+        return (
+            f"INSERT INTO {SEEN_TABLE} (sku) SELECT {self.record.values['sku']} FROM {self.tables.raw} s "
+            f"WHERE s.rec BETWEEN %(lo)s AND %(hi)s AND s.rec NOT IN ({python})"
+        )
+
+    def seen_view(self) -> str:
+        """The feed's skus when every sku as written is the sku read: the staged column itself."""
+        sku = f"c{self.record.fmt.columns['id']}"
+        return f"CREATE TEMPORARY VIEW {SEEN_TABLE} AS SELECT {sku} AS sku FROM {self.tables.raw} WHERE {sku} <> ''"
+
+    def long_values(self, limit: int) -> str:
+        """Whether a record noted as long holds a value of more than ``limit`` characters."""
+        longer = " OR ".join(f"char_length(s.{c}) > {limit}" for c in self.cells)
+        return (
+            f"SELECT EXISTS (SELECT 1 FROM {self.tables.special} x JOIN {self.tables.raw} s ON s.ctid = x.tid "
+            f"WHERE x.long AND ({longer}))"
+        )
