@@ -8,6 +8,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .conditional import conditional_job, conditional_list, list_filters
 from .models import BackgroundTask
 from .registry import task_types
 from .selectors import (
@@ -136,6 +137,7 @@ class BackgroundTaskListApi(APIView):
         ],
         responses=BackgroundTaskSerializer(many=True),
     )
+    @conditional_list(list_filters)
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -183,6 +185,7 @@ class BackgroundTaskDetailApi(APIView):
     """The status of one job of any type."""
 
     @extend_schema(responses=BackgroundTaskSerializer)
+    @conditional_job
     def get(self, request, job_id: int):
         return Response(BackgroundTaskSerializer(get_job_or_404(job_id)).data)
 
