@@ -9,7 +9,9 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # (The proxy in front buffers whole requests as well; this keeps the app standing without it.)
 worker_class = "gthread"
 workers = int(os.environ.get("GUNICORN_WORKERS", "3"))
-threads = int(os.environ.get("GUNICORN_THREADS", "16"))
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# Each thread keeps its own database connection when DATABASE_URL asks for it (?conn_max_age=60, as
+# compose does): workers x threads connections at most, well under PostgreSQL's 100.
 # Connections one worker holds open at once (busy threads plus kept-alive ones waiting in its poller).
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 

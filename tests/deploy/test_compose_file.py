@@ -58,7 +58,8 @@ def test_web_runs_gunicorn_with_the_project_config(compose, dockerfile):
     assert web["command"] == GUNICORN_COMMAND
     # The merged environment keeps every app setting and adds the proxy's trust.
     assert web["environment"]["USE_CELERY"] == "true"
-    assert web["environment"]["DATABASE_URL"] == compose["services"]["worker-default"]["environment"]["DATABASE_URL"]
+    worker_db = compose["services"]["worker-default"]["environment"]["DATABASE_URL"]
+    assert web["environment"]["DATABASE_URL"] == worker_db + "?conn_max_age=60&conn_health_checks=true"
     assert web["environment"]["FORWARDED_ALLOW_IPS"] == "*"
 
     cmd = re.findall(r"^CMD\s+(\[.*\])\s*$", dockerfile, re.M)
