@@ -37,6 +37,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def http_get(port: int, path: str, *, cookie: str, timeout: float) -> int:
+    """GET a path on loopback; return the status (raises TimeoutError when not answered in time)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"Cookie": cookie})
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
 class Gunicorn:
     """`gunicorn -c gunicorn.conf.py` on a free loopback port, with production settings."""
 
@@ -61,14 +73,7 @@ class Gunicorn:
         )
 
     def get(self, path: str, *, cookie: str, timeout: float) -> int:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            conn.request("GET", path, headers={"Cookie": cookie})
-            response = conn.getresponse()
-            response.read()
-            return response.status
-        finally:
-            conn.close()
+        return http_get(self.port, path, cookie=cookie, timeout=timeout)
 
     def wait_ready(self):
         def answers():
@@ -194,3 +199,81 @@ def test_the_old_shape_of_three_sync_workers_is_stopped_by_them(start_gunicorn, 
 
     assert 200 not in answers
     assert all(client.is_alive() for client in clients)
+
+
+class Nginx:
+    """nginx with deploy/nginx/default.conf, pointed at a loopback gunicorn and a static folder."""
+
+    def __init__(self, *, folder: Path, upstream_port: int, static_root: Path):
+        self.port = free_port()
+        conf = (REPO_ROOT / "deploy" / "nginx" / "default.conf").read_text()
+        conf = conf.replace("listen 80 default_server;", f"listen 127.0.0.1:{self.port} default_server;")
+        conf = conf.replace("server web:8000;", f"server 127.0.0.1:{upstream_port};")
+        conf = conf.replace("alias /usr/share/nginx/static/;", f"alias {static_root}/;")
+        (folder / "default.conf").write_text(conf)
+        temp_paths = "\n".join(f"  {kind}_temp_path {folder}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        (folder / "nginx.conf").write_text(
+            f"user root;\ndaemon off;\nworker_processes 1;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log;\n"
+            f"events {{}}\nhttp {{\n  include /etc/nginx/mime.types;\n  access_log off;\n{temp_paths}\n"
+            f"  include {folder}/default.conf;\n}}\n"
+        )
+        self.process = subprocess.Popen(
+            ["nginx", "-p", str(folder), "-c", str(folder / "nginx.conf")], start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_until(self._answers, timeout=30, interval=0.2, what="nginx to answer")
+
+    def get(self, path: str, *, cookie: str, timeout: float) -> int:
+        return http_get(self.port, path, cookie=cookie, timeout=timeout)
+
+    def _answers(self) -> bool:
+        try:
+            return self.get("/static/background_tasks/tasks.js", cookie="", timeout=2) == 200
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def nginx_in_front(tmp_path):
+    import shutil
+
+    if not shutil.which("nginx"):
+        pytest.skip("nginx is not installed here (apt-get install nginx-light)")
+    static_root = tmp_path / "static"
+    (static_root / "background_tasks").mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "background_tasks" / "static" / "background_tasks" / "tasks.js", static_root / "background_tasks")
+    proxies = []
+
+    def start(upstream_port: int) -> Nginx:
+        folder = tmp_path / f"nginx-{len(proxies)}"
+        folder.mkdir()
+        proxies.append(Nginx(folder=folder, upstream_port=upstream_port, static_root=static_root))
+        return proxies[-1]
+
+    yield start
+    for proxy in proxies:
+        proxy.stop()
+
+
+def test_the_proxy_alone_absorbs_slow_clients_and_serves_static_files(
+    start_gunicorn, nginx_in_front, slow_clients, staff_cookie, job
+):
+    """nginx buffers whole requests: even the old three sync workers never see the slow clients."""
+    server = start_gunicorn(["--worker-class", "sync", "--workers", "3", "--threads", "1"])
+    proxy = nginx_in_front(server.port)
+    clients = slow_clients(proxy.port)
+
+    answers = poll_while_slow_clients_hold(proxy, cookie=staff_cookie, job=job)
+
+    assert answers == [200] * NORMAL_REQUESTS
+    assert all(client.is_alive() and not client.dropped for client in clients)
+    static = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=ANSWER_WITHIN)
+    static.request("GET", "/static/background_tasks/tasks.js")
+    response = static.getresponse()
+    assert response.status == 200
+    assert response.read() == (REPO_ROOT / "background_tasks" / "static" / "background_tasks" / "tasks.js").read_bytes()
