@@ -1,5 +1,6 @@
-# One image for every process of the platform: web (gunicorn), Celery workers, beat and Flower.
-FROM python:3.11-slim
+# One image for every process of the platform: web (gunicorn), Celery workers, beat and Flower;
+# and the proxy image (nginx with the collected static files), built from the same sources.
+FROM python:3.11-slim AS app
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -12,7 +13,8 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-# Static files are baked into the image and served by WhiteNoise.
+# Static files are collected into the image: nginx serves them in compose (the proxy stage below
+# copies them), WhiteNoise serves them when the app runs without the proxy.
 RUN SECRET_KEY=build-only python manage.py collectstatic --noinput
 
 RUN useradd --create-home --uid 10001 wizamart \
@@ -21,4 +23,13 @@ RUN useradd --create-home --uid 10001 wizamart \
 USER wizamart
 
 EXPOSE 8000
-CMD ["gunicorn", "wizamart.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]
+# Worker class, threads, timeouts: gunicorn.conf.py (threads, so slow clients hold a thread, not a worker).
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "wizamart.wsgi:application"]
+
+# The buffering reverse proxy in front of gunicorn: `docker build --target proxy .`
+FROM nginx:1.27-alpine AS proxy
+COPY deploy/nginx/default.conf /etc/nginx/conf.d/default.conf
+COPY --from=app /app/staticfiles /usr/share/nginx/static
+
+# The default target is the app image.
+FROM app

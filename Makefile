@@ -8,6 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: venv run migrate demo test test-postgres test-sqlite services celery-worker celery-beat celery-dev flower bench lint
+.PHONY: bench-polling
 
 venv: $(VENV)/.installed
 
@@ -57,6 +58,10 @@ flower: venv
 
 bench: venv
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/job_overhead.py $(BENCH_ARGS)
+
+## Status polls under load (locust, headless) against gunicorn + Celery workers + PostgreSQL, while jobs run.
+bench-polling: venv
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/polling_load.py $(BENCH_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

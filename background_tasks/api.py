@@ -12,6 +12,7 @@ from rest_framework.exceptions import APIException, NotFound
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
+from .conditional import conditional_job, conditional_list, list_filters
 from .models import BackgroundTask
 from .registry import task_types
 from .schema import MAX_JOB_ID, MAX_LIST_LIMIT, TaskApiSchema, error_responses
@@ -209,16 +210,18 @@ class BackgroundTaskViewSet(GenericViewSet):
     serializer_class = BackgroundTaskSerializer
     lookup_url_kwarg = JOB_ID_KWARG
     lookup_value_regex = JOB_ID_REGEX
+    filter_serializer_class = BackgroundTaskFilterSerializer
     schema = TaskApiSchema()
 
     @extend_schema(responses={200: BackgroundTaskSerializer(many=True), **error_responses(400, 401, 403)})
+    @conditional_list(list_filters)
     def list(self, request):
         """List jobs of every type, newest first.
 
         A page follows all its rows with one request: ``ids`` answers those jobs whatever the other
         filters say, and ``after`` adds the jobs started since (ids above it) that match the filters.
         """
-        filters = BackgroundTaskFilterSerializer(data=request.query_params)
+        filters = self.filter_serializer_class(data=request.query_params)
         filters.is_valid(raise_exception=True)
         params = dict(filters.validated_data)
         ids = params.pop("ids", None)
@@ -233,6 +236,7 @@ class BackgroundTaskViewSet(GenericViewSet):
         return Response(BackgroundTaskSerializer(jobs, many=True).data)
 
     @extend_schema(responses={200: BackgroundTaskSerializer, **error_responses(401, 403, 404)})
+    @conditional_job
     def retrieve(self, request, job_id: int):
         """The status of one job of any type."""
         return Response(BackgroundTaskSerializer(get_job_or_404(job_id)).data)

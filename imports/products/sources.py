@@ -46,12 +46,85 @@ def _allowed_networks() -> list | None:
     return [ipaddress.ip_network(net, strict=False) for net in setting]
 
 
-def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    # is_global excludes loopback, private, link-local (cloud metadata 169.254.169.254),
-    # shared (100.64/10), reserved and unspecified ranges.
-    return address.is_global and not address.is_multicast
+def _networks(*cidrs: str) -> tuple:
+    return tuple(ipaddress.ip_network(cidr) for cidr in cidrs)
+
+
+# Special-purpose IPv4 ranges (IANA registry), refused whatever the running Python's is_global says.
+_NON_PUBLIC_V4 = (
+    ("this network", _networks("0.0.0.0/8")),
+    ("private", _networks("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")),
+    ("shared address space", _networks("100.64.0.0/10")),
+    ("loopback", _networks("127.0.0.0/8")),
+    ("link-local", _networks("169.254.0.0/16")),
+    ("IETF protocol assignments", _networks("192.0.0.0/24")),
+    ("documentation", _networks("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")),
+    ("6to4 relay", _networks("192.88.99.0/24")),
+    ("benchmarking", _networks("198.18.0.0/15")),
+    ("multicast", _networks("224.0.0.0/4")),
+    ("reserved", _networks("240.0.0.0/4")),
+)
+# IPv6 ranges refused outright. The transition forms (IPv4-compatible, local-use NAT64, 6to4,
+# Teredo) lead to an IPv4 address a relay chooses: no feed host needs them.
+_NON_PUBLIC_V6 = (
+    ("unspecified", _networks("::/128")),
+    ("loopback", _networks("::1/128")),
+    ("IPv4-compatible", _networks("::/96")),
+    ("local-use NAT64", _networks("64:ff9b:1::/48")),
+    ("discard-only", _networks("100::/64")),
+    ("Teredo", _networks("2001::/32")),
+    ("IETF protocol assignments", _networks("2001::/23")),
+    ("documentation", _networks("2001:db8::/32", "3fff::/20")),
+    ("6to4", _networks("2002::/16")),
+    ("segment routing", _networks("5f00::/16")),
+    ("unique-local", _networks("fc00::/7")),
+    ("link-local", _networks("fe80::/10")),
+    ("site-local", _networks("fec0::/10")),
+    ("multicast", _networks("ff00::/8")),
+)
+_MAPPED_V4 = ipaddress.ip_network("::ffff:0:0/96")
+# The well-known NAT64 prefix: DNS64 networks reach public IPv4 hosts through it, so it is judged
+# by the IPv4 address it carries (64:ff9b::a9fe:a9fe is the cloud metadata address).
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> tuple[str, ipaddress.IPv4Address] | None:
+    if address in _MAPPED_V4:
+        return "IPv4-mapped", address.ipv4_mapped
+    if address in _NAT64:
+        return "NAT64", ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def _with_tunnel_endpoint(label: str, address) -> str:
+    """Name the IPv4 address a 6to4 or Teredo address leads to: it says where the request would go."""
+    if label == "6to4":
+        return f"6to4 form of {address.sixtofour}"
+    if label == "Teredo":
+        return f"Teredo form of {address.teredo[1]}"
+    if label == "IPv4-compatible":
+        return f"IPv4-compatible form of {ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)}"
+    return label
+
+
+def refusal_reason(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Return why ``address`` is not plainly public (e.g. "loopback", "6to4"), or None if it is."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        if embedded:
+            form, ipv4 = embedded
+            reason = refusal_reason(ipv4)
+            return f"{form} form of {ipv4}, {reason}" if reason else None
+        ranges = _NON_PUBLIC_V6
+    else:
+        ranges = _NON_PUBLIC_V4
+    for label, networks in ranges:
+        if any(address in network for network in networks):
+            return _with_tunnel_endpoint(label, address)
+    if address.is_multicast:
+        return "multicast"
+    # Whatever else the standard library knows is not global (loopback, unspecified, reserved...).
+    return None if address.is_global else "not globally routable"
 
 
 def resolve_public_address(host: str, port: int) -> str:
@@ -64,9 +137,10 @@ def resolve_public_address(host: str, port: int) -> str:
     addresses = []
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
-        if not _is_public(address) and not (allowed and any(address in net for net in allowed)):
+        reason = refusal_reason(address)
+        if reason and not (allowed and any(address in net for net in allowed)):
             raise FeedDownloadError(
-                f"The feed URL points to a non-public address ({host} resolves to {address}); it is refused."
+                f"The feed URL points to a non-public address ({host} resolves to {address}, {reason}); it is refused."
             )
         addresses.append(str(address))
     if not addresses:

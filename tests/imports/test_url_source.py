@@ -120,7 +120,7 @@ def test_redirect_to_the_metadata_address_is_refused(import_url, feed_server, al
 
     assert job.status == TaskStatus.FAILED
     assert job.error_message == (
-        "The feed URL points to a non-public address (169.254.169.254 resolves to 169.254.169.254); it is refused."
+        "The feed URL points to a non-public address (169.254.169.254 resolves to 169.254.169.254, link-local); it is refused."
     )
 
 

@@ -18,15 +18,21 @@ class RequestError extends Error {
   }
 }
 
-async function request(url, { method = "GET", accept = "application/json" } = {}) {
+// Conditional polls: per poller, the last URL asked, its ETag and its body. A 304 answer reuses the body.
+const remembered = new Map();
+
+async function request(url, { method = "GET", accept = "application/json", poller = null } = {}) {
   const headers = { Accept: accept };
   if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+  const last = poller ? remembered.get(poller) : null;
+  if (last && last.url === url) headers["If-None-Match"] = last.etag;
   const response = await fetch(url, { method, headers, credentials: "same-origin", cache: "no-store" });
   const date = Date.parse(response.headers.get("Date") || "");
   if (!Number.isNaN(date)) {
     const skew = date - Date.now();
     clockOffset = Math.abs(skew) > 2000 ? skew : 0;
   }
+  if (response.status === 304 && last && last.url === url) return last.body;
   if (!response.ok) {
     let detail = `The server answered ${response.status}.`;
     try {
@@ -36,7 +42,11 @@ async function request(url, { method = "GET", accept = "application/json" } = {}
     }
     throw new RequestError(detail, response.status);
   }
-  return accept === "application/json" ? response.json() : response.text();
+  const body = accept === "application/json" ? await response.json() : await response.text();
+  const etag = response.headers.get("ETag");
+  if (poller && etag) remembered.set(poller, { url, etag, body });
+  else if (poller) remembered.delete(poller);
+  return body;
 }
 
 function backoff(failures) {
@@ -69,7 +79,7 @@ class JobWatcher {
     this.timer = null;
     if (this.stopped) return;
     try {
-      const body = await request(statusUrl(this.id));
+      const body = await request(statusUrl(this.id), { poller: `job-${this.id}` });
       this.failures = 0;
       this.emit({ kind: "status", body });
       if (terminal.has(body.status)) {
@@ -299,7 +309,7 @@ async function discover(failures = 0) {
   try {
     for (const status of config.active) {
       const params = new URLSearchParams({ task_type: config.taskType, status });
-      for (const job of await request(`${listUrl}?${params}`)) follow(job.id);
+      for (const job of await request(`${listUrl}?${params}`, { poller: `discover-${status}` })) follow(job.id);
     }
     setTimeout(() => discover(0), config.pollInterval * 5);
   } catch {
@@ -359,7 +369,7 @@ async function pollRows() {
   const asked = new Set(rowsById.keys());
   let jobs;
   try {
-    jobs = await request(`${listUrl}?${rowsQuery()}`);
+    jobs = await request(`${listUrl}?${rowsQuery()}`, { poller: "rows" });
   } catch (error) {
     for (const { row } of rowsById.values()) row.classList.add("bg-offline");
     if (error.status === 401 || error.status === 403) return; // the session ended: stop asking
