@@ -94,6 +94,8 @@ USE_TZ = True
 # from the apps instead, so that an edited script shows without collecting again.
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+# Files browsers ask for at the site's root (favicon.ico), served by WhiteNoise too.
+WHITENOISE_ROOT = BASE_DIR / "wizamart" / "public"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 # Uploaded feeds and generated exports are private: served only through their job's API.
 PRIVATE_STORAGE_ROOT = env.path("PRIVATE_STORAGE_ROOT", default=BASE_DIR / "private")
