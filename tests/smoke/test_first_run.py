@@ -38,6 +38,12 @@ class BrowserTrouble:
             self.lines.append(f"console error: {message.text} ({message.location.get('url', '')})")
 
 
+def assert_no_trouble(trouble: BrowserTrouble, first_run) -> None:
+    """No error response, console error or page error in the browser; nothing broken in the server's log."""
+    assert trouble.lines == [], "the browser met errors:\n" + "\n".join(trouble.lines)
+    assert first_run.troubles() == [], "the server's log shows trouble:\n" + "\n".join(first_run.troubles())
+
+
 def log_in(page, url: str) -> None:
     """Log in with the login `make run` prints (ensure_admin's default)."""
     page.goto(f"{url}/admin/login/")
@@ -91,6 +97,8 @@ def test_make_run_serves_a_working_admin_with_the_demo_jobs(first_run, chromium,
     page.set_default_timeout(WAIT_MS)
     try:
         log_in(page, first_run.url)
+        page.wait_for_load_state("networkidle")
+        assert_no_trouble(trouble, first_run)
         assert_styled(page)
 
         # The unified page already holds the demo's finished jobs, one of each type.
@@ -102,6 +110,7 @@ def test_make_run_serves_a_working_admin_with_the_demo_jobs(first_run, chromium,
         demo_import = rows.filter(has_text="Product import")
         expect(demo_import.locator(".bg-status")).to_have_text("Completed with warnings")
         screenshot(page, "unified")
+        assert_no_trouble(trouble, first_run)
 
         # A task page: the demo import's results, its warnings and its error report.
         demo_import.locator("a", has_text=re.compile(r"^#\d+$")).click()
@@ -111,6 +120,7 @@ def test_make_run_serves_a_working_admin_with_the_demo_jobs(first_run, chromium,
         report_response = page.request.get(first_run.url + report.get_attribute("href"))
         assert report_response.status == 200 and b"error" in report_response.body().splitlines()[0]
         screenshot(page, "demo-import")
+        assert_no_trouble(trouble, first_run)
 
         # The demo export's file downloads.
         page.goto(first_run.url + UNIFIED_PAGE)
@@ -152,5 +162,4 @@ def test_make_run_serves_a_working_admin_with_the_demo_jobs(first_run, chromium,
     finally:
         context.close()
 
-    assert trouble.lines == [], "the browser met errors:\n" + "\n".join(trouble.lines)
-    assert first_run.troubles() == [], "the server's log shows trouble:\n" + "\n".join(first_run.troubles())
+    assert_no_trouble(trouble, first_run)

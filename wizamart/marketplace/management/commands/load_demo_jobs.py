@@ -55,9 +55,9 @@ def demo_jobs_showing(model: type[BackgroundTask]):
 
 
 DEMO_JOBS: list[tuple[type[BackgroundTask], Callable[[], BackgroundTask]]] = [
-    (SubscriptionMaintenanceRun, demo_maintenance_start),
     (MarketplaceImportJob, demo_import_start),
     (ProductExportJob, demo_export_start),  # after the import, so that the file holds its products
+    (SubscriptionMaintenanceRun, demo_maintenance_start),
 ]
 
 
