@@ -89,6 +89,55 @@ def follow_card(card, timeout: float = FOLLOW_TIMEOUT) -> list[dict]:
     pytest.fail(f"no results summary within {timeout:.0f}s; the card showed {seen}")
 
 
+def job_link(row):
+    return row.locator("a", has_text=re.compile(r"^#\d+$"))
+
+
+def open_demo_jobs(page, url: str, screenshot) -> None:
+    """The unified page holds the demo's finished jobs; the import's page shows its warnings and report."""
+    page.goto(url + UNIFIED_PAGE)
+    assert_styled(page)
+    rows = page.locator("#result_list tbody tr")
+    for task_type in DEMO_TYPES:
+        expect(rows.filter(has_text=task_type)).to_have_count(1)
+    demo_import = rows.filter(has_text="Product import")
+    expect(demo_import.locator(".bg-status")).to_have_text("Completed with warnings")
+    screenshot(page, "unified")
+
+    job_link(demo_import).click()
+    expect(page.locator(".bg-card-summary")).to_contain_text("3 rejected")
+    report = page.get_by_role("link", name=re.compile("error report", re.I))
+    response = page.request.get(url + report.get_attribute("href"))
+    assert response.status == 200 and b"error" in response.body().splitlines()[0]
+    screenshot(page, "demo-import")
+
+    page.goto(url + UNIFIED_PAGE)
+    job_link(rows.filter(has_text="Product export")).click()
+    download = page.locator(".bg-card-summary a[download]")
+    response = page.request.get(url + download.get_attribute("href"))
+    assert response.status == 200 and response.body().startswith(b"id,title")
+
+
+def import_demo_feed(page, first_run) -> int:
+    """Start an import of the demo feed from the import's page, as staff do; return its job id."""
+    page.goto(first_run.url + IMPORT_PAGE)
+    page.click("a.bg-trigger")
+    page.fill("#id_vendor", str(vendor_id(first_run.database, DEMO_FEED_VENDOR)))
+    page.set_input_files("#id_upload", str(DEMO_FEED))
+    page.click("input.bg-start")
+    page.wait_for_url(re.compile(r".*/admin/imports/marketplaceimportjob/#job-\d+$"))
+    return int(page.url.rsplit("-", 1)[1])
+
+
+def assert_followed_live(seen: list[dict]) -> None:
+    running = [state for state in seen if state["status"] == "Running"]
+    assert len({(state["percent"], state["message"]) for state in running}) >= 2, f"the indicator never moved: {seen}"
+    assert max(state["percent"] for state in running) > 0, seen
+    final = seen[-1]
+    assert final["status"] == "Completed with warnings", seen
+    assert "26 rows" in final["summary"] and "3 rejected" in final["summary"], final
+
+
 def test_make_run_serves_a_working_admin_with_the_demo_jobs(first_run, chromium, screenshot):
     expect.set_options(timeout=WAIT_MS)
     context = chromium.new_context(viewport={"width": 1280, "height": 860})
@@ -100,59 +149,19 @@ def test_make_run_serves_a_working_admin_with_the_demo_jobs(first_run, chromium,
         page.wait_for_load_state("networkidle")
         assert_no_trouble(trouble, first_run)
         assert_styled(page)
-
-        # The unified page already holds the demo's finished jobs, one of each type.
-        page.goto(first_run.url + UNIFIED_PAGE)
-        assert_styled(page)
-        rows = page.locator("#result_list tbody tr")
-        for task_type in DEMO_TYPES:
-            expect(rows.filter(has_text=task_type)).to_have_count(1)
-        demo_import = rows.filter(has_text="Product import")
-        expect(demo_import.locator(".bg-status")).to_have_text("Completed with warnings")
-        screenshot(page, "unified")
+        open_demo_jobs(page, first_run.url, screenshot)
         assert_no_trouble(trouble, first_run)
 
-        # A task page: the demo import's results, its warnings and its error report.
-        demo_import.locator("a", has_text=re.compile(r"^#\d+$")).click()
-        summary = page.locator(".bg-card-summary")
-        expect(summary).to_contain_text("3 rejected")
-        report = page.get_by_role("link", name=re.compile("error report", re.I))
-        report_response = page.request.get(first_run.url + report.get_attribute("href"))
-        assert report_response.status == 200 and b"error" in report_response.body().splitlines()[0]
-        screenshot(page, "demo-import")
-        assert_no_trouble(trouble, first_run)
-
-        # The demo export's file downloads.
-        page.goto(first_run.url + UNIFIED_PAGE)
-        rows.filter(has_text="Product export").locator("a", has_text=re.compile(r"^#\d+$")).click()
-        download = page.locator(".bg-card-summary a[download]")
-        download_response = page.request.get(first_run.url + download.get_attribute("href"))
-        assert download_response.status == 200 and download_response.body().startswith(b"id,title")
-
-        # Beside it, the unified page stays open: it must show the new job without a reload.
+        # The unified page stays open beside the import's page: it must show the new job without a reload.
         unified = context.new_page()
         unified.goto(first_run.url + UNIFIED_PAGE)
         unified.evaluate("window.notReloaded = true")
 
-        # Trigger an import of the demo feed from its page, and follow it there.
-        page.goto(first_run.url + IMPORT_PAGE)
-        page.click("a.bg-trigger")
-        page.fill("#id_vendor", str(vendor_id(first_run.database, DEMO_FEED_VENDOR)))
-        page.set_input_files("#id_upload", str(DEMO_FEED))
-        page.click("input.bg-start")
-        page.wait_for_url(re.compile(r".*/admin/imports/marketplaceimportjob/#job-\d+$"))
-        job_id = int(page.url.rsplit("-", 1)[1])
+        job_id = import_demo_feed(page, first_run)
         page.evaluate("window.notReloaded = true")
-        card = page.locator(f'#bg-task-panel .bg-card[data-job-id="{job_id}"]')
-        seen = follow_card(card)
+        seen = follow_card(page.locator(f'#bg-task-panel .bg-card[data-job-id="{job_id}"]'))
         screenshot(page, "import-finished")
-
-        running = [state for state in seen if state["status"] == "Running"]
-        assert len({(state["percent"], state["message"]) for state in running}) >= 2, f"the indicator never moved: {seen}"
-        assert max(state["percent"] for state in running) > 0, seen
-        final = seen[-1]
-        assert final["status"] == "Completed with warnings", seen
-        assert "26 rows" in final["summary"] and "3 rejected" in final["summary"], final
+        assert_followed_live(seen)
         assert page.evaluate("window.notReloaded") is True
 
         new_row = unified.locator("#result_list tbody tr", has=unified.locator("a", has_text=re.compile(rf"^#{job_id}$")))

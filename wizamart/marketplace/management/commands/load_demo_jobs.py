@@ -14,6 +14,8 @@ from background_tasks.cli import describe_outcome, follow_job
 from background_tasks.models import BackgroundTask
 from background_tasks.services import background_task_create
 from background_tasks.status import TaskStatus
+
+# The demo spans the task-type apps; this command is the one place of the domain app that imports them.
 from exports.models import ProductExportJob
 from exports.services import product_export_create
 from imports.products.models import MarketplaceImportJob
