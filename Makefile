@@ -1,4 +1,5 @@
 # Wizamart background tasks. `make run` serves the app; `make test` runs the suite.
+PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 CELERY := $(VENV)/bin/celery
@@ -6,40 +7,60 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wizamart
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Where collectstatic puts the files WhiteNoise serves (the settings read the same variable).
+STATIC_ROOT ?= $(CURDIR)/staticfiles
+STATIC_SOURCES := $(shell find . \( -path ./$(VENV) -o -path ./staticfiles -o -path ./.git \) -prune -o -path '*/static/*' -type f -print 2>/dev/null)
 
-.PHONY: venv run migrate demo test test-postgres test-sqlite services celery-worker celery-beat celery-dev flower bench lint
-.PHONY: bench-polling
+.PHONY: venv venv-dev static run migrate demo test test-postgres test-sqlite services celery-worker celery-beat celery-dev flower bench bench-polling lint
 
-venv: $(VENV)/.installed
+## What running needs (requirements.txt); the test and benchmark tools come with venv-dev.
+venv: $(VENV)/.installed-runtime
+venv-dev: $(VENV)/.installed-dev
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	python3 -m venv $(VENV)
+$(PY):
+	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-runtime: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-runtime
+
+## Collect the static files WhiteNoise serves, as the Docker image does (again only when a source changed).
+static: $(STATIC_ROOT)/.collected
+
+$(STATIC_ROOT)/.collected: $(VENV)/.installed-runtime $(STATIC_SOURCES)
+	STATIC_ROOT=$(STATIC_ROOT) $(PY) manage.py collectstatic --noinput --verbosity 0
 	touch $@
 
 migrate: venv
 	$(PY) manage.py migrate --noinput
 
+## Demo vendors, products and subscriptions, one finished job of each type, and the admin login.
 demo: migrate
 	$(PY) manage.py load_demo_data
+	$(PY) manage.py load_demo_jobs
 	$(PY) manage.py ensure_admin
 
-## Set up and serve the app on SQLite with in-process jobs (no Redis needed).
-run: demo
-	@echo "Open http://$(HOST):$(PORT)/admin/ and log in with the admin login above."
-	$(PY) manage.py runserver $(HOST):$(PORT)
+## Set up and serve the app on SQLite with in-process jobs (no Redis needed); static files as in production.
+run: static demo
+	@echo "Open http://$(HOST):$(PORT)/admin/ and log in with the admin login above;"
+	@echo "the Background tasks page lists the demo's jobs."
+	STATIC_ROOT=$(STATIC_ROOT) $(PY) manage.py runserver $(HOST):$(PORT)
 
 ## Set up and run the whole suite: on PostgreSQL (with Redis and real Celery workers), then on SQLite.
-test: venv services test-postgres test-sqlite
+test: venv-dev services test-postgres test-sqlite
 
 services:
 	bash scripts/ensure-test-services.sh
 
-test-postgres: venv
+test-postgres: venv-dev
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
-test-sqlite: venv
+test-sqlite: venv-dev
 	DATABASE_URL=sqlite:///$(CURDIR)/test-sqlite.db REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "not celery_worker and not postgres and not browser" $(PYTEST_ARGS)
 
 ## Celery processes (USE_CELERY=true in the environment of the web process too).
@@ -56,12 +77,12 @@ flower: venv
 	@test -n "$$FLOWER_PASSWORD" || (echo "Set FLOWER_PASSWORD: Flower can run tasks and stop workers, it never runs without a password." && exit 1)
 	$(CELERY) -A wizamart flower --port=5555 --basic-auth=admin:$$FLOWER_PASSWORD
 
-bench: venv
+bench: venv-dev
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/job_overhead.py $(BENCH_ARGS)
 
 ## Status polls under load (locust, headless) against gunicorn + Celery workers + PostgreSQL, while jobs run.
-bench-polling: venv
+bench-polling: venv-dev
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/polling_load.py $(BENCH_ARGS)
 
-lint: venv
+lint: venv-dev
 	$(VENV)/bin/ruff check .

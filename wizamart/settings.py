@@ -20,6 +20,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # runserver then leaves static files to WhiteNoise, as gunicorn does: one path in every mode.
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
@@ -87,8 +89,13 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Static files: collected into STATIC_ROOT (the Docker build, `make run`'s set-up) and served from
+# there by WhiteNoise, under runserver as under gunicorn. With DEBUG on, WhiteNoise reads them
+# from the apps instead, so that an edited script shows without collecting again.
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+# Files browsers ask for at the site's root (favicon.ico), served by WhiteNoise too.
+WHITENOISE_ROOT = BASE_DIR / "wizamart" / "public"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 # Uploaded feeds and generated exports are private: served only through their job's API.
 PRIVATE_STORAGE_ROOT = env.path("PRIVATE_STORAGE_ROOT", default=BASE_DIR / "private")
