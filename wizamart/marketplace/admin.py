@@ -84,7 +84,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 @admin.register(SubscriptionMaintenanceRun)
 class SubscriptionMaintenanceRunAdmin(BackgroundTaskAdmin):
     list_display = BackgroundTaskAdmin.list_display + ("counts",)
-    # The run takes no input: its trigger form is a single start button.
-    exclude = ("counts",)
+    # The run takes no input: its trigger form is a single start button (schedule and tick are beat's).
+    exclude = ("counts", "schedule", "tick")
     trigger_label = "Run subscription maintenance"
     create_service = staticmethod(subscription_maintenance_create)
