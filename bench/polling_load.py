@@ -20,6 +20,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -404,6 +405,10 @@ def main() -> None:
         keeper.join(10)
         for proc in reversed(processes):
             stop_process(proc)
+        # The exports written meanwhile take gigabytes; the logs stay for a look.
+        shutil.rmtree(work / "private", ignore_errors=True)
+        feed.unlink(missing_ok=True)
+        print(f"Logs of the workers and gunicorn: {work}")
 
 
 if __name__ == "__main__":
