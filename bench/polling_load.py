@@ -20,6 +20,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -247,6 +248,23 @@ class JobKeeper(threading.Thread):
         return (sum(s[1] for s in window) / len(window), sum(s[2] for s in window) / len(window))
 
 
+def end_bench_jobs() -> None:
+    """Cancel the bench's jobs still pending or running; called when no worker of the bench is running.
+
+    With no worker left to notice a cancel request, the rows are ended here; a message still queued
+    for one of them loses the claim in the next run and does nothing.
+    """
+    from django.utils import timezone
+
+    from background_tasks.registry import task_models
+    from background_tasks.status import TaskStatus
+
+    for model in task_models().values():
+        model.objects.active().filter(triggered_by="cli:bench").update(
+            status=TaskStatus.CANCELLED, completed_at=timezone.now(), progress_message="Cancelled: the benchmark ended"
+        )
+
+
 def prepare(rows: int, feed: Path):
     """Migrate, fill the export vendor's catalogue, write the import feed, make a staff session."""
     import django
@@ -256,17 +274,12 @@ def prepare(rows: int, feed: Path):
     from django.db import connection
     from django.test import Client
 
-    from background_tasks.models import UnifiedTask
-    from background_tasks.registry import get_task_model
-    from background_tasks.services import background_task_cancel
     from wizamart.marketplace.models import Vendor
 
     if connection.vendor != "postgresql":
         raise SystemExit("Set DATABASE_URL to a PostgreSQL database: the benchmark measures the production shape.")
     call_command("migrate", verbosity=0)
-    # Jobs left active by an interrupted run would compete with this one.
-    for row in UnifiedTask.objects.active().filter(triggered_by="cli:bench"):
-        background_task_cancel(job=get_task_model(row.task_type).objects.get(pk=row.pk), cancelled_by="bench")
+    end_bench_jobs()
     sys.path.insert(0, str(BENCH))
     import export_products
     import import_products
@@ -404,6 +417,11 @@ def main() -> None:
         keeper.join(10)
         for proc in reversed(processes):
             stop_process(proc)
+        end_bench_jobs()
+        # The exports written meanwhile take gigabytes; the logs stay for a look.
+        shutil.rmtree(work / "private", ignore_errors=True)
+        feed.unlink(missing_ok=True)
+        print(f"Logs of the workers and gunicorn: {work}")
 
 
 if __name__ == "__main__":
