@@ -14,8 +14,23 @@ from ..conf import imports_settings
 from .upsert import STAGE_COLUMNS, compared, upsert_statement
 
 SEEN_TABLE = "imports_seen_sku"
+# The staged path leaves a view of this name where the Python path makes a table.
+SEEN_KIND = "SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)"
 STAGE_TABLE = "imports_stage"
 _CHUNK = 500  # skus per IN (...) on SQLite
+
+
+def drop_seen_skus(cursor, *, view_only: bool = False) -> None:
+    """Drop this session's seen skus, whichever shape an earlier import on the connection left them in."""
+    if connection.vendor != "postgresql":
+        cursor.execute(f"DROP TABLE IF EXISTS {SEEN_TABLE}")
+        return
+    cursor.execute(SEEN_KIND, [SEEN_TABLE])
+    row = cursor.fetchone()
+    if row and row[0] == "v":
+        cursor.execute(f"DROP VIEW {SEEN_TABLE}")
+    elif row and not view_only:
+        cursor.execute(f"DROP TABLE {SEEN_TABLE}")
 
 
 class ProductWriter:
@@ -38,12 +53,12 @@ class ProductWriter:
     # counted once at the end with one aggregate.
     def open(self) -> None:
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {SEEN_TABLE}")
+            drop_seen_skus(cursor)
             cursor.execute(f"CREATE TEMPORARY TABLE {SEEN_TABLE} (sku text NOT NULL)")
 
     def close(self) -> None:
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {SEEN_TABLE}")
+            drop_seen_skus(cursor)
 
     def remember(self, skus: Sequence[str]) -> None:
         """Record the sku of every row of a batch (repeats included, rejected rows too)."""

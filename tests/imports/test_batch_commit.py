@@ -48,3 +48,18 @@ def test_a_failed_batch_leaves_no_skus_behind(vendor):
         writer.close()
 
     assert duplicates == (1, ["A-1"])
+
+
+def test_a_writer_opens_where_a_staged_import_left_its_view_of_skus(vendor):
+    # A staged import that ended without cleaning up leaves its view of the feed's skus on the connection.
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY VIEW imports_seen_sku AS SELECT 'A-1'::text AS sku")
+    writer = new_writer(vendor)
+    try:
+        with writer.batch():
+            writer.remember(["B-1"])
+    finally:
+        writer.close()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('imports_seen_sku')")
+        assert cursor.fetchone()[0] is None

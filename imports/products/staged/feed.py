@@ -11,7 +11,7 @@ from wizamart.marketplace.models import Product
 
 from ...conf import imports_settings
 from ..reading import FeedFormat, Opener
-from ..writers import SEEN_TABLE
+from ..writers import drop_seen_skus
 from .batches import StagedBatch, deallocate, prepare_batches, staged_batches
 from .checking import check_records, find_repeated_skus, refuse_long_values
 from .copying import copy_feed
@@ -22,7 +22,6 @@ from .statements import RecordSql, StagedStatements
 from .tables import TABLE_PREFIX, StagingTables, create_raw_table, drop_leftovers, drop_tables
 
 # Whether the feed's skus are a view over the staged file (rather than the writer's table).
-IS_SEEN_VIEW = "SELECT 1 FROM pg_class WHERE oid = to_regclass(%s) AND relkind = 'v'"
 REPEATED_COUNT = "SELECT COALESCE(SUM(n - 1), 0) FROM {dup} WHERE sku <> ''"
 REPEATED_EXAMPLES = "SELECT sku FROM {dup} WHERE sku <> '' ORDER BY sku LIMIT %s"
 
@@ -77,7 +76,7 @@ class StagedFeed:
         self._check(on_checked or (lambda done: None))
         if self.seen_view:
             with connection.cursor() as cursor:
-                cursor.execute(f"DROP TABLE IF EXISTS {SEEN_TABLE}")
+                drop_seen_skus(cursor)
                 cursor.execute(self.statements.seen_view())
         return self.records
 
@@ -138,8 +137,6 @@ class StagedFeed:
             if self.prepared:
                 deallocate(cursor)
                 self.prepared = False
-            cursor.execute(IS_SEEN_VIEW, [SEEN_TABLE])
-            if cursor.fetchone():
-                cursor.execute(f"DROP VIEW {SEEN_TABLE}")
+            drop_seen_skus(cursor, view_only=True)
         drop_tables(self.tables)
 
