@@ -60,8 +60,8 @@ def settle_task_result(task, *, model, job_id: int, status: str) -> str:
     """Make the task's result say what happened to the job: return a success, or raise to record the rest.
 
     A delivery that lost the claim records nothing under the job's own task id (the run that holds
-    it writes that result) and DUPLICATE under any other id; a failed job's task fails; a cancelled
-    job's task reads REVOKED.
+    it writes that result) and DUPLICATE under any other id (Flower: rejected); a failed job's task
+    fails; a cancelled job's task reads REVOKED (Flower too).
     """
     from .services import SKIPPED
 
@@ -70,6 +70,7 @@ def settle_task_result(task, *, model, job_id: int, status: str) -> str:
         holder = model.objects.filter(pk=job_id).values_list("celery_task_id", flat=True).first()
         if task_id and holder != task_id:
             task.update_state(state=DUPLICATE, meta={"duplicate_of_job": job_id, "job_task_id": holder})
+            _tell_monitors(task, "task-rejected", requeue=False, reason=f"duplicate of job {job_id}")
         logger.info("%s #%s: delivery %s skipped, the job is run by %s", model.task_type, job_id, task_id, holder)
         raise Ignore()
     if status == TaskStatus.FAILED:
@@ -78,8 +79,19 @@ def settle_task_result(task, *, model, job_id: int, status: str) -> str:
     if status == TaskStatus.CANCELLED:
         if task_id:
             task.backend.mark_as_revoked(task_id, reason=f"{model.task_type} #{job_id} was cancelled", request=task.request)
+            _tell_monitors(task, "task-revoked", terminated=False, expired=False, signum=None)
         raise Ignore()
     return status
+
+
+def _tell_monitors(task, event: str, **fields) -> None:
+    """Send a task event so that Flower shows the end an ignored task had (it sends none of its own)."""
+    if task.request.is_eager or not task.app.conf.worker_send_task_events:
+        return
+    try:
+        task.send_event(event, retry=False, **fields)
+    except Exception as exc:  # a monitor missing an event must not fail the task
+        logger.info("Could not send %s for %s: %s", event, task.request.id, exc)
 
 
 def _make_job_task(task_type: str):

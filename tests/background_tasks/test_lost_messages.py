@@ -20,6 +20,7 @@ LOST_AFTER = 0.5
 def queued_job(celery_worker_factory, settings):
     """A job published to its queue while no worker runs (so its message waits there)."""
     settings.BACKGROUND_TASKS = {**settings.BACKGROUND_TASKS, "LOST_MESSAGE_AFTER": LOST_AFTER}
+    redis.Redis.from_url(redis_url()).flushdb()  # no message left over from another test
     job = background_task_create(model=SleepJob, triggered_by="test", steps=1)
     job.refresh_from_db()
     assert job.celery_task_id and job.queued_at is not None
@@ -76,3 +77,18 @@ def test_messages_waiting_behind_busy_workers_are_not_lost(celery_worker_factory
     for job in jobs:
         wait_until(lambda job=job: job.refresh_from_db() or job.is_terminal(), timeout=60, what=f"job #{job.pk}")
     assert {(job.status, job.runs) for job in jobs} == {(TaskStatus.COMPLETED, 1)}
+
+
+def test_a_message_delivered_but_not_yet_acked_is_not_lost(queued_job):
+    from background_tasks.dispatch import celery_app
+
+    with celery_app().connection_for_read() as conn:
+        # Take the message off the queue as a worker does, without acking it.
+        message = conn.default_channel.basic_get(SleepJob.queue, no_ack=False)
+        assert message is not None and message.headers["id"] == queued_job.celery_task_id
+        assert not redis.Redis.from_url(redis_url()).llen(SleepJob.queue)
+
+        report = background_tasks_sweep()
+
+        message.ack()
+    assert report.lost == 0
