@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+SLOW_JOBS = Path(__file__).resolve().parent / "slow_jobs"
 # Set-up included (virtualenv check, collectstatic, migrations, the demo's jobs) on a busy machine.
 START_TIMEOUT = 600.0
 STOP_TIMEOUT = 20.0
@@ -97,9 +98,10 @@ def first_run_environment(folder: Path) -> dict[str, str]:
         STATIC_ROOT=str(folder / "staticfiles"),
         MEDIA_ROOT=str(folder / "media"),
         PRIVATE_STORAGE_ROOT=str(folder / "private"),
-        # Slow enough to watch: every progress report of a job waits a second, and the demo
-        # feed's 26 rows make 13 batches.
-        BACKGROUND_TASKS_DEBUG_STEP_DELAY="1.0",
+        # Slow enough to watch: every progress report of a job waits a second (tests/smoke/slow_jobs
+        # hooks the progress signal at interpreter start), and the demo feed's 26 rows make 13 batches.
+        PYTHONPATH=str(SLOW_JOBS),
+        SMOKE_PROGRESS_DELAY="1.0",
         IMPORTS_BATCH_SIZE="2",
         PYTHONUNBUFFERED="1",
     )
