@@ -104,10 +104,12 @@ class TaskTriggerViewSet(GenericViewSet):
 
     Recipe for a new task type (its model, e.g. ``TestRun``, and its create service exist):
 
-    1. In ``<app>/serializers.py``, one input serializer with a name of its own (it names the
-       OpenAPI component), e.g. ``TestRunInputSerializer``. Its validated data are the create
-       service's keyword arguments (use ``source=`` to rename a field). It is the only place the
-       input is validated: an admin form that takes the same input validates through it too.
+    1. In ``<app>/serializers.py``, one input serializer, a ``TaskInputSerializer``
+       (``background_tasks.serializers``: values of the type the schema gives them) with a name
+       of its own (it names the OpenAPI component), e.g. ``TestRunInputSerializer``. Its
+       validated data are the create service's keyword arguments (``source=`` renames a field).
+       It is the only place the input is validated: the admin's trigger form validates through
+       it too (``background_tasks.admin.InputSerializerFormMixin``).
     2. In ``<app>/api.py``, subclass and set three class attributes::
 
            class TestRunViewSet(TaskTriggerViewSet):
@@ -123,7 +125,8 @@ class TaskTriggerViewSet(GenericViewSet):
        Optional: ``parser_classes`` (e.g. multipart for uploads); ``get_service_kwargs()`` to
        add keyword arguments that do not come from the body; ``@action(detail=True, ...)``
        methods for the job's own resources (``self.get_job()`` finds the job or answers 404),
-       e.g. a download at ``<prefix>/<job_id>/download``.
+       e.g. a download at ``<prefix>/<job_id>/download``; ``@extend_schema_view(create=...)``
+       to document more (another media type, a 413).
     3. In ``<app>/urls.py``, register it on a ``background_tasks.routers.TaskApiRouter`` (every
        path answers with and without a trailing slash)::
 
@@ -133,7 +136,8 @@ class TaskTriggerViewSet(GenericViewSet):
 
        and include the app's urls from the project's urls. The trigger answers 202 with
        ``{job_id, task_type, status, message, status_url}``; bad input answers 400 with field
-       errors; the job then shows in ``/api/v1/admin/background-tasks``.
+       errors; the job then shows in ``/api/v1/admin/background-tasks``. The type's admin sets
+       the same ``create_service`` (``BackgroundTaskAdmin.create_service``).
     """
 
     model: ClassVar[type[BackgroundTask]]
