@@ -4,12 +4,13 @@ from __future__ import annotations
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
-from rest_framework.views import APIView
+from rest_framework.viewsets import ViewSet
 
-from background_tasks.api import TaskTriggerApi, triggered_by_api
+from background_tasks.api import JOB_ID_REGEX, TaskTriggerViewSet, triggered_by_api
 
 from .models import ArchitectureScan, ArchitectureViolation, Severity, ValidatorType
 from .selectors import scan_active_list, scan_violation_list
@@ -43,63 +44,32 @@ def get_scan_or_404(scan_id: int) -> ArchitectureScan:
     return scan
 
 
-class ScanCreateApi(TaskTriggerApi):
-    """Start a scan of one validator (the standard trigger: 202 with job_id)."""
-
-    class InputSerializer(serializers.Serializer):
-        validator_type = serializers.ChoiceField(choices=ValidatorType.choices, default=ValidatorType.ARCHITECTURE)
-
-    def create_job(self, *, data, triggered_by):
-        return code_quality_scan_create(validator_type=data["validator_type"], triggered_by=triggered_by)
+class ScanInputSerializer(serializers.Serializer):
+    validator_type = serializers.ChoiceField(choices=ValidatorType.choices, default=ValidatorType.ARCHITECTURE)
 
 
-class CodeQualityScanApi(APIView):
-    """Start scans (all three validators unless ``validator_types`` names some): 202 with their ids."""
-
-    class InputSerializer(serializers.Serializer):
-        validator_types = serializers.ListField(
-            child=serializers.ChoiceField(choices=ValidatorType.choices), required=False, allow_empty=False
-        )
-
-    class OutputSerializer(serializers.Serializer):
-        class ScanSerializer(serializers.Serializer):
-            id = serializers.IntegerField()
-            validator_type = serializers.CharField()
-            status = serializers.CharField()
-            message = serializers.CharField()
-
-        scans = ScanSerializer(many=True)
-        status_url = serializers.CharField()
-
-    @extend_schema(request=InputSerializer, responses={202: OutputSerializer})
-    def post(self, request):
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        scans = code_quality_scans_create(
-            validator_types=serializer.validated_data.get("validator_types"), triggered_by=triggered_by_api(request)
-        )
-        body = {
-            "scans": [{"id": s.pk, "validator_type": s.validator_type, "status": s.status, "message": QUEUED_MESSAGE} for s in scans],
-            # The running list answers every scan of the batch until it finishes; each has its own status too.
-            "status_url": reverse("code-quality-scans-running"),
-        }
-        return Response(body, status=status.HTTP_202_ACCEPTED)
+class ScanBatchInputSerializer(serializers.Serializer):
+    validator_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=ValidatorType.choices), required=False, allow_empty=False
+    )
 
 
-class CodeQualityScanStatusApi(APIView):
-    """One scan's status and counts."""
+class QueuedScanSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    validator_type = serializers.CharField()
+    status = serializers.CharField()
+    message = serializers.CharField()
 
-    @extend_schema(responses=ScanStatusSerializer)
-    def get(self, request, scan_id: int):
-        return Response(ScanStatusSerializer(get_scan_or_404(scan_id)).data)
+
+class ScanBatchOutputSerializer(serializers.Serializer):
+    scans = QueuedScanSerializer(many=True)
+    status_url = serializers.CharField()
 
 
-class CodeQualityRunningScansApi(APIView):
-    """The scans not finished yet (pending or running)."""
-
-    @extend_schema(responses=ScanStatusSerializer(many=True))
-    def get(self, request):
-        return Response(ScanStatusSerializer(scan_active_list(), many=True).data)
+class ScanFilterSerializer(serializers.Serializer):
+    rule_id = serializers.CharField(required=False, max_length=40)
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    file = serializers.CharField(required=False, max_length=500)
 
 
 class ViolationPagination(PageNumberPagination):
@@ -108,18 +78,56 @@ class ViolationPagination(PageNumberPagination):
     max_page_size = 1000
 
 
-class CodeQualityViolationsApi(APIView):
-    """A scan's violations, by file and line; filter by rule_id, severity or file."""
+class ScanViewSet(TaskTriggerViewSet):
+    """Start a code-quality scan of one validator (architecture by default)."""
 
-    class FilterSerializer(serializers.Serializer):
-        rule_id = serializers.CharField(required=False, max_length=40)
-        severity = serializers.ChoiceField(choices=Severity.choices, required=False)
-        file = serializers.CharField(required=False, max_length=500)
+    model = ArchitectureScan
+    input_serializer_class = ScanInputSerializer
+    create_service = staticmethod(code_quality_scan_create)
 
-    @extend_schema(parameters=[FilterSerializer], responses=ViolationSerializer(many=True))
-    def get(self, request, scan_id: int):
+
+class CodeQualityScanBatchViewSet(ViewSet):
+    """Start scans, all three validators unless ``validator_types`` names some: 202 with their ids."""
+
+    @extend_schema(request=ScanBatchInputSerializer, responses={202: ScanBatchOutputSerializer})
+    def create(self, request):
+        serializer = ScanBatchInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        scans = code_quality_scans_create(
+            validator_types=serializer.validated_data.get("validator_types"), triggered_by=triggered_by_api(request)
+        )
+        body = {
+            "scans": [{"id": s.pk, "validator_type": s.validator_type, "status": s.status, "message": QUEUED_MESSAGE} for s in scans],
+            # The running list holds every scan of the batch until it finishes; each has its own status too.
+            "status_url": reverse("code-quality-scans-running"),
+        }
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class CodeQualityScanViewSet(ViewSet):
+    """The seed's scan endpoints: running scans, one scan's status, its violations."""
+
+    lookup_field = "scan_id"
+    lookup_value_regex = JOB_ID_REGEX
+
+    @extend_schema(responses=ScanStatusSerializer(many=True))
+    @action(detail=False, methods=["get"])
+    def running(self, request):
+        """The scans not finished yet (pending or running), oldest first."""
+        return Response(ScanStatusSerializer(scan_active_list(), many=True).data)
+
+    @extend_schema(responses=ScanStatusSerializer)
+    @action(detail=True, methods=["get"], url_path="status", url_name="status")
+    def scan_status(self, request, scan_id: int):
+        """One scan's status and counts."""
+        return Response(ScanStatusSerializer(get_scan_or_404(scan_id)).data)
+
+    @extend_schema(parameters=[ScanFilterSerializer], responses=ViolationSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def violations(self, request, scan_id: int):
+        """A scan's violations by file and line (paginated); filter by rule_id, severity or file."""
         scan = get_scan_or_404(scan_id)
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = ScanFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         paginator = ViolationPagination()
         page = paginator.paginate_queryset(scan_violation_list(scan=scan, **filters.validated_data), request, view=self)

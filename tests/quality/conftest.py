@@ -37,10 +37,10 @@ CORE_FILES = {
                 abstract = True
     ''',
     "background_tasks/api.py": '''
-        from rest_framework.views import APIView
+        from rest_framework.viewsets import GenericViewSet
 
 
-        class TaskTriggerApi(APIView):
+        class TaskTriggerViewSet(GenericViewSet):
             pass
     ''',
 }

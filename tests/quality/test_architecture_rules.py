@@ -155,10 +155,10 @@ TRIGGER = '''
     from rest_framework import status
     from rest_framework.response import Response
 
-    from background_tasks.api import TaskTriggerApi
+    from background_tasks.api import TaskTriggerViewSet
 
 
-    class ThingCreateApi(TaskTriggerApi):
+    class ThingCreateApi(TaskTriggerViewSet):
         def post(self, request):
             return Response({"job_id": 1, "status": "queued"}, status=status.HTTP_202_ACCEPTED)
 '''
@@ -182,8 +182,8 @@ def test_bg003_job_id_with_the_default_200_is_found(fixture_tree):
 
 
 def test_bg003_trigger_not_subclassing_the_base_is_found(fixture_tree):
-    fixture_tree.app("things", {"api.py": TRIGGER.replace("(TaskTriggerApi)", "(APIView)").replace(
-        "from background_tasks.api import TaskTriggerApi", "from rest_framework.views import APIView")})
+    fixture_tree.app("things", {"api.py": TRIGGER.replace("(TaskTriggerViewSet)", "(GenericViewSet)").replace(
+        "from background_tasks.api import TaskTriggerViewSet", "from rest_framework.viewsets import GenericViewSet")})
     assert findings_of(fixture_tree.architecture(), "BG-003") == [("things/api.py", 7)]
 
 
@@ -272,3 +272,23 @@ def test_a_broken_file_fails_the_validator_with_its_name_and_line(fixture_tree):
     fixture_tree.app("jobs", {"models.py": "class Broken(:\n    pass\n"})
     with pytest.raises(ValidatorFailed, match=r"Could not parse jobs/models.py, line 1"):
         fixture_tree.architecture()
+
+
+def test_bg003_a_class_naming_a_create_service_is_a_trigger_and_must_subclass_the_base(fixture_tree):
+    fixture_tree.app(
+        "things",
+        {
+            "api.py": '''
+                from rest_framework.viewsets import GenericViewSet
+
+                from .services import thing_create
+
+
+                class ThingViewSet(GenericViewSet):
+                    create_service = staticmethod(thing_create)
+            '''
+        },
+    )
+    result = fixture_tree.architecture()
+    assert findings_of(result, "BG-003") == [("things/api.py", 6)]
+    assert "does not subclass TaskTriggerViewSet" in result.findings[0].message

@@ -254,9 +254,11 @@ def check_trigger_views_subclass(ctx: Context, rule: dict) -> Iterator[Finding]:
             if not _is_202(status):
                 shown = ast.unparse(status) if status is not None else "200 (the default)"
                 yield ctx.tree.finding(rule, rel, node.lineno, f"A response carrying job_id answers {shown}, not 202 Accepted")
-    if trigger_names and bases:
+    markers = set(as_list(rule.get("trigger_class_attributes")))
+    if bases and (trigger_names or markers):
         for info in _classes_in(ctx, rule):
-            if trigger_names.search(info.name) and not any(ctx.index.inherits(info, b) or info.qualname == b for b in bases):
+            is_trigger = bool(trigger_names and trigger_names.search(info.name)) or bool(markers & set(info.attributes))
+            if is_trigger and info.qualname not in bases and not any(ctx.index.inherits(info, b) for b in bases):
                 names = " or ".join(b.rsplit(".", 1)[-1] for b in bases)
                 yield ctx.tree.finding(rule, info.file, info.line, f"Trigger {info.name} does not subclass {names}")
 
