@@ -47,10 +47,17 @@ def code_quality_scan_execute(*, scan: ArchitectureScan, progress: JobProgress) 
         raise JobFailed(f"The {label.lower()} validator could not run: {exc}") from None
     progress(96, f"{label}: storing {len(result.findings)} violations", force=True)
     _store_findings(scan=scan, findings=result.findings, files=result.files_scanned, seconds=time.monotonic() - started)
-    summary = f"{scan.total_violations} violations ({scan.errors} errors, {scan.warnings} warnings, {scan.infos} info) in {scan.total_files} files"
+    summary = (
+        f"{_count(scan.total_violations, 'violation')} ({_count(scan.errors, 'error')}, {_count(scan.warnings, 'warning')}, "
+        f"{scan.infos} info) in {_count(scan.total_files, 'file')}"
+    )
     if scan.errors:
-        return Outcome(warnings=[f"{scan.errors} error-severity violations"], message=summary)
+        return Outcome(warnings=[f"{_count(scan.errors, 'error-severity violation')}"], message=summary)
     return Outcome(message=summary)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _store_findings(*, scan: ArchitectureScan, findings: list[Finding], files: int, seconds: float) -> None:

@@ -98,7 +98,7 @@ def test_scan_code_command_runs_the_chosen_validators_and_reports(fixture_tree, 
 
     out = capsys.readouterr().out
     assert [s.validator_type for s in ArchitectureScan.objects.order_by("pk")] == ["architecture", "performance"]
-    assert re.search(r"Job #\d+ \(code_quality_scan\) completed with warnings: 1 violations \(1 errors", out)
+    assert re.search(r"Job #\d+ \(code_quality_scan\) completed with warnings: 1 violation \(1 error,", out)
     assert ArchitectureScan.objects.filter(triggered_by__startswith="cli:").count() == 2
 
 
