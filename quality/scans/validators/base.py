@@ -93,6 +93,7 @@ class SourceTree:
         self.exclude = [*ALWAYS_EXCLUDED, *exclude]
         self._sources: dict[str, str] = {}
         self._trees: dict[str, ast.Module] = {}
+        self._nodes: dict[str, list[ast.AST]] = {}
         self._files: list[str] | None = None
 
     def files(self) -> list[str]:
@@ -126,6 +127,12 @@ class SourceTree:
             except SyntaxError as exc:
                 raise ValidatorFailed(f"Could not parse {rel}, line {exc.lineno}: {exc.msg}") from None
         return self._trees[rel]
+
+    def walk(self, rel: str) -> list[ast.AST]:
+        """Return every node of a file (``ast.walk`` order), walked once however many rules ask."""
+        if rel not in self._nodes:
+            self._nodes[rel] = list(ast.walk(self.tree(rel)))
+        return self._nodes[rel]
 
     def parse_all(self, files: Iterable[str] | None = None) -> None:
         """Parse every file up front so a broken one fails the scan before any rule runs."""

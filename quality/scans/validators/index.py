@@ -67,7 +67,7 @@ class ProjectIndex:
         module = self.tree.module_name(rel)
         self.module_files[module] = rel
         names: dict[str, str] = {}
-        for node in ast.walk(self.tree.tree(rel)):
+        for node in self.tree.walk(rel):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:

@@ -50,10 +50,10 @@ def is_queryset(node: ast.AST, names: set[str]) -> bool:
     return False
 
 
-def _queryset_names(function: ast.AST) -> set[str]:
+def _queryset_names(own: list[ast.AST]) -> set[str]:
     names: set[str] = set()
-    for node in ast.walk(function):
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+    for node in sorted((n for n in own if isinstance(n, ast.Assign)), key=lambda n: n.lineno):
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             if is_queryset(node.value, names):
                 names.add(node.targets[0].id)
     return names
@@ -69,9 +69,9 @@ def _is_query(node: ast.Call, names: set[str]) -> bool:
     return False
 
 
-def _scopes(tree: ast.Module) -> Iterator[ast.AST]:
-    yield tree
-    for node in ast.walk(tree):
+def _scopes(tree: SourceTree, rel: str) -> Iterator[ast.AST]:
+    yield tree.tree(rel)
+    for node in tree.walk(rel):
         if isinstance(node, FUNCTIONS):
             yield node
 
@@ -86,8 +86,8 @@ def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
             stack.extend(ast.iter_child_nodes(node))
 
 
-def query_in_loop(tree: SourceTree, rule: dict, rel: str, scope: ast.AST, names: set[str]) -> Iterator[Finding]:
-    for loop in _own_nodes(scope):
+def query_in_loop(tree: SourceTree, rule: dict, rel: str, own: list[ast.AST], names: set[str]) -> Iterator[Finding]:
+    for loop in own:
         if isinstance(loop, (ast.For, ast.AsyncFor)) and is_queryset(loop.iter, names):
             lines: set[int] = set()
             for node in ast.walk(ast.Module(body=loop.body, type_ignores=[])):
@@ -97,23 +97,23 @@ def query_in_loop(tree: SourceTree, rule: dict, rel: str, scope: ast.AST, names:
                     yield tree.finding(rule, rel, node.lineno, f"{what} inside a loop over a queryset: one query per row")
 
 
-def count_in_loop(tree: SourceTree, rule: dict, rel: str, scope: ast.AST, names: set[str]) -> Iterator[Finding]:
+def count_in_loop(tree: SourceTree, rule: dict, rel: str, own: list[ast.AST], names: set[str]) -> Iterator[Finding]:
     loop_lines: set[int] = set()
-    for loop in _own_nodes(scope):
+    for loop in own:
         if isinstance(loop, LOOPS):
             for node in ast.walk(ast.Module(body=loop.body, type_ignores=[])):
                 if isinstance(node, ast.Call) and call_name(node) == "count" and isinstance(node.func, ast.Attribute):
                     if is_queryset(node.func.value, names) and node.lineno not in loop_lines:
                         loop_lines.add(node.lineno)
                         yield tree.finding(rule, rel, node.lineno, "queryset.count() inside a loop: count once before it")
-    for node in _own_nodes(scope):
+    for node in own:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len" and node.args:
             if is_queryset(node.args[0], names):
                 yield tree.finding(rule, rel, node.lineno, "len(queryset) loads every row to count them: use .count()")
 
 
-def _iterations(scope: ast.AST) -> Iterator[ast.AST]:
-    for node in _own_nodes(scope):
+def _iterations(own: list[ast.AST]) -> Iterator[ast.AST]:
+    for node in own:
         if isinstance(node, (ast.For, ast.AsyncFor)):
             yield node.iter
         elif isinstance(node, ast.comprehension):
@@ -122,10 +122,10 @@ def _iterations(scope: ast.AST) -> Iterator[ast.AST]:
             yield node.args[0]
 
 
-def iterated_twice(tree: SourceTree, rule: dict, rel: str, scope: ast.AST, names: set[str]) -> Iterator[Finding]:
+def iterated_twice(tree: SourceTree, rule: dict, rel: str, own: list[ast.AST], names: set[str]) -> Iterator[Finding]:
     """A queryset name iterated again through a new query (``qs.all()``, ``qs.iterator()``): its cache is not reused."""
     sites: dict[str, list[tuple[int, bool]]] = {}
-    for expr in _iterations(scope):
+    for expr in _iterations(own):
         if isinstance(expr, ast.Name) and expr.id in names:
             sites.setdefault(expr.id, []).append((expr.lineno, False))
         elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and isinstance(expr.func.value, ast.Name):
@@ -138,9 +138,9 @@ def iterated_twice(tree: SourceTree, rule: dict, rel: str, scope: ast.AST, names
             yield tree.finding(rule, rel, line, f"The queryset {name} is iterated twice, each a query: evaluate it once into a list")
 
 
-def missing_iterator(tree: SourceTree, rule: dict, rel: str, scope: ast.AST, names: set[str]) -> Iterator[Finding]:
+def missing_iterator(tree: SourceTree, rule: dict, rel: str, own: list[ast.AST], names: set[str]) -> Iterator[Finding]:
     large = set(as_list(rule.get("large_models")))
-    for loop in _own_nodes(scope):
+    for loop in own:
         if not isinstance(loop, (ast.For, ast.AsyncFor)):
             continue
         chain = ast.unparse(loop.iter)
@@ -159,25 +159,32 @@ PROJECT_RULES = {
 
 
 def project_findings(tree: SourceTree, rules: list[dict]) -> Iterator[Finding]:
+    """Run the project's query rules; each scope (module, function) is walked once for all of them."""
     for rule in rules:
-        check = PROJECT_RULES.get(rule.get("check"))
-        if check is None:
+        if rule.get("check") not in PROJECT_RULES:
             raise ValidatorFailed(f"Rule {rule.get('id')}: unknown check {rule.get('check')!r}; known: {', '.join(PROJECT_RULES)}")
-        for rel in tree.select(rule.get("applies_to"), rule.get("exclude")):
-            for scope in _scopes(tree.tree(rel)):
-                yield from check(tree, rule, rel, scope, _queryset_names(scope))
+    chosen = {rule["id"]: set(tree.select(rule.get("applies_to"), rule.get("exclude"))) for rule in rules}
+    for rel in sorted(set().union(*chosen.values()) if chosen else ()):
+        for scope in _scopes(tree, rel):
+            own = list(_own_nodes(scope))
+            names = _queryset_names(own)
+            for rule in rules:
+                if rel in chosen[rule["id"]]:
+                    yield from PROJECT_RULES[rule["check"]](tree, rule, rel, own, names)
 
 
 def validate(*, root: Path, rules_path: Path, report: Report, timeout: float) -> ValidatorResult:
     document = load_rules(rules_path)
     section = document.get("performance") or {}
     tree = SourceTree(root, exclude=as_list(document.get("exclude")))
-    report(5, f"Parsing {len(tree.files())} files")
-    tree.parse_all()
+    rules = section.get("rules") or []
+    files = sorted({rel for rule in rules for rel in tree.select(rule.get("applies_to"), rule.get("exclude"))})
+    report(5, f"Parsing {len(files)} files")
+    tree.parse_all(files)
     report(30, "Django query rules")
-    findings = list(project_findings(tree, section.get("rules") or []))
+    findings = list(project_findings(tree, rules))
     report(60, "ruff PERF rules")
     ruff = section.get("ruff") or {}
     diagnostics = run_ruff(root=root, config={**ruff, "exclude": [*as_list(document.get("exclude")), *as_list(ruff.get("exclude"))]}, timeout=timeout)
     findings += ruff_findings(root=root, diagnostics=diagnostics, severities=ruff.get("severity") or {}, rule_name="ruff (perflint)")
-    return ValidatorResult(findings=sorted(set(findings), key=lambda f: (f.file, f.line, f.rule_id)), files_scanned=len(tree.files()))
+    return ValidatorResult(findings=sorted(set(findings), key=lambda f: (f.file, f.line, f.rule_id)), files_scanned=len(files))

@@ -1,7 +1,6 @@
 """BG-004 asked of Django itself: every installed job model is the one the registry returns for its task_type."""
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,21 +8,16 @@ from django.apps import apps
 from django.conf import settings
 
 from .base import Finding, SourceTree
+from .index import ProjectIndex
 
 
-def _where(tree: SourceTree, model) -> tuple[str, int] | None:
-    try:
-        path = Path(inspect.getsourcefile(model)).resolve()
-        line = inspect.getsourcelines(model)[1]
-    except (OSError, TypeError):
-        return None
-    try:
-        return path.relative_to(tree.root).as_posix(), line
-    except ValueError:
-        return None
+def _where(index: ProjectIndex, model) -> tuple[str, int] | None:
+    """Return the file and line of a model's class in the scanned tree (None when it lives elsewhere)."""
+    info = index.classes.get(f"{model.__module__}.{model.__qualname__}")
+    return (info.file, info.line) if info else None
 
 
-def registry_findings(tree: SourceTree, rule: dict, base: str) -> Iterator[Finding]:
+def registry_findings(tree: SourceTree, index: ProjectIndex, rule: dict) -> Iterator[Finding]:
     """Compare the app registry with the BackgroundTasksService, for the tree of the running project only."""
     if tree.root != Path(settings.BASE_DIR).resolve():
         return
@@ -33,7 +27,7 @@ def registry_findings(tree: SourceTree, rule: dict, base: str) -> Iterator[Findi
     registered = task_models()
     fields = set(rule.get("job_marker_fields") or ["celery_task_id"])
     for model in apps.get_models():
-        where = _where(tree, model)
+        where = _where(index, model)
         if where is None:
             continue
         if issubclass(model, BackgroundTask):

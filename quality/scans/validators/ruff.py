@@ -4,14 +4,26 @@ from __future__ import annotations
 import json
 import subprocess  # noqa: S404  (a fixed argv, shell=False)
 import sys
+from functools import cache
 from pathlib import Path
 
 from .base import Finding, ValidatorFailed, as_list
 
 
+@cache
+def ruff_command() -> list[str]:
+    """Return how to start ruff: its binary as the installed package knows it (no Python start-up per run)."""
+    try:
+        from ruff.__main__ import find_ruff_bin
+
+        return [str(find_ruff_bin())]
+    except (ImportError, FileNotFoundError):
+        return [sys.executable, "-m", "ruff"]
+
+
 def ruff_argv(*, select: list[str], ignore: list[str], exclude: list[str]) -> list[str]:
     """Return the ruff command line: JSON output, no cache writes, findings never change the exit code."""
-    argv = [sys.executable, "-m", "ruff", "check", "--output-format", "json", "--exit-zero", "--no-cache"]
+    argv = [*ruff_command(), "check", "--output-format", "json", "--exit-zero", "--no-cache"]
     argv += ["--select", ",".join(select)]
     if ignore:
         argv += ["--ignore", ",".join(ignore)]

@@ -112,7 +112,7 @@ def project_findings(tree: SourceTree, rules: list[dict]) -> Iterator[Finding]:
             raise ValidatorFailed(f"Rule {rule.get('id')}: unknown check {rule.get('check')!r}; known: {', '.join(PROJECT_RULES)}")
         check = PROJECT_RULES[rule["check"]]
         for rel in tree.select(rule.get("applies_to"), rule.get("exclude")):
-            for node in ast.walk(tree.tree(rel)):
+            for node in tree.walk(rel):
                 if isinstance(node, ast.Call):
                     candidates = [node]
                 elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and check is _rule_csrf_exempt:
@@ -192,10 +192,12 @@ def validate(*, root: Path, rules_path: Path, report: Report, settings_module: s
     document = load_rules(rules_path)
     section = document.get("security") or {}
     tree = SourceTree(root, exclude=as_list(document.get("exclude")))
-    report(5, f"Parsing {len(tree.files())} files")
-    tree.parse_all()
+    rules = section.get("rules") or []
+    files = sorted({rel for rule in rules for rel in tree.select(rule.get("applies_to"), rule.get("exclude"))})
+    report(5, f"Parsing {len(files)} files")
+    tree.parse_all(files)
     report(20, "Project rules")
-    findings = list(project_findings(tree, section.get("rules") or []))
+    findings = list(project_findings(tree, rules))
     report(40, "ruff bandit rules")
     ruff = section.get("ruff") or {}
     diagnostics = run_ruff(root=root, config={**ruff, "exclude": [*as_list(document.get("exclude")), *as_list(ruff.get("exclude"))]}, timeout=timeout)
@@ -204,4 +206,4 @@ def validate(*, root: Path, rules_path: Path, report: Report, settings_module: s
     if deploy.get("enabled", True) and (root / "manage.py").exists():
         report(70, "Django deploy checks")
         findings += deploy_findings(root=root, config=deploy, settings_module=settings_module, timeout=timeout)
-    return ValidatorResult(findings=sorted(set(findings), key=lambda f: (f.file, f.line, f.rule_id)), files_scanned=len(tree.files()))
+    return ValidatorResult(findings=sorted(set(findings), key=lambda f: (f.file, f.line, f.rule_id)), files_scanned=len(files))
