@@ -292,3 +292,33 @@ def test_bg003_a_class_naming_a_create_service_is_a_trigger_and_must_subclass_th
     result = fixture_tree.architecture()
     assert findings_of(result, "BG-003") == [("things/api.py", 6)]
     assert "does not subclass TaskTriggerViewSet" in result.findings[0].message
+
+
+def test_bg004_a_model_django_knows_but_the_registry_does_not_is_found(fixture_tree):
+    """Over the running project, Django's app registry is compared with the BackgroundTasksService."""
+    import yaml
+    from django.apps import apps
+
+    from background_tasks.models import BackgroundTask
+    from background_tasks.registry import task_models
+    from quality.scans.validators.base import SourceTree
+    from quality.scans.validators.index import ProjectIndex
+    from quality.scans.validators.registry_check import registry_findings
+
+    fixture_tree.app("jobs", {"models.py": GOOD_JOB})
+    tree = SourceTree(fixture_tree.root)
+    index = ProjectIndex(tree)
+    rules = yaml.safe_load((fixture_tree.rules / "background_tasks.yaml").read_text())["rules"]
+    rule = next(r for r in rules if r["id"] == "BG-004")
+    task_models()  # the registry is read once per process: it already holds every model of the project
+
+    meta = type("Meta", (), {"app_label": "testapp"})
+    late = type("GoodJob", (BackgroundTask,), {"__module__": "jobs.models", "task_type": "good_job", "Meta": meta})
+    try:
+        findings = list(registry_findings(tree, index, rule, project_root=fixture_tree.root))
+    finally:
+        del apps.all_models["testapp"][late._meta.model_name]
+        apps.clear_cache()
+    assert [(f.rule_id, f.file, f.line) for f in findings] == [("BG-004", "jobs/models.py", 6)]
+    assert "not what the registry returns" in findings[0].message
+    assert "GoodJob" not in {m.__name__ for m in task_models().values()}

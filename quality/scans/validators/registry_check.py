@@ -17,9 +17,9 @@ def _where(index: ProjectIndex, model) -> tuple[str, int] | None:
     return (info.file, info.line) if info else None
 
 
-def registry_findings(tree: SourceTree, index: ProjectIndex, rule: dict) -> Iterator[Finding]:
+def registry_findings(tree: SourceTree, index: ProjectIndex, rule: dict, *, project_root: Path | None = None) -> Iterator[Finding]:
     """Compare the app registry with the BackgroundTasksService, for the tree of the running project only."""
-    if tree.root != Path(settings.BASE_DIR).resolve():
+    if tree.root != Path(project_root or settings.BASE_DIR).resolve():
         return
     from background_tasks.models import BackgroundTask
     from background_tasks.registry import task_models
