@@ -82,3 +82,12 @@ def test_deploy_check_environment_is_minimal_and_production_like():
     env = deploy_check_env("wizamart.settings")
     assert set(env) == {"PATH", "LANG", "DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"}
     assert env["DEBUG"] == "false" and len(env["SECRET_KEY"]) >= 50
+
+
+def test_a_deploy_check_finding_points_at_the_setting_it_names(tmp_path):
+    from quality.scans.validators.security import _setting_line
+
+    settings_file = tmp_path / "settings.py"
+    settings_file.write_text('MIDDLEWARE = ["x"]\nSESSION_COOKIE_SECURE = False\n')
+    assert _setting_line(settings_file, "SESSION_COOKIE_SECURE is not set to True.") == 2
+    assert _setting_line(settings_file, "You have 'x' in your MIDDLEWARE, but you have not set CSRF_COOKIE_SECURE to True.") == 0

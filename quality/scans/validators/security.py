@@ -176,16 +176,16 @@ def deploy_findings(*, root: Path, config: dict, settings_module: str, timeout: 
 
 
 def _setting_line(path: Path, message: str) -> int:
+    """Return the line that sets the setting a check message is about, or 0 when the file does not set it."""
+    # The setting at issue is named last ("... in your MIDDLEWARE, but you have not set CSRF_COOKIE_SECURE").
     names = _SETTING_NAME.findall(message)
+    if not names:
+        return 0
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError:
         return 0
-    for name in names:
-        for number, text in enumerate(lines, start=1):
-            if text.lstrip().startswith(name):
-                return number
-    return 0
+    return next((number for number, text in enumerate(lines, start=1) if text.startswith(f"{names[-1]} ")), 0)
 
 
 def validate(*, root: Path, rules_path: Path, report: Report, settings_module: str, timeout: float) -> ValidatorResult:
