@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,11 +29,12 @@ sys.path.insert(0, str(REPO_ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wizamart.settings")
 
 import django  # noqa: E402
+import yaml  # noqa: E402
 
 django.setup()
 
-from quality.scans.validators import architecture, run_validator, security  # noqa: E402
-from quality.scans.validators.base import as_list, load_rules  # noqa: E402
+from quality.scans.validators import run_validator, security  # noqa: E402
+from quality.scans.validators.base import SourceTree, as_list, load_rules  # noqa: E402
 from quality.scans.validators.ruff import ruff_argv  # noqa: E402
 
 RULES = REPO_ROOT / ".architecture-rules"
@@ -49,33 +52,33 @@ def ruff_alone() -> int:
     return done.stdout.count('"code"')
 
 
-def validators(*, deploy: bool) -> int:
+def validators(*, rules_dir: Path) -> int:
     found = 0
     for validator in ("architecture", "security", "performance"):
-        if validator == "security" and not deploy:
-            found += len(_security_without_deploy())
-            continue
         result = run_validator(
-            validator_type=validator, root=REPO_ROOT, rules_dir=RULES, report=lambda p, m: None,
+            validator_type=validator, root=REPO_ROOT, rules_dir=rules_dir, report=lambda p, m: None,
             settings_module="wizamart.settings", timeout=300,
         )
         found += len(result.findings)
     return found
 
 
-def _security_without_deploy():
-    from quality.scans.validators.base import SourceTree
-    from quality.scans.validators.ruff import ruff_findings, run_ruff
+def rules_without_deploy_check(folder: Path) -> Path:
+    """Copy the rules files with ``check --deploy`` turned off."""
+    shutil.copytree(RULES, folder, dirs_exist_ok=True)
+    path = folder / security.RULES_FILE
+    document = yaml.safe_load(path.read_text())
+    document["security"]["deploy_check"]["enabled"] = False
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return folder
 
-    document = load_rules(RULES / security.RULES_FILE)
-    section = document["security"]
-    tree = SourceTree(REPO_ROOT, exclude=as_list(document.get("exclude")))
-    tree.parse_all()
-    findings = list(security.project_findings(tree, section["rules"]))
-    ruff = section["ruff"]
-    config = {**ruff, "exclude": [*as_list(document.get("exclude")), *as_list(ruff.get("exclude"))]}
-    diagnostics = run_ruff(root=REPO_ROOT, config=config, timeout=300)
-    return findings + ruff_findings(root=REPO_ROOT, diagnostics=diagnostics, severities={}, rule_name="")
+
+def one_validator(name: str) -> int:
+    result = run_validator(
+        validator_type=name, root=REPO_ROOT, rules_dir=RULES, report=lambda p, m: None,
+        settings_module="wizamart.settings", timeout=300,
+    )
+    return len(result.findings)
 
 
 def measure(label: str, func, runs: int) -> tuple[float, int]:
@@ -93,11 +96,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     runs = parser.parse_args().runs
-    files = len(architecture.SourceTree(REPO_ROOT, exclude=["**/migrations/**"]).files())
+    files = len(SourceTree(REPO_ROOT, exclude=["**/migrations/**"]).files())
     print(f"{files} Python files under {REPO_ROOT}; {runs} runs each")
     floor, _ = measure("ruff check --select S,PERF (alone)", ruff_alone, runs)
-    lint, _ = measure("validators, without check --deploy", lambda: validators(deploy=False), runs)
-    whole, _ = measure("validators, whole scan (with check --deploy)", lambda: validators(deploy=True), runs)
+    with tempfile.TemporaryDirectory() as folder:
+        quiet = rules_without_deploy_check(Path(folder))
+        lint, _ = measure("validators, without check --deploy", lambda: validators(rules_dir=quiet), runs)
+    whole, _ = measure("validators, whole scan (with check --deploy)", lambda: validators(rules_dir=RULES), runs)
+    for name in ("architecture", "security", "performance"):
+        measure(f"  {name} alone", lambda name=name: one_validator(name), runs)
     print(f"ratio without check --deploy: {lint / floor:.2f}x ruff alone")
     print(f"ratio whole scan:             {whole / floor:.2f}x ruff alone  (target < 10 s: {'yes' if whole < 10 else 'no'})")
 
