@@ -322,3 +322,25 @@ def test_bg004_a_model_django_knows_but_the_registry_does_not_is_found(fixture_t
     assert [(f.rule_id, f.file, f.line) for f in findings] == [("BG-004", "jobs/models.py", 6)]
     assert "not what the registry returns" in findings[0].message
     assert "GoodJob" not in {m.__name__ for m in task_models().values()}
+
+
+def test_bg001_reads_job_models_wherever_they_are_defined(fixture_tree):
+    fixture_tree.app("jobs", {"runs.py": GOOD_JOB.replace('task_type = "good_job"', ""), "models.py": "from .runs import GoodJob  # noqa\n"})
+    assert findings_of(fixture_tree.architecture(), "BG-001") == [("jobs/runs.py", 6)]
+
+
+def test_bg001_a_serializer_with_a_status_choice_is_not_a_model(fixture_tree):
+    fixture_tree.app(
+        "jobs",
+        {
+            "api.py": '''
+                from rest_framework import serializers
+
+
+                class JobFilter(serializers.Serializer):
+                    status = serializers.ChoiceField(choices=[("pending", "Pending"), ("running", "Running")])
+            '''
+        },
+    )
+    result = fixture_tree.architecture()
+    assert findings_of(result, "BG-001") == [] and findings_of(result, "BG-002") == []

@@ -16,6 +16,7 @@ from .index import ClassInfo, ProjectIndex
 from .registry_check import registry_findings
 
 RULES_FILE = "background_tasks.yaml"
+DJANGO_MODEL = "django.db.models.Model"
 
 
 @dataclass
@@ -74,7 +75,7 @@ def _find_enum(ctx: Context, owner: ClassInfo, module: str, name: str) -> ClassI
 
 def _looks_like_job(ctx: Context, info: ClassInfo, rule: dict) -> str:
     """Return why a model that is not a job looks like one, or ''."""
-    if info.unmanaged:
+    if info.unmanaged or not ctx.index.inherits(info, DJANGO_MODEL):
         return ""
     markers = rule.get("looks_like_job") or {}
     for name in as_list(markers.get("fields")):
