@@ -4,6 +4,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
@@ -14,6 +15,8 @@ from .dashboard import chart_context, dashboard_config, latest_context
 from .models import ArchitectureScan
 from .services import code_quality_scan_create
 
+# Rules listed in a scan's results summary (the dashboard groups them all).
+SUMMARY_RULES = 8
 OUTCOME_FIELDS = ("total_files", "total_violations", "errors", "warnings", "infos", "duration_seconds")
 
 
@@ -40,6 +43,11 @@ class ArchitectureScanAdmin(BackgroundTaskAdmin):
     create_service = staticmethod(code_quality_scan_create)
     change_list_template = "admin/quality/scans/scan_change_list.html"
     details_template = "admin/quality/scans/scan_summary.html"
+
+    def get_details_context(self, job, details):
+        """The results summary lists the scan's rules, most violations first."""
+        rules = job.violations.values("rule_id", "severity").annotate(count=Count("id")).order_by("-count", "rule_id")
+        return {"rules": list(rules[:SUMMARY_RULES]), "dashboard_url": reverse("admin:quality_code_quality_dashboard")}
 
     def get_urls(self):
         dashboard = path("dashboard/", self.admin_site.admin_view(self.dashboard_view), name="quality_code_quality_dashboard")

@@ -108,3 +108,11 @@ def test_scan_code_command_fails_when_a_scan_fails(fixture_tree, settings):
     fixture_tree.app("jobs", {"services.py": "def broken(:\n"})
     with pytest.raises(CommandError, match=r"1 scan did not finish: #\d+"):
         call_command("scan_code", "--validator", "architecture", "--wait")
+
+
+@pytest.mark.django_db
+def test_a_scans_results_summary_lists_its_rules(admin_client_staff):
+    scan = _finished("security", errors=1, warnings=2, violations=[("SEC-001", "error", "a.py", 1), ("S311", "warning", "a.py", 2), ("S311", "warning", "b.py", 3)])
+    html = admin_client_staff.get(f"/admin/quality/architecturescan/{scan.pk}/summary/").content.decode()
+    assert re.findall(r'data-rule="([^"]+)">[^<]*: (\d+)', html) == [("S311", "2"), ("SEC-001", "1")]
+    assert "3 (1 error, 2 warnings, 0 info)" in html
