@@ -151,3 +151,39 @@ def test_a_scan_is_an_ordinary_job_in_the_unified_list_and_status(staff_client):
 def test_scan_endpoints_are_staff_only(anon_client, user_client, method, url):
     assert getattr(anon_client, method)(url).status_code == 401
     assert getattr(user_client, method)(url).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (["style"], '"style" is not a validator; choose from architecture, security, performance.'),
+        ([{}], "{} is not a validator; choose from architecture, security, performance."),
+        ([], "Name at least one validator, or leave validator_types out to run all three."),
+        ("security", 'Send a list of validators, e.g. ["architecture", "security"].'),
+    ],
+)
+def test_scan_trigger_field_errors_are_flat_messages(staff_client, value, message):
+    response = staff_client.post("/api/v1/admin/code-quality/scan", {"validator_types": value}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"validator_types": [message]}
+
+
+def test_violations_refuse_a_blank_filter(staff_client):
+    scan = _finished_scan()
+    response = staff_client.get(f"/api/v1/admin/code-quality/scans/{scan.pk}/violations", {"severity": "", "rule_id": ""})
+    assert response.status_code == 400
+    assert response.json() == {"severity": ["This filter may not be blank."], "rule_id": ["This filter may not be blank."]}
+
+
+def test_a_validator_named_twice_runs_once(staff_client):
+    response = staff_client.post("/api/v1/admin/code-quality/scan", {"validator_types": ["security", "security"]}, format="json")
+    assert response.status_code == 202
+    assert [s["validator_type"] for s in response.json()["scans"]] == ["security"]
+
+
+@pytest.mark.parametrize(("params", "field"), [({"page_size": 1001}, "page_size"), ({"page_size": 0}, "page_size"), ({"page": 0}, "page")])
+def test_violations_refuse_a_page_out_of_range(staff_client, params, field):
+    scan = _finished_scan()
+    response = staff_client.get(f"/api/v1/admin/code-quality/scans/{scan.pk}/violations", params)
+    assert response.status_code == 400
+    assert set(response.json()) == {field}
