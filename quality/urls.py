@@ -1,3 +1,6 @@
 """API URLs of this app."""
+from django.urls import include, path
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("", include("quality.scans.urls")),
+]

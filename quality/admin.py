@@ -1,0 +1,2 @@
+"""Admin of the quality app: each task type registers its own pages."""
+from .scans import admin as scans_admin  # noqa: F401

@@ -1,0 +1,1 @@
+"""Code-quality scans: architecture, security and performance validators run as background jobs."""

@@ -1,0 +1,196 @@
+"""What every validator shares: findings, the source tree (parsed once), glob matching and the rules files."""
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+SEVERITIES = ("error", "warning", "info")
+# Never scanned, whatever a rules file says: environments, caches, build output.
+ALWAYS_EXCLUDED = (".git/**", ".venv/**", "**/node_modules/**", "**/__pycache__/**", "staticfiles/**", "test-artifacts/**")
+SNIPPET_MAX = 200
+
+Report = Callable[[int, str], None]
+# libyaml's safe loader when PyYAML was built with it (several times faster), else the pure-Python one.
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class ValidatorFailed(Exception):
+    """A validator could not run (unparsable file, broken rules file, missing tool); the message says why."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    severity: str
+    file: str
+    line: int
+    message: str
+    snippet: str = ""
+    rule_name: str = ""
+
+
+@dataclass
+class ValidatorResult:
+    findings: list[Finding] = field(default_factory=list)
+    files_scanned: int = 0
+
+
+@cache
+def glob_regex(pattern: str) -> re.Pattern:
+    """Translate a path glob (``**`` spans folders, ``*`` does not) to a regex over a relative posix path."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def as_list(value) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def path_matches(path: str, patterns: Iterable[str]) -> bool:
+    return any(glob_regex(p).match(path) for p in patterns)
+
+
+def load_rules(path: Path) -> dict:
+    """Read a rules file; a missing or malformed file is a readable failure."""
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
+    except FileNotFoundError:
+        raise ValidatorFailed(f"The rules file {path.name} is missing") from None
+    except yaml.YAMLError as exc:
+        raise ValidatorFailed(f"The rules file {path.name} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValidatorFailed(f"The rules file {path.name} must hold a mapping")
+    return data
+
+
+class SourceTree:
+    """The Python files under a root, each read and parsed at most once."""
+
+    def __init__(self, root: Path, *, exclude: Iterable[str] = ()):
+        self.root = Path(root).resolve()
+        self.exclude = [*ALWAYS_EXCLUDED, *exclude]
+        self._sources: dict[str, str] = {}
+        self._trees: dict[str, ast.Module] = {}
+        self._nodes: dict[str, list[ast.AST]] = {}
+        self._files: list[str] | None = None
+
+    def files(self) -> list[str]:
+        """Return every Python file's path relative to the root (posix), sorted."""
+        if self._files is None:
+            found = []
+            for path in self.root.rglob("*.py"):
+                rel = path.relative_to(self.root).as_posix()
+                if not path_matches(rel, self.exclude):
+                    found.append(rel)
+            self._files = sorted(found)
+        return self._files
+
+    def select(self, applies_to=None, exclude=None) -> list[str]:
+        include = as_list(applies_to) or ["**/*.py"]
+        skip = as_list(exclude)
+        return [f for f in self.files() if path_matches(f, include) and not path_matches(f, skip)]
+
+    def source(self, rel: str) -> str:
+        if rel not in self._sources:
+            try:
+                self._sources[rel] = (self.root / rel).read_text(encoding="utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValidatorFailed(f"{rel} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        return self._sources[rel]
+
+    def tree(self, rel: str) -> ast.Module:
+        if rel not in self._trees:
+            try:
+                self._trees[rel] = ast.parse(self.source(rel), filename=rel)
+            except SyntaxError as exc:
+                raise ValidatorFailed(f"Could not parse {rel}, line {exc.lineno}: {exc.msg}") from None
+        return self._trees[rel]
+
+    def walk(self, rel: str) -> list[ast.AST]:
+        """Return every node of a file (``ast.walk`` order), walked once however many rules ask."""
+        if rel not in self._nodes:
+            self._nodes[rel] = list(ast.walk(self.tree(rel)))
+        return self._nodes[rel]
+
+    def parse_all(self, files: Iterable[str] | None = None) -> None:
+        """Parse every file up front so a broken one fails the scan before any rule runs."""
+        for rel in self.files() if files is None else files:
+            self.tree(rel)
+
+    def snippet(self, rel: str, line: int) -> str:
+        try:
+            text = self.source(rel).splitlines()[line - 1].strip()
+        except (IndexError, ValidatorFailed):
+            return ""
+        return text if len(text) <= SNIPPET_MAX else text[: SNIPPET_MAX - 1] + "…"
+
+    def module_name(self, rel: str) -> str:
+        """Return the dotted module of a file (``a/b/__init__.py`` is ``a.b``)."""
+        parts = rel[:-3].split("/")
+        if parts[-1] == "__init__":
+            parts.pop()
+        return ".".join(parts)
+
+    def finding(self, rule: dict, rel: str, line: int, message: str) -> Finding:
+        return Finding(
+            rule_id=str(rule["id"]),
+            severity=rule_severity(rule),
+            file=rel,
+            line=line,
+            message=message,
+            snippet=self.snippet(rel, line) if line else "",
+            rule_name=str(rule.get("name", "")),
+        )
+
+
+def rule_severity(rule: dict) -> str:
+    severity = str(rule.get("severity", "error"))
+    if severity not in SEVERITIES:
+        raise ValidatorFailed(f"Rule {rule.get('id')}: severity must be one of {', '.join(SEVERITIES)}, not {severity!r}")
+    return severity
+
+
+def dotted(node: ast.AST) -> str:
+    """Return ``a.b.c`` for a Name/Attribute chain, '' for anything else."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return ""
+
+
+def call_name(node: ast.Call) -> str:
+    """Return the last name of what a call calls (``x.y.save()`` is ``save``)."""
+    func = node.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    if isinstance(func, ast.Name):
+        return func.id
+    return ""
