@@ -1,13 +1,16 @@
 """Read pytest's JUnit XML report (with defusedxml: the report holds test output) into result rows."""
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from defusedxml import ElementTree
+from defusedxml import DefusedXmlException, ElementTree
 
 from .plugin import NODE_ID_PROPERTY
+
+logger = logging.getLogger(__name__)
 
 MESSAGE_MAX = 2000
 TRACEBACK_LINES = 60
@@ -28,8 +31,14 @@ def junit_results(path: Path) -> list[CaseResult]:
     """Return one result per test case of the report (collection errors included), in report order."""
     if not path.exists() or path.stat().st_size == 0:
         return []
-    root = ElementTree.parse(str(path)).getroot()
-    return [_case(case) for case in root.iter("testcase")]
+    try:
+        root = ElementTree.parse(str(path)).getroot()
+    except (ElementTree.ParseError, DefusedXmlException):
+        # A report cut short (pytest killed while writing it) or not pytest's: no per-test rows.
+        logger.warning("Unreadable JUnit report %s", path)
+        return []
+    # An interrupted session leaves a case without a name (the test it stopped in): not a result.
+    return [result for case in root.iter("testcase") if (result := _case(case)).node_id]
 
 
 def _case(case) -> CaseResult:
