@@ -75,7 +75,7 @@ class TestRunAdmin(BackgroundTaskAdmin):
 
     @admin.display(description="Results")
     def results_link(self, obj):
-        if not obj.results.exists() and not obj.is_terminal():
+        if not obj.is_terminal():
             return "—"
         return format_html('<a href="{}">Results</a>', self.results_url(obj))
 
