@@ -16,7 +16,8 @@ import pytest
 PROGRESS_ENV = "WIZAMART_TEST_RUN_PROGRESS"
 LIVE_DATABASES_ENV = "WIZAMART_TEST_RUN_LIVE_DATABASES"
 NODE_ID_PROPERTY = "nodeid"
-WRITE_INTERVAL = 0.5
+# With the job reading every 0.5 s and writing at most every 1 s, counts are never 2 s stale.
+WRITE_INTERVAL = 0.25
 MESSAGE_MAX = 2000
 REFUSED_EXIT_CODE = 3
 DEFAULT_PORTS = {"postgresql": "5432", "mysql": "3306"}
