@@ -1,6 +1,9 @@
 """Admin: the unified "Background tasks" page, the base admin of every job type, notifications."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import ClassVar
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
@@ -8,7 +11,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ALL_VAR, IS_FACETS_VAR, ORDER_VAR
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db import models
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -17,13 +20,13 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.text import capfirst
+from rest_framework import serializers
 
-from .dispatch import background_task_dispatch
 from .models import AdminNotification, BackgroundTask, UnifiedTask
 from .registry import get_task_model, task_type_choices
 from .selectors import COUNTS_CAP, COUNTS_MAX_AGE, background_tasks_service
 from .serializers import BackgroundTaskSerializer
-from .services import background_task_cancel, background_task_retry
+from .services import background_task_cancel, background_task_create, background_task_retry
 from .status import TaskStatus
 
 LIFECYCLE_FIELDS = (
@@ -54,6 +57,45 @@ class CappedCountPaginator(Paginator):
 
 def triggered_by_admin(request) -> str:
     return f"manual:{request.user.get_username()}"
+
+
+class InputSerializerFormMixin:
+    """A trigger form whose rules live in the type's API input serializer: the input is validated there, once.
+
+    The form parses its fields as usual; ``clean()`` hands them to ``input_serializer_class``, shows
+    its errors on the form, and keeps its validated data as ``service_kwargs`` (the create service's
+    keyword arguments). A model picked in the form goes to a ``SlugRelatedField`` as its slug.
+    """
+
+    input_serializer_class: type[serializers.Serializer]
+    # Form field -> serializer field, where the names differ.
+    serializer_fields: ClassVar[dict[str, str]] = {}
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        serializer = self.input_serializer_class(data=self.serializer_data(cleaned))
+        if serializer.is_valid():
+            self.service_kwargs = dict(serializer.validated_data)
+            return cleaned
+        form_names = {theirs: ours for ours, theirs in self.serializer_fields.items()}
+        for name, errors in serializer.errors.items():
+            field = form_names.get(name, name)
+            self.add_error(field if field in self.fields else None, [str(error) for error in errors])
+        return cleaned
+
+    def serializer_data(self, cleaned: dict) -> dict:
+        fields = self.input_serializer_class().fields
+        data = {}
+        for name, value in cleaned.items():
+            key = self.serializer_fields.get(name, name)
+            if value is None or key not in fields:
+                continue
+            if isinstance(fields[key], serializers.SlugRelatedField) and isinstance(value, models.Model):
+                value = getattr(value, fields[key].slug_field)
+            data[key] = value
+        return data
 
 
 def flower_link(celery_task_id: str | None):
@@ -219,14 +261,25 @@ class BackgroundTaskAdmin(JobListMixin, admin.ModelAdmin):
         sets.append(("Lifecycle", {"fields": lifecycle}))
         return sets
 
+    # The type's ``<type>_create(*, triggered_by, **inputs)`` service, the one the API and the
+    # commands call; None: ``background_task_create`` with the form's fields.
+    create_service: ClassVar[Callable[..., BackgroundTask] | None] = None
+
+    def create_job(self, *, request, form) -> BackgroundTask:
+        """Create the job from the trigger form through the type's create service."""
+        inputs = form.service_kwargs if hasattr(form, "service_kwargs") else dict(form.cleaned_data)
+        triggered_by = triggered_by_admin(request)
+        if self.create_service is None:
+            return background_task_create(model=self.model, triggered_by=triggered_by, **inputs)
+        return type(self).create_service(triggered_by=triggered_by, **inputs)
+
     def save_model(self, request, obj, form, change):
         if change:
             return  # jobs are not edited; actions change them
-        obj.triggered_by = triggered_by_admin(request)
-        obj.progress_message = "Waiting to start"
-        with transaction.atomic():
-            obj.save()
-            background_task_dispatch(obj)
+        job = self.create_job(request=request, form=form)
+        # The admin logs the addition and redirects with ``obj``: it becomes the created job.
+        obj.pk = job.pk
+        obj._state.adding = False
 
     # --- the task page: trigger, running indicator, status banner, results summary -------------
 
