@@ -47,12 +47,10 @@ class TestRunAdmin(BackgroundTaskAdmin):
         (name, options), *rest = fieldsets
         return [(name, {**options, "fields": ["results_link", *options["fields"]]}), *rest]
 
-    def save_model(self, request, obj, form, change):
-        if change:
-            return
-        trigger = test_run_create(triggered_by=triggered_by_admin(request), **form.selection)
-        obj.pk = trigger.run.pk
+    def create_job(self, *, request, form) -> TestRun:
+        trigger = test_run_create(triggered_by=triggered_by_admin(request), **form.service_kwargs)
         request.test_run_created = trigger.created
+        return trigger.run
 
     def response_add(self, request, obj, post_url_continue=None):
         if getattr(request, "test_run_created", True):

@@ -2,9 +2,11 @@
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from background_tasks.api import TaskTriggerViewSet, triggered_by_api
+from background_tasks.schema import error_responses
 from background_tasks.serializers import TriggerResponseSerializer, trigger_body
 
 from .models import TestRun
@@ -18,10 +20,14 @@ class TestRunViewSet(TaskTriggerViewSet):
     """Start a run of the project's test suite (or a selection of it); while one runs, answer with that one."""
 
     model = TestRun
+    # A selection is a list: JSON only.
+    parser_classes = [JSONParser]
     input_serializer_class = TestRunInputSerializer
     create_service = staticmethod(test_run_create)
 
-    @extend_schema(responses={202: TriggerResponseSerializer, 200: TriggerResponseSerializer})
+    @extend_schema(
+        responses={202: TriggerResponseSerializer, 200: TriggerResponseSerializer, **error_responses(400, 401, 403, 411)}
+    )
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

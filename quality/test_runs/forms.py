@@ -1,14 +1,19 @@
 """The admin's trigger form: the selection, validated by the API's input serializer."""
 from django import forms
 
+from background_tasks.admin import InputSerializerFormMixin
+
 from .models import TestRun
 from .serializers import TestRunInputSerializer
 
 
-class TestRunForm(forms.ModelForm):
+class TestRunForm(InputSerializerFormMixin, forms.ModelForm):
     """Paths one per line; -k and -m expressions; a failure limit."""
 
     __test__ = False
+
+    input_serializer_class = TestRunInputSerializer
+    serializer_fields = {"paths_text": "paths"}
 
     paths_text = forms.CharField(
         label="Tests",
@@ -21,23 +26,7 @@ class TestRunForm(forms.ModelForm):
         model = TestRun
         fields = ("keyword", "markers", "maxfail")
 
-    def clean(self):
-        cleaned = super().clean()
-        if self.errors:
-            return cleaned
-        serializer = TestRunInputSerializer(
-            data={
-                "paths": [line.strip() for line in cleaned.get("paths_text", "").splitlines() if line.strip()],
-                "keyword": cleaned.get("keyword") or "",
-                "markers": cleaned.get("markers") or "",
-                "maxfail": cleaned.get("maxfail"),
-            }
-        )
-        if not serializer.is_valid():
-            for name, messages in serializer.errors.items():
-                field = "paths_text" if name == "paths" else name
-                for message in messages if isinstance(messages, list) else [messages]:
-                    self.add_error(field if field in self.fields else None, str(message))
-            return cleaned
-        self.selection = serializer.validated_data
-        return cleaned
+    def serializer_data(self, cleaned: dict) -> dict:
+        data = super().serializer_data(cleaned)
+        data["paths"] = [line.strip() for line in (cleaned.get("paths_text") or "").splitlines() if line.strip()]
+        return data

@@ -220,10 +220,16 @@ def _failure_reason(*, job: TestRun, result: ProcessResult, snapshot: dict) -> s
         return "No tests matched the selection."
     if code in (EXIT_USAGE_ERROR, EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED):
         kind = {EXIT_USAGE_ERROR: "refused the selection", EXIT_INTERNAL_ERROR: "crashed", EXIT_INTERRUPTED: "was interrupted"}
-        return f"pytest {kind[code]}: {_last_line(result.output_tail) or f'exit code {code}'}"
+        return f"pytest {kind[code]}: {_error_line(result.output_tail) or f'exit code {code}'}"
     if code not in (0, 1):
         return f"pytest ended with exit code {code}: {_last_line(result.output_tail)}"
     return ""
+
+
+def _error_line(text: str) -> str:
+    """Return pytest's last "ERROR:" line (what it refused), else its last line."""
+    errors = [line.strip() for line in (text or "").splitlines() if line.startswith("ERROR:")]
+    return errors[-1][:300] if errors else _last_line(text)
 
 
 def _last_line(text: str) -> str:

@@ -106,3 +106,10 @@ def test_a_database_test_runs_on_a_test_database_of_its_own():
 
     assert run.status == TaskStatus.COMPLETED, f"{run.error_message}\n{run.output_tail}"
     assert run.totals == {"passed": 1}
+
+
+def test_an_expression_pytest_cannot_parse_fails_the_run_with_its_message():
+    run = run_selection(paths=[PASSING], keyword="not (adds")
+
+    assert run.status == TaskStatus.FAILED
+    assert run.error_message.startswith("pytest refused the selection: ERROR: Wrong expression passed to '-k': not (adds")

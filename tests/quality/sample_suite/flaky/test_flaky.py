@@ -1,8 +1,12 @@
 """A test that flips: it fails, then passes, then fails... (a marker file in the temp folder remembers)."""
+import hashlib
+import os
 import tempfile
 from pathlib import Path
 
-MARKER = Path(tempfile.gettempdir()) / "wizamart-sample-suite-flip"
+# One marker per database the runs use: suites on two databases at once do not flip each other's.
+_DATABASE = hashlib.sha256(os.environ.get("DATABASE_URL", "").encode()).hexdigest()[:12]
+MARKER = Path(tempfile.gettempdir()) / f"wizamart-sample-suite-flip-{_DATABASE}"
 
 
 def test_steady():
