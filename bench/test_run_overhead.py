@@ -28,11 +28,14 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
 os.environ["USE_CELERY"] = "false"
 # The job runs in this thread, as a command's would; the sampler watches its row from another.
 os.environ["BACKGROUND_TASKS_EAGER"] = "true"
+# The tests' Celery workers use the same Redis under plain pytest and under the job.
+os.environ.setdefault("QUALITY_TEST_RUN_REDIS_URL", os.environ.get("REDIS_URL", ""))
 
 import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
@@ -101,6 +104,7 @@ def main():
     parser.add_argument("paths", nargs="*", default=DEFAULT_SELECTION)
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
+    settings.QUALITY_TEST_RUN_REDIS_URL = os.environ["QUALITY_TEST_RUN_REDIS_URL"]
     call_command("migrate", verbosity=0)
     TestRun.objects.active().delete()
     print(f"Selection: {' '.join(args.paths)}  (database {connection.vendor}, {args.repeat} round(s))")

@@ -11,6 +11,9 @@ test_run_settings = AppSettings(
         # Database server the tests create their test database on; empty: the project's own
         # server and credentials (pytest-django creates "test_<name>" there, never touching <name>).
         "DATABASE_URL": "",
+        # Redis the tests' own Celery workers use (REDIS_URL of the tests; they flush it): a scratch
+        # database, never the live broker. Empty: the tests' default (redis://127.0.0.1:6379/15).
+        "REDIS_URL": "",
         # Variables of this process the pytest process may see; nothing else is passed on.
         "ENV_ALLOWLIST": ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "CHROMIUM_PATH"),
         # Seconds between two reads of the live progress file.

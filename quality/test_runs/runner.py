@@ -98,6 +98,8 @@ def pytest_environment(*, workspace: Workspace, database_url: str) -> dict[str, 
             LIVE_DATABASES_ENV: json.dumps(live_database_identities()),
         }
     )
+    if test_run_settings.REDIS_URL:
+        env["REDIS_URL"] = test_run_settings.REDIS_URL
     return env
 
 
