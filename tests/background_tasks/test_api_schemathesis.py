@@ -18,11 +18,15 @@ SEED = 20261204
 MAX_EXAMPLES = 20
 RUN_TIMEOUT = 600  # seconds: the whole run, however the machine is loaded
 VENDOR_CODES = ["probe-shop", "probe-market"]
+# A "test-path" must exist under tests/: these do (the test-run sample suite).
+TEST_PATHS = ["tests/quality/sample_suite/passing", "tests/quality/sample_suite/failing/test_failing.py::test_raises"]
 
 
 def existing_vendors(node):
     """The schema as this test's database reads it: a "vendor-code" is one of the vendors the test made."""
     if isinstance(node, dict):
+        if node.get("format") == "test-path":
+            return {**{k: v for k, v in node.items() if k not in ("format", "pattern")}, "enum": TEST_PATHS}
         if node.get("format") == "vendor-code":
             codes = [*VENDOR_CODES, None] if node.get("nullable") else VENDOR_CODES
             return {**{k: v for k, v in node.items() if k not in ("format", "pattern")}, "enum": codes}
