@@ -22,7 +22,8 @@ from .query import MAX_PAGE_SIZE
 
 # Faults a real server shows; RANDOM_FAULTS are those a client must survive without losing a shipment.
 RANDOM_FAULTS = ("429", "502", "503", "504", "reset", "timeout", "graphql_error")
-SCRIPTED_FAULTS = (*RANDOM_FAULTS, "401", "403", "revoked", "change", "node_error")
+# "ok" scripts a normal answer (to place a fault on a later request).
+SCRIPTED_FAULTS = (*RANDOM_FAULTS, "401", "403", "revoked", "change", "node_error", "ok")
 BASE_TIME = datetime(2024, 1, 1, tzinfo=UTC)
 STATES = ("unconfirmed", "confirmed", "shipped", "returned", "declined")
 DEMO_VENDORS = ("maison-lux", "velo-esch", "epicerie-fine")
@@ -187,6 +188,8 @@ class FakeLetzshop:
         with self._lock:
             if self._scripted:
                 fault = self._scripted.popleft()
+                if fault == "ok":
+                    return ""
             elif self.fault_rate and self._rng.random() < self.fault_rate:
                 fault = self._rng.choice(RANDOM_FAULTS)
             else:

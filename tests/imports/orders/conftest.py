@@ -38,3 +38,30 @@ def fast_retries(settings):
 @pytest.fixture
 def vendor(db):
     return VendorFactory(code="maison-lux", letzshop_api_key=API_KEY)
+
+
+@pytest.fixture
+def catalogue(vendor):
+    """The vendor's products with the skus the fake server sells (MAI-0000 to MAI-0039)."""
+    from imports.orders.letzshop.fake import demo_sku
+    from tests.factories import ProductFactory
+
+    return [ProductFactory(vendor=vendor, sku=demo_sku(vendor.code, n)) for n in range(40)]
+
+
+@pytest.fixture
+def run_order_import(run_on_commit):
+    """Create an order import through its service, run it here, return it refreshed."""
+    from imports.orders.services import order_import_create
+
+    def run(vendor, **options):
+        job = run_on_commit(order_import_create, vendor=vendor, triggered_by="manual:test", **options)
+        job.refresh_from_db()
+        return job
+
+    return run
+
+
+def served_nodes(server, vendor_code="maison-lux"):
+    """Every shipment the fake server holds for a vendor, as it would send them."""
+    return [server.node(vendor_code, index) for index in range(server.data[vendor_code].count)]
