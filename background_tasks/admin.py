@@ -1,6 +1,9 @@
 """Admin: the unified "Background tasks" page, the base admin of every job type, notifications."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import ClassVar
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
@@ -8,7 +11,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ALL_VAR, IS_FACETS_VAR, ORDER_VAR
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db import models
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -17,13 +20,13 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.text import capfirst
+from rest_framework import serializers
 
-from .dispatch import background_task_dispatch
 from .models import AdminNotification, BackgroundTask, UnifiedTask
 from .registry import get_task_model, task_type_choices
 from .selectors import COUNTS_CAP, COUNTS_MAX_AGE, background_tasks_service
 from .serializers import BackgroundTaskSerializer
-from .services import background_task_cancel, background_task_retry
+from .services import background_task_cancel, background_task_create, background_task_retry
 from .status import TaskStatus
 
 LIFECYCLE_FIELDS = (
@@ -45,17 +48,54 @@ LIFECYCLE_FIELDS = (
 
 
 class CappedCountPaginator(Paginator):
-    """Count at most CAP rows: no full-table COUNT on a table of a million jobs."""
-
-    CAP = 10_000
+    """Count at most COUNTS_CAP rows (+1, read "more than"): no full-table COUNT on a table of a million jobs."""
 
     @cached_property
     def count(self) -> int:
-        return self.object_list[: self.CAP + 1].count()
+        return self.object_list[: COUNTS_CAP + 1].count()
 
 
 def triggered_by_admin(request) -> str:
     return f"manual:{request.user.get_username()}"
+
+
+class InputSerializerFormMixin:
+    """A trigger form whose rules live in the type's API input serializer: the input is validated there, once.
+
+    The form parses its fields as usual; ``clean()`` hands them to ``input_serializer_class``, shows
+    its errors on the form, and keeps its validated data as ``service_kwargs`` (the create service's
+    keyword arguments). A model picked in the form goes to a ``SlugRelatedField`` as its slug.
+    """
+
+    input_serializer_class: type[serializers.Serializer]
+    # Form field -> serializer field, where the names differ.
+    serializer_fields: ClassVar[dict[str, str]] = {}
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        serializer = self.input_serializer_class(data=self.serializer_data(cleaned))
+        if serializer.is_valid():
+            self.service_kwargs = dict(serializer.validated_data)
+            return cleaned
+        form_names = {theirs: ours for ours, theirs in self.serializer_fields.items()}
+        for name, errors in serializer.errors.items():
+            field = form_names.get(name, name)
+            self.add_error(field if field in self.fields else None, [str(error) for error in errors])
+        return cleaned
+
+    def serializer_data(self, cleaned: dict) -> dict:
+        fields = self.input_serializer_class().fields
+        data = {}
+        for name, value in cleaned.items():
+            key = self.serializer_fields.get(name, name)
+            if value is None or key not in fields:
+                continue
+            if isinstance(fields[key], serializers.SlugRelatedField) and isinstance(value, models.Model):
+                value = getattr(value, fields[key].slug_field)
+            data[key] = value
+        return data
 
 
 def flower_link(celery_task_id: str | None):
@@ -221,14 +261,25 @@ class BackgroundTaskAdmin(JobListMixin, admin.ModelAdmin):
         sets.append(("Lifecycle", {"fields": lifecycle}))
         return sets
 
+    # The type's ``<type>_create(*, triggered_by, **inputs)`` service, the one the API and the
+    # commands call; None: ``background_task_create`` with the form's fields.
+    create_service: ClassVar[Callable[..., BackgroundTask] | None] = None
+
+    def create_job(self, *, request, form) -> BackgroundTask:
+        """Create the job from the trigger form through the type's create service."""
+        inputs = form.service_kwargs if hasattr(form, "service_kwargs") else dict(form.cleaned_data)
+        triggered_by = triggered_by_admin(request)
+        if self.create_service is None:
+            return background_task_create(model=self.model, triggered_by=triggered_by, **inputs)
+        return type(self).create_service(triggered_by=triggered_by, **inputs)
+
     def save_model(self, request, obj, form, change):
         if change:
             return  # jobs are not edited; actions change them
-        obj.triggered_by = triggered_by_admin(request)
-        obj.progress_message = "Waiting to start"
-        with transaction.atomic():
-            obj.save()
-            background_task_dispatch(obj)
+        job = self.create_job(request=request, form=form)
+        # The admin logs the addition and redirects with ``obj``: it becomes the created job.
+        obj.pk = job.pk
+        obj._state.adding = False
 
     # --- the task page: trigger, running indicator, status banner, results summary -------------
 
@@ -414,7 +465,7 @@ class UnifiedTaskAdmin(JobListMixin, admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         row = UnifiedTask.objects.filter(pk=object_id).first()
-        url = job_admin_url(row) if row else None
+        url = job_admin_url(task_type=row.task_type, job_id=row.pk) if row else None
         return redirect(url or "admin:background_tasks_unifiedtask_changelist")
 
     @admin.display(description="Task type", ordering="task_type")
@@ -423,7 +474,7 @@ class UnifiedTaskAdmin(JobListMixin, admin.ModelAdmin):
 
     @admin.display(description="Job", ordering="id")
     def job_link(self, obj):
-        url = job_admin_url(obj)
+        url = job_admin_url(task_type=obj.task_type, job_id=obj.pk)
         label = f"#{obj.pk}"
         return format_html('<a href="{}">{}</a>', url, label) if url else label
 
@@ -464,13 +515,13 @@ def change_url_templates() -> dict[str, str]:
     return urls
 
 
-def job_admin_url(row) -> str | None:
-    """Return the admin change page of a job (a job or a unified row)."""
-    model = get_task_model(row.task_type)
+def job_admin_url(*, task_type: str, job_id: int) -> str | None:
+    """Return the admin change page of the job ``job_id`` of type ``task_type``."""
+    model = get_task_model(task_type)
     if model is None:
         return None
     try:
-        return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[row.pk])
+        return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[job_id])
     except NoReverseMatch:
         return None
 
@@ -491,7 +542,8 @@ class AdminNotificationAdmin(admin.ModelAdmin):
     def job_link(self, obj):
         if not obj.job_id:
             return "—"
-        url = job_admin_url(obj)
+        # The job's own id, not the notification's.
+        url = job_admin_url(task_type=obj.task_type, job_id=obj.job_id)
         return format_html('<a href="{}">#{}</a>', url, obj.job_id) if url else f"#{obj.job_id}"
 
     @admin.action(description="Mark selected notifications as read")

@@ -1,12 +1,17 @@
-"""The unified API: list, status, cancel, retry; and the base of every trigger endpoint."""
+"""The unified API: the BackgroundTaskViewSet, and TaskTriggerViewSet, the base of every trigger."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, ClassVar
+
 from django.db import transaction
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.response import Response
-from rest_framework.views import APIView
+from rest_framework.viewsets import GenericViewSet
 
 from .models import BackgroundTask
 from .registry import task_types
@@ -27,6 +32,9 @@ from .status import TaskStatus
 
 # Job ids are PostgreSQL bigints: anything larger is not an id (and must not reach the database).
 MAX_JOB_ID = 2**63 - 1
+# Every job route names its id ``job_id`` and takes digits only.
+JOB_ID_KWARG = "job_id"
+JOB_ID_REGEX = "[0-9]+"
 
 
 class JobIdsField(serializers.Field):
@@ -60,30 +68,6 @@ def triggered_by_api(request) -> str:
     return f"api:{request.user.get_username()}"
 
 
-class TaskTriggerApi(APIView):
-    """Base of a task type's trigger: validate input, create the job, answer 202.
-
-    A subclass sets ``InputSerializer`` and implements ``create_job``.
-    """
-
-    InputSerializer: type[serializers.Serializer] = serializers.Serializer
-
-    def create_job(self, *, data: dict, triggered_by: str) -> BackgroundTask:
-        raise NotImplementedError
-
-    def get_serializer(self, *args, **kwargs):
-        """Expose the input serializer to the OpenAPI schema generator."""
-        return self.InputSerializer(*args, **kwargs)
-
-    @extend_schema(responses={202: TriggerResponseSerializer})
-    def post(self, request, *args, **kwargs):
-        serializer = self.InputSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            job = self.create_job(data=serializer.validated_data, triggered_by=triggered_by_api(request))
-        return Response(trigger_body(job), status=status.HTTP_202_ACCEPTED)
-
-
 def get_job_or_404(job_id: int) -> BackgroundTask:
     job = background_tasks_service.get_task_by_id(int(job_id))
     if job is None:
@@ -91,53 +75,161 @@ def get_job_or_404(job_id: int) -> BackgroundTask:
     return job
 
 
-class BackgroundTaskListApi(APIView):
-    """List jobs of every type, newest first.
+class RequestTooLarge(APIException):
+    """413: the request body is over a limit (raised before the body is read)."""
 
-    A page follows all its rows with one request: ``ids`` answers those jobs whatever the other
-    filters say, and ``after`` adds the jobs started since (ids above it) that match the filters.
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "too_large"
+
+
+class TriggerSchema(AutoSchema):
+    """Documents a trigger without input as a POST without a body."""
+
+    def get_request_serializer(self):
+        if getattr(self.view, "action", None) == "create" and self.view.input_serializer_class is None:
+            return None
+        return super().get_request_serializer()
+
+
+class TaskTriggerViewSet(GenericViewSet):
+    """Base of every task type's trigger: ``POST <prefix>`` validates the input, creates the job, answers 202.
+
+    Recipe for a new task type (its model, e.g. ``TestRun``, and its create service exist):
+
+    1. In ``<app>/serializers.py``, one input serializer with a name of its own (it names the
+       OpenAPI component), e.g. ``TestRunInputSerializer``. Its validated data are the create
+       service's keyword arguments (use ``source=`` to rename a field). It is the only place the
+       input is validated: an admin form that takes the same input validates through it too.
+    2. In ``<app>/api.py``, subclass and set three class attributes::
+
+           class TestRunViewSet(TaskTriggerViewSet):
+               \"\"\"Start a test run.\"\"\"   # the OpenAPI description
+
+               model = TestRun
+               input_serializer_class = TestRunInputSerializer   # None: the POST takes no body
+               create_service = staticmethod(test_run_create)
+
+       ``create_service`` is the type's ``<type>_create(*, triggered_by, **validated_data)``
+       service, the one the admin and the management commands call too. It runs inside a
+       transaction; the job is dispatched once it commits.
+       Optional: ``parser_classes`` (e.g. multipart for uploads); ``get_service_kwargs()`` to
+       add keyword arguments that do not come from the body; ``@action(detail=True, ...)``
+       methods for the job's own resources (``self.get_job()`` finds the job or answers 404),
+       e.g. a download at ``<prefix>/<job_id>/download``.
+    3. In ``<app>/urls.py``, register it on a ``background_tasks.routers.TaskApiRouter`` (every
+       path answers with and without a trailing slash)::
+
+           router = TaskApiRouter()
+           router.register("api/v1/quality/test-runs", TestRunViewSet, basename="test-run")
+           urlpatterns = router.urls
+
+       and include the app's urls from the project's urls. The trigger answers 202 with
+       ``{job_id, task_type, status, message, status_url}``; bad input answers 400 with field
+       errors; the job then shows in ``/api/v1/admin/background-tasks``.
     """
 
-    class FilterSerializer(serializers.Serializer):
-        task_type = serializers.CharField(required=False)
-        status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
-        limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=DEFAULT_LIMIT)
-        ids = JobIdsField(required=False)
-        after = serializers.IntegerField(required=False, min_value=0, max_value=MAX_JOB_ID)
+    model: ClassVar[type[BackgroundTask]]
+    input_serializer_class: ClassVar[type[serializers.Serializer] | None] = None
+    create_service: ClassVar[Callable[..., BackgroundTask]]
+    lookup_url_kwarg = JOB_ID_KWARG
+    lookup_value_regex = JOB_ID_REGEX
+    schema = TriggerSchema()
 
-        def validate_task_type(self, value):
-            if value not in task_types():
-                raise serializers.ValidationError(
-                    f'"{value}" is not a valid task type. Choose from: {", ".join(task_types())}.'
-                )
-            return value
+    def get_queryset(self):
+        return self.model._default_manager.all()
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("task_type", str, enum=None, description="One task type, e.g. product_import"),
-            OpenApiParameter("status", str, enum=[c for c, _ in TaskStatus.choices]),
-            OpenApiParameter("limit", int, description="At most this many jobs (default 50, 1 to 1000)"),
-            OpenApiParameter(
-                "ids",
-                str,
-                description=(
-                    f"Comma-separated job ids, e.g. 12,15,20 (at most {MAX_IDS}): these jobs, whatever task_type, "
-                    "status and limit say; unknown ids are left out. Without `after`, only these jobs are listed."
-                ),
-            ),
-            OpenApiParameter(
-                "after",
-                int,
-                description=(
-                    "Only jobs with a larger id, i.e. started later, matching task_type and status (up to limit). "
-                    "With `ids`, the answer holds both sets, each job once."
-                ),
-            ),
-        ],
-        responses=BackgroundTaskSerializer(many=True),
-    )
-    def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
+    def get_serializer_class(self):
+        return self.input_serializer_class or serializers.Serializer
+
+    def get_service_kwargs(self, validated_data: dict) -> dict[str, Any]:
+        """The create service's keyword arguments besides ``triggered_by``: the validated input."""
+        return dict(validated_data)
+
+    def get_job(self) -> BackgroundTask:
+        """The job of this type named by the URL's ``job_id``, or a 404 naming it."""
+        job_id = self.kwargs[self.lookup_url_kwarg]
+        job = self.get_queryset().filter(pk=job_id).first()
+        if job is None:
+            raise NotFound(f"No {self.model._meta.verbose_name} with id {job_id}.")
+        return job
+
+    @extend_schema(responses={202: TriggerResponseSerializer})
+    def create(self, request, *args, **kwargs):
+        data: dict = {}
+        if self.input_serializer_class is not None:
+            serializer = self.get_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+        with transaction.atomic():
+            job = type(self).create_service(triggered_by=triggered_by_api(request), **self.get_service_kwargs(data))
+        return Response(trigger_body(job), status=status.HTTP_202_ACCEPTED)
+
+
+class BackgroundTaskFilterSerializer(serializers.Serializer):
+    """The list's query parameters."""
+
+    task_type = serializers.CharField(required=False)
+    status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=DEFAULT_LIMIT)
+    ids = JobIdsField(required=False)
+    after = serializers.IntegerField(required=False, min_value=0, max_value=MAX_JOB_ID)
+
+    def validate_task_type(self, value):
+        if value not in task_types():
+            raise serializers.ValidationError(f'"{value}" is not a valid task type. Choose from: {", ".join(task_types())}.')
+        return value
+
+
+class BackgroundTaskCountsSerializer(serializers.Serializer):
+    cap = serializers.IntegerField()
+    counts = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField()))
+
+
+class UnreadNotificationsSerializer(serializers.Serializer):
+    unread = serializers.IntegerField()
+    cap = serializers.IntegerField()
+    label = serializers.CharField()
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("task_type", str, enum=None, description="One task type, e.g. product_import"),
+    OpenApiParameter("status", str, enum=[c for c, _ in TaskStatus.choices]),
+    OpenApiParameter("limit", int, description="At most this many jobs (default 50, 1 to 1000)"),
+    OpenApiParameter(
+        "ids",
+        str,
+        description=(
+            f"Comma-separated job ids, e.g. 12,15,20 (at most {MAX_IDS}): these jobs, whatever task_type, "
+            "status and limit say; unknown ids are left out. Without `after`, only these jobs are listed."
+        ),
+    ),
+    OpenApiParameter(
+        "after",
+        int,
+        description=(
+            "Only jobs with a larger id, i.e. started later, matching task_type and status (up to limit). "
+            "With `ids`, the answer holds both sets, each job once."
+        ),
+    ),
+]
+
+
+class BackgroundTaskViewSet(GenericViewSet):
+    """Jobs of every type: list, status, cancel, retry, counts, and the unread failure notifications."""
+
+    serializer_class = BackgroundTaskSerializer
+    lookup_url_kwarg = JOB_ID_KWARG
+    lookup_value_regex = JOB_ID_REGEX
+
+    @extend_schema(parameters=LIST_PARAMETERS, responses=BackgroundTaskSerializer(many=True))
+    def list(self, request):
+        """List jobs of every type, newest first.
+
+        A page follows all its rows with one request: ``ids`` answers those jobs whatever the other
+        filters say, and ``after`` adds the jobs started since (ids above it) that match the filters.
+        """
+        filters = BackgroundTaskFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         params = dict(filters.validated_data)
         ids = params.pop("ids", None)
@@ -151,47 +243,15 @@ class BackgroundTaskListApi(APIView):
                 jobs = newest_first([*jobs, *newer])
         return Response(BackgroundTaskSerializer(jobs, many=True).data)
 
-
-class BackgroundTaskCountsApi(APIView):
-    """How many jobs of each type are in each status; a count above ``cap`` reads "more than cap"."""
-
-    class OutputSerializer(serializers.Serializer):
-        cap = serializers.IntegerField()
-        counts = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField()))
-
-    @extend_schema(responses=OutputSerializer)
-    def get(self, request):
-        counts = background_tasks_service.count_by_status_and_type(cap=COUNTS_CAP, max_age=COUNTS_MAX_AGE)
-        return Response({"cap": COUNTS_CAP, "counts": counts})
-
-
-class UnreadNotificationsApi(APIView):
-    """How many failure notifications are unread (the admin header polls it); above ``cap`` reads "cap+"."""
-
-    class OutputSerializer(serializers.Serializer):
-        unread = serializers.IntegerField()
-        cap = serializers.IntegerField()
-        label = serializers.CharField()
-
-    @extend_schema(responses=OutputSerializer)
-    def get(self, request):
-        unread = unread_notifications_count()
-        return Response({"unread": unread, "cap": UNREAD_CAP, "label": unread_label(unread)})
-
-
-class BackgroundTaskDetailApi(APIView):
-    """The status of one job of any type."""
-
     @extend_schema(responses=BackgroundTaskSerializer)
-    def get(self, request, job_id: int):
+    def retrieve(self, request, job_id: int):
+        """The status of one job of any type."""
         return Response(BackgroundTaskSerializer(get_job_or_404(job_id)).data)
 
-
-class BackgroundTaskCancelApi(APIView):
-    """Cancel a pending job, or ask a running one to stop."""
-
-    @extend_schema(request=None, responses=BackgroundTaskSerializer)
-    def post(self, request, job_id: int):
+    @extend_schema(request=None, responses={202: BackgroundTaskSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, job_id: int):
+        """Cancel a pending job, or ask a running one to stop."""
         job = get_job_or_404(job_id)
         if not background_task_cancel(job=job, cancelled_by=request.user.get_username()):
             return Response(
@@ -200,12 +260,10 @@ class BackgroundTaskCancelApi(APIView):
             )
         return Response(BackgroundTaskSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
-
-class BackgroundTaskRetryApi(APIView):
-    """Run a failed or cancelled job again."""
-
     @extend_schema(request=None, responses={202: TriggerResponseSerializer})
-    def post(self, request, job_id: int):
+    @action(detail=True, methods=["post"])
+    def retry(self, request, job_id: int):
+        """Run a failed or cancelled job again."""
         job = get_job_or_404(job_id)
         if not background_task_retry(job=job, triggered_by=triggered_by_api(request)):
             return Response(
@@ -213,3 +271,17 @@ class BackgroundTaskRetryApi(APIView):
                 status=status.HTTP_409_CONFLICT,
             )
         return Response(trigger_body(job, "Task queued for retry"), status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses=BackgroundTaskCountsSerializer)
+    @action(detail=False, methods=["get"])
+    def counts(self, request):
+        """How many jobs of each type are in each status; a count above ``cap`` reads "more than cap"."""
+        counts = background_tasks_service.count_by_status_and_type(cap=COUNTS_CAP, max_age=COUNTS_MAX_AGE)
+        return Response({"cap": COUNTS_CAP, "counts": counts})
+
+    # Not an @action: its path is under /notifications, so background_tasks/urls.py routes it.
+    @extend_schema(responses=UnreadNotificationsSerializer)
+    def unread_count(self, request):
+        """How many failure notifications are unread (the admin header polls it); above ``cap`` reads "cap+"."""
+        unread = unread_notifications_count()
+        return Response({"unread": unread, "cap": UNREAD_CAP, "label": unread_label(unread)})

@@ -1,14 +1,29 @@
 """Admin of product exports: the add form starts an export; the change page links to its file."""
+from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
 
-from background_tasks.admin import BackgroundTaskAdmin
+from background_tasks.admin import BackgroundTaskAdmin, InputSerializerFormMixin
 
 from .models import ProductExportJob
+from .serializers import ProductExportInputSerializer
+from .services import product_export_create
+
+
+class ProductExportForm(InputSerializerFormMixin, forms.ModelForm):
+    """The admin's trigger form; its rules are the API's (ProductExportInputSerializer)."""
+
+    input_serializer_class = ProductExportInputSerializer
+
+    class Meta:
+        model = ProductExportJob
+        fields = ("vendor", "format", "gzip", "availability", "updated_since")
 
 
 @admin.register(ProductExportJob)
 class ProductExportJobAdmin(BackgroundTaskAdmin):
+    form = ProductExportForm
+    create_service = staticmethod(product_export_create)
     list_display = BackgroundTaskAdmin.list_display + ("vendor", "format", "gzip", "row_count", "download_link")
     list_filter = BackgroundTaskAdmin.list_filter + ("format",)
     list_select_related = ("vendor",)

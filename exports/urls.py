@@ -1,13 +1,9 @@
 """Exports API URLs."""
-from wizamart.urlhelpers import api_path
+from background_tasks.routers import TaskApiRouter
 
-from . import api
+from .api import ProductExportViewSet
 
-urlpatterns = [
-    api_path("api/v1/exports/products", api.ProductExportCreateApi.as_view(), name="product-export-create"),
-    api_path(
-        "api/v1/exports/products/<int:job_id>/download",
-        api.ProductExportDownloadApi.as_view(),
-        name="product-export-download",
-    ),
-]
+router = TaskApiRouter()
+router.register("api/v1/exports/products", ProductExportViewSet, basename="product-export")
+
+urlpatterns = router.urls

@@ -1,13 +1,9 @@
 """API URLs of this app."""
-from wizamart.urlhelpers import api_path
+from background_tasks.routers import TaskApiRouter
 
-from .products import api
+from .products.api import ProductImportViewSet
 
-urlpatterns = [
-    api_path("api/v1/imports/products", api.ProductImportCreateApi.as_view(), name="product-import-create"),
-    api_path(
-        "api/v1/imports/products/<int:job_id>/error-report",
-        api.ProductImportErrorReportApi.as_view(),
-        name="product-import-error-report",
-    ),
-]
+router = TaskApiRouter()
+router.register("api/v1/imports/products", ProductImportViewSet, basename="product-import")
+
+urlpatterns = router.urls

@@ -2,7 +2,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from .factories import StaffFactory, UserFactory
+from .factories import LimitedStaffFactory, StaffFactory, UserFactory
 
 pytest_plugins = ["tests.fixtures.celery_worker", "tests.fixtures.browser"]
 
@@ -26,6 +26,33 @@ def _in_process_tasks(settings, tmp_path):
 @pytest.fixture
 def staff_user(db):
     return StaffFactory()
+
+
+# What a back-office clerk needs for the job pages and the API: no superuser status.
+CLERK_PERMISSIONS = [
+    *(
+        f"{action}_{model}"
+        for model in ("marketplaceimportjob", "productexportjob", "subscriptionmaintenancerun", "demojob")
+        for action in ("view", "add", "change")
+    ),
+    "view_unifiedtask",
+    "view_adminnotification",
+    "change_adminnotification",
+    "view_vendor",
+]
+
+
+@pytest.fixture
+def clerk_user(db):
+    """A staff user who is not a superuser, with only CLERK_PERMISSIONS."""
+    return LimitedStaffFactory(permissions=CLERK_PERMISSIONS)
+
+
+@pytest.fixture
+def clerk_client(clerk_user):
+    client = APIClient()
+    client.force_login(clerk_user)
+    return client
 
 
 @pytest.fixture

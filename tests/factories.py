@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from wizamart.marketplace.models import Product, Subscription, Vendor
@@ -24,6 +25,19 @@ class StaffFactory(UserFactory):
     username = factory.Sequence(lambda n: f"staff{n}")
     is_staff = True
     is_superuser = True
+
+
+class LimitedStaffFactory(UserFactory):
+    """A staff member who is not a superuser: only the permissions named by codename."""
+
+    username = factory.Sequence(lambda n: f"clerk{n}")
+    is_staff = True
+    is_superuser = False
+
+    @factory.post_generation
+    def permissions(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.user_permissions.add(*Permission.objects.filter(codename__in=extracted))
 
 
 class VendorFactory(factory.django.DjangoModelFactory):

@@ -139,7 +139,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
-    "PREPROCESSING_HOOKS": ["wizamart.urlhelpers.schema_paths_without_trailing_slash"],
+    "PREPROCESSING_HOOKS": ["background_tasks.routers.schema_paths_without_trailing_slash"],
 }
 
 # --- Background tasks -----------------------------------------------------------------------

@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from .urlhelpers import api_path
+from background_tasks.routers import api_path
 
 admin.site.site_header = "Wizamart back office"
 admin.site.site_title = "Wizamart"

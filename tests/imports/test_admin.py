@@ -52,7 +52,7 @@ def test_results_summary_shows_counts_rejected_rows_and_report(admin_client, run
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ({}, "Give a feed file or a feed URL."),
+        ({}, "Send a file (multipart) or a source_url."),
         ({"source_url": "ftp://x.example/a.csv"}, "Only http and https URLs can be imported (got &#x27;ftp&#x27;)."),
     ],
 )

@@ -5,6 +5,7 @@ from django.contrib import admin
 from background_tasks.admin import BackgroundTaskAdmin
 
 from .models import Order, OrderItem, Product, Subscription, SubscriptionMaintenanceRun, Vendor
+from .services import subscription_maintenance_create
 
 
 class VendorForm(forms.ModelForm):
@@ -86,3 +87,4 @@ class SubscriptionMaintenanceRunAdmin(BackgroundTaskAdmin):
     # The run takes no input: its trigger form is a single start button.
     exclude = ("counts",)
     trigger_label = "Run subscription maintenance"
+    create_service = staticmethod(subscription_maintenance_create)

@@ -1,12 +1,13 @@
 """Marketplace API: the subscription maintenance trigger."""
-from background_tasks.api import TaskTriggerApi
-from background_tasks.services import background_task_create
+from background_tasks.api import TaskTriggerViewSet
 
 from .models import SubscriptionMaintenanceRun
+from .services import subscription_maintenance_create
 
 
-class SubscriptionMaintenanceCreateApi(TaskTriggerApi):
-    """Start a subscription maintenance run now."""
+class SubscriptionMaintenanceViewSet(TaskTriggerViewSet):
+    """Start a subscription maintenance run now (it takes no input)."""
 
-    def create_job(self, *, data, triggered_by):
-        return background_task_create(model=SubscriptionMaintenanceRun, triggered_by=triggered_by)
+    model = SubscriptionMaintenanceRun
+    input_serializer_class = None
+    create_service = staticmethod(subscription_maintenance_create)

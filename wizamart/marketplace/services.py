@@ -7,6 +7,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from background_tasks.jobs import JobProgress, Outcome
+from background_tasks.services import background_task_create
 
 from .models import Subscription, SubscriptionMaintenanceRun
 
@@ -59,6 +60,11 @@ def subscriptions_mark_past_due(*, now: datetime) -> int:
         .filter(auto_renew=False, cancel_at_period_end=False)
         .update(status=Subscription.Status.PAST_DUE, updated_at=now)
     )
+
+
+def subscription_maintenance_create(*, triggered_by: str) -> SubscriptionMaintenanceRun:
+    """Create a subscription maintenance run and dispatch it once the transaction commits."""
+    return background_task_create(model=SubscriptionMaintenanceRun, triggered_by=triggered_by)
 
 
 def subscription_maintenance_execute(*, run: SubscriptionMaintenanceRun, progress: JobProgress) -> Outcome:

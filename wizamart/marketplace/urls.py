@@ -1,12 +1,11 @@
 """Marketplace API URLs."""
-from wizamart.urlhelpers import api_path
+from background_tasks.routers import TaskApiRouter
 
-from . import api
+from .api import SubscriptionMaintenanceViewSet
 
-urlpatterns = [
-    api_path(
-        "api/v1/marketplace/subscription-maintenance",
-        api.SubscriptionMaintenanceCreateApi.as_view(),
-        name="subscription-maintenance-create",
-    ),
-]
+router = TaskApiRouter()
+router.register(
+    "api/v1/marketplace/subscription-maintenance", SubscriptionMaintenanceViewSet, basename="subscription-maintenance"
+)
+
+urlpatterns = router.urls

@@ -9,8 +9,9 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from background_tasks.cli import finish_command, follow_job, must_wait, triggered_by_cli
 from exports.models import ProductExportJob
+from exports.serializers import ProductExportInputSerializer
 from exports.services import private_storage, product_export_create
-from wizamart.marketplace.models import Product, Vendor
+from wizamart.marketplace.models import Product
 
 
 class Command(BaseCommand):
@@ -26,19 +27,19 @@ class Command(BaseCommand):
         parser.add_argument("--wait", action="store_true", help="Wait for the export, with a progress bar.")
 
     def handle(self, *args, **options):
-        vendor = self.vendor(options["vendor"])
-        updated_since = self.moment(options["updated_since"])
+        inputs = self.validated(
+            {
+                "vendor": options["vendor"],
+                "format": options["format"],
+                "gzip": options["gzip"],
+                "availability": options["availability"] or "",
+                "updated_since": self.moment(options["updated_since"]),
+            }
+        )
         output = options["output"]
         if output:
             self.check_output(output)
-        job = product_export_create(
-            triggered_by=triggered_by_cli(),
-            vendor=vendor,
-            format=options["format"],
-            gzip=options["gzip"],
-            availability=options["availability"] or "",
-            updated_since=updated_since,
-        )
+        job = product_export_create(triggered_by=triggered_by_cli(), **inputs)
         self.stdout.write(f"Queued product export #{job.pk}.")
         if not (must_wait(options["wait"]) or output):
             return
@@ -48,13 +49,12 @@ class Command(BaseCommand):
         if output:
             self.copy_file(job, output)
 
-    def vendor(self, code):
-        if code is None:
-            return None
-        try:
-            return Vendor.objects.get(code=code)
-        except Vendor.DoesNotExist:
-            raise CommandError(f'No vendor with code "{code}".') from None
+    def validated(self, data: dict) -> dict:
+        """The create service's arguments, validated by the API's rules; errors as a CommandError."""
+        serializer = ProductExportInputSerializer(data={name: value for name, value in data.items() if value is not None})
+        if not serializer.is_valid():
+            raise CommandError(" ".join(str(error) for errors in serializer.errors.values() for error in errors))
+        return dict(serializer.validated_data)
 
     def moment(self, text):
         if not text:

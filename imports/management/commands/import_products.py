@@ -1,14 +1,13 @@
 """Import a vendor's product feed from a file or an http(s) URL (and wait for it with --wait)."""
+from contextlib import contextmanager
 from pathlib import Path
 
+from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from background_tasks.cli import finish_command, follow_job, must_wait, triggered_by_cli
-from background_tasks.services import background_task_create
-from imports.models import MarketplaceImportJob
-from imports.products.services import product_import_copy_local_file
-from imports.products.sources import validate_feed_url
-from wizamart.marketplace.models import Vendor
+from imports.products.serializers import ProductImportInputSerializer
+from imports.products.services import product_import_create
 
 
 class Command(BaseCommand):
@@ -25,17 +24,11 @@ class Command(BaseCommand):
         parser.add_argument("--wait", action="store_true", help="Wait for the import to finish, with a progress bar.")
 
     def handle(self, *args, source, vendor, marketplace, dry_run, deactivate_missing, wait, **options):
-        vendor_obj = self.vendor(vendor)
-        fields = self.source_fields(source)
-        job = background_task_create(
-            model=MarketplaceImportJob,
-            triggered_by=triggered_by_cli(),
-            vendor=vendor_obj,
-            marketplace=marketplace,
-            dry_run=dry_run,
-            deactivate_missing=deactivate_missing,
-            **fields,
-        )
+        data = {"vendor": vendor, "marketplace": marketplace, "dry_run": dry_run, "deactivate_missing": deactivate_missing}
+        with self.opened_source(source) as source_data:
+            inputs = self.validated({**data, **source_data})
+            job = product_import_create(triggered_by=triggered_by_cli(), **inputs)
+        vendor_obj = inputs["vendor"]
         self.stdout.write(f"Queued product import #{job.pk} for {vendor_obj.code}.")
         if not must_wait(wait):
             return
@@ -51,23 +44,25 @@ class Command(BaseCommand):
         if details["error_report_url"]:
             self.stdout.write(f"Error report: {details['error_report_url']}")
 
-    def vendor(self, code: str) -> Vendor:
-        try:
-            return Vendor.objects.get(code=code)
-        except Vendor.DoesNotExist:
-            raise CommandError(f'No vendor with code "{code}".') from None
-
-    def source_fields(self, source: str) -> dict:
-        """Return the job fields for a URL, or store a local file and return its fields."""
+    @contextmanager
+    def opened_source(self, source: str):
+        """Yield the input naming the feed: its URL, or the local file, open while the job is created."""
         if "://" in source:
-            try:
-                return {"source_url": validate_feed_url(source)}
-            except ValueError as exc:
-                raise CommandError(str(exc)) from None
+            yield {"source_url": source}
+            return
         path = Path(source)
         if not path.is_file():
             raise CommandError(f"No such file: {source}")
         try:
-            return {"source_file": product_import_copy_local_file(path=path), "source_name": path.name[:255]}
+            handle = path.open("rb")
         except OSError as exc:
             raise CommandError(f"Cannot read {source}: {exc.strerror or exc}") from None
+        with handle:
+            yield {"file": File(handle, name=path.name)}
+
+    def validated(self, data: dict) -> dict:
+        """The create service's arguments, validated by the API's rules; errors as a CommandError."""
+        serializer = ProductImportInputSerializer(data=data)
+        if not serializer.is_valid():
+            raise CommandError(" ".join(str(error) for errors in serializer.errors.values() for error in errors))
+        return dict(serializer.validated_data)

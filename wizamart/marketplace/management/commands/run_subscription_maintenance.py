@@ -2,8 +2,7 @@
 from django.core.management.base import BaseCommand
 
 from background_tasks.cli import finish_command, follow_job, must_wait, triggered_by_cli
-from background_tasks.services import background_task_create
-from wizamart.marketplace.models import SubscriptionMaintenanceRun
+from wizamart.marketplace.services import subscription_maintenance_create
 
 
 class Command(BaseCommand):
@@ -13,7 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("--wait", action="store_true", help="Wait for the run to finish, with a progress bar.")
 
     def handle(self, *args, wait=False, **options):
-        job = background_task_create(model=SubscriptionMaintenanceRun, triggered_by=triggered_by_cli())
+        job = subscription_maintenance_create(triggered_by=triggered_by_cli())
         self.stdout.write(f"Queued subscription maintenance run #{job.pk}.")
         if not must_wait(wait):
             return

@@ -1,9 +1,19 @@
-"""URL helpers: every API path answers with and without a trailing slash."""
+"""API routing: routers and paths that answer with and without a trailing slash."""
 import re
 
 from django.urls import re_path
+from rest_framework.routers import SimpleRouter
 
 _CONVERTERS = {"int": r"[0-9]+", "str": r"[^/]+", "slug": r"[-a-zA-Z0-9_]+"}
+
+
+class TaskApiRouter(SimpleRouter):
+    """A DRF router whose every route matches with or without a trailing slash."""
+
+    def __init__(self):
+        super().__init__()
+        # SimpleRouter takes only a yes/no for the slash; the routes' regexes take this as is.
+        self.trailing_slash = "/?"
 
 
 def api_path(route: str, view, name: str):
@@ -18,5 +28,5 @@ def api_path(route: str, view, name: str):
 
 
 def schema_paths_without_trailing_slash(endpoints, **kwargs):
-    """Document each API path once, in its canonical form without the optional trailing slash."""
+    """drf-spectacular preprocessing hook: document each API path once, without the optional slash."""
     return [(path.rstrip("/") or "/", regex, method, view) for path, regex, method, view in endpoints]
