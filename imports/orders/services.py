@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import storages
 from django.db import transaction
@@ -22,15 +23,12 @@ from .letzshop.client import LetzshopClient, LetzshopError, ShipmentPage
 from .models import SAMPLE_SIZE, LetzshopHistoricalImportJob
 from .parsing import ShipmentRecord, Unusable, parse_shipment
 from .selectors import order_import_default_since
+from .serializers import file_too_large_message, missing_key_message
 from .sources import FileUnusable, Prefetcher, api_pages, file_pages, read_shipment_file
 from .writers import PageWrite, orders_write_page
 
 FILES_DIR = "imports/order-files"
 logger = logging.getLogger(__name__)
-
-
-class OrderImportInputError(ValueError):
-    """The import cannot be started as asked; the message says why (shown as a field error)."""
 
 
 def private_storage():
@@ -45,13 +43,16 @@ def order_import_create(
     upload=None,
     dispatch: bool = True,
 ) -> LetzshopHistoricalImportJob:
-    """Create an order import from the Letzshop API (or from an uploaded JSON file of shipments) and queue it."""
+    """Create an order import from the Letzshop API (or from an uploaded JSON file of shipments) and queue it.
+
+    Input the API's serializer would refuse raises ValidationError (callers validate with it first).
+    """
     fields = {"source": LetzshopHistoricalImportJob.Source.API}
     if upload is not None:
         if since is not None:
-            raise OrderImportInputError("`since` applies to the Letzshop API only: a file is imported whole.")
+            raise ValidationError({"since": "`since` applies to the Letzshop API only: a file is imported whole."})
         if upload.size > orders_settings.MAX_FILE_SIZE:
-            raise OrderImportInputError(f"The file is larger than the {orders_settings.MAX_FILE_SIZE // 2**20} MB limit.")
+            raise ValidationError({"file": file_too_large_message()})
         name = f"{FILES_DIR}/{uuid.uuid4().hex}.json"
         fields = {
             "source": LetzshopHistoricalImportJob.Source.FILE,
@@ -59,10 +60,7 @@ def order_import_create(
             "source_file": private_storage().save(name, upload if hasattr(upload, "chunks") else File(upload, name=name)),
         }
     elif not vendor.has_letzshop_credentials():
-        raise OrderImportInputError(
-            f'Vendor "{vendor.code}" has no Letzshop API key: set it in the vendor\'s admin page '
-            f"or with `python manage.py letzshop_key {vendor.code}`."
-        )
+        raise ValidationError({"vendor": missing_key_message(vendor)})
     return background_task_create(
         model=LetzshopHistoricalImportJob, triggered_by=triggered_by, dispatch=dispatch, vendor=vendor, since=since, **fields
     )

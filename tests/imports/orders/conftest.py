@@ -30,7 +30,7 @@ def fast_retries(settings):
     settings.LETZSHOP_BACKOFF_INITIAL = 0.05
     settings.LETZSHOP_BACKOFF_MAX = 0.2
     settings.LETZSHOP_BACKOFF_JITTER = 0.05
-    settings.LETZSHOP_READ_TIMEOUT = 0.5
+    settings.LETZSHOP_READ_TIMEOUT = 1.5
     settings.LETZSHOP_CONNECT_TIMEOUT = 0.5
     return settings
 

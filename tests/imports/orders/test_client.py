@@ -41,7 +41,7 @@ def test_retry_after_is_honoured_never_a_request_earlier(fake_letzshop):
 
 @pytest.mark.parametrize("fault", ["502", "503", "504", "reset", "timeout", "graphql_error"])
 def test_transient_faults_are_retried_with_backoff(fake_letzshop, fault):
-    server = fake_letzshop(shipments=3, slow_seconds=1.0)
+    server = fake_letzshop(shipments=3, slow_seconds=2.5)
     server.script(fault, fault)
     with client_for(server) as client:
         page = client.shipments_page(first=3)
@@ -117,7 +117,7 @@ def test_a_query_the_server_rejects_fails_without_retry(fake_letzshop, monkeypat
 
 def test_the_key_is_in_no_message_or_log_line(fake_letzshop, caplog):
     caplog.set_level(logging.DEBUG)
-    server = fake_letzshop(shipments=3, slow_seconds=1.0, revoked_keys={API_KEY}, vendors={"other": "other-key"})
+    server = fake_letzshop(shipments=3, slow_seconds=2.5, revoked_keys={API_KEY}, vendors={"other": "other-key"})
     server.script("503", "reset", "timeout", "429")
     server.retry_after = 0
     with client_for(server) as client, pytest.raises(LetzshopAuthError) as caught:

@@ -167,7 +167,7 @@ def test_unreachable_server_fails_after_the_retries(fake_letzshop, vendor, run_o
 def test_twenty_percent_faults_every_shipment_imported_exactly_once(fake_letzshop, vendor, catalogue, run_order_import, settings):
     settings.LETZSHOP_PAGE_SIZE = 25
     settings.LETZSHOP_MAX_ATTEMPTS = 10
-    server = fake_letzshop(shipments=500, fault_rate=0.2, seed=2024, retry_after=1, slow_seconds=1.0)
+    server = fake_letzshop(shipments=500, fault_rate=0.2, seed=2024, retry_after=1, slow_seconds=2.5)
     job = run_order_import(vendor)
 
     assert job.status == TaskStatus.COMPLETED, job.error_message
@@ -198,7 +198,7 @@ def test_a_failed_import_retried_resumes_from_its_last_committed_page(
 
     assert job.status == TaskStatus.COMPLETED
     assert server.requests[0].variables["after"] == cursor  # not from zero
-    assert len(server.requests) == 2
+    assert [r.status for r in server.requests].count(200) == 2  # pages 4 and 5 only
     assert (job.pages_fetched, job.shipments_seen, job.orders_created) == (5, 200, 200)
     assert Order.objects.count() == 200
 
