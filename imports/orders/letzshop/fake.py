@@ -8,6 +8,7 @@ import json
 import random
 import socket
 import struct
+import sys
 import threading
 import time
 from collections import deque
@@ -149,8 +150,7 @@ class FakeLetzshop:
 
     def start(self) -> FakeLetzshop:
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = ThreadingHTTPServer(self._address, handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(self._address, handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-letzshop", daemon=True)
         self._thread.start()
         return self
@@ -305,6 +305,15 @@ def _parse_time(value: str) -> datetime:
     except ValueError:
         raise GraphQLError(f"Invalid ISO8601DateTime: {value[:40]}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        """A client that hung up (it timed out, or was killed) is part of the game, not an error."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
