@@ -5,6 +5,8 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from django.db import connection
+
 from wizamart.marketplace.models import Order, OrderItem, Product, Vendor
 
 from .parsing import ShipmentRecord
@@ -14,6 +16,9 @@ ORDER_FIELDS = (
     "locale", "ship_country", "currency", "total", "placed_at", "letzshop_updated_at",
 )
 ITEM_FIELDS = ("product_id", "sku", "title", "gtin", "state", "quantity", "unit_price")
+# PostgreSQL array types of the columns the one-statement upserts send (one array a column).
+ORDER_TYPES = {"total": "numeric", "placed_at": "timestamptz", "letzshop_updated_at": "timestamptz"}
+ITEM_TYPES = {"order_id": "bigint", "product_id": "bigint", "quantity": "integer", "unit_price": "numeric"}
 
 
 @dataclass
@@ -59,24 +64,14 @@ def orders_write_page(*, vendor: Vendor, records: list[ShipmentRecord]) -> PageW
         return result
     result.updated = sum(1 for record in changed if record.key in stored)
     result.created = len(changed) - result.updated
-    Order.objects.bulk_create(
-        [Order(vendor=vendor, external_id=r.key, import_digest=r.digest, **r.order) for r in changed],
-        update_conflicts=True,
-        unique_fields=["vendor", "external_id"],
-        update_fields=[*ORDER_FIELDS, "import_digest", "updated_at"],
-    )
-    ids = dict(Order.objects.filter(vendor=vendor, external_id__in=[r.key for r in changed]).values_list("external_id", "id"))
-    items = [
-        OrderItem(order_id=ids[record.key], **{name: item[name] for name in ("external_id", *ITEM_FIELDS)})
-        for record in changed
-        for item in record.items
-    ]
-    if items:
-        OrderItem.objects.bulk_create(
-            items, update_conflicts=True, unique_fields=["order", "external_id"], update_fields=list(ITEM_FIELDS)
-        )
-    result.items_written = len(items)
-    _delete_dropped_items(order_ids=[ids[r.key] for r in changed if r.key in stored], kept=[i.external_id for i in items])
+    upsert_orders, upsert_items = (_pg_upsert_orders, _pg_upsert_items) if connection.vendor == "postgresql" else (
+        _orm_upsert_orders, _orm_upsert_items)
+    ids = upsert_orders(vendor=vendor, records=changed)
+    rows = [(ids[record.key], item) for record in changed for item in record.items]
+    if rows:
+        upsert_items(rows=rows)
+    result.items_written = len(rows)
+    _delete_dropped_items(order_ids=[ids[r.key] for r in changed if r.key in stored], kept=[item["external_id"] for _, item in rows])
     return result
 
 
@@ -84,3 +79,62 @@ def _delete_dropped_items(*, order_ids: list[int], kept: list[str]) -> None:
     """Delete the items an updated shipment no longer has (Letzshop removed the unit)."""
     if order_ids:
         OrderItem.objects.filter(order_id__in=order_ids, external_id__isnull=False).exclude(external_id__in=kept).delete()
+
+
+def _orm_upsert_orders(*, vendor: Vendor, records: list[ShipmentRecord]) -> dict[str, int]:
+    """Portable path: bulk_create with ON CONFLICT; return {shipment id: order id}."""
+    Order.objects.bulk_create(
+        [Order(vendor=vendor, external_id=r.key, import_digest=r.digest, **r.order) for r in records],
+        update_conflicts=True,
+        unique_fields=["vendor", "external_id"],
+        update_fields=[*ORDER_FIELDS, "import_digest", "updated_at"],
+    )
+    keys = [r.key for r in records]
+    return dict(Order.objects.filter(vendor=vendor, external_id__in=keys).values_list("external_id", "id"))
+
+
+def _orm_upsert_items(*, rows: list[tuple[int, dict]]) -> None:
+    items = [OrderItem(order_id=order_id, **{n: item[n] for n in ("external_id", *ITEM_FIELDS)}) for order_id, item in rows]
+    OrderItem.objects.bulk_create(items, update_conflicts=True, unique_fields=["order", "external_id"], update_fields=list(ITEM_FIELDS))
+
+
+def _unnest_upsert(
+    *, model, columns: dict[str, list], types: dict[str, str], conflict: tuple[str, ...], extra: dict[str, str],
+    keep: tuple[str, ...] = (), returning: str = "",
+):
+    """One INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO UPDATE: a page in one statement, one array a column.
+
+    Django's bulk_create builds one placeholder per value; on PostgreSQL a page's few thousand
+    values cost more to compile than to write, so its upserts send arrays instead.
+    """
+    names = list(columns)
+    table = model._meta.db_table
+    arrays = ", ".join(f"%s::{types.get(name, 'text')}[]" for name in names)
+    extra_names = list(extra)
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in names + extra_names if name not in conflict + keep)
+    computed = "".join(f", {value}" for value in extra.values())
+    sql = (
+        f"INSERT INTO {table} ({', '.join(names + extra_names)}) "
+        f"SELECT *{computed} FROM unnest({arrays}) "
+        f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}{' RETURNING ' + returning if returning else ''}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [columns[name] for name in names])
+        return cursor.fetchall() if returning else None
+
+
+def _pg_upsert_orders(*, vendor: Vendor, records: list[ShipmentRecord]) -> dict[str, int]:
+    columns = {"vendor_id": [vendor.pk] * len(records), "external_id": [r.key for r in records],
+               "import_digest": [r.digest for r in records]}
+    columns.update({name: [r.order[name] for r in records] for name in ORDER_FIELDS})
+    rows = _unnest_upsert(
+        model=Order, columns=columns, types={**ORDER_TYPES, "vendor_id": "bigint"}, conflict=("vendor_id", "external_id"),
+        extra={"created_at": "clock_timestamp()", "updated_at": "clock_timestamp()"}, keep=("created_at",), returning="external_id, id",
+    )
+    return dict(rows)
+
+
+def _pg_upsert_items(*, rows: list[tuple[int, dict]]) -> None:
+    columns = {"order_id": [order_id for order_id, _ in rows]}
+    columns.update({name: [item[name] for _, item in rows] for name in ("external_id", *ITEM_FIELDS)})
+    _unnest_upsert(model=OrderItem, columns=columns, types=ITEM_TYPES, conflict=("order_id", "external_id"), extra={})

@@ -168,7 +168,9 @@ class FakeLetzshop:
         self.stop()
 
     def serve_forever(self) -> None:
-        self.start()
+        """Serve until interrupted (starting first if needed)."""
+        if self._httpd is None:
+            self.start()
         try:
             self._thread.join()
         finally:
