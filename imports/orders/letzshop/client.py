@@ -168,7 +168,7 @@ class LetzshopClient:
                 node_errors[path[2]] = self._scrub(str(error.get("message", "field error")))
         page_info = connection.get("pageInfo") or {}
         return ShipmentPage(
-            nodes=[node for node in connection.get("nodes") or []],
+            nodes=list(connection.get("nodes") or []),
             end_cursor=page_info.get("endCursor"),
             has_next=bool(page_info.get("hasNextPage")),
             total_count=int(connection.get("totalCount") or 0),
