@@ -5,8 +5,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.db import transaction
-from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound
@@ -15,6 +14,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from .models import BackgroundTask
 from .registry import task_types
+from .schema import MAX_JOB_ID, MAX_LIST_LIMIT, TaskApiSchema, error_responses
 from .selectors import (
     COUNTS_CAP,
     COUNTS_MAX_AGE,
@@ -30,15 +30,13 @@ from .serializers import BackgroundTaskSerializer, TriggerResponseSerializer, tr
 from .services import background_task_cancel, background_task_retry
 from .status import TaskStatus
 
-# Job ids are PostgreSQL bigints: anything larger is not an id (and must not reach the database).
-MAX_JOB_ID = 2**63 - 1
 # Every job route names its id ``job_id`` and takes digits only.
 JOB_ID_KWARG = "job_id"
 JOB_ID_REGEX = "[0-9]+"
 
 
 class JobIdsField(serializers.Field):
-    """A comma-separated list of job ids, e.g. ``12,15,20``: distinct, at most MAX_IDS of them."""
+    """A comma-separated list of job ids, e.g. ``12,15,20``: at most MAX_IDS of them, repeats answered once."""
 
     default_error_messages = {
         "empty": "Give at least one job id, e.g. ids=12,15.",
@@ -50,15 +48,15 @@ class JobIdsField(serializers.Field):
         parts = [part.strip() for part in str(data).split(",") if part.strip()]
         if not parts:
             self.fail("empty")
+        # Counted as sent (repeats included), as the schema's maxItems says.
+        if len(parts) > MAX_IDS:
+            self.fail("too_many", max_ids=MAX_IDS, count=len(parts))
         ids = []
         for part in parts:
             if not part.isascii() or not part.isdigit() or not 0 < int(part) <= MAX_JOB_ID:
                 self.fail("invalid", value=part[:30])
             ids.append(int(part))
-        ids = list(dict.fromkeys(ids))
-        if len(ids) > MAX_IDS:
-            self.fail("too_many", max_ids=MAX_IDS, count=len(ids))
-        return ids
+        return list(dict.fromkeys(ids))
 
     def to_representation(self, value):
         return ",".join(str(job_id) for job_id in value)
@@ -68,8 +66,8 @@ def triggered_by_api(request) -> str:
     return f"api:{request.user.get_username()}"
 
 
-def get_job_or_404(job_id: int) -> BackgroundTask:
-    job = background_tasks_service.get_task_by_id(int(job_id))
+def get_job_or_404(job_id: int | str) -> BackgroundTask:
+    job = background_tasks_service.get_task_by_id(int(job_id)) if 0 < int(job_id) <= MAX_JOB_ID else None
     if job is None:
         raise NotFound(f"No background task with id {job_id}.")
     return job
@@ -83,13 +81,21 @@ class RequestTooLarge(APIException):
     default_code = "too_large"
 
 
-class TriggerSchema(AutoSchema):
-    """Documents a trigger without input as a POST without a body."""
+class LengthRequired(APIException):
+    """411: a body sent without a Content-Length (chunked), which the server cannot read."""
 
-    def get_request_serializer(self):
-        if getattr(self.view, "action", None) == "create" and self.view.input_serializer_class is None:
-            return None
-        return super().get_request_serializer()
+    status_code = status.HTTP_411_LENGTH_REQUIRED
+    default_detail = (
+        "A request body needs a Content-Length header: send the upload without chunked transfer encoding."
+    )
+    default_code = "length_required"
+
+
+def refuse_chunked_body(request) -> None:
+    """Raise LengthRequired for a chunked body: WSGI hands Django no length, so it would read an empty body."""
+    meta = request.META
+    if "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower() and not meta.get("CONTENT_LENGTH"):
+        raise LengthRequired()
 
 
 class TaskTriggerViewSet(GenericViewSet):
@@ -97,10 +103,12 @@ class TaskTriggerViewSet(GenericViewSet):
 
     Recipe for a new task type (its model, e.g. ``TestRun``, and its create service exist):
 
-    1. In ``<app>/serializers.py``, one input serializer with a name of its own (it names the
-       OpenAPI component), e.g. ``TestRunInputSerializer``. Its validated data are the create
-       service's keyword arguments (use ``source=`` to rename a field). It is the only place the
-       input is validated: an admin form that takes the same input validates through it too.
+    1. In ``<app>/serializers.py``, one input serializer, a ``TaskInputSerializer``
+       (``background_tasks.serializers``: values of the type the schema gives them) with a name
+       of its own (it names the OpenAPI component), e.g. ``TestRunInputSerializer``. Its
+       validated data are the create service's keyword arguments (``source=`` renames a field).
+       It is the only place the input is validated: the admin's trigger form validates through
+       it too (``background_tasks.admin.InputSerializerFormMixin``).
     2. In ``<app>/api.py``, subclass and set three class attributes::
 
            class TestRunViewSet(TaskTriggerViewSet):
@@ -116,7 +124,8 @@ class TaskTriggerViewSet(GenericViewSet):
        Optional: ``parser_classes`` (e.g. multipart for uploads); ``get_service_kwargs()`` to
        add keyword arguments that do not come from the body; ``@action(detail=True, ...)``
        methods for the job's own resources (``self.get_job()`` finds the job or answers 404),
-       e.g. a download at ``<prefix>/<job_id>/download``.
+       e.g. a download at ``<prefix>/<job_id>/download``; ``@extend_schema_view(create=...)``
+       to document more (another media type, a 413).
     3. In ``<app>/urls.py``, register it on a ``background_tasks.routers.TaskApiRouter`` (every
        path answers with and without a trailing slash)::
 
@@ -126,7 +135,8 @@ class TaskTriggerViewSet(GenericViewSet):
 
        and include the app's urls from the project's urls. The trigger answers 202 with
        ``{job_id, task_type, status, message, status_url}``; bad input answers 400 with field
-       errors; the job then shows in ``/api/v1/admin/background-tasks``.
+       errors; the job then shows in ``/api/v1/admin/background-tasks``. The type's admin sets
+       the same ``create_service`` (``BackgroundTaskAdmin.create_service``).
     """
 
     model: ClassVar[type[BackgroundTask]]
@@ -134,10 +144,15 @@ class TaskTriggerViewSet(GenericViewSet):
     create_service: ClassVar[Callable[..., BackgroundTask]]
     lookup_url_kwarg = JOB_ID_KWARG
     lookup_value_regex = JOB_ID_REGEX
-    schema = TriggerSchema()
+    schema = TaskApiSchema()
 
     def get_queryset(self):
         return self.model._default_manager.all()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if self.action == "create":
+            refuse_chunked_body(request)
 
     def get_serializer_class(self):
         return self.input_serializer_class or serializers.Serializer
@@ -149,12 +164,12 @@ class TaskTriggerViewSet(GenericViewSet):
     def get_job(self) -> BackgroundTask:
         """The job of this type named by the URL's ``job_id``, or a 404 naming it."""
         job_id = self.kwargs[self.lookup_url_kwarg]
-        job = self.get_queryset().filter(pk=job_id).first()
+        job = self.get_queryset().filter(pk=job_id).first() if 0 < int(job_id) <= MAX_JOB_ID else None
         if job is None:
             raise NotFound(f"No {self.model._meta.verbose_name} with id {job_id}.")
         return job
 
-    @extend_schema(responses={202: TriggerResponseSerializer})
+    @extend_schema(responses={202: TriggerResponseSerializer, **error_responses(400, 401, 403, 411)})
     def create(self, request, *args, **kwargs):
         data: dict = {}
         if self.input_serializer_class is not None:
@@ -171,7 +186,7 @@ class BackgroundTaskFilterSerializer(serializers.Serializer):
 
     task_type = serializers.CharField(required=False)
     status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=DEFAULT_LIMIT)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIST_LIMIT, default=DEFAULT_LIMIT)
     ids = JobIdsField(required=False)
     after = serializers.IntegerField(required=False, min_value=0, max_value=MAX_JOB_ID)
 
@@ -192,37 +207,15 @@ class UnreadNotificationsSerializer(serializers.Serializer):
     label = serializers.CharField()
 
 
-LIST_PARAMETERS = [
-    OpenApiParameter("task_type", str, enum=None, description="One task type, e.g. product_import"),
-    OpenApiParameter("status", str, enum=[c for c, _ in TaskStatus.choices]),
-    OpenApiParameter("limit", int, description="At most this many jobs (default 50, 1 to 1000)"),
-    OpenApiParameter(
-        "ids",
-        str,
-        description=(
-            f"Comma-separated job ids, e.g. 12,15,20 (at most {MAX_IDS}): these jobs, whatever task_type, "
-            "status and limit say; unknown ids are left out. Without `after`, only these jobs are listed."
-        ),
-    ),
-    OpenApiParameter(
-        "after",
-        int,
-        description=(
-            "Only jobs with a larger id, i.e. started later, matching task_type and status (up to limit). "
-            "With `ids`, the answer holds both sets, each job once."
-        ),
-    ),
-]
-
-
 class BackgroundTaskViewSet(GenericViewSet):
     """Jobs of every type: list, status, cancel, retry, counts, and the unread failure notifications."""
 
     serializer_class = BackgroundTaskSerializer
     lookup_url_kwarg = JOB_ID_KWARG
     lookup_value_regex = JOB_ID_REGEX
+    schema = TaskApiSchema()
 
-    @extend_schema(parameters=LIST_PARAMETERS, responses=BackgroundTaskSerializer(many=True))
+    @extend_schema(responses={200: BackgroundTaskSerializer(many=True), **error_responses(400, 401, 403)})
     def list(self, request):
         """List jobs of every type, newest first.
 
@@ -243,12 +236,12 @@ class BackgroundTaskViewSet(GenericViewSet):
                 jobs = newest_first([*jobs, *newer])
         return Response(BackgroundTaskSerializer(jobs, many=True).data)
 
-    @extend_schema(responses=BackgroundTaskSerializer)
+    @extend_schema(responses={200: BackgroundTaskSerializer, **error_responses(401, 403, 404)})
     def retrieve(self, request, job_id: int):
         """The status of one job of any type."""
         return Response(BackgroundTaskSerializer(get_job_or_404(job_id)).data)
 
-    @extend_schema(request=None, responses={202: BackgroundTaskSerializer})
+    @extend_schema(request=None, responses={202: BackgroundTaskSerializer, **error_responses(401, 403, 404, 409)})
     @action(detail=True, methods=["post"])
     def cancel(self, request, job_id: int):
         """Cancel a pending job, or ask a running one to stop."""
@@ -260,7 +253,7 @@ class BackgroundTaskViewSet(GenericViewSet):
             )
         return Response(BackgroundTaskSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=None, responses={202: TriggerResponseSerializer})
+    @extend_schema(request=None, responses={202: TriggerResponseSerializer, **error_responses(401, 403, 404, 409)})
     @action(detail=True, methods=["post"])
     def retry(self, request, job_id: int):
         """Run a failed or cancelled job again."""
@@ -272,7 +265,7 @@ class BackgroundTaskViewSet(GenericViewSet):
             )
         return Response(trigger_body(job, "Task queued for retry"), status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses=BackgroundTaskCountsSerializer)
+    @extend_schema(responses={200: BackgroundTaskCountsSerializer, **error_responses(401, 403)})
     @action(detail=False, methods=["get"])
     def counts(self, request):
         """How many jobs of each type are in each status; a count above ``cap`` reads "more than cap"."""
@@ -280,7 +273,7 @@ class BackgroundTaskViewSet(GenericViewSet):
         return Response({"cap": COUNTS_CAP, "counts": counts})
 
     # Not an @action: its path is under /notifications, so background_tasks/urls.py routes it.
-    @extend_schema(responses=UnreadNotificationsSerializer)
+    @extend_schema(responses={200: UnreadNotificationsSerializer, **error_responses(401, 403)})
     def unread_count(self, request):
         """How many failure notifications are unread (the admin header polls it); above ``cap`` reads "cap+"."""
         unread = unread_notifications_count()

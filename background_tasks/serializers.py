@@ -1,6 +1,7 @@
-"""The shared output shapes: trigger answer, status body."""
+"""The shared shapes: a task type's input base, the trigger answer, the status body."""
 from django.urls import reverse
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from .models import BackgroundTask
 
@@ -47,3 +48,46 @@ class TriggerResponseSerializer(serializers.Serializer):
     status = serializers.CharField()
     message = serializers.CharField()
     status_url = serializers.CharField()
+
+
+def json_type_error(field: serializers.Field, value) -> str | None:
+    """Why ``value`` from a JSON body is not of ``field``'s JSON type, or None when it is."""
+    if value is empty or value is None or isinstance(field, serializers.FileField):
+        return None
+    if isinstance(field, serializers.BooleanField):
+        return None if isinstance(value, bool) else "Must be true or false."
+    if isinstance(field, serializers.IntegerField):
+        return None if isinstance(value, int) and not isinstance(value, bool) else "Must be a whole number."
+    if isinstance(field, serializers.CharField | serializers.ChoiceField | serializers.RelatedField | serializers.DateTimeField):
+        return None if isinstance(value, str) else "Must be a string."
+    return None
+
+
+def form_type_error(field: serializers.Field, value) -> str | None:
+    """Why ``value`` from a form body is not of ``field``'s type, or None: a boolean is written true or false."""
+    if isinstance(field, serializers.BooleanField) and isinstance(value, str) and value not in ("true", "false"):
+        return "Must be true or false."
+    return None
+
+
+class TaskInputSerializer(serializers.Serializer):
+    """Base of a task type's input serializer: values must have the type the schema gives them.
+
+    In a JSON body a string is not a boolean and a number is not a string; in a form or multipart
+    body (all text) a boolean is ``true`` or ``false``. The Python values the admin and the
+    commands pass are parsed as usual.
+    """
+
+    def to_internal_value(self, data):
+        request = self.context.get("request")
+        if request is not None and isinstance(data, dict):
+            is_json = getattr(request, "content_type", "").startswith("application/json")
+            errors = {}
+            for field in self.fields.values():
+                value = data.get(field.field_name, empty)
+                error = json_type_error(field, value) if is_json else form_type_error(field, value)
+                if not field.read_only and error:
+                    errors[field.field_name] = [error]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)

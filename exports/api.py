@@ -4,17 +4,26 @@ from __future__ import annotations
 from django.http import FileResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 
 from background_tasks.api import TaskTriggerViewSet
+from background_tasks.schema import ErrorDetailSerializer, error_responses
+from background_tasks.serializers import TriggerResponseSerializer
 
 from .models import ProductExportJob
 from .serializers import ProductExportInputSerializer
 from .services import private_storage, product_export_create
 
 
+# Documented as JSON: a form cannot say "no date" (null) for updated_since.
+@extend_schema_view(
+    create=extend_schema(
+        request={"application/json": ProductExportInputSerializer},
+        responses={202: TriggerResponseSerializer, **error_responses(400, 401, 403, 411)},
+    )
+)
 class ProductExportViewSet(TaskTriggerViewSet):
     """Start a product feed export (CSV or Google Shopping XML)."""
 
@@ -31,7 +40,8 @@ class ProductExportViewSet(TaskTriggerViewSet):
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="The export file"),
             (200, "application/xml"): OpenApiResponse(OpenApiTypes.BINARY),
             (200, "application/gzip"): OpenApiResponse(OpenApiTypes.BINARY),
-            404: OpenApiResponse(description="No such export, not finished, or its file has expired"),
+            **error_responses(401, 403),
+            404: OpenApiResponse(ErrorDetailSerializer, description="No such export, not finished, or its file has expired"),
         }
     )
     @action(detail=True, methods=["get"])

@@ -1,22 +1,17 @@
 """The product export's input, validated once: the API and the admin form use it."""
 from rest_framework import serializers
 
-from wizamart.marketplace.models import Product, Vendor
+from background_tasks.serializers import TaskInputSerializer
+from wizamart.marketplace.models import Product
+from wizamart.marketplace.serializers import OptionalVendorCodeField
 
 from .models import ProductExportJob
 
 
-class ProductExportInputSerializer(serializers.Serializer):
+class ProductExportInputSerializer(TaskInputSerializer):
     """A product export: which products (vendor, availability, changed since) and which file (format, gzip)."""
 
-    vendor = serializers.SlugRelatedField(
-        slug_field="code",
-        queryset=Vendor.objects.all(),
-        required=False,
-        allow_null=True,
-        help_text="Vendor code; leave out to export every vendor.",
-        error_messages={"does_not_exist": 'No vendor with code "{value}".'},
-    )
+    vendor = OptionalVendorCodeField(help_text="Vendor code; leave out to export every vendor.")
     format = serializers.ChoiceField(choices=ProductExportJob.Format.choices, default=ProductExportJob.Format.CSV)
     gzip = serializers.BooleanField(default=False)
     availability = serializers.ChoiceField(choices=Product.Availability.choices, required=False, allow_blank=True)

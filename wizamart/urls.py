@@ -25,3 +25,6 @@ urlpatterns = [
     path("", include("exports.urls")),
     path("", include("quality.urls")),
 ]
+
+# A path under /api/ that matches nothing answers JSON, as every API answer does.
+handler404 = "background_tasks.api_errors.api_aware_page_not_found"

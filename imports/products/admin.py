@@ -1,11 +1,13 @@
 """Admin of the product import: the add form is the trigger; the change page shows the results."""
 from django import forms
 from django.contrib import admin
+from django.urls import path
 
 from background_tasks.admin import BackgroundTaskAdmin, InputSerializerFormMixin
+from background_tasks.uploads import with_upload_limit
 
 from .models import MarketplaceImportJob
-from .serializers import ProductImportInputSerializer
+from .serializers import ProductImportInputSerializer, upload_size_limit, upload_too_large_message
 from .services import product_import_create
 
 TRIGGER_FIELDS = ("vendor", "marketplace", "upload", "source_url", "dry_run", "deactivate_missing")
@@ -22,9 +24,17 @@ class ProductImportForm(InputSerializerFormMixin, forms.ModelForm):
         required=False, max_length=2000, label="Feed URL", help_text="Or an http(s) address the feed is downloaded from."
     )
 
+    # Set by the admin when the upload stopped at the size limit (the file was not read).
+    upload_over_limit = False
+
     class Meta:
         model = MarketplaceImportJob
         fields = ("vendor", "marketplace", "source_url", "dry_run", "deactivate_missing")
+
+    def clean(self):
+        if self.upload_over_limit:
+            self.add_error("upload", upload_too_large_message())
+        return super().clean()
 
 
 @admin.register(MarketplaceImportJob)
@@ -39,6 +49,20 @@ class MarketplaceImportJobAdmin(BackgroundTaskAdmin):
     create_service = staticmethod(product_import_create)
     # The task page's results summary: counts, first rejected rows, the error report link.
     details_template = "admin/imports/product_import_summary.html"
+
+    def get_urls(self):
+        """The add view stops reading an upload at the import's size limit (as the API does)."""
+        urls = super().get_urls()
+        add = next(url for url in urls if url.name == self._url_name("add"))
+        limited = path(
+            "add/", with_upload_limit(self.admin_site.admin_view(self.add_view), limit=upload_size_limit), name=add.name
+        )
+        return [limited if url is add else url for url in urls]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.upload_over_limit = getattr(request, "upload_over_limit", False)
+        return form
 
     def get_fields(self, request, obj=None):
         if obj is None:

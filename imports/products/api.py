@@ -1,20 +1,39 @@
 """Imports API: the product import trigger and its error report download."""
 from django.http import FileResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 
 from background_tasks.api import RequestTooLarge, TaskTriggerViewSet
+from background_tasks.schema import error_responses
+from background_tasks.serializers import TriggerResponseSerializer
 
 from .models import MarketplaceImportJob
-from .serializers import ProductImportInputSerializer, upload_size_limit, upload_too_large_message
+from .serializers import (
+    ProductImportInputSerializer,
+    ProductImportUploadSerializer,
+    ProductImportUrlSerializer,
+    upload_size_limit,
+    upload_too_large_message,
+)
 from .services import private_storage, product_import_create
 
 # Room for the multipart envelope and the other form fields around the file.
 FORM_OVERHEAD = 64 * 1024
 
 
+@extend_schema_view(
+    create=extend_schema(
+        request={
+            "multipart/form-data": ProductImportUploadSerializer,
+            "application/json": ProductImportUrlSerializer,
+            "application/x-www-form-urlencoded": ProductImportUrlSerializer,
+        },
+        responses={202: TriggerResponseSerializer, **error_responses(400, 401, 403, 411, 413)},
+    )
+)
 class ProductImportViewSet(TaskTriggerViewSet):
     """Import a vendor's product feed: multipart ``file`` + ``vendor``, or JSON ``source_url`` + ``vendor``."""
 
@@ -35,7 +54,12 @@ class ProductImportViewSet(TaskTriggerViewSet):
             if declared > limit + FORM_OVERHEAD:
                 raise RequestTooLarge(upload_too_large_message(limit))
 
-    @extend_schema(responses={(200, "text/csv"): bytes})
+    @extend_schema(
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="The rejected rows, with an error column"),
+            **error_responses(401, 403, 404),
+        }
+    )
     @action(detail=True, methods=["get"], url_path="error-report")
     def error_report(self, request, job_id: int):
         """Download the rejected rows of an import (with an ``error`` column), by job id."""

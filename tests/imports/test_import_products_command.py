@@ -74,3 +74,27 @@ def test_command_refuses_a_non_http_url():
 
     with pytest.raises(CommandError, match=r"Only http and https URLs can be imported \(got 'ftp'\)."):
         call_command("import_products", "ftp://feeds.example.com/a.csv", "--vendor", "cave")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_command_is_not_held_to_the_web_upload_limit(feed_file, settings, capsys):
+    settings.IMPORTS_MAX_UPLOAD_SIZE = 10  # the web upload limit; a local file is not held to it
+    VendorFactory(code="cave")
+
+    call_command("import_products", str(feed_file), "--vendor", "cave", "--dry-run", "--wait")
+
+    job = MarketplaceImportJob.objects.get()
+    assert job.source_name == "catalogue.csv" and job.source_file.startswith("imports/feeds/")
+    assert job.dry_run and job.rows_total == 2
+    assert f"Queued product import #{job.pk} for cave." in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_command_refuses_an_empty_file_like_the_api(tmp_path):
+    VendorFactory(code="cave")
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+
+    with pytest.raises(CommandError, match="The submitted file is empty."):
+        call_command("import_products", str(empty), "--vendor", "cave")
+    assert not MarketplaceImportJob.objects.exists()
