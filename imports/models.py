@@ -1,4 +1,5 @@
 """The job models of the imports app, one package per task type."""
+from .orders.models import LetzshopHistoricalImportJob
 from .products.models import MarketplaceImportJob
 
-__all__ = ["MarketplaceImportJob"]
+__all__ = ["LetzshopHistoricalImportJob", "MarketplaceImportJob"]

@@ -52,13 +52,14 @@ class OrderItemInline(admin.TabularInline):
     model = OrderItem
     extra = 0
     raw_id_fields = ("product",)
+    fields = ("external_id", "sku", "product", "title", "gtin", "state", "quantity", "unit_price")
 
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ("external_id", "order_number", "vendor", "status", "total", "currency", "placed_at")
-    list_filter = ("status", "vendor")
-    search_fields = ("external_id", "order_number", "customer_email")
+    list_display = ("external_id", "order_number", "shipment_number", "vendor", "status", "total", "currency", "ship_country", "placed_at")
+    list_filter = ("status", "vendor", "ship_country")
+    search_fields = ("external_id", "order_number", "shipment_number", "letzshop_order_id", "customer_email")
     list_select_related = ("vendor",)
     inlines = [OrderItemInline]
     show_full_result_count = False

@@ -97,14 +97,23 @@ class Order(models.Model):
         RETURNED = "returned", "Returned"
 
     vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="orders")
-    external_id = models.CharField(max_length=100, help_text="The order's id on Letzshop.")
+    external_id = models.CharField(
+        max_length=100, help_text="The Letzshop shipment's id (the vendor's part of an order): the order import's key."
+    )
+    letzshop_order_id = models.CharField(max_length=100, blank=True, default="", help_text="The order's id on Letzshop.")
     order_number = models.CharField(max_length=100, blank=True, default="")
+    shipment_number = models.CharField(max_length=100, blank=True, default="")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.UNCONFIRMED)
     customer_name = models.CharField(max_length=200, blank=True, default="")
     customer_email = models.EmailField(blank=True, default="")
     currency = models.CharField(max_length=3, default="EUR")
     total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    locale = models.CharField(max_length=10, blank=True, default="")
+    ship_country = models.CharField(max_length=2, blank=True, default="", help_text="ISO code of the delivery country.")
     placed_at = models.DateTimeField(null=True, blank=True)
+    letzshop_updated_at = models.DateTimeField(null=True, blank=True, help_text="When Letzshop last changed the shipment.")
+    # Digest of the values last imported (order and items): an unchanged shipment is not written again.
+    import_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -117,15 +126,24 @@ class Order(models.Model):
 
 
 class OrderItem(models.Model):
+    """One line of an order; from Letzshop, one inventory unit (quantity 1)."""
+
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    # The Letzshop inventory unit's id (null for items entered otherwise): the import upserts by it.
+    external_id = models.CharField(max_length=100, null=True, blank=True)
     product = models.ForeignKey(Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    sku = models.CharField(max_length=100)
+    sku = models.CharField(max_length=100, blank=True)
     title = models.CharField(max_length=500, blank=True, default="")
+    gtin = models.CharField(max_length=50, blank=True, default="")
+    state = models.CharField(max_length=40, blank=True, default="")
     quantity = models.PositiveIntegerField(default=1)
     unit_price = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
 
     class Meta:
         ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "external_id"], name="orderitem_unique_order_external_id")
+        ]
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.sku}"

@@ -1,0 +1,52 @@
+"""The order import's input, validated once: the API, the admin form and the command use it."""
+from rest_framework import serializers
+
+from wizamart.marketplace.models import Vendor
+
+from .conf import orders_settings
+
+
+def file_too_large_message() -> str:
+    return f"The file is larger than the {orders_settings.MAX_FILE_SIZE // 2**20} MB limit."
+
+
+def missing_key_message(vendor: Vendor) -> str:
+    return (
+        f'Vendor "{vendor.code}" has no Letzshop API key: set it in the vendor\'s admin page '
+        f"or with `python manage.py letzshop_key {vendor.code}`."
+    )
+
+
+class OrderImportInputSerializer(serializers.Serializer):
+    """An order import: a vendor, and either the Letzshop API (optionally ``since``) or a JSON ``file`` of shipments."""
+
+    vendor = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Vendor.objects.all(),
+        help_text="The vendor's code.",
+        error_messages={"does_not_exist": 'No vendor with code "{value}".'},
+    )
+    since = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Only shipments updated since (ISO 8601). Default: since the vendor's last successful import.",
+    )
+    file = serializers.FileField(
+        source="upload",
+        required=False,
+        allow_empty_file=False,
+        help_text="A JSON file of shipment nodes in the API's shape (multipart), imported instead of the API.",
+    )
+
+    def validate_file(self, value):
+        if value.size > orders_settings.MAX_FILE_SIZE:
+            raise serializers.ValidationError(file_too_large_message())
+        return value
+
+    def validate(self, attrs):
+        if attrs.get("upload") is not None:
+            if attrs.get("since") is not None:
+                raise serializers.ValidationError({"since": ["`since` applies to the Letzshop API only: a file is imported whole."]})
+        elif not attrs["vendor"].has_letzshop_credentials():
+            raise serializers.ValidationError({"vendor": [missing_key_message(attrs["vendor"])]})
+        return attrs

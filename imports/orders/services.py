@@ -1,0 +1,218 @@
+"""Write side of the order import: create the job; run it page by page, committing the cursor with each page."""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.storage import storages
+from django.db import transaction
+from django.utils import timezone
+
+from background_tasks.jobs import JobFailed, JobInterrupted, JobProgress, Outcome
+from background_tasks.services import background_task_create
+from wizamart.marketplace.models import Vendor
+
+from .conf import orders_settings
+from .letzshop.client import LetzshopClient, LetzshopError, ShipmentPage
+from .models import SAMPLE_SIZE, LetzshopHistoricalImportJob
+from .parsing import ShipmentRecord, Unusable, parse_shipment
+from .selectors import order_import_default_since
+from .serializers import file_too_large_message, missing_key_message
+from .sources import FileUnusable, Prefetcher, api_pages, file_pages, read_shipment_file
+from .writers import PageWrite, orders_write_page
+
+FILES_DIR = "imports/order-files"
+logger = logging.getLogger(__name__)
+
+
+def private_storage():
+    return storages["private"]
+
+
+def order_import_create(
+    *,
+    vendor: Vendor,
+    triggered_by: str,
+    since: datetime | None = None,
+    upload=None,
+    dispatch: bool = True,
+) -> LetzshopHistoricalImportJob:
+    """Create an order import from the Letzshop API (or from an uploaded JSON file of shipments) and queue it.
+
+    Input the API's serializer would refuse raises ValidationError (callers validate with it first).
+    """
+    fields = {"source": LetzshopHistoricalImportJob.Source.API}
+    if upload is not None:
+        if since is not None:
+            raise ValidationError({"since": "`since` applies to the Letzshop API only: a file is imported whole."})
+        if upload.size > orders_settings.MAX_FILE_SIZE:
+            raise ValidationError({"file": file_too_large_message()})
+        name = f"{FILES_DIR}/{uuid.uuid4().hex}.json"
+        fields = {
+            "source": LetzshopHistoricalImportJob.Source.FILE,
+            "source_name": os.path.basename(getattr(upload, "name", "") or "")[:255],
+            "source_file": private_storage().save(name, upload if hasattr(upload, "chunks") else File(upload, name=name)),
+        }
+    elif not vendor.has_letzshop_credentials():
+        raise ValidationError({"vendor": missing_key_message(vendor)})
+    return background_task_create(
+        model=LetzshopHistoricalImportJob, triggered_by=triggered_by, dispatch=dispatch, vendor=vendor, since=since, **fields
+    )
+
+
+def order_import_execute(*, job: LetzshopHistoricalImportJob, progress: JobProgress) -> Outcome:
+    """Run the import to its end (or resume it from its committed cursor); return its outcome."""
+    return _ImportRun(job=job, progress=progress).run()
+
+
+class _ImportRun:
+    """One run of an import: pages in, orders out, the cursor and the counts committed page by page."""
+
+    def __init__(self, *, job: LetzshopHistoricalImportJob, progress: JobProgress):
+        self.job = job
+        self.progress = progress
+        # Loaded here, in the job's thread: the fetching thread must not touch the database.
+        self.vendor = job.vendor
+        self.page_size = min(int(orders_settings.PAGE_SIZE), 100)
+        self.client: LetzshopClient | None = None
+        self._api_url = settings.LETZSHOP_API_URL
+        self.retries_before = job.retries
+        self.wait_before = job.rate_limit_wait_seconds
+
+    def run(self) -> Outcome:
+        job = self.job
+        resumed = bool(job.cursor)
+        if not resumed:
+            self._start()
+        self.progress(0, f"Resuming after page {job.pages_fetched}" if resumed else "Reading the first page", force=True)
+        try:
+            with Prefetcher(self._pages, ahead=orders_settings.PREFETCH_PAGES) as pages:
+                for page in pages:
+                    self._page(page)
+        except (LetzshopError, FileUnusable) as exc:
+            raise JobFailed(str(exc)) from None
+        finally:
+            if self.client is not None:
+                self.client.close()
+        return self._outcome()
+
+    def _start(self) -> None:
+        """Fix the run's lower bound once; a resumed run keeps it."""
+        job = self.job
+        if job.source == job.Source.API:
+            job.since_used = job.since or order_import_default_since(vendor=self.vendor, exclude_id=job.pk)
+        job.latest_update_seen = job.since_used
+        self._save(since_used=job.since_used, latest_update_seen=job.latest_update_seen)
+
+    def _pages(self, stop_event):
+        """Produce the pages (runs in the fetching thread: HTTP only, no database)."""
+        job = self.job
+        after = job.cursor or None
+        if job.source == job.Source.FILE:
+            yield from file_pages(self._file_nodes(), first=self.page_size, after=after)
+            return
+        if not self.vendor.letzshop_api_key:
+            raise JobFailed(f'Vendor "{self.vendor.code}" has no Letzshop API key.')
+        self.client = LetzshopClient(api_key=self.vendor.letzshop_api_key, url=self._api_url, stop_event=stop_event)
+        since = job.since_used.isoformat() if job.since_used else None
+        yield from api_pages(self.client, first=self.page_size, after=after, updated_since=since)
+
+    def _file_nodes(self) -> list:
+        storage = private_storage()
+        if not self.job.source_file or not storage.exists(self.job.source_file):
+            raise FileUnusable("The uploaded file is no longer stored.")
+        with storage.open(self.job.source_file, "rb") as handle:
+            return read_shipment_file(handle.read())
+
+    def _page(self, page: ShipmentPage) -> None:
+        records, rejected = self._parse(page)
+        with transaction.atomic():
+            written = orders_write_page(vendor=self.vendor, records=records)
+            self._count(page, records, rejected, written)
+            self._checkpoint()
+        self.progress(self._percent(), self._message())
+
+    def _parse(self, page: ShipmentPage) -> tuple[list[ShipmentRecord], list[dict]]:
+        records, rejected = [], []
+        for index, node in enumerate(page.nodes):
+            node_id = str(node.get("id") or "") if isinstance(node, dict) else ""
+            try:
+                if index in page.node_errors:
+                    raise Unusable(f"the API reported an error on it: {page.node_errors[index]}")
+                records.append(parse_shipment(node))
+            except Unusable as exc:
+                rejected.append({"shipment": node_id[:100] or "(no id)", "reason": str(exc)})
+        return records, rejected
+
+    def _count(self, page: ShipmentPage, records: list[ShipmentRecord], rejected: list[dict], written: PageWrite) -> None:
+        job = self.job
+        job.cursor = page.end_cursor or job.cursor
+        job.total_estimate = page.total_count
+        job.pages_fetched += 1
+        job.shipments_seen += len(page.nodes)
+        job.orders_created += written.created
+        job.orders_updated += written.updated
+        job.orders_unchanged += written.unchanged
+        job.orders_rejected += len(rejected)
+        job.items_written += written.items_written
+        job.unknown_skus += len(written.unknown_skus)
+        job.rejected_sample = (job.rejected_sample + rejected)[:SAMPLE_SIZE]
+        unknown = [{"shipment": key, "sku": sku or "(none)"} for key, sku in written.unknown_skus]
+        job.unknown_sku_sample = (job.unknown_sku_sample + unknown)[:SAMPLE_SIZE]
+        if records:
+            newest = max(record.updated_at for record in records)
+            job.latest_update_seen = max(filter(None, (job.latest_update_seen, newest)))
+        if self.client is not None:
+            job.retries = self.retries_before + self.client.stats.retries
+            job.rate_limit_wait_seconds = self.wait_before + self.client.stats.rate_limit_wait
+
+    def _checkpoint(self) -> None:
+        job = self.job
+        self._save(
+            cursor=job.cursor,
+            latest_update_seen=job.latest_update_seen,
+            **{name: getattr(job, name) for name in COUNT_FIELDS},
+        )
+
+    def _save(self, **fields) -> None:
+        """Write the run's state, only while this run still owns the job (same claim); else stop it."""
+        owned = type(self.job).objects.running().filter(pk=self.job.pk, attempts=self.job.attempts)
+        if not owned.update(heartbeat_at=timezone.now(), **fields):
+            raise JobInterrupted("The job is no longer running under this claim")
+
+    def _percent(self) -> int:
+        return min(99, int(self.job.pages_fetched * 100 / self._pages_estimate()))
+
+    def _pages_estimate(self) -> int:
+        return max(self.job.pages_fetched, math.ceil(self.job.total_estimate / self.page_size), 1)
+
+    def _message(self) -> str:
+        job = self.job
+        orders = job.orders_created + job.orders_updated + job.orders_unchanged
+        return f"Page {job.pages_fetched:,} of ~{self._pages_estimate():,} ({orders:,} orders)"
+
+    def _outcome(self) -> Outcome:
+        job = self.job
+        warnings = []
+        if job.orders_rejected:
+            warnings.append(f"{job.orders_rejected:,} shipment(s) rejected")
+        if job.unknown_skus:
+            warnings.append(f"{job.unknown_skus:,} item(s) with a sku not in the catalogue (kept without a product link)")
+        message = (
+            f"{job.orders_created:,} created, {job.orders_updated:,} updated, {job.orders_unchanged:,} unchanged, "
+            f"{job.orders_rejected:,} rejected"
+        )
+        return Outcome(warnings=warnings, message=message)
+
+
+COUNT_FIELDS = (
+    "total_estimate", "pages_fetched", "shipments_seen", "orders_created", "orders_updated", "orders_unchanged",
+    "orders_rejected", "items_written", "unknown_skus", "retries", "rate_limit_wait_seconds",
+    "rejected_sample", "unknown_sku_sample",
+)

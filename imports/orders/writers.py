@@ -1,0 +1,140 @@
+"""Write one page of shipments: set-based upserts of orders and items, nothing for what has not changed."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+from wizamart.marketplace.models import Order, OrderItem, Product, Vendor
+
+from .parsing import ShipmentRecord
+
+ORDER_FIELDS = (
+    "letzshop_order_id", "order_number", "shipment_number", "status", "customer_name", "customer_email",
+    "locale", "ship_country", "currency", "total", "placed_at", "letzshop_updated_at",
+)
+ITEM_FIELDS = ("product_id", "sku", "title", "gtin", "state", "quantity", "unit_price")
+# PostgreSQL array types of the columns the one-statement upserts send (one array a column).
+ORDER_TYPES = {"total": "numeric", "placed_at": "timestamptz", "letzshop_updated_at": "timestamptz"}
+ITEM_TYPES = {"order_id": "bigint", "product_id": "bigint", "quantity": "integer", "unit_price": "numeric"}
+
+
+@dataclass
+class PageWrite:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    items_written: int = 0
+    unknown_skus: list[tuple[str, str]] = field(default_factory=list)  # (shipment id, sku)
+
+
+def digest(record: ShipmentRecord) -> str:
+    """Return a digest of everything the import would write for this shipment (product links included)."""
+    payload = [[record.order[name] for name in ORDER_FIELDS], [[item[n] for n in ("external_id", *ITEM_FIELDS)] for item in record.items]]
+    return hashlib.sha256(json.dumps(payload, default=str, separators=(",", ":")).encode()).hexdigest()
+
+
+def link_products(*, vendor: Vendor, records: list[ShipmentRecord]) -> None:
+    """Set each item's product_id from the vendor's catalogue (one query) and note the unknown skus."""
+    skus = {item["sku"] for record in records for item in record.items if item["sku"]}
+    known = dict(Product.objects.filter(vendor=vendor, sku__in=skus).values_list("sku", "id")) if skus else {}
+    for record in records:
+        for item in record.items:
+            item["product_id"] = known.get(item["sku"])
+            if item["product_id"] is None:
+                record.unknown_skus.append(item["sku"])
+        record.digest = digest(record)
+
+
+def orders_write_page(*, vendor: Vendor, records: list[ShipmentRecord]) -> PageWrite:
+    """Upsert the page's orders by (vendor, shipment id) and items by inventory unit id; skip the unchanged.
+
+    Call inside the transaction that also commits the page's cursor.
+    """
+    latest = {record.key: record for record in records}  # a shipment twice on one page: its last state wins
+    records = list(latest.values())
+    link_products(vendor=vendor, records=records)
+    result = PageWrite(unknown_skus=[(r.key, sku) for r in records for sku in r.unknown_skus])
+    stored = dict(Order.objects.filter(vendor=vendor, external_id__in=latest).values_list("external_id", "import_digest"))
+    changed = [record for record in records if stored.get(record.key) != record.digest]
+    result.unchanged = len(records) - len(changed)
+    if not changed:
+        return result
+    result.updated = sum(1 for record in changed if record.key in stored)
+    result.created = len(changed) - result.updated
+    upsert_orders, upsert_items = (_pg_upsert_orders, _pg_upsert_items) if connection.vendor == "postgresql" else (
+        _orm_upsert_orders, _orm_upsert_items)
+    ids = upsert_orders(vendor=vendor, records=changed)
+    rows = [(ids[record.key], item) for record in changed for item in record.items]
+    if rows:
+        upsert_items(rows=rows)
+    result.items_written = len(rows)
+    _delete_dropped_items(order_ids=[ids[r.key] for r in changed if r.key in stored], kept=[item["external_id"] for _, item in rows])
+    return result
+
+
+def _delete_dropped_items(*, order_ids: list[int], kept: list[str]) -> None:
+    """Delete the items an updated shipment no longer has (Letzshop removed the unit)."""
+    if order_ids:
+        OrderItem.objects.filter(order_id__in=order_ids, external_id__isnull=False).exclude(external_id__in=kept).delete()
+
+
+def _orm_upsert_orders(*, vendor: Vendor, records: list[ShipmentRecord]) -> dict[str, int]:
+    """Portable path: bulk_create with ON CONFLICT; return {shipment id: order id}."""
+    Order.objects.bulk_create(
+        [Order(vendor=vendor, external_id=r.key, import_digest=r.digest, **r.order) for r in records],
+        update_conflicts=True,
+        unique_fields=["vendor", "external_id"],
+        update_fields=[*ORDER_FIELDS, "import_digest", "updated_at"],
+    )
+    keys = [r.key for r in records]
+    return dict(Order.objects.filter(vendor=vendor, external_id__in=keys).values_list("external_id", "id"))
+
+
+def _orm_upsert_items(*, rows: list[tuple[int, dict]]) -> None:
+    items = [OrderItem(order_id=order_id, **{n: item[n] for n in ("external_id", *ITEM_FIELDS)}) for order_id, item in rows]
+    OrderItem.objects.bulk_create(items, update_conflicts=True, unique_fields=["order", "external_id"], update_fields=list(ITEM_FIELDS))
+
+
+def _unnest_upsert(
+    *, model, columns: dict[str, list], types: dict[str, str], conflict: tuple[str, ...], extra: dict[str, str],
+    keep: tuple[str, ...] = (), returning: str = "",
+):
+    """One INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO UPDATE: a page in one statement, one array a column.
+
+    Django's bulk_create builds one placeholder per value; on PostgreSQL a page's few thousand
+    values cost more to compile than to write, so its upserts send arrays instead.
+    """
+    names = list(columns)
+    table = model._meta.db_table
+    arrays = ", ".join(f"%s::{types.get(name, 'text')}[]" for name in names)
+    extra_names = list(extra)
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in names + extra_names if name not in conflict + keep)
+    computed = "".join(f", {value}" for value in extra.values())
+    sql = (
+        f"INSERT INTO {table} ({', '.join(names + extra_names)}) "
+        f"SELECT *{computed} FROM unnest({arrays}) "
+        f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}{' RETURNING ' + returning if returning else ''}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [columns[name] for name in names])
+        return cursor.fetchall() if returning else None
+
+
+def _pg_upsert_orders(*, vendor: Vendor, records: list[ShipmentRecord]) -> dict[str, int]:
+    columns = {"vendor_id": [vendor.pk] * len(records), "external_id": [r.key for r in records],
+               "import_digest": [r.digest for r in records]}
+    columns.update({name: [r.order[name] for r in records] for name in ORDER_FIELDS})
+    rows = _unnest_upsert(
+        model=Order, columns=columns, types={**ORDER_TYPES, "vendor_id": "bigint"}, conflict=("vendor_id", "external_id"),
+        extra={"created_at": "clock_timestamp()", "updated_at": "clock_timestamp()"}, keep=("created_at",), returning="external_id, id",
+    )
+    return dict(rows)
+
+
+def _pg_upsert_items(*, rows: list[tuple[int, dict]]) -> None:
+    columns = {"order_id": [order_id for order_id, _ in rows]}
+    columns.update({name: [item[name] for _, item in rows] for name in ("external_id", *ITEM_FIELDS)})
+    _unnest_upsert(model=OrderItem, columns=columns, types=ITEM_TYPES, conflict=("order_id", "external_id"), extra={})
