@@ -183,9 +183,3 @@ def _outcome(job: MarketplaceImportJob, counts: ImportCounts, deactivated: int) 
         warnings.append("No row was imported, so no product was deactivated.")
     return Outcome(warnings=warnings, message="; ".join(parts))
 
-
-def product_import_copy_local_file(*, path: str | os.PathLike) -> str:
-    """Store a local feed file (the command's PATH) in private storage; return its stored name."""
-    with open(path, "rb") as source:
-        return product_import_store_feed(content=source)
-
