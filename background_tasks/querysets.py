@@ -32,6 +32,9 @@ class BackgroundTaskQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status__in=TaskStatus.active())
 
+    def terminal(self):
+        return self.filter(status__in=TaskStatus.terminal())
+
     def succeeded(self):
         return self.filter(status__in=TaskStatus.succeeded())
 

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "imports",
     "exports",
     "quality",
+    "wizamart.demo",
 ]
 
 MIDDLEWARE = [

@@ -181,6 +181,20 @@ def test_bg003_job_id_with_the_default_200_is_found(fixture_tree):
     assert findings_of(fixture_tree.architecture(), "BG-003") == [("things/api.py", 9)]
 
 
+def test_bg003_a_line_that_allows_the_rule_is_not_flagged_and_others_still_are(fixture_tree):
+    allowed = TRIGGER.replace(
+        "status=status.HTTP_202_ACCEPTED)", "status=status.HTTP_200_OK)  # architecture: allow BG-003 (answers an active job)"
+    )
+    fixture_tree.app("things", {"api.py": allowed, "views.py": TRIGGER.replace("status.HTTP_202_ACCEPTED", "status.HTTP_200_OK")})
+    assert findings_of(fixture_tree.architecture(), "BG-003") == [("things/views.py", 9)]
+
+
+def test_an_allowance_names_its_rule(fixture_tree):
+    other_rule = TRIGGER.replace("status=status.HTTP_202_ACCEPTED)", "status=status.HTTP_200_OK)  # architecture: allow BG-002")
+    fixture_tree.app("things", {"api.py": other_rule})
+    assert findings_of(fixture_tree.architecture(), "BG-003") == [("things/api.py", 9)]
+
+
 def test_bg003_trigger_not_subclassing_the_base_is_found(fixture_tree):
     fixture_tree.app("things", {"api.py": TRIGGER.replace("(TaskTriggerViewSet)", "(GenericViewSet)").replace(
         "from background_tasks.api import TaskTriggerViewSet", "from rest_framework.viewsets import GenericViewSet")})

@@ -8,7 +8,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from wizamart.marketplace.management.commands.load_demo_jobs import DEMO_FEED, DEMO_FEED_VENDOR
+from wizamart.demo.management.commands.load_demo_jobs import DEMO_FEED, DEMO_FEED_VENDOR
 
 # Starts its own server with its own SQLite file: runs once, in the phase that has Chromium.
 pytestmark = [pytest.mark.browser]

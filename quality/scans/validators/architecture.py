@@ -454,7 +454,7 @@ def validate(*, root: Path, rules_path: Path, report: Report) -> ValidatorResult
     findings: list[Finding] = []
     for position, rule in enumerate(rules, start=1):
         report(10 + 85 * position // (len(rules) + 1), f"Rule {rule['id']} ({position} of {len(rules)})")
-        findings.extend(CHECKS[rule["check"]](ctx, rule))
+        findings.extend(f for f in CHECKS[rule["check"]](ctx, rule) if not tree.allows(f))
     return ValidatorResult(findings=sorted(set(findings), key=_order), files_scanned=len(files))
 
 

@@ -20,6 +20,10 @@ Report = Callable[[int, str], None]
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+# A line may carry a decided exception to a rule, with its reason: ``# architecture: allow BG-003 (why)``.
+ALLOW_COMMENT = re.compile(r"#\s*architecture:\s*allow\s+([A-Z]+-\d+(?:\s*,\s*[A-Z]+-\d+)*)")
+
+
 class ValidatorFailed(Exception):
     """A validator could not run (unparsable file, broken rules file, missing tool); the message says why."""
 
@@ -147,6 +151,17 @@ class SourceTree:
         except (IndexError, ValidatorFailed):
             return ""
         return text if len(text) <= SNIPPET_MAX else text[: SNIPPET_MAX - 1] + "…"
+
+    def allows(self, finding: Finding) -> bool:
+        """Whether the finding's line says ``# architecture: allow <rule id> (reason)``, a decided exception."""
+        if not finding.line:
+            return False
+        try:
+            text = self.source(finding.file).splitlines()[finding.line - 1]
+        except (IndexError, ValidatorFailed):
+            return False
+        match = ALLOW_COMMENT.search(text)
+        return bool(match) and finding.rule_id in re.split(r"[\s,]+", match.group(1).strip())
 
     def module_name(self, rel: str) -> str:
         """Return the dotted module of a file (``a/b/__init__.py`` is ``a.b``)."""

@@ -10,7 +10,7 @@ from background_tasks.status import TaskStatus
 from exports.models import ProductExportJob
 from exports.services import private_storage
 from imports.products.models import MarketplaceImportJob
-from wizamart.marketplace.management.commands.load_demo_jobs import DEMO_FEED_VENDOR, DEMO_TRIGGER
+from wizamart.demo.management.commands.load_demo_jobs import DEMO_FEED_VENDOR, DEMO_TRIGGER
 from wizamart.marketplace.models import Product, Subscription, SubscriptionMaintenanceRun
 
 # The jobs run as in `make run`'s set-up: dispatched when their row is committed.

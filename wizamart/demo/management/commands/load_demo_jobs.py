@@ -14,15 +14,13 @@ from background_tasks.cli import describe_outcome, follow_job
 from background_tasks.models import BackgroundTask
 from background_tasks.services import background_task_create
 from background_tasks.status import TaskStatus
-
-# The demo spans the task-type apps; this command is the one place of the domain app that imports them.
 from exports.models import ProductExportJob
 from exports.services import product_export_create
 from imports.products.models import MarketplaceImportJob
 from imports.products.services import product_import_create
 from wizamart.marketplace.models import SubscriptionMaintenanceRun, Vendor
 
-DEMO_FEED = Path(__file__).resolve().parents[2] / "demo" / "velo-esch-products.csv"
+DEMO_FEED = Path(__file__).resolve().parents[2] / "feeds" / "velo-esch-products.csv"
 DEMO_FEED_VENDOR = "velo-esch"
 # Who the demo's jobs are by: how a later run finds them instead of adding more.
 DEMO_TRIGGER = "cli:demo"

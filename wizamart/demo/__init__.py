@@ -1,0 +1,1 @@
+"""The demo: one finished job of each task type, run through the services real triggers use."""
