@@ -1,7 +1,10 @@
 """The order import's input, validated once: the API, the admin form and the command use it."""
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from background_tasks.serializers import TaskInputSerializer
 from wizamart.marketplace.models import Vendor
+from wizamart.marketplace.serializers import VendorCodeField
 
 from .conf import orders_settings
 
@@ -17,21 +20,20 @@ def missing_key_message(vendor: Vendor) -> str:
     )
 
 
-class OrderImportInputSerializer(serializers.Serializer):
+@extend_schema_field({"type": "string", "format": "binary", "minLength": 1})
+class ShipmentsFileField(serializers.FileField):
+    """A JSON file of shipment nodes (a multipart file part)."""
+
+
+class OrderImportInputSerializer(TaskInputSerializer):
     """An order import: a vendor, and either the Letzshop API (optionally ``since``) or a JSON ``file`` of shipments."""
 
-    vendor = serializers.SlugRelatedField(
-        slug_field="code",
-        queryset=Vendor.objects.all(),
-        help_text="The vendor's code.",
-        error_messages={"does_not_exist": 'No vendor with code "{value}".'},
-    )
+    vendor = VendorCodeField()
     since = serializers.DateTimeField(
         required=False,
-        allow_null=True,
         help_text="Only shipments updated since (ISO 8601). Default: since the vendor's last successful import.",
     )
-    file = serializers.FileField(
+    file = ShipmentsFileField(
         source="upload",
         required=False,
         allow_empty_file=False,
@@ -50,3 +52,17 @@ class OrderImportInputSerializer(serializers.Serializer):
         elif not attrs["vendor"].has_letzshop_credentials():
             raise serializers.ValidationError({"vendor": [missing_key_message(attrs["vendor"])]})
         return attrs
+
+
+class OrderImportApiSerializer(OrderImportInputSerializer):
+    """An order import from the Letzshop API (JSON): ``vendor`` and an optional ``since``."""
+
+    file = None
+
+
+# ``since`` is not documented for a file (imported whole) but still read, so that sending it is a field error.
+@extend_schema_serializer(exclude_fields=["since"])
+class OrderImportFileSerializer(OrderImportInputSerializer):
+    """An order import of a JSON file of shipments (multipart/form-data): ``vendor`` and the ``file``."""
+
+    file = ShipmentsFileField(source="upload", allow_empty_file=False, help_text="A JSON file of shipment nodes.")
