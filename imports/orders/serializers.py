@@ -1,6 +1,7 @@
 """The order import's input, validated once: the API, the admin form and the command use it."""
 from rest_framework import serializers
 
+from background_tasks.serializers import TaskInputSerializer
 from wizamart.marketplace.models import Vendor
 
 from .conf import orders_settings
@@ -17,7 +18,7 @@ def missing_key_message(vendor: Vendor) -> str:
     )
 
 
-class OrderImportInputSerializer(serializers.Serializer):
+class OrderImportInputSerializer(TaskInputSerializer):
     """An order import: a vendor, and either the Letzshop API (optionally ``since``) or a JSON ``file`` of shipments."""
 
     vendor = serializers.SlugRelatedField(
@@ -39,7 +40,9 @@ class OrderImportInputSerializer(serializers.Serializer):
     )
 
     def validate_file(self, value):
-        if value.size > orders_settings.MAX_FILE_SIZE:
+        # The context may lift the limit (``max_upload_size=None``): a local file is no HTTP upload.
+        limit = self.context.get("max_upload_size", orders_settings.MAX_FILE_SIZE)
+        if limit is not None and value.size > limit:
             raise serializers.ValidationError(file_too_large_message())
         return value
 
