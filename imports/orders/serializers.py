@@ -41,7 +41,9 @@ class OrderImportInputSerializer(TaskInputSerializer):
     )
 
     def validate_file(self, value):
-        if value.size > orders_settings.MAX_FILE_SIZE:
+        # The context may lift the limit (``max_upload_size=None``): a local file is no HTTP upload.
+        limit = self.context.get("max_upload_size", orders_settings.MAX_FILE_SIZE)
+        if limit is not None and value.size > limit:
             raise serializers.ValidationError(file_too_large_message())
         return value
 

@@ -23,7 +23,7 @@ from .letzshop.client import LetzshopClient, LetzshopError, ShipmentPage
 from .models import SAMPLE_SIZE, LetzshopHistoricalImportJob
 from .parsing import ShipmentRecord, Unusable, parse_shipment
 from .selectors import order_import_default_since
-from .serializers import file_too_large_message, missing_key_message
+from .serializers import missing_key_message
 from .sources import FileUnusable, Prefetcher, api_pages, file_pages, read_shipment_file
 from .writers import PageWrite, orders_write_page
 
@@ -51,8 +51,6 @@ def order_import_create(
     if upload is not None:
         if since is not None:
             raise ValidationError({"since": "`since` applies to the Letzshop API only: a file is imported whole."})
-        if upload.size > orders_settings.MAX_FILE_SIZE:
-            raise ValidationError({"file": file_too_large_message()})
         name = f"{FILES_DIR}/{uuid.uuid4().hex}.json"
         fields = {
             "source": LetzshopHistoricalImportJob.Source.FILE,

@@ -61,7 +61,8 @@ class Command(BaseCommand):
 
     def validated(self, data: dict) -> dict:
         """The create service's arguments, validated by the API's rules; errors as a CommandError."""
-        serializer = OrderImportInputSerializer(data=data)
+        # The upload limit guards the web server; a local file is read from disk, whatever its size.
+        serializer = OrderImportInputSerializer(data=data, context={"max_upload_size": None})
         if not serializer.is_valid():
             raise CommandError(" ".join(str(error) for errors in serializer.errors.values() for error in errors))
         return dict(serializer.validated_data)

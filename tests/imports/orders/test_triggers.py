@@ -195,3 +195,20 @@ def test_the_key_is_in_no_response_log_or_job_field(
     assert all(API_KEY.encode() not in body for body in bodies)
     assert all(API_KEY not in value for value in fields + notes)
     assert API_KEY not in caplog.text and API_KEY not in repr(vendor) and API_KEY not in str(vendor)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_over_the_limit_is_refused_but_a_local_file_is_not(fake_letzshop, vendor, catalogue, staff_client, settings, tmp_path):
+    server = fake_letzshop(shipments=5)
+    content = json.dumps(served_nodes(server)).encode()
+    settings.LETZSHOP_MAX_FILE_SIZE = len(content) - 1
+    upload = SimpleUploadedFile("big.json", content, content_type="application/json")
+    response = staff_client.post(URL, {"vendor": "maison-lux", "file": upload}, format="multipart")
+    assert response.status_code == 400
+    assert "larger than" in response.json()["file"][0]
+
+    path = tmp_path / "big.json"
+    path.write_bytes(content)
+    out = io.StringIO()
+    call_command("import_orders", "--vendor", "maison-lux", "--file", str(path), stdout=out)
+    assert "Orders: 5 created" in out.getvalue()
