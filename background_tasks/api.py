@@ -263,10 +263,11 @@ class BackgroundTaskViewSet(GenericViewSet):
         """Run a failed or cancelled job again."""
         job = get_job_or_404(job_id)
         if not background_task_retry(job=job, triggered_by=triggered_by_api(request)):
-            return Response(
-                {"detail": f"Job {job.pk} is {job.status}; only failed or cancelled jobs can be retried."},
-                status=status.HTTP_409_CONFLICT,
-            )
+            if job.status in TaskStatus.retryable():
+                detail = f"Job {job.pk} cannot run again now: another {job._meta.verbose_name} is already active."
+            else:
+                detail = f"Job {job.pk} is {job.status}; only failed or cancelled jobs can be retried."
+            return Response({"detail": detail}, status=status.HTTP_409_CONFLICT)
         return Response(trigger_body(job, "Task queued for retry"), status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={200: BackgroundTaskCountsSerializer, **error_responses(401, 403)})

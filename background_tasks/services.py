@@ -5,7 +5,7 @@ import logging
 from datetime import datetime
 
 from django.core.mail import mail_admins
-from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db import DatabaseError, IntegrityError, close_old_connections, connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -241,21 +241,26 @@ def background_task_retry(*, job: BackgroundTask, triggered_by: str) -> bool:
     """Put a failed or cancelled job back to pending and dispatch it again."""
     from .dispatch import background_task_dispatch
 
-    with transaction.atomic():
-        changed = type(job).objects.filter(pk=job.pk, status__in=TaskStatus.retryable()).update(
-            status=TaskStatus.PENDING,
-            started_at=None,
-            completed_at=None,
-            heartbeat_at=None,
-            queued_at=None,
-            error_message=None,
-            progress_percent=0,
-            progress_message="Waiting to start (retry)",
-            attempts=0,
-            cancel_requested=False,
-            triggered_by=triggered_by,
-        )
-        if changed:
-            job.refresh_from_db()
-            background_task_dispatch(job)
+    try:
+        with transaction.atomic():
+            changed = type(job).objects.filter(pk=job.pk, status__in=TaskStatus.retryable()).update(
+                status=TaskStatus.PENDING,
+                started_at=None,
+                completed_at=None,
+                heartbeat_at=None,
+                queued_at=None,
+                error_message=None,
+                progress_percent=0,
+                progress_message="Waiting to start (retry)",
+                attempts=0,
+                cancel_requested=False,
+                triggered_by=triggered_by,
+            )
+            if changed:
+                job.refresh_from_db()
+                background_task_dispatch(job)
+    except IntegrityError:
+        # A type that allows one active job at a time (a constraint on its table) has one already.
+        logger.info("%s not retried: its type allows one active job and one is active", job)
+        return False
     return bool(changed)

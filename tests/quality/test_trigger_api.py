@@ -131,6 +131,20 @@ def test_the_database_refuses_a_second_active_run():
 
 
 @pytest.mark.django_db
+def test_retrying_a_failed_run_while_another_is_active_answers_409(staff_client):
+    old = background_task_create(model=TestRun, triggered_by="cli:tester", dispatch=False)
+    TestRun.objects.filter(pk=old.pk).update(status=TaskStatus.FAILED)
+    active = background_task_create(model=TestRun, triggered_by="cli:tester", dispatch=False)
+
+    response = staff_client.post(f"/api/v1/admin/background-tasks/{old.pk}/retry")
+
+    assert response.status_code == 409
+    assert "another test run is already active" in response.json()["detail"]
+    assert TestRun.objects.get(pk=old.pk).status == TaskStatus.FAILED
+    assert TestRun.objects.get(pk=active.pk).status == TaskStatus.PENDING
+
+
+@pytest.mark.django_db
 def test_a_finished_run_does_not_block_the_next():
     old = background_task_create(model=TestRun, triggered_by="cli:tester", dispatch=False)
     TestRun.objects.filter(pk=old.pk).update(status=TaskStatus.FAILED)
