@@ -1,6 +1,7 @@
 """Refuse a run that could touch a live database: checked before pytest starts (and again inside it)."""
 from __future__ import annotations
 
+import importlib.util
 from urllib.parse import quote
 
 import environ
@@ -9,7 +10,7 @@ from django.db import connections
 from background_tasks.jobs import JobFailed
 
 from .conf import test_run_settings
-from .plugin import database_identity
+from .protocol import database_identity
 from .runner import live_database_identities
 
 CONNECT_TIMEOUT = 5
@@ -37,7 +38,9 @@ def database_url_of(settings_dict: dict, *, vendor: str) -> str:
 
 
 def test_run_preflight(*, database_url: str) -> None:
-    """Raise JobFailed when the tests would use a live database or could not create their own."""
+    """Raise JobFailed when pytest is missing, or the tests would use a live database or could not create their own."""
+    if importlib.util.find_spec("pytest") is None or importlib.util.find_spec("pytest_django") is None:
+        raise JobFailed("pytest is not installed here: a test run needs the test tools (pip install -r requirements-dev.txt).")
     try:
         config = environ.Env.db_url_config(database_url)
     except Exception:

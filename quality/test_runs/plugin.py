@@ -13,14 +13,12 @@ import time
 
 import pytest
 
-PROGRESS_ENV = "WIZAMART_TEST_RUN_PROGRESS"
-LIVE_DATABASES_ENV = "WIZAMART_TEST_RUN_LIVE_DATABASES"
-NODE_ID_PROPERTY = "nodeid"
+from .protocol import LIVE_DATABASES_ENV, NODE_ID_PROPERTY, PROGRESS_ENV, database_identity
+
 # With the job reading every 0.5 s and writing at most every 1 s, counts are never 2 s stale.
 WRITE_INTERVAL = 0.25
 MESSAGE_MAX = 2000
 REFUSED_EXIT_CODE = 3
-DEFAULT_PORTS = {"postgresql": "5432", "mysql": "3306"}
 
 
 class ProgressRecorder:
@@ -135,18 +133,6 @@ def live_database_refusal() -> str:
                 "the run would overwrite it."
             )
     return ""
-
-
-def database_identity(vendor: str, settings_dict: dict, name) -> tuple[str, str, str, str]:
-    """Return (vendor, host, port, name): what makes two settings point at the same database."""
-    name = str(name or "")
-    if vendor == "sqlite":
-        return (vendor, "", "", os.path.realpath(name) if name and not name.startswith(":memory:") else name)
-    host = settings_dict.get("HOST") or "localhost"
-    if host in ("127.0.0.1", "::1"):
-        host = "localhost"
-    port = str(settings_dict.get("PORT") or DEFAULT_PORTS.get(vendor, ""))
-    return (vendor, host, port, name)
 
 
 def _watch_parent(parent: int) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from defusedxml import DefusedXmlException, ElementTree
 
-from .plugin import NODE_ID_PROPERTY
+from .protocol import NODE_ID_PROPERTY
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from django.db import connections
 
 from .conf import test_run_settings
-from .plugin import LIVE_DATABASES_ENV, PROGRESS_ENV, database_identity
+from .protocol import LIVE_DATABASES_ENV, PROGRESS_ENV, database_identity
 from .selection import Selection, project_root
 
 PLUGIN = "quality.test_runs.plugin"

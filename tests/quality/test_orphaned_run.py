@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-from quality.test_runs.plugin import PROGRESS_ENV
+from quality.test_runs.protocol import PROGRESS_ENV
 from quality.test_runs.selection import project_root
 from tests.fixtures.celery_worker import wait_until
 
