@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -131,12 +132,15 @@ def _read_final(workspace: Workspace, reporter: _ProgressReporter) -> dict:
 def git_commit() -> str:
     """Return the commit of the code that runs ("<sha>+dirty" with local changes), or the setting."""
     root = project_root()
+    git = shutil.which("git")  # a full path: the command is not looked up again by the child
+    if git is None:
+        return test_run_settings.GIT_COMMIT or ""
     try:
         sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True
+            [git, "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True
         ).stdout.strip()
         changes = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            [git, "status", "--porcelain", "--untracked-files=no"],
             cwd=root,
             capture_output=True,
             text=True,
