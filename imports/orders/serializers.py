@@ -1,8 +1,10 @@
 """The order import's input, validated once: the API, the admin form and the command use it."""
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from background_tasks.serializers import TaskInputSerializer
 from wizamart.marketplace.models import Vendor
+from wizamart.marketplace.serializers import VendorCodeField
 
 from .conf import orders_settings
 
@@ -18,21 +20,21 @@ def missing_key_message(vendor: Vendor) -> str:
     )
 
 
+@extend_schema_field({"type": "string", "format": "binary", "minLength": 1})
+class ShipmentsFileField(serializers.FileField):
+    """The uploaded JSON file of shipments (a multipart file part)."""
+
+
 class OrderImportInputSerializer(TaskInputSerializer):
     """An order import: a vendor, and either the Letzshop API (optionally ``since``) or a JSON ``file`` of shipments."""
 
-    vendor = serializers.SlugRelatedField(
-        slug_field="code",
-        queryset=Vendor.objects.all(),
-        help_text="The vendor's code.",
-        error_messages={"does_not_exist": 'No vendor with code "{value}".'},
-    )
+    vendor = VendorCodeField()
     since = serializers.DateTimeField(
         required=False,
         allow_null=True,
         help_text="Only shipments updated since (ISO 8601). Default: since the vendor's last successful import.",
     )
-    file = serializers.FileField(
+    file = ShipmentsFileField(
         source="upload",
         required=False,
         allow_empty_file=False,
@@ -47,9 +49,19 @@ class OrderImportInputSerializer(TaskInputSerializer):
         return value
 
     def validate(self, attrs):
-        if attrs.get("upload") is not None:
-            if attrs.get("since") is not None:
-                raise serializers.ValidationError({"since": ["`since` applies to the Letzshop API only: a file is imported whole."]})
-        elif not attrs["vendor"].has_letzshop_credentials():
-            raise serializers.ValidationError({"vendor": [missing_key_message(attrs["vendor"])]})
+        if attrs.get("upload") is not None and attrs.get("since") is not None:
+            raise serializers.ValidationError({"since": ["`since` applies to the Letzshop API only: a file is imported whole."]})
         return attrs
+
+
+class OrderImportApiSerializer(OrderImportInputSerializer):
+    """An order import from the Letzshop API (JSON or a form): ``vendor`` and an optional ``since``."""
+
+    file = None
+
+
+class OrderImportUploadSerializer(OrderImportInputSerializer):
+    """An order import of an uploaded JSON file of shipments (multipart/form-data): ``vendor`` and the ``file``."""
+
+    file = ShipmentsFileField(source="upload", allow_empty_file=False, help_text="A JSON file of shipment nodes.")
+    since = None
