@@ -20,6 +20,15 @@ def missing_key_message(vendor: Vendor) -> str:
     )
 
 
+class OrderVendorField(VendorCodeField):
+    """The vendor by its code; a code no vendor can have (a NUL byte) is refused before any query."""
+
+    def to_internal_value(self, data):
+        if "\x00" in str(data):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data).replace("\x00", "")[:64])
+        return super().to_internal_value(data)
+
+
 @extend_schema_field({"type": "string", "format": "binary", "minLength": 1})
 class ShipmentsFileField(serializers.FileField):
     """The uploaded JSON file of shipments (a multipart file part)."""
@@ -28,7 +37,7 @@ class ShipmentsFileField(serializers.FileField):
 class OrderImportInputSerializer(TaskInputSerializer):
     """An order import: a vendor, and either the Letzshop API (optionally ``since``) or a JSON ``file`` of shipments."""
 
-    vendor = VendorCodeField()
+    vendor = OrderVendorField()
     since = serializers.DateTimeField(
         required=False,
         allow_null=True,

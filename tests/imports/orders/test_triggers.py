@@ -223,3 +223,9 @@ def test_an_upload_over_the_limit_is_refused_but_a_local_file_is_not(fake_letzsh
     out = io.StringIO()
     call_command("import_orders", "--vendor", "maison-lux", "--file", str(path), stdout=out)
     assert "Orders: 5 created" in out.getvalue()
+
+
+def test_a_vendor_code_with_a_nul_byte_is_a_field_error_not_a_500(staff_client, vendor):
+    response = staff_client.post(URL, {"vendor": "maison\x00lux"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["vendor"] == ['No vendor with code "maisonlux".']
