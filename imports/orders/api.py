@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 
 from background_tasks.api import TaskTriggerViewSet
+from background_tasks.schema import error_responses
 from background_tasks.serializers import TriggerResponseSerializer
 
 from .models import LetzshopHistoricalImportJob
@@ -17,7 +18,7 @@ from .services import order_import_create
             "application/x-www-form-urlencoded": OrderImportApiSerializer,
             "multipart/form-data": OrderImportUploadSerializer,
         },
-        responses={202: TriggerResponseSerializer},
+        responses={202: TriggerResponseSerializer, **error_responses(400, 401, 403)},
     )
 )
 class OrderImportViewSet(TaskTriggerViewSet):
