@@ -20,15 +20,24 @@ def missing_key_message(vendor: Vendor) -> str:
     )
 
 
+class OrderVendorField(VendorCodeField):
+    """The vendor by its code; a code no vendor can have (a NUL byte) is refused before any query."""
+
+    def to_internal_value(self, data):
+        if "\x00" in str(data):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data).replace("\x00", "")[:64])
+        return super().to_internal_value(data)
+
+
 @extend_schema_field({"type": "string", "format": "binary", "minLength": 1})
 class ShipmentsFileField(serializers.FileField):
-    """A JSON file of shipment nodes (a multipart file part)."""
+    """The uploaded JSON file of shipments (a multipart file part)."""
 
 
 class OrderImportInputSerializer(TaskInputSerializer):
     """An order import: a vendor, and either the Letzshop API (optionally ``since``) or a JSON ``file`` of shipments."""
 
-    vendor = VendorCodeField()
+    vendor = OrderVendorField()
     since = serializers.DateTimeField(
         required=False,
         help_text="Only shipments updated since (ISO 8601). Default: since the vendor's last successful import.",
@@ -48,11 +57,8 @@ class OrderImportInputSerializer(TaskInputSerializer):
         return value
 
     def validate(self, attrs):
-        if attrs.get("upload") is not None:
-            if attrs.get("since") is not None:
-                raise serializers.ValidationError({"since": ["`since` applies to the Letzshop API only: a file is imported whole."]})
-        elif not attrs["vendor"].has_letzshop_credentials():
-            raise serializers.ValidationError({"vendor": [missing_key_message(attrs["vendor"])]})
+        if attrs.get("upload") is not None and attrs.get("since") is not None:
+            raise serializers.ValidationError({"since": ["`since` applies to the Letzshop API only: a file is imported whole."]})
         return attrs
 
 

@@ -57,8 +57,6 @@ def order_import_create(
             "source_name": os.path.basename(getattr(upload, "name", "") or "")[:255],
             "source_file": private_storage().save(name, upload if hasattr(upload, "chunks") else File(upload, name=name)),
         }
-    elif not vendor.has_letzshop_credentials():
-        raise ValidationError({"vendor": missing_key_message(vendor)})
     return background_task_create(
         model=LetzshopHistoricalImportJob, triggered_by=triggered_by, dispatch=dispatch, vendor=vendor, since=since, **fields
     )
@@ -116,7 +114,7 @@ class _ImportRun:
             yield from file_pages(self._file_nodes(), first=self.page_size, after=after)
             return
         if not self.vendor.letzshop_api_key:
-            raise JobFailed(f'Vendor "{self.vendor.code}" has no Letzshop API key.')
+            raise JobFailed(missing_key_message(self.vendor))
         self.client = LetzshopClient(api_key=self.vendor.letzshop_api_key, url=self._api_url, stop_event=stop_event)
         since = job.since_used.isoformat() if job.since_used else None
         yield from api_pages(self.client, first=self.page_size, after=after, updated_since=since)

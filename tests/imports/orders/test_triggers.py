@@ -37,7 +37,6 @@ def test_api_trigger_answers_202_and_the_job_imports(fake_letzshop, vendor, cata
     ("payload", "field", "message"),
     [
         ({"vendor": "nobody"}, "vendor", 'No vendor with code "nobody".'),
-        ({"vendor": "no-key"}, "vendor", 'Vendor "no-key" has no Letzshop API key'),
         ({"vendor": "maison-lux", "since": "last tuesday"}, "since", "Datetime has wrong format"),
         ({}, "vendor", "This field is required."),
     ],
@@ -105,11 +104,23 @@ def test_admin_import_orders_page_triggers_through_the_service(fake_letzshop, ve
 
 def test_admin_form_shows_the_api_rules(vendor, client, staff_user):
     client.force_login(staff_user)
-    no_key = VendorFactory(code="no-key")
-    response = client.post("/admin/imports/letzshophistoricalimportjob/add/", {"vendor": no_key.pk})
+    upload = SimpleUploadedFile("orders.json", b"[]", content_type="application/json")
+    response = client.post(
+        "/admin/imports/letzshophistoricalimportjob/add/",
+        {"vendor": vendor.pk, "since_0": "2024-01-01", "since_1": "00:00:00", "upload": upload},
+    )
     assert response.status_code == 200
-    assert b"has no Letzshop API key" in response.content
+    assert b"applies to the Letzshop API only" in response.content
     assert not LetzshopHistoricalImportJob.objects.exists()
+
+
+def test_a_vendor_without_a_key_gets_a_failed_job_saying_how_to_set_it(staff_client, run_on_commit, db):
+    VendorFactory(code="no-key")
+    response = run_on_commit(staff_client.post, URL, {"vendor": "no-key"}, format="json")
+    assert response.status_code == 202
+    job = LetzshopHistoricalImportJob.objects.get(pk=response.json()["job_id"])
+    assert job.status == TaskStatus.FAILED
+    assert job.error_message.startswith('Vendor "no-key" has no Letzshop API key: set it')
 
 
 @pytest.mark.django_db(transaction=True)
@@ -212,3 +223,9 @@ def test_an_upload_over_the_limit_is_refused_but_a_local_file_is_not(fake_letzsh
     out = io.StringIO()
     call_command("import_orders", "--vendor", "maison-lux", "--file", str(path), stdout=out)
     assert "Orders: 5 created" in out.getvalue()
+
+
+def test_a_vendor_code_with_a_nul_byte_is_a_field_error_not_a_500(staff_client, vendor):
+    response = staff_client.post(URL, {"vendor": "maison\x00lux"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["vendor"] == ['No vendor with code "maisonlux".']
