@@ -1,14 +1,41 @@
-"""Helpers for management commands: who triggered, and following a job with a progress bar."""
+"""Helpers for management commands: who triggered, input checked as the API does, following a job with a progress bar."""
 from __future__ import annotations
 
 import getpass
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+from django.core.files import File
 from django.core.management.base import CommandError
 from tqdm import tqdm
 
 from .conf import use_celery
 from .models import BackgroundTask
+
+
+@contextmanager
+def local_file_input(name: str, *, field: str = "file") -> Iterator[dict]:
+    """Yield ``{field: File}`` for a local file, open while the job is created; a CommandError if it cannot be read."""
+    path = Path(name)
+    if not path.is_file():
+        raise CommandError(f"No such file: {name}")
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise CommandError(f"Cannot read {name}: {exc.strerror or exc}") from None
+    with handle:
+        yield {field: File(handle, name=path.name)}
+
+
+def validated_input(serializer_class, data: dict) -> dict:
+    """The create service's arguments, checked by the type's API serializer; its errors as one CommandError."""
+    # The upload limit guards the web server; a local file is read from disk, whatever its size.
+    serializer = serializer_class(data=data, context={"max_upload_size": None})
+    if not serializer.is_valid():
+        raise CommandError(" ".join(str(error) for errors in serializer.errors.values() for error in errors))
+    return dict(serializer.validated_data)
 
 
 def triggered_by_cli() -> str:

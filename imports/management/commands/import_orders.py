@@ -1,12 +1,17 @@
 """Import a vendor's Letzshop orders from the API or a JSON file of shipments (and wait for it with --wait)."""
 from contextlib import contextmanager
-from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
-from background_tasks.cli import finish_command, follow_job, must_wait, triggered_by_cli
+from background_tasks.cli import (
+    finish_command,
+    follow_job,
+    local_file_input,
+    must_wait,
+    triggered_by_cli,
+    validated_input,
+)
 from imports.orders.serializers import OrderImportInputSerializer
 from imports.orders.services import order_import_create
 
@@ -23,7 +28,7 @@ class Command(BaseCommand):
     def handle(self, *args, vendor, since, file, wait, **options):
         data = {"vendor": vendor, **({"since": since} if since else {})}
         with self.opened_file(file) as file_data:
-            inputs = self.validated({**data, **file_data})
+            inputs = validated_input(OrderImportInputSerializer, {**data, **file_data})
             try:
                 job = order_import_create(triggered_by=triggered_by_cli(), **inputs)
             except ValidationError as exc:
@@ -49,20 +54,5 @@ class Command(BaseCommand):
         if not name:
             yield {}
             return
-        path = Path(name)
-        if not path.is_file():
-            raise CommandError(f"No such file: {name}")
-        try:
-            handle = path.open("rb")
-        except OSError as exc:
-            raise CommandError(f"Cannot read {name}: {exc.strerror or exc}") from None
-        with handle:
-            yield {"file": File(handle, name=path.name)}
-
-    def validated(self, data: dict) -> dict:
-        """The create service's arguments, validated by the API's rules; errors as a CommandError."""
-        # The upload limit guards the web server; a local file is read from disk, whatever its size.
-        serializer = OrderImportInputSerializer(data=data, context={"max_upload_size": None})
-        if not serializer.is_valid():
-            raise CommandError(" ".join(str(error) for errors in serializer.errors.values() for error in errors))
-        return dict(serializer.validated_data)
+        with local_file_input(name) as file_data:
+            yield file_data

@@ -1,11 +1,16 @@
 """Import a vendor's product feed from a file or an http(s) URL (and wait for it with --wait)."""
 from contextlib import contextmanager
-from pathlib import Path
 
-from django.core.files import File
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from background_tasks.cli import finish_command, follow_job, must_wait, triggered_by_cli
+from background_tasks.cli import (
+    finish_command,
+    follow_job,
+    local_file_input,
+    must_wait,
+    triggered_by_cli,
+    validated_input,
+)
 from imports.products.serializers import ProductImportInputSerializer
 from imports.products.services import product_import_create
 
@@ -26,7 +31,7 @@ class Command(BaseCommand):
     def handle(self, *args, source, vendor, marketplace, dry_run, deactivate_missing, wait, **options):
         data = {"vendor": vendor, "marketplace": marketplace, "dry_run": dry_run, "deactivate_missing": deactivate_missing}
         with self.opened_source(source) as source_data:
-            inputs = self.validated({**data, **source_data})
+            inputs = validated_input(ProductImportInputSerializer, {**data, **source_data})
             job = product_import_create(triggered_by=triggered_by_cli(), **inputs)
         vendor_obj = inputs["vendor"]
         self.stdout.write(f"Queued product import #{job.pk} for {vendor_obj.code}.")
@@ -50,20 +55,5 @@ class Command(BaseCommand):
         if "://" in source:
             yield {"source_url": source}
             return
-        path = Path(source)
-        if not path.is_file():
-            raise CommandError(f"No such file: {source}")
-        try:
-            handle = path.open("rb")
-        except OSError as exc:
-            raise CommandError(f"Cannot read {source}: {exc.strerror or exc}") from None
-        with handle:
-            yield {"file": File(handle, name=path.name)}
-
-    def validated(self, data: dict) -> dict:
-        """The create service's arguments, validated by the API's rules; errors as a CommandError."""
-        # The upload limit guards the web server; a local file is read from disk, whatever its size.
-        serializer = ProductImportInputSerializer(data=data, context={"max_upload_size": None})
-        if not serializer.is_valid():
-            raise CommandError(" ".join(str(error) for errors in serializer.errors.values() for error in errors))
-        return dict(serializer.validated_data)
+        with local_file_input(source) as file_data:
+            yield file_data
