@@ -13,7 +13,21 @@ import time
 
 import pytest
 
-from .protocol import LIVE_DATABASES_ENV, NODE_ID_PROPERTY, PROGRESS_ENV, database_identity
+from .protocol import (
+    BAD_OUTCOMES,
+    ERROR,
+    FAILED,
+    LIVE_DATABASES_ENV,
+    NODE_ID_PROPERTY,
+    PASSED,
+    PHASE_FINISHED,
+    PHASE_RUNNING,
+    PROGRESS_ENV,
+    SKIPPED,
+    XFAILED,
+    XPASSED,
+    database_identity,
+)
 
 # With the job reading every 0.5 s and writing at most every 1 s, counts are never 2 s stale.
 WRITE_INTERVAL = 0.25
@@ -71,7 +85,7 @@ class ProgressRecorder:
 
     def pytest_collection_finish(self, session):
         self.state["collected"] = len(session.items)
-        self.state["phase"] = "running"
+        self.state["phase"] = PHASE_RUNNING
         self.write(force=True)
 
     def pytest_runtest_logreport(self, report):
@@ -79,13 +93,13 @@ class ProgressRecorder:
         if outcome is None:
             return
         known = self._outcome_of.get(report.nodeid)
-        # The first bad phase decides (a failed call stays "failed" even if teardown errors too).
-        if known in ("failed", "error"):
+        # The first bad phase decides (a failed call stays failed even if teardown errors too).
+        if known in BAD_OUTCOMES:
             return
         self._outcome_of[report.nodeid] = outcome
 
     def pytest_runtest_logfinish(self, nodeid, location):
-        outcome = self._outcome_of.pop(nodeid, "passed")
+        outcome = self._outcome_of.pop(nodeid, PASSED)
         outcomes = self.state["outcomes"]
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
         self.state["done"] += 1
@@ -93,7 +107,7 @@ class ProgressRecorder:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session, exitstatus):
-        self.state["phase"] = "finished"
+        self.state["phase"] = PHASE_FINISHED
         self.state["exit_status"] = int(exitstatus)
         self.write(force=True)
 
@@ -103,12 +117,12 @@ def report_outcome(report) -> str | None:
     wasxfail = hasattr(report, "wasxfail")
     if report.when == "call":
         if report.passed:
-            return "xpassed" if wasxfail else "passed"
+            return XPASSED if wasxfail else PASSED
         if report.skipped:
-            return "xfailed" if wasxfail else "skipped"
-        return "failed"
+            return XFAILED if wasxfail else SKIPPED
+        return FAILED
     if report.failed:
-        return "error"
+        return ERROR
     if report.when == "setup" and report.skipped:
         return "xfailed" if wasxfail else "skipped"
     return None

@@ -11,6 +11,17 @@ LIVE_DATABASES_ENV = "WIZAMART_TEST_RUN_LIVE_DATABASES"
 NODE_ID_PROPERTY = "nodeid"
 DEFAULT_PORTS = {"postgresql": "5432", "mysql": "3306"}
 
+# pytest's words for a test's outcome and the plugin's session phases (not job statuses).
+PASSED = "passed"
+FAILED = "failed"
+ERROR = "error"
+SKIPPED = "skipped"
+XFAILED = "xfailed"
+XPASSED = "xpassed"
+BAD_OUTCOMES = (FAILED, ERROR)
+PHASE_RUNNING = "running"
+PHASE_FINISHED = "finished"
+
 
 def database_identity(vendor: str, settings_dict: dict, name) -> tuple[str, str, str, str]:
     """Return (vendor, host, port, name): what makes two settings point at the same database."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from defusedxml import DefusedXmlException, ElementTree
 
-from .protocol import NODE_ID_PROPERTY
+from .protocol import ERROR, FAILED, NODE_ID_PROPERTY, PASSED, SKIPPED, XFAILED
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +44,12 @@ def junit_results(path: Path) -> list[CaseResult]:
 def _case(case) -> CaseResult:
     node_id = _node_id(case)
     duration = float(case.get("time") or 0.0)
-    for tag, outcome in (("failure", "failed"), ("error", "error"), ("skipped", None)):
+    for tag, outcome in (("failure", FAILED), ("error", ERROR), ("skipped", None)):
         element = case.find(tag)
         if element is None:
             continue
         if outcome is None:
-            outcome = "xfailed" if element.get("type") == "pytest.xfail" else "skipped"
+            outcome = XFAILED if element.get("type") == "pytest.xfail" else SKIPPED
         message = _unwrap(element.get("message") or "")
         return CaseResult(
             node_id=node_id,
@@ -58,7 +58,7 @@ def _case(case) -> CaseResult:
             message=message[:MESSAGE_MAX],
             traceback=trim_traceback(element.text or ""),
         )
-    return CaseResult(node_id=node_id, outcome="passed", duration=duration)
+    return CaseResult(node_id=node_id, outcome=PASSED, duration=duration)
 
 
 def _unwrap(message: str) -> str:

@@ -17,6 +17,7 @@ from background_tasks.services import background_task_create, notify_admins_of_f
 from .conf import test_run_settings
 from .guard import test_database_url, test_run_preflight
 from .models import TestResult, TestRun
+from .protocol import BAD_OUTCOMES
 from .results import junit_results
 from .runner import ProcessResult, Workspace, pytest_command, pytest_environment, run_pytest
 from .selection import Selection, SelectionError, project_root, selection_clean
@@ -117,7 +118,7 @@ class _ProgressReporter:
 
 def progress_message(snapshot: dict) -> str:
     outcomes = snapshot.get("outcomes") or {}
-    failed = int(outcomes.get("failed", 0)) + int(outcomes.get("error", 0))
+    failed = sum(int(outcomes.get(outcome, 0)) for outcome in BAD_OUTCOMES)
     collected = int(snapshot.get("collected") or 0)
     text = f"{snapshot.get('done', 0)} of {collected} test{'s' if collected != 1 else ''}"
     return f"{text} ({failed} failed)" if failed else text
