@@ -11,8 +11,9 @@ from django.utils.cache import parse_etags, patch_cache_control
 from rest_framework import status
 from rest_framework.response import Response
 
-from .models import TaskRef, UnifiedTask
+from .models import TaskRef
 from .registry import get_task_model
+from .selectors import unified_rows
 
 # Columns no status body shows: a heartbeat alone must not turn a 304 into a 200.
 INVISIBLE_COLUMNS = frozenset({"heartbeat_at", "queued_at"})
@@ -89,13 +90,7 @@ def _listed_ids(*, task_type=None, status=None, limit=None, ids=None, after=None
     if ids is not None:
         listed.update(TaskRef.objects.filter(pk__in=ids).values_list("pk", "task_type"))
     if ids is None or after is not None:
-        rows = UnifiedTask.objects.order_by("-created_at", "-id")
-        if task_type:
-            rows = rows.filter(task_type=task_type)
-        if status:
-            rows = rows.filter(status=status)
-        if after is not None:
-            rows = rows.filter(pk__gt=after)
+        rows = unified_rows(task_type=task_type, status=status, after=after)
         listed.update(rows.values_list("pk", "task_type")[:limit])
     return listed
 

@@ -47,6 +47,18 @@ def _hydrate(rows: list[UnifiedTask | TaskRef]) -> list[BackgroundTask]:
     return [found[row.pk] for row in rows if row.pk in found]
 
 
+def unified_rows(*, task_type: str | None = None, status: str | None = None, after: int | None = None):
+    """Return the unified list's rows, newest first, filtered by type and status (and ids above ``after``)."""
+    rows = UnifiedTask.objects.all()
+    if task_type:
+        rows = rows.filter(task_type=task_type)
+    if status:
+        rows = rows.filter(status=status)
+    if after is not None:
+        rows = rows.filter(pk__gt=after)
+    return rows.order_by("-created_at", "-id")
+
+
 class BackgroundTasksService:
     """Unified service for all background task types."""
 
@@ -62,14 +74,7 @@ class BackgroundTasksService:
         after: int | None = None,
     ) -> list[BackgroundTask]:
         """Return jobs, newest first, filtered by type and status (and ids above ``after``)."""
-        rows = UnifiedTask.objects.all()
-        if task_type:
-            rows = rows.filter(task_type=task_type)
-        if status:
-            rows = rows.filter(status=status)
-        if after is not None:
-            rows = rows.filter(pk__gt=after)
-        rows = rows.order_by("-created_at", "-id")
+        rows = unified_rows(task_type=task_type, status=status, after=after)
         if limit is not None:
             rows = rows[:limit]
         return _hydrate(list(rows))
