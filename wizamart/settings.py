@@ -3,11 +3,18 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# Variables this process refuses to start without (docker-compose.yml names the secrets here, so a
+# missing one stops the app at start while services that need none, like redis, still start).
+REQUIRED_ENV = env.list("REQUIRED_ENV", default=[])
+if _missing := [name for name in REQUIRED_ENV if not env.str(name, default="").strip()]:
+    raise ImproperlyConfigured(f"Set {', '.join(_missing)}: this deployment requires it (REQUIRED_ENV).")
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-change-me-" + "x" * 32)
