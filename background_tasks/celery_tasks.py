@@ -137,7 +137,22 @@ def _header(request, name: str):
     return getattr(request, name, None) or (request.headers or {}).get(name)
 
 
-@shared_task(bind=True, name="background_tasks.run_scheduled", throws=(JobEndedFailed,))
+RUN_SCHEDULED = "background_tasks.run_scheduled"
+
+
+def route_scheduled_start(name, args, kwargs, options, task=None, **kw) -> dict | None:
+    """Route a scheduled start to its task type's queue (a schedule naming a queue of its own still wins).
+
+    A schedule added in the admin with no queue would otherwise land on the default queue.
+    """
+    if name != RUN_SCHEDULED:
+        return None
+    task_type = (kwargs or {}).get("task_type")
+    model = get_task_model(task_type) if isinstance(task_type, str) else None
+    return {"queue": model.queue} if model is not None else None
+
+
+@shared_task(bind=True, name=RUN_SCHEDULED, throws=(JobEndedFailed,))
 def run_scheduled(self, task_type: str) -> dict:
     """Create the job of ``task_type`` for this tick of its schedule (or find it) and run it in this worker."""
     from .schedules import scheduled_job_for_message

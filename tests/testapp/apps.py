@@ -6,3 +6,8 @@ class TestAppConfig(AppConfig):
     label = "testapp"
     verbose_name = "Test jobs"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from .hold import connect_hold
+
+        connect_hold()
