@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import importlib
 import json
-from pathlib import Path
 
 import pytest
-import yaml
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django_celery_results.models import TaskResult
@@ -20,27 +18,16 @@ from background_tasks.status import TaskStatus
 from exports.models import ProductExportJob
 from imports.models import MarketplaceImportJob
 from tests.factories import ProductFactory, VendorFactory
-from tests.fixtures.celery_worker import wait_until
+from tests.fixtures.celery_worker import compose_worker_args, wait_until
 from tests.testapp.hold import HOLD_ENV
 from wizamart.celery import app
 from wizamart.marketplace.models import SubscriptionMaintenanceRun
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.postgres]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKER_SERVICES = {"default": "worker-default", "long_running": "worker-long-running", "scheduled": "worker-scheduled"}
 # Generous: five Celery processes, PostgreSQL and the test share a small machine.
 WAIT = 90
-
-
-def compose_worker_args(service: str) -> list[str]:
-    """Return the options after `celery -A wizamart worker` of a compose service, without its log level."""
-    command = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())["services"][service]["command"]
-    args = command[command.index("worker") + 1 :]
-    if "--loglevel" in args:
-        at = args.index("--loglevel")
-        del args[at : at + 2]
-    return args
 
 
 def concurrency(args: list[str]) -> int:
