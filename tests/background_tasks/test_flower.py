@@ -86,6 +86,8 @@ def test_flower_shows_the_job_its_admin_link_points_to(flower, celery_worker_fac
         assert http.get("/api/tasks").status_code == 401
         assert http.get("/api/tasks", auth=("admin", "wrong")).status_code == 401
         assert http.get(f"/task/{job.celery_task_id}").status_code == 401
+        # Compose's healthcheck asks this page without the password.
+        assert http.get("/healthcheck").status_code == 200
 
         # The admin's Flower link of the job is that task's page, which Flower serves behind its password.
         page = staff_client.get("/admin/background_tasks/unifiedtask/")

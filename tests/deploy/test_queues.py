@@ -60,6 +60,19 @@ def test_each_task_type_has_the_designed_queue():
     assert project_task_queues() == DESIGN_QUEUES
 
 
+def test_the_readme_and_the_deployment_doc_name_the_same_queues():
+    readme = (REPO_ROOT / "README.md").read_text()
+    documented = dict(re.findall(r"^\| `(\w+)` \| `[\w.]+` \| `(\w+)` \|", readme, re.M))
+    deployment = (REPO_ROOT / "docs" / "deployment.md").read_text()
+    by_queue = {
+        queue: set(re.findall(r"`(\w+)`", types)) & set(DESIGN_QUEUES)
+        for queue, types in re.findall(r"^\| `(\w+)` \| ([^|]+) \| `worker-", deployment, re.M)
+    }
+
+    assert documented == DESIGN_QUEUES
+    assert by_queue == {queue: {t for t, q in DESIGN_QUEUES.items() if q == queue} for queue in set(DESIGN_QUEUES.values())}
+
+
 def test_compose_serves_every_queue_with_a_worker_of_its_own():
     served = compose_served_queues()
 
