@@ -99,7 +99,7 @@ def test_an_export_starts_on_default_while_long_running_is_full_of_imports(compo
     assert [refreshed(job).status for job in imports] == [TaskStatus.RUNNING] * slots
     assert all(job.completed_at is None for job in imports)
     assert (refreshed(waiting).status, waiting.started_at) == (TaskStatus.PENDING, None)
-    active = app.control.inspect([long_running.hostname], timeout=5).active()
+    active = wait_until(lambda: app.control.inspect([long_running.hostname], timeout=5).active(), what="the worker's tasks")
     assert {task["id"] for task in active[long_running.hostname]} == {job.celery_task_id for job in imports}
     assert all(task["delivery_info"]["routing_key"] == "long_running" for task in active[long_running.hostname])
 
