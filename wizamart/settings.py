@@ -14,7 +14,7 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 # missing one stops the app at start while services that need none, like redis, still start).
 REQUIRED_ENV = env.list("REQUIRED_ENV", default=[])
 if _missing := [name for name in REQUIRED_ENV if not env.str(name, default="").strip()]:
-    raise ImproperlyConfigured(f"Set {', '.join(_missing)}: this deployment requires it (REQUIRED_ENV).")
+    raise ImproperlyConfigured(f"Set {', '.join(_missing)} (required by REQUIRED_ENV).")
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-change-me-" + "x" * 32)
