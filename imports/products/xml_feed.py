@@ -11,7 +11,15 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from background_tasks.jobs import JobFailed
-from wizamart.marketplace.feed import FEED_COLUMNS, GOOGLE_ATTRIBUTES, GOOGLE_NS, REQUIRED_COLUMNS, SELLER_ID_SEPARATOR
+from wizamart.marketplace.feed import (
+    ESCAPE_PREFIX,
+    FEED_COLUMNS,
+    GOOGLE_ATTRIBUTES,
+    GOOGLE_NS,
+    REQUIRED_COLUMNS,
+    SELLER_ID_SEPARATOR,
+    neutralise_cell,
+)
 
 from ..conf import human_size
 from .reading import PRODUCT_FIELDS, FeedFormat, FeedUnusable, Opener
@@ -264,7 +272,12 @@ class XmlFeedRows:
                 if owned[0] != vendor:
                     continue
                 item.values["id"] = owned[1]
-            yield item.line, [item.values.get(column, "") for column in header]
+            cells = [item.values.get(column, "") for column in header]
+            if any(cell[:1] == ESCAPE_PREFIX for cell in cells):
+                # The import undoes a spreadsheet guard ("'=...") a CSV export put on a cell; XML has
+                # none, so a value that starts with an apostrophe gets one, and comes out as it was.
+                cells = [neutralise_cell(cell) if cell[:1] == ESCAPE_PREFIX else cell for cell in cells]
+            yield item.line, cells
 
 
 def detect_xml_format(opener: Opener, *, vendor_code: str, on_progress: Callable[[int], None] | None = None) -> XmlFeedFormat:

@@ -8,7 +8,6 @@ import pytest
 from django.db import connection
 
 from background_tasks.status import TaskStatus
-from imports.products import xml_feed
 from imports.products.services import private_storage
 from tests.factories import ProductFactory, VendorFactory
 from wizamart.marketplace.models import Product
