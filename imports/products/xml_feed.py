@@ -200,11 +200,11 @@ class XmlItems:
                 parser.close()
             yield from self._take(target)
         except ParseError as exc:
-            raise FeedUnusable(f"The XML feed is not well-formed ({exc}).") from None
+            raise FeedUnusable(f"The file could not be read as XML: {exc}.") from None
         except DefusedXmlException as exc:
             raise FeedUnusable(
                 "The XML feed declares entities or refers to outside files, which are refused: they can read "
-                f"files of the server or expand to gigabytes ({type(exc).__name__}: {exc})."
+                f"files of the server or expand to gigabytes ({exc})."
             ) from None
         finally:
             self.ignored = target.ignored
