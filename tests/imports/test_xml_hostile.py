@@ -54,7 +54,7 @@ def test_entities_are_refused_and_nothing_is_written(run_import, vendor, doctype
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (rss(ITEM.format(sku="A-1", title="ok"))[:-20], "not well-formed"),
+        (rss(ITEM.format(sku="A-1", title="ok"))[:-20], "unclosed token: line 3"),
         (rss(ITEM.format(sku="A-1", title="Caf&eacute; &nbsp;")), "undefined entity"),
         (rss(ITEM.format(sku="A-1", title="a < b")), "not well-formed"),
         (b'<?xml version="1.0"?>\n<html><body>shop</body></html>', "root element is <html>"),
