@@ -1,6 +1,4 @@
 """Hostile or broken XML feeds fail the job with a readable message, before any product is written."""
-import io
-
 import pytest
 
 from background_tasks.status import TaskStatus
@@ -89,19 +87,3 @@ def test_a_feed_without_any_price_fails_naming_the_element(run_import):
 
     assert job.status == TaskStatus.FAILED
     assert job.error_message == "No item of the XML feed (RSS 2.0) has a g:price: the feed cannot be imported."
-
-
-def test_items_are_read_as_a_stream(monkeypatch):
-    """The reader hands items over while the file is still being read: memory holds a block, not the file."""
-    monkeypatch.setattr(xml_feed, "READ_SIZE", 4096)
-    content = rss(*(ITEM.format(sku=f"S-{n}", title="t" * 100) for n in range(5000)))
-    items = xml_feed.XmlItems(lambda: io.BytesIO(content))
-
-    seen = []
-    for item in items:
-        seen.append((item.values["id"], items.position()))
-        if len(seen) == 1:
-            assert items.position() < len(content) // 50
-
-    assert [sku for sku, _ in seen] == [f"S-{n}" for n in range(5000)]
-    assert seen[-1][1] == len(content)
