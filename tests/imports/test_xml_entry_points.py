@@ -40,3 +40,13 @@ def test_command_imports_an_atom_feed(capsys):
     assert "line 36: empty sku (id)" in out
     assert MarketplaceImportJob.objects.get().file_info["format"] == "Google Merchant XML (Atom 1.0)"
     assert sorted(Product.objects.filter(vendor=vendor).values_list("sku", flat=True)) == ["ML-1", "ML-2", "ML-4"]
+
+
+@pytest.mark.django_db
+def test_admin_summary_describes_the_xml_feed(admin_client, run_import):
+    job = run_import((SAMPLES / "google-merchant-rss.xml").read_bytes())
+
+    summary = admin_client.get(f"/admin/imports/marketplaceimportjob/{job.pk}/summary/").content.decode()
+
+    assert "<tr><th>File</th><td>Google Merchant XML (RSS 2.0), 5 items; ignored elements: g:shipping, g:identifier_exists</td></tr>" in summary
+    assert "<td>54</td><td>VE-4004</td><td>missing price</td>" in summary
