@@ -51,6 +51,7 @@ SNIFF_SIZE = 4096
 # A value longer than this fails the file (libxml2 without huge_tree refuses a 10 MB text node too):
 # the reader holds one item at a time, and that item's values must stay bounded.
 MAX_VALUE_CHARS = 10 * 1024 * 1024
+MAX_TOKEN_BYTES = 16 * 1024 * 1024
 IGNORED_LISTED = 20
 REQUIRED_ELEMENTS = {"id": "a g:id", "title": "a g:title (or title)", "price": "a g:price"}
 
@@ -94,8 +95,13 @@ class _ItemTarget:
         self.child: str | None = None  # tag of the direct child being read
         self.chunks: list[str] = []
         self.size = 0
+        self.item = XmlItem(line=0, values={})
+        self.plain: dict[str, str] = {}  # the item's RSS/Atom title, link, description
+        self.repeated: dict[str, list[str]] = {}
+        self.events = 0  # parser callbacks so far: the reader sees whether a block brought any
 
     def start(self, tag: str, attrib: dict) -> None:
+        self.events += 1
         self.depth += 1
         if self.root is None:
             self.root = tag
@@ -108,8 +114,7 @@ class _ItemTarget:
             if tag in ITEM_TAGS:
                 self.item_depth = self.depth
                 self.item = XmlItem(line=self.line(), values={})
-                self.plain: dict[str, str] = {}
-                self.repeated: dict[str, list[str]] = {}
+                self.plain, self.repeated = {}, {}
             return
         if self.depth == self.item_depth + 1:
             if tag == ATOM_LINK:
@@ -119,6 +124,7 @@ class _ItemTarget:
             self.child, self.chunks, self.size = tag, [], 0
 
     def data(self, text: str) -> None:
+        self.events += 1
         if self.child is not None:
             self.size += len(text)
             if self.size > MAX_VALUE_CHARS:
@@ -129,6 +135,7 @@ class _ItemTarget:
             self.chunks.append(text)
 
     def end(self, tag: str) -> None:
+        self.events += 1
         if self.item_depth:
             if self.depth == self.item_depth + 1 and self.child is not None:
                 self._keep(self.child, "".join(self.chunks).strip())
@@ -193,9 +200,15 @@ class XmlItems:
         parser = DefusedXMLParser(target=target, forbid_dtd=False, forbid_entities=True, forbid_external=True)
         try:
             with self.opener() as f:
+                quiet = 0  # bytes fed since the parser last reported anything
                 while block := f.read(READ_SIZE):
                     self.read += len(block)
+                    events = target.events
                     parser.feed(block)
+                    quiet = quiet + len(block) if target.events == events else 0
+                    if quiet > MAX_TOKEN_BYTES:
+                        # expat holds a tag or comment whole until it ends: a huge one would fill memory.
+                        raise FeedUnusable(f"The XML feed has a tag or comment longer than {human_size(MAX_TOKEN_BYTES)}.")
                     yield from self._take(target)
                 parser.close()
             yield from self._take(target)

@@ -87,3 +87,17 @@ def test_a_feed_without_any_price_fails_naming_the_element(run_import):
 
     assert job.status == TaskStatus.FAILED
     assert job.error_message == "No item of the XML feed (RSS 2.0) has a g:price: the feed cannot be imported."
+
+
+def test_a_huge_tag_or_comment_fails_the_feed_before_it_fills_memory(run_import, vendor, monkeypatch):
+    monkeypatch.setattr(xml_feed, "READ_SIZE", 1024)
+    monkeypatch.setattr(xml_feed, "MAX_TOKEN_BYTES", 8 * 1024)
+    comment = "<!--" + "x" * 20_000 + "-->\n"
+    attribute = f'<item note="{"y" * 20_000}"><g:id>A-2</g:id></item>\n'
+
+    for hostile in (comment, attribute):
+        job = run_import(rss(ITEM.format(sku="A-1", title="ok"), hostile))
+
+        assert job.status == TaskStatus.FAILED
+        assert job.error_message == "The XML feed has a tag or comment longer than 8 KB."
+        assert not Product.objects.filter(vendor=vendor).exists()
