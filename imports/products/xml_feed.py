@@ -320,7 +320,7 @@ def detect_xml_format(opener: Opener, *, vendor_code: str, on_progress: Callable
         raise FeedUnusable(f"No item of the XML feed ({items.flavour}) has {names}: the feed cannot be imported.")
     # A feed without items still has the required columns: the import then finds no row.
     header = [column for column in FEED_COLUMNS if column in present or column in REQUIRED_COLUMNS]
-    present_fields = {FEED_COLUMNS[name] for name in header} | ({"currency"} if "price" in present else set())
+    present_fields = {FEED_COLUMNS[name] for name in header} | {"currency"}  # read from the price
     return XmlFeedFormat(
         encoding="",
         delimiter="",

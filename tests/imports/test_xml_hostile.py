@@ -101,3 +101,14 @@ def test_a_huge_tag_or_comment_fails_the_feed_before_it_fills_memory(run_import,
         assert job.status == TaskStatus.FAILED
         assert job.error_message == "The XML feed has a tag or comment longer than 8 KB."
         assert not Product.objects.filter(vendor=vendor).exists()
+
+
+def test_a_feed_without_items_imports_no_row(run_import, vendor):
+    ProductFactory(vendor=vendor, sku="KEEP")
+
+    job = run_import(rss())
+
+    assert job.status != TaskStatus.FAILED, job.error_message
+    assert (job.rows_total, job.error_message) == (0, None)
+    assert job.file_info["items"] == 0
+    assert Product.objects.filter(vendor=vendor, sku="KEEP", is_active=True).exists()
