@@ -140,3 +140,21 @@ def test_a_title_longer_than_google_allows_comes_back_cut(run_export, run_on_com
 
     assert job.rows_updated == 1
     assert Product.objects.get(vendor=vendor, sku="LONG").title == "x" * 150
+
+
+def test_a_feed_of_every_vendor_deactivates_only_the_importing_vendors_missing_products(run_export, run_on_commit):
+    lux, esch = VendorFactory(code="maison-lux"), VendorFactory(code="velo-esch")
+    catalogue(lux)
+    catalogue(esch, sku_prefix="VE")
+    export = run_export(format="xml")
+    ProductFactory(vendor=lux, sku="ML-NEW", title="Not in the feed")
+    ProductFactory(vendor=esch, sku="VE-NEW", title="Not in the feed either")
+
+    job = run_on_commit(
+        product_import_create, vendor=lux, triggered_by="manual:test", deactivate_missing=True,
+        upload=ContentFile(file_bytes(export), name="feed.xml"),
+    )
+    job.refresh_from_db()
+
+    assert job.rows_deactivated == 1
+    assert list(Product.objects.filter(is_active=False).values_list("vendor__code", "sku")) == [("maison-lux", "ML-NEW")]

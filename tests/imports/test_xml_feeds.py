@@ -155,3 +155,10 @@ def test_the_content_decides_not_the_name(run_import, vendor):
     job = run_import(b"\n  \n" + RSS.split(b"?>", 1)[1], for_vendor=VendorFactory(code="no-declaration"))
 
     assert job.rows_created == 4, job.error_message
+
+
+def test_dry_run_counts_an_xml_feed_and_writes_nothing(run_import, vendor):
+    job = run_import(RSS, dry_run=True)
+
+    assert (job.rows_total, job.rows_created, job.rows_rejected) == (5, 4, 1)
+    assert not Product.objects.filter(vendor=vendor).exists()
