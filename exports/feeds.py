@@ -28,6 +28,7 @@ from wizamart.marketplace.feed import (
 from wizamart.marketplace.models import Product, Vendor
 
 from .google import (
+    GOOGLE_WEIGHT_PATTERN,
     IDENTIFIER_EXISTS_NO,
     LINK_SEPARATOR_PATTERN,
     LINK_SPACE,
@@ -230,7 +231,7 @@ def _python_xml_item(row: tuple, parts: list[str], *, all_vendors: bool) -> None
 def _python_xml_rows(filters: FeedFilters, out: BinaryIO) -> Iterator[int]:
     rows = 0
     all_vendors = filters.vendor_id is None
-    for batch in _value_rows(filters, "vendor__code"):
+    for batch in _value_rows(filters, *(["vendor__code"] if all_vendors else [])):
         parts: list[str] = []
         for row in batch:
             _python_xml_item(row, parts, all_vendors=all_vendors)
@@ -294,10 +295,15 @@ def _sql_escaped(text: str) -> str:
 
 
 def _sql_google_weight(text: str) -> str:
-    """SQL twin of google.google_weight(): NULL when the text is no weight Google takes."""
+    """SQL twin of google.google_weight(): NULL when the text is no weight Google takes.
+
+    A weight already in Google's form (the usual case) is tested with one match and kept; only the
+    others are taken apart, which costs several times more.
+    """
     match = f"regexp_match({text}, {_sql_literal('^' + WEIGHT_PATTERN + '$')})"
     units = " ".join(f"WHEN {_sql_literal(spelling)} THEN {_sql_literal(unit)}" for spelling, unit in WEIGHT_UNITS.items())
-    return f"replace(({match})[1], ',', '.') || ' ' || CASE lower(({match})[2]) {units} END"
+    converted = f"replace(({match})[1], ',', '.') || ' ' || CASE lower(({match})[2]) {units} END"
+    return f"CASE WHEN {text} ~ {_sql_literal('^' + GOOGLE_WEIGHT_PATTERN + '$')} THEN {text} ELSE {converted} END"
 
 
 def _sql_google_texts(column: str, text: str, vendor_code: str | None) -> str:

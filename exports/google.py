@@ -45,6 +45,8 @@ WEIGHT_UNITS = {
     "ounce": "oz",
     "ounces": "oz",
 }
+# A weight already in Google's form ('1.234 kg'), which google_weight() gives back as it is.
+GOOGLE_WEIGHT_PATTERN = r"[0-9]+(?:\.[0-9]+)? (?:kg|g|lb|oz)"
 # The additional images of a product are one comma-separated text; Google wants one element each.
 LINK_SPACE = " \t\r\n,"
 LINK_SEPARATOR_PATTERN = r"[ \t\r\n,]*,[ \t\r\n,]*"

@@ -224,7 +224,7 @@ def test_the_database_writes_the_same_google_feed_as_python(all_vendors):
         pytest.skip("the database formats the feed on PostgreSQL only")
     vendor = VendorFactory(code="maison-lux")
     other = VendorFactory(code="velo-esch")
-    weights = ["1.2", "1,5 KG", "250g", "2 lbs", "heavy", " 3 kg ", ""]
+    weights = ["1.2", "1,5 KG", "250g", "2 lbs", "heavy", " 3 kg ", "", "0.250 kg", "12 oz", "1.5 KG", "7 g "]
     for n, weight in enumerate(weights):
         for owner in (vendor, other):
             ProductFactory(
