@@ -162,3 +162,16 @@ def test_dry_run_counts_an_xml_feed_and_writes_nothing(run_import, vendor):
 
     assert (job.rows_total, job.rows_created, job.rows_rejected) == (5, 4, 1)
     assert not Product.objects.filter(vendor=vendor).exists()
+
+
+def test_a_windows_code_page_declared_by_the_feed_is_read(run_import, vendor):
+    feed = (
+        '<?xml version="1.0" encoding="windows-1252"?>\n<rss version="2.0" xmlns:g="http://base.google.com/ns/1.0">'
+        "<channel><item><g:id>CP-1</g:id><g:title>Prix 5 € – “spécial”</g:title><g:price>5 EUR</g:price></item>"
+        "</channel></rss>\n"
+    )
+
+    job = run_import(feed.encode("cp1252"))
+
+    assert job.rows_created == 1, job.error_message
+    assert products(vendor)["CP-1"].title == "Prix 5 € – “spécial”"
