@@ -18,12 +18,27 @@ from wizamart.marketplace.feed import (
     ESCAPE_PREFIX,
     FEED_COLUMNS,
     FORMULA_PREFIXES,
+    GOOGLE_NS,
     NUMBER_PATTERN,
     NUMERIC_COLUMNS,
+    SELLER_ID_SEPARATOR,
     feed_cell,
     format_price,
 )
-from wizamart.marketplace.models import Product
+from wizamart.marketplace.models import Product, Vendor
+
+from .google import (
+    GOOGLE_WEIGHT_PATTERN,
+    IDENTIFIER_EXISTS_NO,
+    LINK_SEPARATOR_PATTERN,
+    LINK_SPACE,
+    SELLER_ELEMENT,
+    TITLE_MAX,
+    WEIGHT_PATTERN,
+    WEIGHT_UNITS,
+    XML_ELEMENTS,
+    google_texts,
+)
 
 if TYPE_CHECKING:
     from psycopg import Copy
@@ -35,13 +50,6 @@ XML = "xml"
 BATCH_ROWS = 5000
 # From this many ranges on, a second connection reads every other range (see _copy_batches).
 SECOND_STREAM_MIN_RANGES = 4
-
-GOOGLE_NS = "http://base.google.com/ns/1.0"
-# RSS 2.0 items carry title, link and description natively; every other column is a g: attribute.
-XML_ELEMENTS: dict[str, str] = {
-    column: column if column in ("title", "link", "description") else f"g:{column}" for column in FEED_COLUMNS
-}
-XML_ELEMENTS["weight"] = "g:shipping_weight"
 
 # Bytes of characters XML 1.0 does not allow (tab, LF and CR are allowed), removed from the feed.
 # In UTF-8 they never occur inside another character, so whole batches are cleaned at once.
@@ -171,16 +179,16 @@ def write_feed(
 # --- portable path: a chunked cursor and Python writers ---------------------------------------------
 
 
-def _value_rows(filters: FeedFilters) -> Iterator[list[tuple]]:
-    """Yield the feed's values, BATCH_ROWS rows at a time."""
-    fields = list(FEED_COLUMNS.values()) + ["currency"]
+def _value_rows(filters: FeedFilters, *extra: str) -> Iterator[list[tuple]]:
+    """Yield the feed's values (then currency and the ``extra`` fields), BATCH_ROWS rows at a time."""
+    fields = [*FEED_COLUMNS.values(), "currency", *extra]
     rows = filters.queryset().values_list(*fields).iterator(chunk_size=BATCH_ROWS)
     while batch := list(islice(rows, BATCH_ROWS)):
         yield batch
 
 
 def _cells(row: tuple) -> Iterator[tuple[str, str]]:
-    currency = row[-1]
+    currency = row[len(FEED_COLUMNS)]
     for (column, field), value in zip(FEED_COLUMNS.items(), row, strict=False):
         if field in _PRICE_FIELDS:
             yield column, format_price(value, currency)
@@ -205,17 +213,28 @@ def _python_csv_rows(filters: FeedFilters, out: BinaryIO) -> Iterator[int]:
         yield rows
 
 
+def _python_xml_item(row: tuple, parts: list[str], *, all_vendors: bool) -> None:
+    """Append one product's Google Merchant item to ``parts`` (see exports.google)."""
+    vendor_code = row[-1] if all_vendors else None
+    cells = dict(_cells(row))
+    parts.append("<item>\n")
+    for column, name in XML_ELEMENTS.items():
+        for text in google_texts(column, cells[column], vendor_code):
+            parts.append(f"<{name}>{xml_escape(text)}</{name}>\n")
+    if not (cells["brand"] or cells["gtin"] or cells["mpn"]):
+        parts.append(IDENTIFIER_EXISTS_NO)
+    if all_vendors:
+        parts.append(f"<{SELLER_ELEMENT}>{xml_escape(vendor_code)}</{SELLER_ELEMENT}>\n")
+    parts.append("</item>\n")
+
+
 def _python_xml_rows(filters: FeedFilters, out: BinaryIO) -> Iterator[int]:
     rows = 0
-    for batch in _value_rows(filters):
-        parts = []
+    all_vendors = filters.vendor_id is None
+    for batch in _value_rows(filters, *(["vendor__code"] if all_vendors else [])):
+        parts: list[str] = []
         for row in batch:
-            parts.append("<item>\n")
-            for column, value in _cells(row):
-                if value:
-                    name = XML_ELEMENTS[column]
-                    parts.append(f"<{name}>{xml_escape(value)}</{name}>\n")
-            parts.append("</item>\n")
+            _python_xml_item(row, parts, all_vendors=all_vendors)
         out.write(xml_clean("".join(parts).encode()))
         rows += len(batch)
         yield rows
@@ -270,17 +289,56 @@ def _sql_csv_cell(column: str, text: str) -> str:
     return f"CASE WHEN {risky} THEN {_sql_literal(ESCAPE_PREFIX)} || {text} ELSE {text} END"
 
 
-def _sql_xml_item(texts: dict[str, str]) -> str:
-    """SQL twin of the items _python_xml_rows() writes: markup escaped, empty columns left out."""
-    elements = []
-    for column, text in texts.items():
+def _sql_escaped(text: str) -> str:
+    """SQL twin of xml_escape()."""
+    return f"replace(replace(replace({text}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
+
+
+def _sql_google_weight(text: str) -> str:
+    """SQL twin of google.google_weight(): NULL when the text is no weight Google takes.
+
+    A weight already in Google's form (the usual case) is tested with one match and kept; only the
+    others are taken apart, which costs several times more.
+    """
+    match = f"regexp_match({text}, {_sql_literal('^' + WEIGHT_PATTERN + '$')})"
+    units = " ".join(f"WHEN {_sql_literal(spelling)} THEN {_sql_literal(unit)}" for spelling, unit in WEIGHT_UNITS.items())
+    converted = f"replace(({match})[1], ',', '.') || ' ' || CASE lower(({match})[2]) {units} END"
+    return f"CASE WHEN {text} ~ {_sql_literal('^' + GOOGLE_WEIGHT_PATTERN + '$')} THEN {text} ELSE {converted} END"
+
+
+def _sql_google_texts(column: str, text: str, vendor_code: str | None) -> str:
+    """SQL twin of google.google_texts(), escaped: the elements' texts, NULL for none; the additional
+    images come back joined by the elements' closing and opening tags."""
+    if column == "id" and vendor_code is not None:
+        text = f"{vendor_code} || {_sql_literal(SELLER_ID_SEPARATOR)} || {text}"
+    elif column == "title":
+        text = f"left({text}, {TITLE_MAX})"
+    elif column == "weight":
+        text = _sql_google_weight(text)
+    escaped = _sql_escaped(text)
+    if column == "additional_image_link":
         name = XML_ELEMENTS[column]
-        if FEED_COLUMNS[column] == "quantity":
-            escaped = text  # an integer's text holds no markup
-        else:
-            escaped = f"replace(replace(replace({text}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
+        between = _sql_literal(f"</{name}>" + chr(10) + f"<{name}>")
+        trimmed = f"NULLIF(btrim({escaped}, {_sql_literal(LINK_SPACE)}), '')"
+        escaped = f"regexp_replace({trimmed}, {_sql_literal(LINK_SEPARATOR_PATTERN)}, {between}, 'g')"
+    return escaped
+
+
+def _sql_xml_item(texts: dict[str, str], *, vendor_code: str | None) -> str:
+    """SQL twin of the items _python_xml_item() writes: markup escaped, empty columns left out.
+
+    ``vendor_code`` is the SQL of the product's vendor code in a feed of every vendor, else None.
+    """
+    elements = []
+    for column, name in XML_ELEMENTS.items():
+        escaped = _sql_google_texts(column, texts[column], vendor_code)
         # NULL when the column is empty, and concat() skips NULLs.
         elements.append(f"'<{name}>' || {escaped} || {_sql_literal(f'</{name}>' + chr(10))}")
+    identifiers = " AND ".join(f"{_sql_column(name)} = ''" for name in ("brand", "gtin", "mpn"))
+    elements.append(f"CASE WHEN {identifiers} THEN {_sql_literal(IDENTIFIER_EXISTS_NO)} END")
+    if vendor_code is not None:
+        seller = _sql_literal(f"</{SELLER_ELEMENT}>" + chr(10))
+        elements.append(f"'<{SELLER_ELEMENT}>' || {_sql_escaped(vendor_code)} || {seller}")
     return f"concat({_sql_literal('<item>' + chr(10))}, {', '.join(elements)}, {_sql_literal('</item>' + chr(10))})"
 
 
@@ -298,8 +356,16 @@ def _sql_csv_rows(filters: FeedFilters, size: FeedSize, out: BinaryIO) -> Iterat
 
 
 def _sql_xml_rows(filters: FeedFilters, size: FeedSize, out: BinaryIO) -> Iterator[int]:
-    select = _sql_xml_item(_sql_column_texts(empty_as_null=True))
-    return _copy_batches(filters, size=size, select=select, options="FORMAT binary", out=out, read=_read_xml_items)
+    texts = _sql_column_texts(empty_as_null=True)
+    if filters.vendor_id is None:
+        vendors = connection.ops.quote_name(Vendor._meta.db_table)
+        join = f"JOIN {vendors} ON {vendors}.{connection.ops.quote_name(Vendor._meta.pk.column)} = {_sql_column('vendor')}"
+        select = _sql_xml_item(texts, vendor_code=f"{vendors}.{connection.ops.quote_name(Vendor._meta.get_field('code').column)}")
+    else:
+        join, select = "", _sql_xml_item(texts, vendor_code=None)
+    return _copy_batches(
+        filters, size=size, select=select, join=join, options="FORMAT binary", out=out, read=_read_xml_items
+    )
 
 
 def _read_xml_items(copy: Copy) -> bytes:
@@ -309,7 +375,7 @@ def _read_xml_items(copy: Copy) -> bytes:
     return xml_clean(b"".join(item for (item,) in copy.rows()))
 
 
-def _copy_range_sql(filters: FeedFilters, *, select: str, options: str) -> tuple[str, list]:
+def _copy_range_sql(filters: FeedFilters, *, select: str, options: str, join: str = "") -> tuple[str, list]:
     """The filtered products of one range of ids (its bounds are the last two parameters), formatted
     by the database (``select``) and sent as COPY ... TO STDOUT with ``options``; and the filters'
     parameters. Ordered by id, so the feed is the same however it is cut."""
@@ -317,7 +383,7 @@ def _copy_range_sql(filters: FeedFilters, *, select: str, options: str) -> tuple
     pk = f"{table}.{connection.ops.quote_name(Product._meta.pk.column)}"
     where, params = _where(filters)
     statement = (
-        f"COPY (SELECT {select} FROM {table} WHERE {where} AND {pk} BETWEEN %s AND %s ORDER BY {pk})"
+        f"COPY (SELECT {select} FROM {table} {join} WHERE {where} AND {pk} BETWEEN %s AND %s ORDER BY {pk})"
         f" TO STDOUT WITH ({options})"
     )
     return statement, params
@@ -331,6 +397,7 @@ def _copy_batches(
     options: str,
     out: BinaryIO,
     read: Callable[[Copy], bytes] | None,
+    join: str = "",
 ) -> Iterator[int]:
     """Stream the rows with one COPY ... TO STDOUT per range of ids, yielding the rows written so far.
 
@@ -338,7 +405,7 @@ def _copy_batches(
     enough ranges, and outside a transaction (whose rows only this connection sees), every other
     range is read ahead on a second connection, so the database formats two ranges at once.
     """
-    statement, params = _copy_range_sql(filters, select=select, options=options)
+    statement, params = _copy_range_sql(filters, select=select, options=options, join=join)
     ranges = size.id_ranges(BATCH_ROWS)
     ahead = None
     if len(ranges) >= SECOND_STREAM_MIN_RANGES and not connection.in_atomic_block:

@@ -56,6 +56,10 @@ class ProductExportJob(BackgroundTask):
     file_name = models.CharField(max_length=255, blank=True, default="", editable=False)
     expires_at = models.DateTimeField(null=True, editable=False, db_index=True)
     file_deleted_at = models.DateTimeField(null=True, editable=False)
+    # The XML feed's check against Google Merchant Center: per required attribute (link, image_link,
+    # description), how many products lack it and a few of their ids; and the warnings said about it.
+    missing_attributes = models.JSONField(default=dict, blank=True, editable=False)
+    warnings = models.JSONField(default=list, blank=True, editable=False)
 
     objects = ProductExportJobQuerySet.as_manager()
 
@@ -110,4 +114,6 @@ class ProductExportJob(BackgroundTask):
             "download_url": self.download_url,
             "expires_at": self.expires_at.isoformat() if self.expires_at else None,
             "file_deleted": self.file_deleted_at is not None,
+            "missing_attributes": self.missing_attributes,
+            "warnings": self.warnings,
         }

@@ -19,7 +19,7 @@ class ProductImportForm(InputSerializerFormMixin, forms.ModelForm):
     input_serializer_class = ProductImportInputSerializer
     serializer_fields = {"upload": "file"}
 
-    upload = forms.FileField(required=False, label="Feed file", help_text="A CSV product feed (any common encoding and delimiter).")
+    upload = forms.FileField(required=False, label="Feed file", help_text="A CSV product feed (any common encoding and delimiter) or a Google Merchant XML feed (RSS 2.0 or Atom).")
     source_url = forms.CharField(
         required=False, max_length=2000, label="Feed URL", help_text="Or an http(s) address the feed is downloaded from."
     )

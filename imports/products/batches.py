@@ -11,7 +11,7 @@ from background_tasks.producer import Producer
 from wizamart.marketplace.feed import FeedValueError
 
 from .models import REJECTED_SAMPLE_SIZE
-from .reading import FeedFormat, FeedRows, FeedUnusable, Opener, row_parser
+from .reading import FeedFormat, FeedUnusable, Opener, row_parser
 from .run import ImportCounts, ImportRun, save_counts
 from .writers import ProductWriter
 
@@ -49,7 +49,7 @@ def parsed_batches(*, opener: Opener, fmt: FeedFormat, size: int, writer: Produc
 
     Pure Python on the file alone, no database: it runs in the reading thread.
     """
-    rows = FeedRows(opener, fmt)
+    rows = fmt.rows(opener)
     parse = row_parser(fmt)
     batch = ParsedBatch()
     with closing(iter(rows)) as records:

@@ -87,6 +87,10 @@ class FeedFormat:
             "ignored_columns": ignored,
         }
 
+    def rows(self, opener: Opener) -> FeedRows:
+        """The file's product records as a stream of (line number, cells)."""
+        return FeedRows(opener, self)
+
 
 Opener = Callable[[], BinaryIO]
 

@@ -40,7 +40,7 @@ class ProductImportInputSerializer(TaskInputSerializer):
     """A product import: a vendor, and a feed ``file`` (multipart) or a ``source_url`` to download it from."""
 
     vendor = VendorCodeField()
-    file = FeedFileField(source="upload", required=False, allow_empty_file=False, help_text="The CSV feed (multipart upload).")
+    file = FeedFileField(source="upload", required=False, allow_empty_file=False, help_text="The CSV or Google Merchant XML feed (multipart upload).")
     source_url = FeedUrlField(required=False, allow_blank=True, help_text="Or an http(s) URL the feed is downloaded from.")
     marketplace = serializers.CharField(required=False, default="letzshop", max_length=50)
     dry_run = serializers.BooleanField(required=False, default=False, help_text="Count what would change; write nothing.")
@@ -78,7 +78,7 @@ class ProductImportInputSerializer(TaskInputSerializer):
 class ProductImportUploadSerializer(ProductImportInputSerializer):
     """A product import of an uploaded feed (multipart/form-data): ``vendor`` and the ``file``."""
 
-    file = FeedFileField(source="upload", allow_empty_file=False, help_text="The CSV feed.")
+    file = FeedFileField(source="upload", allow_empty_file=False, help_text="The CSV or Google Merchant XML feed.")
     source_url = None
 
 

@@ -23,6 +23,7 @@ from .run import ImportCounts, ImportRun, save_counts
 from .sources import FeedDownloadError, download_feed
 from .staging import feed_format, may_stage, staged_feed, write_staged_batches
 from .writers import product_writer
+from .xml_feed import xml_feed_format
 
 FEEDS_DIR = "imports/feeds"
 DUPLICATE_EXAMPLES = 5
@@ -107,7 +108,9 @@ def product_import_execute(*, job: MarketplaceImportJob, progress: JobProgress) 
     )
     with opened_source(job, progress) as (opener, size):
         # PostgreSQL checks the encoding of a file it reads: no need to read it all here first.
-        fmt = feed_format(opener, verify=not may_stage())
+        fmt = xml_feed_format(opener, vendor_code=job.vendor.code, size=size, progress=progress) or feed_format(
+            opener, verify=not may_stage()
+        )
         job.file_info = fmt.describe()
         job.save(update_fields=["file_info"])
         writer = product_writer(vendor_id=job.vendor_id, fields=fmt.fields, now=timezone.now(), dry_run=job.dry_run)

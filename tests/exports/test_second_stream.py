@@ -1,4 +1,5 @@
 """Outside a transaction, a large export reads every other range on a second connection: same feed, same end."""
+import io
 import threading
 
 import pytest
@@ -106,4 +107,24 @@ def test_an_error_on_the_second_connection_fails_the_job(run_export, small_range
     assert job.status == TaskStatus.FAILED
     assert "connection lost" in job.error_message
     assert [p for p in settings.PRIVATE_STORAGE_ROOT.rglob("*") if p.is_file()] == []
+    assert not readers()
+
+
+def test_two_connections_write_the_google_feed_of_every_vendor(small_ranges, opened_readers):
+    lux, esch = VendorFactory(code="maison-lux"), VendorFactory(code="velo-esch")
+    for n in range(5):
+        ProductFactory(vendor=lux, sku=f"P-{n}", weight=f"{n}.5")
+        ProductFactory(vendor=esch, sku=f"P-{n}", brand="B")
+
+    written = []
+    for use_sql in (True, False):
+        out = io.BytesIO()
+        feeds.write_feed(
+            filters=feeds.FeedFilters(), fmt=feeds.XML, out=out, on_batch=lambda rows: None, use_sql=use_sql,
+            xml_channel={"title": "t", "link": "l", "description": "d"},
+        )
+        written.append(out.getvalue())
+
+    assert opened_readers and written[0] == written[1]
+    assert written[0].count(b"<g:external_seller_id>") == 10 and b"<g:id>velo-esch:P-4</g:id>" in written[0]
     assert not readers()

@@ -33,6 +33,17 @@ REQUIRED_COLUMNS = ("id", "title", "price")
 # Columns written as numbers: never altered by spreadsheet-injection escaping.
 NUMERIC_COLUMNS = ("price", "sale_price", "gtin", "quantity")
 
+# Google Merchant Center's product data namespace: the g: elements of an XML feed.
+GOOGLE_NS = "http://base.google.com/ns/1.0"
+# The Google product data attribute of each feed column (Google names the weight shipping_weight).
+# Quantity is none of Google's product attributes: an XML feed for Google leaves it out.
+GOOGLE_ATTRIBUTES: dict[str, str] = {
+    column: "shipping_weight" if column == "weight" else column for column in FEED_COLUMNS if column != "quantity"
+}
+# In a feed of every vendor an item's g:id is "<vendor code>:<sku>" (ids must be unique in a feed)
+# and its g:external_seller_id the vendor code; a vendor code never holds this separator.
+SELLER_ID_SEPARATOR = ":"
+
 
 def format_price(amount: Decimal | None, currency: str) -> str:
     """Write a price the way feeds carry it: '19.99 EUR' (empty when there is none)."""

@@ -16,7 +16,7 @@ from imports.products.services import product_import_create
 
 
 class Command(BaseCommand):
-    help = "Import a product feed (CSV file or http(s) URL) into a vendor's products."
+    help = "Import a product feed (CSV or Google Merchant XML file, or http(s) URL) into a vendor's products."
 
     def add_arguments(self, parser):
         parser.add_argument("source", metavar="PATH_OR_URL", help="A feed file, or an http(s) URL to download it from.")

@@ -7,6 +7,7 @@ import re
 from typing import NamedTuple
 
 from ..reading import FeedFormat, Opener, sample_text
+from ..xml_feed import XmlFeedFormat
 
 # The encodings PostgreSQL reads, by Python's name for them.
 PG_ENCODINGS = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1252": "WIN1252", "iso8859-1": "LATIN1", "latin-1": "LATIN1"}
@@ -22,6 +23,8 @@ class NotStageable(Exception):
 
 def staging_reason(fmt: FeedFormat, opener: Opener) -> str | None:
     """Return why the file cannot be staged as it is detected, or None when it can be tried."""
+    if isinstance(fmt, XmlFeedFormat):
+        return "an XML feed: its items are read in Python"
     if fmt.encoding not in PG_ENCODINGS:
         return f"encoding {fmt.encoding}"
     if fmt.skip_records != 1:
