@@ -37,19 +37,37 @@ class Retention:
     files_days: float | None
 
 
+RETENTION_KEYS = ("rows_days", "files_days")
+
+
+def retention_problems() -> list[str]:
+    """Return what is wrong with BACKGROUND_TASKS["RETENTION"] (the system check and the prune say it)."""
+    configured = task_settings.RETENTION
+    if not isinstance(configured, dict):
+        return [f'BACKGROUND_TASKS["RETENTION"] must be a dict of task types, not {configured!r}.']
+    problems = []
+    for name, entry in configured.items():
+        if not isinstance(entry, dict):
+            problems.append(f'BACKGROUND_TASKS["RETENTION"][{name!r}] must be a dict with {" and ".join(RETENTION_KEYS)}.')
+            continue
+        for key, value in entry.items():
+            if key not in RETENTION_KEYS:
+                problems.append(f'BACKGROUND_TASKS["RETENTION"][{name!r}]: unknown key {key!r} (use {" or ".join(RETENTION_KEYS)}).')
+            elif value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
+                problems.append(
+                    f'BACKGROUND_TASKS["RETENTION"][{name!r}]: {key} must be a number of days (0 or more) or None, not {value!r}.'
+                )
+    return problems
+
+
 def retention_for(task_type: str) -> Retention:
     """Return the retention of a task type: its own entry over "default" over the built-in default."""
-    configured = task_settings.RETENTION or {}
+    problems = retention_problems()
+    if problems:
+        raise JobFailed(" ".join(problems))
+    configured = task_settings.RETENTION
     merged = {**DEFAULTS["RETENTION"]["default"], **configured.get("default", {}), **configured.get(task_type, {})}
-    values = {}
-    for key in ("rows_days", "files_days"):
-        value = merged.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
-            raise JobFailed(
-                f'BACKGROUND_TASKS["RETENTION"] for {task_type!r}: {key} must be a number of days (0 or more) or None, not {value!r}.'
-            )
-        values[key] = value
-    return Retention(**values)
+    return Retention(rows_days=merged["rows_days"], files_days=merged["files_days"])
 
 
 @dataclass

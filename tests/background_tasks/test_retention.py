@@ -153,7 +153,7 @@ def test_a_wrong_retention_setting_fails_the_job_with_a_readable_message(transac
 
     job.refresh_from_db()
     assert job.status == TaskStatus.FAILED
-    assert "rows_days must be a number of days" in job.error_message
+    assert "rows_days must be a number of days (0 or more) or None, not 'ninety'" in job.error_message
     with pytest.raises(CommandError, match="rows_days must be a number of days"):
         call_command("prune_tasks", "--dry-run")
 
@@ -291,3 +291,18 @@ def test_a_prune_of_100000_old_jobs_goes_in_batches_and_leaves_the_rest(transact
     assert (counts["completed"], counts["running"], counts["pending"]) == (4, 1, 1)
     listed = staff_client.get("/api/v1/admin/background-tasks?task_type=product_import&limit=1000").json()
     assert {row["id"] for row in listed} == survivors
+
+
+def test_the_system_check_names_a_wrong_retention_setting(settings):
+    from django.core import checks
+
+    settings.BACKGROUND_TASKS = {
+        **settings.BACKGROUND_TASKS,
+        "RETENTION": {"default": {"rows_days": -1, "file_days": 3}, "product_imports": {"rows_days": 5}},
+    }
+
+    found = {(message.id, message.msg) for message in checks.run_checks() if message.id.startswith("background_tasks.")}
+
+    assert ("background_tasks.E004", """BACKGROUND_TASKS["RETENTION"]['default']: rows_days must be a number of days (0 or more) or None, not -1.""") in found
+    assert ("background_tasks.E004", """BACKGROUND_TASKS["RETENTION"]['default']: unknown key 'file_days' (use rows_days or files_days).""") in found
+    assert ("background_tasks.W002", """BACKGROUND_TASKS["RETENTION"] names 'product_imports', which is no task type.""") in found
