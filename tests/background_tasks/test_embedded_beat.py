@@ -217,3 +217,47 @@ def test_the_janitor_leaves_the_schedules_alone_when_turned_off(beat_settings):
     time.sleep(1)
 
     assert not runs_of(task).exists()
+
+
+# Load the WSGI entry point as a server would (its janitor starts), say so, then live on.
+SERVE = "import importlib, sys, time; importlib.import_module('wizamart.wsgi'); print('ready', flush=True); time.sleep(120)"
+
+
+def test_two_server_processes_on_one_database_run_each_tick_once(transactional_db, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.background_tasks.test_janitor_started_by_server import server_database_url
+    from tests.fixtures.celery_worker import REPO_ROOT
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "PYTHONPATH": str(REPO_ROOT),
+        "DATABASE_URL": server_database_url(),
+        "USE_CELERY": "false",
+    }
+    servers, logs = [], []
+    try:
+        for n in range(2):
+            logs.append(open(tmp_path / f"server-{n}.log", "w+"))
+            servers.append(subprocess.Popen([sys.executable, "-c", SERVE], cwd=REPO_ROOT, env=env, stdout=logs[-1], stderr=subprocess.STDOUT, text=True))
+        wait_until(lambda: all("ready" in (tmp_path / f"server-{n}.log").read_text() for n in range(2)), timeout=60, what="both servers")
+        # Given a schedule due every second, added while both servers run
+        task = schedule("Every second", every=1, period=IntervalSchedule.SECONDS)
+        wait_until(lambda: runs_of(task).count() >= 4, timeout=60, what="four ticks")
+        # (stopped before the servers, so that no run is cut between its claim and its job)
+        PeriodicTask.objects.filter(pk=task.pk).update(enabled=False)
+        wait_until(lambda: runs_of(task).count() == PeriodicTask.objects.get(pk=task.pk).total_run_count, timeout=30, what="the last job")
+    finally:
+        for server in servers:
+            server.kill()
+            server.wait(10)
+        for log in logs:
+            log.close()
+
+    # Then each tick made one job, and the schedule counted one run per job
+    task.refresh_from_db()
+    ticks = list(runs_of(task).values_list("tick", flat=True))
+    assert len(ticks) == len(set(ticks)) == task.total_run_count, [log.name for log in logs]
