@@ -306,3 +306,19 @@ def test_the_system_check_names_a_wrong_retention_setting(settings):
     assert ("background_tasks.E004", """BACKGROUND_TASKS["RETENTION"]['default']: rows_days must be a number of days (0 or more) or None, not -1.""") in found
     assert ("background_tasks.E004", """BACKGROUND_TASKS["RETENTION"]['default']: unknown key 'file_days' (use rows_days or files_days).""") in found
     assert ("background_tasks.W002", """BACKGROUND_TASKS["RETENTION"] names 'product_imports', which is no task type.""") in found
+
+
+def test_the_prune_has_a_task_page_with_a_dry_run_trigger(transactional_db, staff_client, vendor):
+    finished_job(days_ago=100, vendor=vendor)
+
+    page = staff_client.get("/admin/background_tasks/retentionprunerun/add/")
+    assert page.status_code == 200 and b"dry_run" in page.content
+    response = staff_client.post("/admin/background_tasks/retentionprunerun/add/", {"dry_run": "on"})
+
+    assert response.status_code == 302
+    run = RetentionPruneRun.objects.get()
+    assert (run.status, run.dry_run) == (TaskStatus.COMPLETED, True)
+    assert run.triggered_by.startswith("manual:")
+    assert run.summary["product_import"]["rows"] == 1
+    assert MarketplaceImportJob.objects.count() == 1
+    assert staff_client.get(f"/admin/background_tasks/retentionprunerun/{run.pk}/change/").status_code == 200
