@@ -11,7 +11,9 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 from background_tasks import inprocess
 from background_tasks.embedded_beat import RUN_SCHEDULED, _claim, run_due_schedules
 from background_tasks.schedules import scheduled_job_start
+from background_tasks.services import background_task_create
 from tests.fixtures.celery_worker import wait_until
+from tests.testapp.models import SleepJob
 from wizamart.marketplace.models import SubscriptionMaintenanceRun
 
 MAINTENANCE = {"task_type": SubscriptionMaintenanceRun.task_type}
@@ -212,8 +214,11 @@ def test_the_janitor_runs_the_schedules(beat_settings):
 def test_the_janitor_leaves_the_schedules_alone_when_turned_off(beat_settings):
     beat_settings.BACKGROUND_TASKS = {**beat_settings.BACKGROUND_TASKS, "EMBEDDED_BEAT": False}
     task = schedule(last_run_at=timezone.now() - timedelta(days=1))
+    waiting = background_task_create(model=SleepJob, triggered_by="test", dispatch=False, steps=1)
 
     inprocess.start_janitor()
+    # The janitor is at work: its start-up sweep runs the waiting job, then it would read the schedules.
+    wait_until(lambda: SleepJob.objects.get(pk=waiting.pk).is_terminal(), timeout=30, what="the start-up sweep")
     time.sleep(1)
 
     assert not runs_of(task).exists()
