@@ -128,24 +128,24 @@ def jobs_past_retention(model: type[BackgroundTask], *, now: datetime):
     return model.objects.terminal().filter(completed_at__lt=cutoff)
 
 
-def _batches(rows, size: int) -> Iterator[list[int]]:
-    """Yield the ids of ``rows`` in ascending batches (keyset pagination: each batch one index range)."""
+def _batches(rows, size: int, fields: tuple[str, ...] = ()) -> Iterator[list[tuple]]:
+    """Yield ``(pk, *fields)`` of ``rows`` in ascending batches (keyset pagination: each batch one index range)."""
     last = None
     while True:
         page = rows.order_by("pk") if last is None else rows.filter(pk__gt=last).order_by("pk")
-        ids = list(page.values_list("pk", flat=True)[:size])
-        if not ids:
+        batch = list(page.values_list("pk", *fields)[:size])
+        if not batch:
             return
-        yield ids
-        last = ids[-1]
+        yield batch
+        last = batch[-1][0]
 
 
-def _delete_files(model: type[BackgroundTask], ids: list[int]) -> int:
-    """Delete the stored files of these jobs through the storage API; return how many names were deleted."""
+def _delete_files(names) -> int:
+    """Delete these files of the private storage through its API; return how many there were."""
     storage = storages["private"]
     deleted = 0
-    for job in model.objects.filter(pk__in=ids, files_pruned_at__isnull=True).only("pk", *model.file_fields):
-        for name in job.stored_files():
+    for name in names:
+        if name:
             storage.delete(name)
             deleted += 1
     return deleted
@@ -159,8 +159,10 @@ def _count_files(rows, model: type[BackgroundTask]) -> int:
 def prune_files(model: type[BackgroundTask], *, now: datetime, report: PruneReport, step: Callable[[int], None]) -> None:
     """Delete the files of jobs past their files limit; their rows stay and say so (``files_pruned_at``)."""
     cleared = {name: "" for name in model.file_fields}
-    for ids in _batches(jobs_with_expired_files(model, now=now), task_settings.RETENTION_BATCH_SIZE):
-        files = _delete_files(model, ids)
+    expired = jobs_with_expired_files(model, now=now)
+    for batch in _batches(expired, task_settings.RETENTION_BATCH_SIZE, model.file_fields):
+        files = _delete_files(name for _, *names in batch for name in names)
+        ids = [pk for pk, *_ in batch]
         model.objects.filter(pk__in=ids, files_pruned_at__isnull=True).update(files_pruned_at=now, **cleared)
         report.add(model.task_type, files=files)
         step(len(ids))
@@ -169,8 +171,9 @@ def prune_files(model: type[BackgroundTask], *, now: datetime, report: PruneRepo
 def prune_rows(model: type[BackgroundTask], *, now: datetime, report: PruneReport, step: Callable[[int], None]) -> None:
     """Delete the rows of jobs past their rows limit (files first), with their id rows, results and notifications."""
     rows = jobs_past_retention(model, now=now)
-    for ids in _batches(rows, task_settings.RETENTION_BATCH_SIZE):
-        files = _delete_files(model, ids) if model.file_fields else 0
+    for batch in _batches(rows, task_settings.RETENTION_BATCH_SIZE, ("files_pruned_at", *model.file_fields)):
+        files = _delete_files(name for _, pruned, *names in batch if pruned is None for name in names)
+        ids = [pk for pk, *_ in batch]
         with transaction.atomic():
             # Locked (PostgreSQL) and deleted only while still finished and old: a job retried meanwhile stays.
             locked = dict(rows.filter(pk__in=ids).select_for_update().values_list("pk", "celery_task_id"))

@@ -146,6 +146,17 @@ def test_retention_is_configured_per_task_type(settings, vendor):
     assert retention_for("product_import").rows_days == 10
 
 
+def test_a_row_deleted_before_its_files_expire_takes_its_files_along(settings, vendor):
+    settings.BACKGROUND_TASKS = {**settings.BACKGROUND_TASKS, "RETENTION": {"default": {"rows_days": 10, "files_days": None}}}
+    job = finished_job(days_ago=11, vendor=vendor, source_file=stored("imports/feed.csv"), error_report=stored("imports/errors.csv"))
+
+    report = retention_prune()
+
+    assert not MarketplaceImportJob.objects.filter(pk=job.pk).exists()
+    assert not exists(job.source_file) and not exists(job.error_report)
+    assert report.by_type["product_import"] == {"rows": 1, "files": 2}
+
+
 def test_a_wrong_retention_setting_fails_the_job_with_a_readable_message(transactional_db, settings):
     settings.BACKGROUND_TASKS = {**settings.BACKGROUND_TASKS, "RETENTION": {"default": {"rows_days": "ninety"}}}
 
