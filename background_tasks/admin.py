@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 from rest_framework import serializers
 
-from .models import AdminNotification, BackgroundTask, UnifiedTask
+from .models import AdminNotification, BackgroundTask, RetentionPruneRun, UnifiedTask
 from .registry import get_task_model, task_type_choices
 from .selectors import COUNTS_CAP, COUNTS_MAX_AGE, background_tasks_service
 from .serializers import BackgroundTaskSerializer
@@ -550,3 +550,10 @@ class AdminNotificationAdmin(admin.ModelAdmin):
     def mark_read(self, request, queryset):
         count = queryset.filter(read_at__isnull=True).update(read_at=timezone.now())
         self.message_user(request, f"{count} notification{'s' if count != 1 else ''} marked as read.", messages.SUCCESS)
+
+
+@admin.register(RetentionPruneRun)
+class RetentionPruneRunAdmin(BackgroundTaskAdmin):
+    # The trigger form: a dry-run checkbox (schedule and tick are beat's, the summary the run's).
+    exclude = ("schedule", "tick", "summary")
+    trigger_label = "Prune old jobs now"

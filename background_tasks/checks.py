@@ -49,3 +49,26 @@ def check_visibility_timeout(app_configs=None, **kwargs):
             )
         ]
     return []
+
+
+@checks.register()
+def check_retention(app_configs=None, **kwargs):
+    """BACKGROUND_TASKS["RETENTION"]: numbers of days (or None) per task type, for task types that exist."""
+    from .conf import task_settings
+    from .registry import task_types
+    from .retention import retention_problems
+
+    errors = [checks.Error(problem, id="background_tasks.E004") for problem in retention_problems()]
+    known = {"default", *task_types()}
+    configured = task_settings.RETENTION
+    for name in configured if isinstance(configured, dict) else ():
+        if name not in known:
+            errors.append(
+                checks.Warning(
+                    f'BACKGROUND_TASKS["RETENTION"] names {name!r}, which is no task type.',
+                    hint=f"Known task types: {', '.join(sorted(known))}.",
+                    id="background_tasks.W002",
+                )
+            )
+    return errors
+

@@ -45,6 +45,15 @@ DEFAULTS = {
     "UNREAD_POLL_SECONDS": 20,
     # The Celery task of a job type is named PREFIX + task_type; workers and beat rows use the name.
     "TASK_NAME_PREFIX": "background_tasks.",
+    # USE_CELERY=false: the janitor runs the django-celery-beat schedules of the database itself,
+    # looking at them at least this often (seconds), so edits in the admin take effect within it.
+    "EMBEDDED_BEAT": True,
+    "BEAT_MAX_INTERVAL": 5.0,
+    # Retention, per task type ("default" for the others): finished job rows are deleted after
+    # rows_days, their files (uploads, reports, exports) after files_days (the row says so).
+    # None keeps them forever. The prune job deletes in batches of RETENTION_BATCH_SIZE ids.
+    "RETENTION": {"default": {"rows_days": 90, "files_days": 30}},
+    "RETENTION_BATCH_SIZE": 1000,
 }
 
 task_settings = AppSettings(container="BACKGROUND_TASKS", defaults=DEFAULTS)

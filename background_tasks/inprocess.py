@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from django.db import close_old_connections, connection
 
@@ -53,24 +55,68 @@ def shutdown(*, wait: bool = True) -> None:
         pool.shutdown(wait=wait)
 
 
-def _janitor_loop(stop: threading.Event) -> None:
+def _run_celery_task(name: str, args: list, kwargs: dict) -> None:
+    from .dispatch import celery_app
+
+    close_old_connections()
+    try:
+        task = celery_app().tasks.get(name)
+        if task is None:
+            logger.error("Beat schedule names task %r, which is not registered", name)
+            return
+        task.apply(args=args, kwargs=kwargs, throw=False)
+    finally:
+        connection.close()
+
+
+def submit_celery_task(name: str, *, args=(), kwargs=None):
+    """Run a registered Celery task (not a job type) in the pool, as a worker would; return its future."""
+    if task_settings.EAGER:
+        return _run_celery_task(name, list(args), dict(kwargs or {}))
+    return _get_pool().submit(_run_celery_task, name, list(args), dict(kwargs or {}))
+
+
+def _sweep(*, first: bool) -> None:
     from .sweep import background_tasks_sweep
 
+    # At start-up whatever this process had queued in memory is gone: publish it again.
+    background_tasks_sweep(republish_all_pending=first)
+
+
+def _beat() -> float:
+    """Run the due beat schedules; return the seconds until they should be read again."""
+    from .embedded_beat import run_due_schedules
+
+    return run_due_schedules()[1]
+
+
+def _janitor_step(step, *, default_wait: float) -> float:
+    try:
+        close_old_connections()
+        return step()
+    except Exception:
+        logger.exception("Background task janitor: %s failed", getattr(step, "__name__", step))
+        return default_wait
+    finally:
+        connection.close()
+
+
+def _janitor_loop(stop: threading.Event) -> None:
     first = True
-    while not stop.wait(0 if first else task_settings.SWEEP_INTERVAL):
-        try:
-            close_old_connections()
-            # At start-up whatever this process had queued in memory is gone: publish it again.
-            background_tasks_sweep(republish_all_pending=first)
-        except Exception:
-            logger.exception("Background task sweep failed")
-        finally:
-            connection.close()
-        first = False
+    next_sweep = time.monotonic()
+    while not stop.is_set():
+        if time.monotonic() >= next_sweep:
+            _janitor_step(partial(_sweep, first=first), default_wait=0)
+            first = False
+            next_sweep = time.monotonic() + task_settings.SWEEP_INTERVAL
+        wait = next_sweep - time.monotonic()
+        if task_settings.EMBEDDED_BEAT:
+            wait = min(wait, _janitor_step(_beat, default_wait=task_settings.BEAT_MAX_INTERVAL))
+        stop.wait(max(wait, 0.05))
 
 
 def start_janitor() -> None:
-    """Start the thread that re-publishes lost jobs and reaps dead ones (once per process)."""
+    """Start the thread that re-publishes lost jobs, reaps dead ones and runs the beat schedules (once per process)."""
     global _janitor, _janitor_stop
     with _lock:
         if _janitor is not None and _janitor.is_alive():

@@ -36,6 +36,9 @@ class BackgroundTask(models.Model):
     queue: ClassVar[str] = "default"
     # Whether a job whose worker died may run again from the start (its work is idempotent).
     requeue_on_worker_lost: ClassVar[bool] = True
+    # The fields holding the name of a file of the job in the "private" storage (uploads, reports,
+    # exports): retention deletes those files, then the rows (background_tasks/retention.py).
+    file_fields: ClassVar[tuple[str, ...]] = ()
 
     id = models.BigIntegerField(primary_key=True, editable=False)
     status = models.CharField(
@@ -55,6 +58,8 @@ class BackgroundTask(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     cancel_requested = models.BooleanField(default=False)
+    # Set when retention deleted the job's files (its file fields are emptied); the row stays.
+    files_pruned_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = BackgroundTaskQuerySet.as_manager()
 
@@ -83,6 +88,10 @@ class BackgroundTask(models.Model):
     def get_details(self) -> dict:
         """Return the task-specific part of the status body."""
         return {}
+
+    def stored_files(self) -> list[str]:
+        """Return the names of the job's files still in the private storage (from ``file_fields``)."""
+        return [name for name in (getattr(self, field) for field in self.file_fields) if name]
 
     # Predicates so callers never compare raw status values.
     def is_running(self) -> bool:
@@ -187,9 +196,36 @@ class AdminNotification(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Retention deletes the notifications of the jobs it deletes, a batch of ids at a time.
+        indexes = [models.Index(fields=["task_type", "job_id"], name="bg_notification_job_idx")]
 
     def __str__(self) -> str:
         return self.title
 
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+class RetentionPruneRun(ScheduledBackgroundTask):
+    """One pass of retention: old finished jobs lose their files, then their rows (with ids, results, notifications)."""
+
+    task_type = "retention_prune"
+    queue = "scheduled"
+
+    dry_run = models.BooleanField(default=False, help_text="Count what would be removed; remove nothing.")
+    # {task_type: {"rows": n, "files": n}, ...} and the totals of the related rows removed with them.
+    summary = models.JSONField(default=dict, blank=True, editable=False)
+
+    class Meta(ScheduledBackgroundTask.Meta):
+        verbose_name = "retention prune run"
+
+    def execute(self, progress):
+        from .retention import retention_prune_execute
+
+        return retention_prune_execute(run=self, progress=progress)
+
+    def get_details(self) -> dict:
+        details = {"dry_run": self.dry_run, "summary": self.summary}
+        if self.tick is not None:
+            details.update(schedule=self.schedule, tick=self.tick.isoformat())
+        return details

@@ -62,3 +62,21 @@ def scheduled_job_for_message(
         if job is None:
             raise
         return job
+
+
+def scheduled_job_start(*, model: type[BackgroundTask], schedule: str) -> BackgroundTask | None:
+    """Create and dispatch the job of this tick of ``schedule`` (in-process beat); None when the tick has one.
+
+    The tick is now, truncated to the schedule's period, as for a Celery beat message: the unique
+    (schedule, tick) constraint keeps a second runner of the same tick from making a second job.
+    """
+    from .services import background_task_create
+
+    fields = {}
+    if issubclass(model, ScheduledBackgroundTask):
+        fields = {"schedule": schedule, "tick": schedule_tick(schedule=schedule, sent_at=None)}
+    try:
+        return background_task_create(model=model, triggered_by="scheduled", **fields)
+    except IntegrityError:
+        logger.info("%s: tick %s of %r has its job already", model.task_type, fields.get("tick"), schedule)
+        return None

@@ -37,7 +37,11 @@ class BackgroundTaskSerializer(serializers.Serializer):
     details = serializers.SerializerMethodField()
 
     def get_details(self, job: BackgroundTask) -> dict:
-        return job.get_details()
+        details = job.get_details()
+        if job.files_pruned_at is not None:
+            # Retention deleted the job's files (uploads, reports, exports); the row stays.
+            details = {**details, "files_pruned_at": job.files_pruned_at.isoformat()}
+        return details
 
 
 class TriggerResponseSerializer(serializers.Serializer):

@@ -28,6 +28,7 @@ class ProductExportJob(BackgroundTask):
 
     task_type = "product_export"
     queue = "default"
+    file_fields = ("file_name",)
 
     class Format(models.TextChoices):
         CSV = "csv", "CSV (Google Merchant / Letzshop columns)"
@@ -113,7 +114,7 @@ class ProductExportJob(BackgroundTask):
             "sha256": self.sha256 or None,
             "download_url": self.download_url,
             "expires_at": self.expires_at.isoformat() if self.expires_at else None,
-            "file_deleted": self.file_deleted_at is not None,
+            "file_deleted": self.file_deleted_at is not None or self.files_pruned_at is not None,
             "missing_attributes": self.missing_attributes,
             "warnings": self.warnings,
         }

@@ -186,6 +186,13 @@ BACKGROUND_TASKS = {
     "SWEEP_INTERVAL": env.float("BACKGROUND_TASKS_SWEEP_INTERVAL", default=30.0),
     # Job tasks are named "wizamart.<task_type>": running workers and beat rows know them so.
     "TASK_NAME_PREFIX": "wizamart.",
+    # USE_CELERY=false: the janitor also runs the beat schedules of the database (false: it does not).
+    "EMBEDDED_BEAT": env.bool("BACKGROUND_TASKS_EMBEDDED_BEAT", default=True),
+    # Finished jobs lose their files after files_days and their rows after rows_days (None: never),
+    # per task type, "default" for the rest; e.g. BACKGROUND_TASKS_RETENTION='{"default": {"rows_days": 90,
+    # "files_days": 30}, "product_import": {"files_days": 7}}'. The nightly prune job applies it.
+    "RETENTION": env.json("BACKGROUND_TASKS_RETENTION", default={"default": {"rows_days": 90, "files_days": 30}}),
+    "RETENTION_BATCH_SIZE": env.int("BACKGROUND_TASKS_RETENTION_BATCH_SIZE", default=1000),
 }
 
 # --- Celery ---------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ class LetzshopHistoricalImportJob(BackgroundTask):
 
     task_type = "order_import"
     queue = "long_running"
+    file_fields = ("source_file",)
 
     vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="order_import_jobs")
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)

@@ -15,6 +15,7 @@ class MarketplaceImportJob(BackgroundTask):
 
     task_type = "product_import"
     queue = "long_running"
+    file_fields = ("source_file", "error_report")
 
     vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="import_jobs")
     marketplace = models.CharField(max_length=50, default="letzshop")
