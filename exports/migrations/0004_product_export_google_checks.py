@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('exports', '0002_purge_expired_schedule'),
+        ('exports', '0003_job_files_pruned_at'),
     ]
 
     operations = [
