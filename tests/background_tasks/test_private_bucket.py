@@ -1,6 +1,8 @@
 """The private storage as an S3 bucket (moto's server over HTTP): private objects, multipart uploads, streamed reads."""
 import hashlib
 import os
+import subprocess
+import sys
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -102,3 +104,26 @@ def test_a_download_streams_from_the_bucket_with_its_length(s3_bucket):
     assert response["Cache-Control"] == "private, no-store"
     assert b"".join(response.streaming_content) == data
     response.close()
+
+
+def private_storage_from_environment(**env) -> str:
+    """What the settings make of the environment, in a fresh process: the private storage's class and policy."""
+    code = (
+        "import django; django.setup(); from django.core.files.storage import storages; s = storages['private'];"
+        "print(type(s).__name__, getattr(s, 'default_acl', '-'), getattr(s, 'querystring_auth', '-'),"
+        " getattr(s, 'file_overwrite', '-'), getattr(s, 'endpoint_url', '-'))"
+    )
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env={**base, "DJANGO_SETTINGS_MODULE": "wizamart.settings", **env},
+        capture_output=True, text=True, check=True, timeout=60,
+    )
+    return done.stdout.strip()
+
+
+def test_the_bucket_is_used_when_the_environment_names_one():
+    assert private_storage_from_environment().startswith("FileSystemStorage ")
+    configured = private_storage_from_environment(AWS_STORAGE_BUCKET_NAME="files", AWS_S3_ENDPOINT_URL="http://127.0.0.1:9")
+    assert configured == "PrivateS3Storage private True False http://127.0.0.1:9"
+    without_acl = private_storage_from_environment(AWS_STORAGE_BUCKET_NAME="files", AWS_DEFAULT_ACL="")
+    assert without_acl == "PrivateS3Storage None True False None"
