@@ -40,7 +40,7 @@ class ProductExportViewSet(TaskTriggerViewSet):
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="The export file"),
             (200, "application/xml"): OpenApiResponse(OpenApiTypes.BINARY),
             (200, "application/gzip"): OpenApiResponse(OpenApiTypes.BINARY),
-            **error_responses(401, 403),
+            **error_responses(401, 403, 503),
             404: OpenApiResponse(ErrorDetailSerializer, description="No such export, not finished, or its file has expired"),
         }
     )

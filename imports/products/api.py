@@ -31,7 +31,7 @@ FORM_OVERHEAD = 64 * 1024
             "application/json": ProductImportUrlSerializer,
             "application/x-www-form-urlencoded": ProductImportUrlSerializer,
         },
-        responses={202: TriggerResponseSerializer, **error_responses(400, 401, 403, 411, 413)},
+        responses={202: TriggerResponseSerializer, **error_responses(400, 401, 403, 411, 413, 503)},
     )
 )
 class ProductImportViewSet(TaskTriggerViewSet):
@@ -57,7 +57,7 @@ class ProductImportViewSet(TaskTriggerViewSet):
     @extend_schema(
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="The rejected rows, with an error column"),
-            **error_responses(401, 403, 404),
+            **error_responses(401, 403, 404, 503),
         }
     )
     @action(detail=True, methods=["get"], url_path="error-report")
