@@ -106,3 +106,17 @@ def test_an_upload_to_a_bucket_that_is_down_answers_503(s3_bucket, settings, sta
     assert response.status_code == 503
     assert response.json() == {"detail": STORAGE_DOWN}
     assert not MarketplaceImportJob.objects.exists()
+
+
+def test_an_admin_upload_to_a_bucket_that_is_down_says_so_on_the_form(s3_bucket, settings, client, staff_user, vendor):
+    settings.AWS_S3_ENDPOINT_URL = "http://127.0.0.1:9"
+    settings.STORAGES = {**settings.STORAGES}
+    client.force_login(staff_user)
+    add_url = "/admin/imports/marketplaceimportjob/add/"
+    feed = SimpleUploadedFile("feed.csv", FEED, content_type="text/csv")
+
+    response = client.post(add_url, {"vendor": vendor.pk, "marketplace": "letzshop", "upload": feed}, follow=True)
+
+    assert response.redirect_chain == [(add_url, 302)]
+    assert [str(message) for message in response.context["messages"]] == [STORAGE_DOWN]
+    assert not MarketplaceImportJob.objects.exists()
