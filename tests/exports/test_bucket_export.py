@@ -6,11 +6,13 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from background_tasks.failures import STORAGE_REFUSED
 from background_tasks.status import TaskStatus
 from exports.models import ProductExportJob
 from exports.services import product_exports_purge_expired
+from tests.factories import ProductFactory, StaffFactory, VendorFactory
 
 from .conftest import read_feed_csv
 
@@ -73,10 +75,19 @@ def test_expired_exports_are_deleted_from_the_bucket(s3_bucket, catalogue, run_e
 
 
 def staff_download_status(job) -> int:
-    from rest_framework.test import APIClient
-
-    from tests.factories import StaffFactory
-
     client = APIClient()
     client.force_login(StaffFactory())
     return client.get(f"/api/v1/exports/products/{job.pk}/download").status_code
+
+
+def test_a_large_export_goes_up_in_parts(s3_bucket, local_tmp, run_export):
+    vendor = VendorFactory(code="big-exports")
+    ProductFactory.create_batch(200, vendor=vendor, description="d" * 50_000)  # ~10 MB of CSV
+
+    job = run_export(vendor=vendor)
+
+    assert job.status == TaskStatus.COMPLETED, job.error_message
+    head = s3_bucket.client.head_object(Bucket=s3_bucket.name, Key=job.file_name)
+    assert head["ContentLength"] == job.file_size > 8 * 1024 * 1024
+    assert head["ETag"].strip('"').endswith("-2")  # two 8 MB parts: a multipart upload
+    assert list(local_tmp.iterdir()) == []
