@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
@@ -23,6 +24,8 @@ from django.utils.text import capfirst
 from rest_framework import serializers
 
 from .models import AdminNotification, BackgroundTask, RetentionPruneRun, UnifiedTask
+from .failures import storage_failure
+from .models import AdminNotification, BackgroundTask, UnifiedTask
 from .registry import get_task_model, task_type_choices
 from .selectors import COUNTS_CAP, COUNTS_MAX_AGE, background_tasks_service
 from .serializers import BackgroundTaskSerializer
@@ -335,7 +338,12 @@ class BackgroundTaskAdmin(JobListMixin, admin.ModelAdmin):
             "trigger_label": self.get_trigger_label(),
             **(extra_context or {}),
         }
-        return super().add_view(request, form_url, extra_context=context)
+        try:
+            return super().add_view(request, form_url, extra_context=context)
+        except (BotoCoreError, ClientError) as exc:
+            # The upload met a bucket that is down or refuses: nothing was created; say so on the form.
+            self.message_user(request, storage_failure(exc), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         follow = [object_id] if str(object_id).isdigit() else []

@@ -1,4 +1,4 @@
-"""API error handling: Django validation errors and oversized bodies become JSON 400s with field errors."""
+"""API error handling: Django validation errors and oversized bodies become JSON 400s; a bucket down a JSON 503."""
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -6,6 +6,13 @@ from django.http import JsonResponse
 from django.views.defaults import page_not_found
 from rest_framework import exceptions
 from rest_framework.views import exception_handler
+
+from .failures import storage_failure
+
+
+class StorageUnavailable(exceptions.APIException):
+    status_code = 503
+    default_code = "storage_unavailable"
 
 
 def _megabytes(size: int) -> str:
@@ -28,6 +35,9 @@ def api_exception_handler(exc, context):
         exc = exceptions.ValidationError(detail={"non_field_errors": [body_too_large_message()]})
     elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
         exc = exceptions.ValidationError(detail={"non_field_errors": [f"Too many fields or files: {exc}"]})
+    elif sentence := storage_failure(exc):
+        # An upload or a download met a bucket that is down or refuses: say so, never a 500.
+        exc = StorageUnavailable(detail=sentence)
     return exception_handler(exc, context)
 
 

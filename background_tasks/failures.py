@@ -17,6 +17,8 @@ FIELD_TOO_LARGE = (
     "A field in the file is larger than {limit} characters: the file is probably not a CSV file, "
     "or a quote is opened and never closed."
 )
+STORAGE_DOWN = "The file storage (the S3 bucket) could not be reached. Try again once it is back."
+STORAGE_REFUSED = "The file storage (the S3 bucket) refused the request ({code}): check the bucket and its credentials."
 OUT_OF_MEMORY = "The job ran out of memory and was stopped."
 TIME_LIMIT = "Stopped by the time limit: the job ran longer than the {limit} its workers allow."
 
@@ -71,6 +73,17 @@ def _file_unreadable(exc: BaseException) -> str | None:
     return None
 
 
+def storage_failure(exc: BaseException) -> str | None:
+    """The sentence for a bucket that cannot be reached or refuses (None: not a storage error)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, ClientError):
+        return STORAGE_REFUSED.format(code=exc.response.get("Error", {}).get("Code") or "error")
+    if isinstance(exc, BotoCoreError):
+        return STORAGE_DOWN
+    return None
+
+
 def _field_too_large(exc: BaseException) -> str | None:
     if isinstance(exc, csv.Error):
         found = re.search(r"field larger than field limit \((\d+)\)", str(exc))
@@ -108,6 +121,7 @@ RULES: tuple[Callable[[BaseException], str | None], ...] = (
     _broker_down,
     _field_too_large,
     _file_unreadable,
+    storage_failure,
     _out_of_memory,
 )
 

@@ -47,6 +47,7 @@ ERROR_ANSWERS = {
     409: OpenApiResponse(ErrorDetailSerializer, description="The job's status does not allow this"),
     411: OpenApiResponse(ErrorDetailSerializer, description="A body without a length (chunked) where one is required"),
     413: OpenApiResponse(ErrorDetailSerializer, description="The request body is over the size limit"),
+    503: OpenApiResponse(ErrorDetailSerializer, description="The file storage (the S3 bucket) is down or refused"),
 }
 
 

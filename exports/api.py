@@ -1,7 +1,6 @@
 """Exports API: trigger a product export; download its file."""
 from __future__ import annotations
 
-from django.http import FileResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -9,12 +8,13 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 
 from background_tasks.api import TaskTriggerViewSet
+from background_tasks.files import stored_file_response
 from background_tasks.schema import ErrorDetailSerializer, error_responses
 from background_tasks.serializers import TriggerResponseSerializer
 
 from .models import ProductExportJob
 from .serializers import ProductExportInputSerializer
-from .services import private_storage, product_export_create
+from .services import product_export_create
 
 
 # Documented as JSON: a form cannot say "no date" (null) for updated_since.
@@ -40,7 +40,7 @@ class ProductExportViewSet(TaskTriggerViewSet):
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="The export file"),
             (200, "application/xml"): OpenApiResponse(OpenApiTypes.BINARY),
             (200, "application/gzip"): OpenApiResponse(OpenApiTypes.BINARY),
-            **error_responses(401, 403),
+            **error_responses(401, 403, 503),
             404: OpenApiResponse(ErrorDetailSerializer, description="No such export, not finished, or its file has expired"),
         }
     )
@@ -51,10 +51,8 @@ class ProductExportViewSet(TaskTriggerViewSet):
         if job is None:
             raise NotFound(f"No downloadable export with id {job_id}: unknown, not finished, or expired.")
         try:
-            handle = private_storage().open(job.file_name, "rb")
+            response = stored_file_response(job.file_name, filename=job.download_name, content_type=job.content_type)
         except FileNotFoundError:
             raise NotFound(f"The file of export {job_id} is no longer stored.") from None
-        response = FileResponse(handle, as_attachment=True, filename=job.download_name, content_type=job.content_type)
         response["X-Content-SHA256"] = job.sha256
-        response["Cache-Control"] = "private, no-store"
         return response

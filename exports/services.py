@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 from gzip import GzipFile
 
 from django.core.files import File
-from django.core.files.storage import Storage, storages
+from django.core.files.storage import Storage
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from background_tasks.files import private_storage
 from background_tasks.jobs import JobInterrupted, JobProgress, Outcome
 from background_tasks.services import background_task_create
 from wizamart.marketplace.models import Vendor
@@ -29,16 +30,13 @@ from .models import ProductExportJob
 logger = logging.getLogger(__name__)
 
 EXPORT_DIR = "exports"
-# Files being written live here, beside their final place, so that moving them in is one rename.
+# Files being written live here, beside their final place, so that moving them in is one rename
+# (a bucket has no such place: they are written to a local temporary file, then uploaded in parts).
 PARTIAL_DIR = f"{EXPORT_DIR}/.partial"
 PURGE_BATCH = 500
 GZIP_LEVEL = 6
 WRITE_BUFFER = 1024 * 1024
 WRITE_AHEAD = 4
-
-
-def private_storage() -> Storage:
-    return storages["private"]
 
 
 def retention() -> timedelta:
@@ -109,10 +107,10 @@ class _HashingWriter(io.RawIOBase):
 
 
 class _LocalFile(File):
-    """A finished local file that storage may move into place instead of copying it."""
+    """A finished local file, open: a local storage moves it into place, a bucket uploads it in parts."""
 
-    def __init__(self, path: str):
-        super().__init__(None, name=os.path.basename(path))
+    def __init__(self, handle, path: str):
+        super().__init__(handle, name=os.path.basename(path))
         self._path = path
 
     def temporary_file_path(self) -> str:
@@ -162,7 +160,8 @@ def product_export_execute(*, job: ProductExportJob, progress: JobProgress) -> O
             rows = _write_export(job, filters=filters, size=size, sink=sink, on_batch=on_batch)
         # Last chance to honour a cancel before the file becomes visible.
         progress(99, f"{rows:,} rows written; storing the file", force=True)
-        name = storage.save(_stored_name(job), _LocalFile(partial))
+        with open(partial, "rb") as finished:
+            name = storage.save(_stored_name(job), _LocalFile(finished, partial))
     finally:
         if os.path.exists(partial):
             os.remove(partial)

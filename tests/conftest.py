@@ -4,7 +4,7 @@ from rest_framework.test import APIClient
 
 from .factories import LimitedStaffFactory, StaffFactory, UserFactory
 
-pytest_plugins = ["tests.fixtures.celery_worker", "tests.fixtures.browser"]
+pytest_plugins = ["tests.fixtures.celery_worker", "tests.fixtures.browser", "tests.fixtures.s3"]
 
 
 @pytest.fixture(autouse=True)

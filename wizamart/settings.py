@@ -105,7 +105,9 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 # Files browsers ask for at the site's root (favicon.ico), served by WhiteNoise too.
 WHITENOISE_ROOT = BASE_DIR / "wizamart" / "public"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
-# Uploaded feeds and generated exports are private: served only through their job's API.
+# Uploaded feeds, error reports, exports and order files are private: served only through their
+# job's API. A local folder by default; with AWS_STORAGE_BUCKET_NAME set, an S3 bucket (AWS, MinIO,
+# any S3 API) that every web process and worker shares, so a job runs on any machine.
 PRIVATE_STORAGE_ROOT = env.path("PRIVATE_STORAGE_ROOT", default=BASE_DIR / "private")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -115,6 +117,25 @@ STORAGES = {
     },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# django-storages' own settings, read from the environment under their own names. The access key and
+# secret (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) are read by django-storages and boto3 from the
+# environment directly; without them boto3's usual chain applies (an instance role, ~/.aws).
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None  # MinIO: http://minio:9000
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
+AWS_S3_ADDRESSING_STYLE = env.str("AWS_S3_ADDRESSING_STYLE", default="") or None  # MinIO: path
+AWS_S3_SIGNATURE_VERSION = env.str("AWS_S3_SIGNATURE_VERSION", default="s3v4")
+AWS_LOCATION = env.str("AWS_LOCATION", default="")  # a key prefix: several sites in one bucket
+# Objects are uploaded with this canned ACL; set it empty for a bucket whose ACLs are disabled
+# (S3's "bucket owner enforced", where every object is private anyway).
+AWS_DEFAULT_ACL = env.str("AWS_DEFAULT_ACL", default="private") or None
+# Never a public URL: a URL of the storage is presigned and short-lived (downloads stream anyway).
+AWS_QUERYSTRING_AUTH = True
+AWS_QUERYSTRING_EXPIRE = env.int("AWS_QUERYSTRING_EXPIRE", default=300)
+# A name already taken gets a new one: two exports of one second never overwrite each other.
+AWS_S3_FILE_OVERWRITE = False
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["private"] = {"BACKEND": "background_tasks.storage.PrivateS3Storage"}
 
 LOGIN_URL = "admin:login"
 

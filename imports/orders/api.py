@@ -17,7 +17,7 @@ from .services import order_import_create
             "application/json": OrderImportApiSerializer,
             "multipart/form-data": OrderImportFileSerializer,
         },
-        responses={202: TriggerResponseSerializer, **error_responses(400, 401, 403, 411)},
+        responses={202: TriggerResponseSerializer, **error_responses(400, 401, 403, 411, 503)},
     )
 )
 class OrderImportViewSet(TaskTriggerViewSet):

@@ -10,10 +10,10 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.core.files.storage import storages
 from django.db import transaction
 from django.utils import timezone
 
+from background_tasks.files import open_stream, private_storage
 from background_tasks.jobs import JobFailed, JobInterrupted, JobProgress, Outcome
 from background_tasks.services import background_task_create
 from wizamart.marketplace.models import Vendor
@@ -29,10 +29,6 @@ from .writers import PageWrite, orders_write_page
 
 FILES_DIR = "imports/order-files"
 logger = logging.getLogger(__name__)
-
-
-def private_storage():
-    return storages["private"]
 
 
 def order_import_create(
@@ -120,11 +116,14 @@ class _ImportRun:
         yield from api_pages(self.client, first=self.page_size, after=after, updated_since=since)
 
     def _file_nodes(self) -> list:
-        storage = private_storage()
-        if not self.job.source_file or not storage.exists(self.job.source_file):
-            raise FileUnusable("The uploaded file is no longer stored.")
-        with storage.open(self.job.source_file, "rb") as handle:
-            return read_shipment_file(handle.read())
+        try:
+            if not self.job.source_file:
+                raise FileNotFoundError
+            with open_stream(self.job.source_file) as handle:
+                content = handle.read()
+        except FileNotFoundError:
+            raise FileUnusable("The uploaded file is no longer stored.") from None
+        return read_shipment_file(content)
 
     def _page(self, page: ShipmentPage) -> None:
         records, rejected = self._parse(page)

@@ -1,5 +1,4 @@
 """Imports API: the product import trigger and its error report download."""
-from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.decorators import action
@@ -7,6 +6,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 
 from background_tasks.api import RequestTooLarge, TaskTriggerViewSet
+from background_tasks.files import stored_file_response
 from background_tasks.schema import error_responses
 from background_tasks.serializers import TriggerResponseSerializer
 
@@ -18,7 +18,7 @@ from .serializers import (
     upload_size_limit,
     upload_too_large_message,
 )
-from .services import private_storage, product_import_create
+from .services import product_import_create
 
 # Room for the multipart envelope and the other form fields around the file.
 FORM_OVERHEAD = 64 * 1024
@@ -31,7 +31,7 @@ FORM_OVERHEAD = 64 * 1024
             "application/json": ProductImportUrlSerializer,
             "application/x-www-form-urlencoded": ProductImportUrlSerializer,
         },
-        responses={202: TriggerResponseSerializer, **error_responses(400, 401, 403, 411, 413)},
+        responses={202: TriggerResponseSerializer, **error_responses(400, 401, 403, 411, 413, 503)},
     )
 )
 class ProductImportViewSet(TaskTriggerViewSet):
@@ -57,19 +57,18 @@ class ProductImportViewSet(TaskTriggerViewSet):
     @extend_schema(
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="The rejected rows, with an error column"),
-            **error_responses(401, 403, 404),
+            **error_responses(401, 403, 404, 503),
         }
     )
     @action(detail=True, methods=["get"], url_path="error-report")
     def error_report(self, request, job_id: int):
         """Download the rejected rows of an import (with an ``error`` column), by job id."""
         job = self.get_job()
-        storage = private_storage()
-        if not job.error_report or not storage.exists(job.error_report):
-            raise NotFound(f"Product import {job_id} has no error report.")
-        return FileResponse(
-            storage.open(job.error_report, "rb"),
-            as_attachment=True,
-            filename=f"product-import-{job.pk}-errors.csv",
-            content_type="text/csv; charset=utf-8",
-        )
+        try:
+            if not job.error_report:
+                raise FileNotFoundError
+            return stored_file_response(
+                job.error_report, filename=f"product-import-{job.pk}-errors.csv", content_type="text/csv; charset=utf-8"
+            )
+        except FileNotFoundError:
+            raise NotFound(f"Product import {job_id} has no error report.") from None

@@ -7,8 +7,8 @@ import tempfile
 import uuid
 
 from django.core.files import File
-from django.core.files.storage import storages
 
+from background_tasks.files import private_storage
 from wizamart.marketplace.feed import ESCAPE_PREFIX, FORMULA_PREFIXES, report_cell
 
 from .models import MarketplaceImportJob
@@ -58,7 +58,7 @@ class ErrorReport:
         self._file.seek(0)
         name = f"{REPORTS_DIR}/{job.pk}-{uuid.uuid4().hex[:12]}.csv"
         try:
-            return storages["private"].save(name, File(self._file, name=name))
+            return private_storage().save(name, File(self._file, name=name))
         finally:
             self.discard()
 

@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.core.files import File
-from django.core.files.storage import storages
 from django.utils import timezone
 
+from background_tasks.files import open_stream, private_storage
 from background_tasks.jobs import JobFailed, JobProgress, Outcome
 from background_tasks.services import background_task_create
 from wizamart.marketplace.models import Vendor
@@ -27,11 +27,6 @@ from .xml_feed import xml_feed_format
 
 FEEDS_DIR = "imports/feeds"
 DUPLICATE_EXAMPLES = 5
-
-
-def private_storage():
-    """The storage of uploaded feeds and error reports (never served directly)."""
-    return storages["private"]
 
 
 def product_import_store_feed(*, content) -> str:
@@ -75,7 +70,8 @@ def opened_source(job: MarketplaceImportJob, progress: JobProgress):
         storage = private_storage()
         if not storage.exists(job.source_file):
             raise JobFailed("The uploaded feed file is no longer available; upload it again.")
-        yield (lambda: storage.open(job.source_file, "rb")), storage.size(job.source_file)
+        # Each pass over the feed (format, checks, rows) opens it again: a stream, never a local copy.
+        yield (lambda: open_stream(job.source_file)), storage.size(job.source_file)
         return
     if not job.source_url:
         raise JobFailed("The job has neither a file nor a URL to import.")

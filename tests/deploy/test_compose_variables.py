@@ -20,7 +20,13 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PODMAN_COMPOSE = Path(sys.executable).parent / "podman-compose"
-SECRETS = {"SECRET_KEY": "s" * 50, "POSTGRES_PASSWORD": "pg-secret", "FLOWER_PASSWORD": "flower-secret"}
+SECRETS = {
+    "SECRET_KEY": "s" * 50,
+    "POSTGRES_PASSWORD": "pg-secret",
+    "FLOWER_PASSWORD": "flower-secret",
+    "MINIO_ROOT_PASSWORD": "minio-secret",
+    "AWS_SECRET_ACCESS_KEY": "bucket-secret",
+}
 
 
 def compose_config(project: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -83,7 +89,10 @@ def test_secrets_given_reach_the_services(fresh_clone):
         assert env["SECRET_KEY"] == "s" * 50, name
         assert env["DATABASE_URL"].startswith("postgres://wizamart:pg-secret@postgres:5432/wizamart"), name
         assert env["FLOWER_PASSWORD"] == "flower-secret", name
-        assert set(env["REQUIRED_ENV"].split(",")) == {"SECRET_KEY", "POSTGRES_PASSWORD"}, name
+        assert env["AWS_SECRET_ACCESS_KEY"] == "bucket-secret", name
+        assert set(env["REQUIRED_ENV"].split(",")) == {"SECRET_KEY", "POSTGRES_PASSWORD", "AWS_SECRET_ACCESS_KEY"}, name
+    assert found["minio"]["environment"]["MINIO_ROOT_PASSWORD"] == "minio-secret"
+    assert found["bucket"]["environment"]["APP_SECRET"] == "bucket-secret"
 
 
 def _start_django(env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -103,7 +112,7 @@ def test_an_app_service_without_its_secrets_refuses_to_start(fresh_clone, servic
     refused = _start_django(services(fresh_clone, {})[service]["environment"])
 
     assert refused.returncode != 0
-    assert "ImproperlyConfigured: Set SECRET_KEY, POSTGRES_PASSWORD" in refused.stderr
+    assert "ImproperlyConfigured: Set SECRET_KEY, POSTGRES_PASSWORD, AWS_SECRET_ACCESS_KEY" in refused.stderr
 
 
 def test_an_app_service_with_its_secrets_starts(fresh_clone):
@@ -133,3 +142,17 @@ def test_postgres_gets_an_empty_password_its_image_refuses(fresh_clone):
 
     assert postgres["POSTGRES_PASSWORD"] == ""
     assert "POSTGRES_HOST_AUTH_METHOD" not in postgres
+
+
+def test_the_bucket_set_up_without_its_secrets_refuses_to_run(fresh_clone):
+    bucket = services(fresh_clone, {})["bucket"]
+    script = bucket["command"][0]
+    # The set-up's first lines, before any `mc` call: its shell checks the secrets and stops.
+    checks = "\n".join(line for line in script.splitlines() if not line.strip().startswith("mc "))
+
+    refused = subprocess.run(
+        ["sh", "-c", checks], env={"PATH": os.environ["PATH"], **bucket["environment"]}, capture_output=True, text=True, timeout=30
+    )
+
+    assert refused.returncode != 0
+    assert "set MINIO_ROOT_PASSWORD" in refused.stderr

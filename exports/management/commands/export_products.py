@@ -8,9 +8,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from background_tasks.cli import finish_command, follow_job, must_wait, triggered_by_cli
+from background_tasks.files import open_stream
 from exports.models import ProductExportJob
 from exports.serializers import ProductExportInputSerializer
-from exports.services import private_storage, product_export_create
+from exports.services import product_export_create
 from wizamart.marketplace.models import Product
 
 
@@ -82,7 +83,7 @@ class Command(BaseCommand):
         directory = os.path.dirname(os.path.abspath(output))
         fd, partial = tempfile.mkstemp(dir=directory, prefix=".export-", suffix=".partial")
         try:
-            with os.fdopen(fd, "wb") as target, private_storage().open(job.file_name, "rb") as source:
+            with os.fdopen(fd, "wb") as target, open_stream(job.file_name) as source:
                 shutil.copyfileobj(source, target, 1024 * 1024)
             os.replace(partial, output)
         except BaseException:
