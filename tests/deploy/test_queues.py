@@ -25,6 +25,7 @@ DESIGN_QUEUES = {
     "test_run": "long_running",
     "code_quality_scan": "long_running",
     "subscription_maintenance": "scheduled",
+    "retention_prune": "scheduled",
 }
 
 
