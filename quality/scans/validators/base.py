@@ -91,15 +91,25 @@ def load_rules(path: Path) -> dict:
     return data
 
 
-class SourceTree:
-    """The Python files under a root, each read and parsed at most once."""
+class ParsedFiles:
+    """Sources, syntax trees and node lists of a root's files by relative path: what trees may share."""
 
-    def __init__(self, root: Path, *, exclude: Iterable[str] = ()):
+    def __init__(self):
+        self.sources: dict[str, str] = {}
+        self.trees: dict[str, ast.Module] = {}
+        self.nodes: dict[str, list[ast.AST]] = {}
+
+
+class SourceTree:
+    """The Python files under a root, each read and parsed at most once (once per ``parsed`` when shared)."""
+
+    def __init__(self, root: Path, *, exclude: Iterable[str] = (), parsed: ParsedFiles | None = None):
         self.root = Path(root).resolve()
         self.exclude = [*ALWAYS_EXCLUDED, *exclude]
-        self._sources: dict[str, str] = {}
-        self._trees: dict[str, ast.Module] = {}
-        self._nodes: dict[str, list[ast.AST]] = {}
+        parsed = parsed or ParsedFiles()
+        self._sources = parsed.sources
+        self._trees = parsed.trees
+        self._nodes = parsed.nodes
         self._files: list[str] | None = None
 
     def files(self) -> list[str]:

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .base import Finding, Report, SourceTree, ValidatorFailed, ValidatorResult, as_list, call_name, dotted, load_rules
-from .ruff import ruff_findings, run_ruff
+from .ruff import lint_diagnostics, ruff_findings
+from .session import scan_session
 
 RULES_FILE = "code_quality.yaml"
 # Methods that return a new queryset whatever they are called on in Django code.
@@ -176,7 +177,11 @@ def project_findings(tree: SourceTree, rules: list[dict]) -> Iterator[Finding]:
 def validate(*, root: Path, rules_path: Path, report: Report, timeout: float) -> ValidatorResult:
     document = load_rules(rules_path)
     section = document.get("performance") or {}
-    tree = SourceTree(root, exclude=as_list(document.get("exclude")))
+    session = scan_session(root)
+    ruff = section.get("ruff") or {}
+    # ruff runs in its own process (one run for both lint validators) while this one parses and applies the rules.
+    linted = lint_diagnostics(session=session, root=session.root, document=document, timeout=timeout)
+    tree = SourceTree(root, exclude=as_list(document.get("exclude")), parsed=session.parsed)
     rules = section.get("rules") or []
     files = sorted({rel for rule in rules for rel in tree.select(rule.get("applies_to"), rule.get("exclude"))})
     report(5, f"Parsing {len(files)} files")
@@ -184,7 +189,7 @@ def validate(*, root: Path, rules_path: Path, report: Report, timeout: float) ->
     report(30, "Django query rules")
     findings = list(project_findings(tree, rules))
     report(60, "ruff PERF rules")
-    ruff = section.get("ruff") or {}
-    diagnostics = run_ruff(root=root, config={**ruff, "exclude": [*as_list(document.get("exclude")), *as_list(ruff.get("exclude"))]}, timeout=timeout)
-    findings += ruff_findings(root=root, diagnostics=diagnostics, severities=ruff.get("severity") or {}, rule_name="ruff (perflint)")
+    findings += ruff_findings(
+        root=session.root, diagnostics=linted.result(), config=ruff, exclude=as_list(ruff.get("exclude")), rule_name="ruff (perflint)"
+    )
     return ValidatorResult(findings=sorted(set(findings), key=lambda f: (f.file, f.line, f.rule_id)), files_scanned=len(files))

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .base import Finding, Report, SourceTree, ValidatorFailed, ValidatorResult, as_list, call_name, dotted, load_rules
-from .ruff import ruff_findings, run_ruff
+from .ruff import lint_diagnostics, ruff_findings
+from .session import scan_session, start_in_background
 
 RULES_FILE = "code_quality.yaml"
 _CHECK_LINE = re.compile(r"^(?P<obj>\S.*?): \((?P<id>[\w.]+)\) (?P<message>.+)$")
@@ -191,7 +192,17 @@ def _setting_line(path: Path, message: str) -> int:
 def validate(*, root: Path, rules_path: Path, report: Report, settings_module: str, timeout: float) -> ValidatorResult:
     document = load_rules(rules_path)
     section = document.get("security") or {}
-    tree = SourceTree(root, exclude=as_list(document.get("exclude")))
+    session = scan_session(root)
+    ruff = section.get("ruff") or {}
+    # ruff and the deploy check run in their own processes while this one parses and applies the project rules.
+    linted = lint_diagnostics(session=session, root=session.root, document=document, timeout=timeout)
+    deploy = section.get("deploy_check") or {}
+    deployed = None
+    if deploy.get("enabled", True) and (root / "manage.py").exists():
+        deployed = start_in_background(
+            lambda: deploy_findings(root=root, config=deploy, settings_module=settings_module, timeout=timeout)
+        )
+    tree = SourceTree(root, exclude=as_list(document.get("exclude")), parsed=session.parsed)
     rules = section.get("rules") or []
     files = sorted({rel for rule in rules for rel in tree.select(rule.get("applies_to"), rule.get("exclude"))})
     report(5, f"Parsing {len(files)} files")
@@ -199,11 +210,10 @@ def validate(*, root: Path, rules_path: Path, report: Report, settings_module: s
     report(20, "Project rules")
     findings = list(project_findings(tree, rules))
     report(40, "ruff bandit rules")
-    ruff = section.get("ruff") or {}
-    diagnostics = run_ruff(root=root, config={**ruff, "exclude": [*as_list(document.get("exclude")), *as_list(ruff.get("exclude"))]}, timeout=timeout)
-    findings += ruff_findings(root=root, diagnostics=diagnostics, severities=ruff.get("severity") or {}, rule_name="ruff (bandit)")
-    deploy = section.get("deploy_check") or {}
-    if deploy.get("enabled", True) and (root / "manage.py").exists():
+    findings += ruff_findings(
+        root=session.root, diagnostics=linted.result(), config=ruff, exclude=as_list(ruff.get("exclude")), rule_name="ruff (bandit)"
+    )
+    if deployed is not None:
         report(70, "Django deploy checks")
-        findings += deploy_findings(root=root, config=deploy, settings_module=settings_module, timeout=timeout)
+        findings += deployed.result()
     return ValidatorResult(findings=sorted(set(findings), key=lambda f: (f.file, f.line, f.rule_id)), files_scanned=len(files))
