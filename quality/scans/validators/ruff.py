@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess  # noqa: S404  (a fixed argv, shell=False)
 import sys
 from functools import cache
@@ -86,22 +87,32 @@ def ruff_findings(*, root: Path, diagnostics: list[dict], config: dict, exclude:
     errors = set(as_list(severities.get("error")))
     infos = set(as_list(severities.get("info")))
     findings = []
+    selected: dict[str, bool] = {}
     for item in diagnostics:
-        path = Path(item["filename"]).resolve()
-        rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+        code = item.get("code")
+        syntax_error = not code or code == "invalid-syntax"
+        if not syntax_error and not selected.setdefault(code, rule_selected(code, select, ignore)):
+            continue
+        rel = _relative(root, item["filename"])
         if path_matches(rel, exclude):
             continue
         line = int((item.get("location") or {}).get("row") or 0)
-        code = item.get("code")
-        if not code or code == "invalid-syntax":
+        if syntax_error:
             raise ValidatorFailed(f"Could not parse {rel}, line {line}: {item.get('message', 'syntax error')}")
-        if not rule_selected(code, select, ignore):
-            continue
         severity = "error" if code in errors else "info" if code in infos else "warning"
         findings.append(
             Finding(rule_id=code, severity=severity, file=rel, line=line, message=item.get("message", ""), rule_name=rule_name)
         )
     return findings
+
+
+def _relative(root: Path, filename: str) -> str:
+    """Return a ruff file name relative to the root (ruff runs in the root and names files absolutely)."""
+    prefix = f"{root}{os.sep}"
+    if filename.startswith(prefix):
+        return filename[len(prefix):].replace(os.sep, "/")
+    path = Path(filename).resolve()
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
 
 
 def lint_diagnostics(*, session, root: Path, document: dict, timeout: float):

@@ -106,6 +106,19 @@ PROJECT_RULES = {
 }
 
 
+def _candidates(nodes: list[ast.AST]) -> tuple[list[ast.Call], list[ast.AST]]:
+    """A file's calls, and its bare decorators (no call: csrf_exempt is looked at on its own line)."""
+    calls = [node for node in nodes if isinstance(node, ast.Call)]
+    bare = [
+        decorator
+        for node in nodes
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        for decorator in node.decorator_list
+        if not isinstance(decorator, ast.Call)
+    ]
+    return calls, bare
+
+
 def project_findings(tree: SourceTree, rules: list[dict]) -> Iterator[Finding]:
     """Run the project's own ast rules (each rule names one of PROJECT_RULES as its check)."""
     for rule in rules:
@@ -113,18 +126,11 @@ def project_findings(tree: SourceTree, rules: list[dict]) -> Iterator[Finding]:
             raise ValidatorFailed(f"Rule {rule.get('id')}: unknown check {rule.get('check')!r}; known: {', '.join(PROJECT_RULES)}")
         check = PROJECT_RULES[rule["check"]]
         for rel in tree.select(rule.get("applies_to"), rule.get("exclude")):
-            for node in tree.walk(rel):
-                if isinstance(node, ast.Call):
-                    candidates = [node]
-                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and check is _rule_csrf_exempt:
-                    # A bare decorator is no call: look at it on its own line.
-                    candidates = [d for d in node.decorator_list if not isinstance(d, ast.Call)]
-                else:
-                    continue
-                for candidate in candidates:
-                    message = check(candidate)
-                    if message:
-                        yield tree.finding(rule, rel, candidate.lineno, message)
+            calls, bare = tree.derived(rel, "security-candidates", _candidates)
+            for candidate in [*calls, *bare] if check is _rule_csrf_exempt else calls:
+                message = check(candidate)
+                if message:
+                    yield tree.finding(rule, rel, candidate.lineno, message)
 
 
 def deploy_check_env(settings_module: str) -> dict[str, str]:
