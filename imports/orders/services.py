@@ -128,8 +128,10 @@ class _ImportRun:
 
     def _page(self, page: ShipmentPage) -> None:
         records, rejected = self._parse(page)
+        own_transaction = not connection.in_atomic_block
         with transaction.atomic():
-            _commit_without_flush_wait()
+            if own_transaction:  # inside someone else's transaction, its commit is not ours to change
+                _commit_without_flush_wait()
             written = orders_write_page(vendor=self.vendor, records=records)
             self._count(page, records, rejected, written)
             self._checkpoint()
