@@ -9,9 +9,13 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Where collectstatic puts the files WhiteNoise serves (the settings read the same variable).
 STATIC_ROOT ?= $(CURDIR)/staticfiles
+# The fake Letzshop API `make run` starts for the demo's order imports (an LETZSHOP_API_URL of yours wins).
+FAKE_LETZSHOP_PORT ?= 8765
+FAKE_LETZSHOP_ARGS ?= --latency-ms 300 --fault-rate 0.05
+LETZSHOP_API_URL ?= http://127.0.0.1:$(FAKE_LETZSHOP_PORT)/graphql
 STATIC_SOURCES := $(shell find . \( -path ./$(VENV) -o -path ./staticfiles -o -path ./.git \) -prune -o -path '*/static/*' -type f -print 2>/dev/null)
 
-.PHONY: venv venv-dev static run migrate demo test test-postgres test-sqlite services celery-worker celery-beat celery-dev flower bench bench-polling lint
+.PHONY: venv venv-dev static run fake-letzshop migrate demo test test-postgres test-sqlite services celery-worker celery-beat celery-dev flower bench bench-polling lint
 
 ## What running needs (requirements.txt); the test and benchmark tools come with venv-dev.
 venv: $(VENV)/.installed-runtime
@@ -46,10 +50,17 @@ demo: migrate
 	$(PY) manage.py ensure_admin
 
 ## Set up and serve the app on SQLite with in-process jobs (no Redis needed); static files as in production.
+## Beside it, the fake Letzshop API on loopback, which the demo's order imports read (stopped with the server).
 run: static demo
 	@echo "Open http://$(HOST):$(PORT)/admin/ and log in with the admin login above;"
-	@echo "the Background tasks page lists the demo's jobs."
-	STATIC_ROOT=$(STATIC_ROOT) $(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "the Background tasks page lists the demo's jobs. Order imports read $(LETZSHOP_API_URL)."
+	$(PY) manage.py fake_letzshop --port $(FAKE_LETZSHOP_PORT) $(FAKE_LETZSHOP_ARGS) & fake=$$!; \
+	trap 'kill $$fake 2>/dev/null' EXIT INT TERM; \
+	LETZSHOP_API_URL=$(LETZSHOP_API_URL) STATIC_ROOT=$(STATIC_ROOT) $(PY) manage.py runserver $(HOST):$(PORT)
+
+## The fake Letzshop API alone, in the foreground (the demo's vendors and keys; see docs/order-import.md).
+fake-letzshop: venv
+	$(PY) manage.py fake_letzshop --port $(FAKE_LETZSHOP_PORT) $(FAKE_LETZSHOP_ARGS)
 
 ## Set up and run the whole suite: on PostgreSQL (with Redis and real Celery workers), then on SQLite.
 test: venv-dev services test-postgres test-sqlite

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import resource
@@ -139,6 +140,7 @@ def child(args) -> None:
     import django
 
     django.setup()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # no line per request
     from django.conf import settings
 
     settings.LETZSHOP_API_URL = args.url
@@ -230,6 +232,7 @@ def main() -> None:
         return
 
     prepare()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     server, url = start_server(shipments=args.shipments, latency_ms=args.latency_ms)
     try:
         results = measure(args, url)
@@ -246,12 +249,17 @@ def main() -> None:
 
 
 def measure(args, url: str) -> dict:
+    loads = [os.getloadavg()[0]]
     empty_orders()
     results = {"project": in_child("project", url, args)}
+    loads.append(os.getloadavg()[0])
     empty_orders()
     results["peer"] = in_child("peer", url, args)
     empty_orders()
+    loads.append(os.getloadavg()[0])
     results["bare_seconds"], results["pages"] = bare_read(url)
+    loads.append(os.getloadavg()[0])
+    results["loads"] = loads
     return results
 
 
@@ -274,7 +282,9 @@ def report(args, results: dict) -> None:
     peer_rate = peer["shipments"] / peer["seconds"]
     print(f"{'naive peer (update_or_create), first ' + str(peer['shipments']) + ' shipments':52} {peer['seconds']:9.1f} "
           f"{peer_rate:12,.0f}")
-    print(f"\nThis job / page-latency limit: {first['seconds'] / limit:.2f}x (target <= 1.25x)")
+    print("\nLoad average (1 min) before this job, after it, before and after the bare read: "
+          + ", ".join(f"{load:.1f}" for load in results["loads"]) + f" on {os.cpu_count()} cores")
+    print(f"This job / page-latency limit: {first['seconds'] / limit:.2f}x (target <= 1.25x)")
     print(f"This job / bare sequential read: {first['seconds'] / results['bare_seconds']:.2f}x")
     print(f"This job vs the naive peer (shipments/s): {details['shipments_seen'] / first['seconds'] / peer_rate:.1f}x faster (target >= 10x)")
     print(f"Peak RSS: this job {ours['peak_rss_mb']:.0f} MB (target < 150 MB), peer {peer['peak_rss_mb']:.0f} MB")

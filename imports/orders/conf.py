@@ -19,8 +19,9 @@ orders_settings = AppSettings(
         "BACKOFF_JITTER": 1.0,
         # A Retry-After longer than this fails the job rather than holding a worker idle.
         "MAX_RETRY_AFTER": 900.0,
-        # Pages fetched ahead of the one being written (memory stays bounded by it).
-        "PREFETCH_PAGES": 2,
+        # Pages fetched ahead of the one being written (memory stays bounded by it: a page of 100
+        # shipments is about 0.6 MB parsed). Enough that a few slow writes do not stall the reads.
+        "PREFETCH_PAGES": 8,
         # Largest JSON file of shipments accepted as a source, in bytes.
         "MAX_FILE_SIZE": 256 * 1024 * 1024,
     },

@@ -88,3 +88,55 @@ def test_without_the_demo_vendors_the_command_says_what_to_run_first():
     with pytest.raises(CommandError, match="run load_demo_data first"):
         load_demo_jobs()
     assert not any(model.objects.exists() for model in JOB_MODELS)
+
+
+@pytest.fixture
+def demo_fake_letzshop(settings):
+    """The demo's fake Letzshop API as `make run` starts it (`manage.py fake_letzshop`, its own process)."""
+    import re
+    import subprocess
+    import sys
+
+    from django.conf import settings as django_settings
+
+    argv = [sys.executable, "manage.py", "fake_letzshop", "--port", "0"]
+    server = subprocess.Popen(argv, cwd=django_settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # noqa: S603
+    try:
+        line = server.stdout.readline()
+        match = re.search(r"(http://127\.0\.0\.1:\d+/graphql)", line)
+        assert match, f"fake_letzshop did not start: {line}"
+        settings.LETZSHOP_API_URL = match.group(1)
+        yield match.group(1)
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+
+
+def test_the_demo_order_vendor_imports_its_orders_from_the_demo_fake_server(demo_data, demo_fake_letzshop):
+    from imports.orders.letzshop.fake import demo_key
+    from imports.orders.models import LetzshopHistoricalImportJob
+    from wizamart.demo.management.commands.load_demo_jobs import DEMO_ORDERS_VENDOR
+    from wizamart.marketplace.models import Order, Vendor
+
+    out = load_demo_jobs()
+    vendor = Vendor.objects.get(code=DEMO_ORDERS_VENDOR)
+    assert vendor.letzshop_api_key == demo_key(DEMO_ORDERS_VENDOR)
+    assert "demo key" in out and demo_key(DEMO_ORDERS_VENDOR) not in out
+
+    call_command("import_orders", vendor=DEMO_ORDERS_VENDOR, wait=True, stdout=io.StringIO())
+
+    job = LetzshopHistoricalImportJob.objects.get()
+    # The fake server's defaults: 500 shipments, every 50th unusable; the demo catalogue here has 5 products.
+    assert job.status == TaskStatus.COMPLETED_WITH_WARNINGS, job.error_message
+    assert (job.shipments_seen, job.orders_created, job.orders_rejected) == (500, 490, 10)
+    assert job.unknown_skus > 0
+    assert Order.objects.filter(vendor=vendor).count() == 490
+
+
+def test_a_vendor_key_of_yours_is_kept(demo_data):
+    from wizamart.demo.management.commands.load_demo_jobs import DEMO_ORDERS_VENDOR
+    from wizamart.marketplace.models import Vendor
+
+    Vendor.objects.filter(code=DEMO_ORDERS_VENDOR).update(letzshop_api_key="my-real-key")
+    load_demo_jobs()
+    assert Vendor.objects.get(code=DEMO_ORDERS_VENDOR).letzshop_api_key == "my-real-key"

@@ -115,7 +115,7 @@ def first_run(request, tmp_path):
     log_path = tmp_path / "make-run.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            ["make", "--no-print-directory", "run", "HOST=127.0.0.1", f"PORT={port}"],
+            ["make", "--no-print-directory", "run", "HOST=127.0.0.1", f"PORT={port}", f"FAKE_LETZSHOP_PORT={free_port()}"],
             cwd=REPO,
             env=first_run_environment(tmp_path),
             stdin=subprocess.DEVNULL,

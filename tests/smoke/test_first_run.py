@@ -8,13 +8,16 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from wizamart.demo.management.commands.load_demo_jobs import DEMO_FEED, DEMO_FEED_VENDOR
+from wizamart.demo.management.commands.load_demo_jobs import DEMO_FEED, DEMO_FEED_VENDOR, DEMO_ORDERS_VENDOR
 
 # Starts its own server with its own SQLite file: runs once, in the phase that has Chromium.
 pytestmark = [pytest.mark.browser]
 
 UNIFIED_PAGE = "/admin/background_tasks/unifiedtask/"
 IMPORT_PAGE = "/admin/imports/marketplaceimportjob/"
+ORDER_IMPORT_PAGE = "/admin/imports/letzshophistoricalimportjob/"
+# The fake Letzshop API `make run` starts: 500 shipments a vendor, every 50th unusable.
+DEMO_SHIPMENTS, DEMO_REJECTED = 500, 10
 WAIT_MS = 60_000
 FOLLOW_TIMEOUT = 180.0
 DEMO_TYPES = ("Product import", "Product export", "Subscription maintenance run")
@@ -129,6 +132,16 @@ def import_demo_feed(page, first_run) -> int:
     return int(page.url.rsplit("-", 1)[1])
 
 
+def import_demo_orders(page, first_run) -> int:
+    """Import the demo order vendor's orders from the fake Letzshop API `make run` started; return the job id."""
+    page.goto(first_run.url + ORDER_IMPORT_PAGE)
+    page.click("a.bg-trigger")
+    page.fill("#id_vendor", str(vendor_id(first_run.database, DEMO_ORDERS_VENDOR)))
+    page.click("input.bg-start")
+    page.wait_for_url(re.compile(r".*/admin/imports/letzshophistoricalimportjob/#job-\d+$"))
+    return int(page.url.rsplit("-", 1)[1])
+
+
 def assert_followed_live(seen: list[dict]) -> None:
     running = [state for state in seen if state["status"] == "Running"]
     assert len({(state["percent"], state["message"]) for state in running}) >= 2, f"the indicator never moved: {seen}"
@@ -168,6 +181,15 @@ def test_make_run_serves_a_working_admin_with_the_demo_jobs(first_run, chromium,
         expect(new_row.locator(".bg-status")).to_have_text("Completed with warnings")
         assert unified.evaluate("window.notReloaded") is True
         screenshot(unified, "unified-after-import")
+
+        # An order import end to end: the demo vendor's key, the fake Letzshop API beside the server.
+        order_job = import_demo_orders(page, first_run)
+        seen = follow_card(page.locator(f'#bg-task-panel .bg-card[data-job-id="{order_job}"]'))
+        screenshot(page, "order-import-finished")
+        final = seen[-1]
+        assert final["status"] == "Completed with warnings", seen
+        assert f"{DEMO_SHIPMENTS - DEMO_REJECTED} created" in final["summary"], final
+        assert f"{DEMO_REJECTED} rejected" in final["summary"], final
     finally:
         context.close()
 

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from graphql import GraphQLError, build_schema, graphql_sync
+from graphql import GraphQLError, build_schema
 
 from . import SCHEMA_PATH
+from .fake_execution import RAW_NODES, query_compiler
 from .query import MAX_PAGE_SIZE
 
 # Faults a real server shows; RANDOM_FAULTS are those a client must survive without losing a shipment.
@@ -137,6 +138,7 @@ class FakeLetzshop:
         self._lock = threading.Lock()
         self.schema = build_schema(SCHEMA_PATH.read_text())
         self.schema.query_type.fields["shipments"].resolve = self._resolve_shipments
+        self.compile_query = query_compiler(self.schema)
         self._address = (host, port)
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -287,6 +289,7 @@ class FakeLetzshop:
             total = len(keys) - total_from if not state else len(chosen)
             page = chosen[:first]
             nodes = [self.node(vendor, index) for _stamp, index in page]
+        info.context[RAW_NODES] = nodes
         if info.context.get("node_error") and nodes:
             nodes[len(nodes) // 2]["order"]["email"] = _raise_field_error
         return {
@@ -339,8 +342,6 @@ class _Handler(BaseHTTPRequestHandler):
         entry.authorization = self.headers.get("Authorization", "")
         with fake._lock:
             fake.requests.append(entry)
-        if fake.latency:
-            time.sleep(fake.latency)
         entry.fault = fault = fake._next_fault()
         if fault in ("reset", "timeout"):
             return self._reset(entry) if fault == "reset" else self._slow(entry, payload)
@@ -365,9 +366,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "change" and after:
             fake.change_shipment_seen(vendor, decode_cursor(after))
         context = {"vendor": vendor, "node_error": fault == "node_error"}
-        result = graphql_sync(fake.schema, payload.get("query") or "", variable_values=entry.variables,
-                              context_value=context, operation_name=payload.get("operationName"))
-        self._send(entry, 200, result.formatted)
+        compiled = fake.compile_query(str(payload.get("query") or ""))
+        answer = compiled.run(fake.schema, variables=entry.variables, context=context, operation_name=payload.get("operationName"))
+        self._send(entry, 200, answer)
 
     def _fault_status(self, entry: LoggedRequest, status: int) -> None:
         headers = {}
@@ -384,8 +385,15 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass  # the client gave up waiting, as intended
 
+    def _wait_latency(self, entry: LoggedRequest) -> None:
+        """Hold the answer until ``latency`` after the request arrived (the server's own work happens within it)."""
+        left = entry.received + self.fake.latency - time.monotonic()
+        if left > 0:
+            time.sleep(left)
+
     def _reset(self, entry: LoggedRequest) -> None:
         """Close the connection with a TCP reset and no answer."""
+        self._wait_latency(entry)
         entry.answered = time.monotonic()
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.connection.close()
@@ -393,7 +401,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile = io.BytesIO()  # finish() flushes it
 
     def _send(self, entry: LoggedRequest, status: int, body: dict, headers: dict | None = None) -> None:
-        data = json.dumps(body).encode()
+        data = json.dumps(body, separators=(",", ":")).encode()
+        self._wait_latency(entry)
         entry.status = status
         entry.answered = time.monotonic()
         self.send_response(status)

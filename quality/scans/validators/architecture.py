@@ -14,6 +14,7 @@ from pathlib import Path
 from .base import Finding, Report, SourceTree, ValidatorFailed, ValidatorResult, as_list, call_name, dotted, load_rules
 from .index import ClassInfo, ProjectIndex
 from .registry_check import registry_findings
+from .session import scan_session
 
 RULES_FILE = "background_tasks.yaml"
 DJANGO_MODEL = "django.db.models.Model"
@@ -445,7 +446,7 @@ def validate(*, root: Path, rules_path: Path, report: Report) -> ValidatorResult
             raise ValidatorFailed(f"{rules_path.name}: every rule needs an id and a check (got {rule!r:.80})")
         if rule["check"] not in CHECKS:
             raise ValidatorFailed(f"Rule {rule['id']}: unknown check {rule['check']!r}; known: {', '.join(CHECKS)}")
-    tree = SourceTree(root, exclude=as_list(document.get("exclude")))
+    tree = SourceTree(root, exclude=as_list(document.get("exclude")), parsed=scan_session(root).parsed)
     # Only the files some rule reads are parsed (most rules leave tests/ out).
     files = sorted({rel for rule in rules for rel in tree.select(rule.get("applies_to"), rule.get("exclude"))})
     report(5, f"Parsing {len(files)} files")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import re
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -91,15 +92,30 @@ def load_rules(path: Path) -> dict:
     return data
 
 
-class SourceTree:
-    """The Python files under a root, each read and parsed at most once."""
+class ParsedFiles:
+    """Sources, syntax trees and node lists of a root's files by relative path: what trees may share."""
 
-    def __init__(self, root: Path, *, exclude: Iterable[str] = ()):
+    def __init__(self):
+        # Validators running side by side take turns to parse, so no file is parsed twice.
+        self.lock = threading.RLock()
+        self.sources: dict[str, str] = {}
+        self.trees: dict[str, ast.Module] = {}
+        self.nodes: dict[str, list[ast.AST]] = {}
+        self.derived: dict[tuple[str, str], object] = {}
+
+
+class SourceTree:
+    """The Python files under a root, each read and parsed at most once (once per ``parsed`` when shared)."""
+
+    def __init__(self, root: Path, *, exclude: Iterable[str] = (), parsed: ParsedFiles | None = None):
         self.root = Path(root).resolve()
         self.exclude = [*ALWAYS_EXCLUDED, *exclude]
-        self._sources: dict[str, str] = {}
-        self._trees: dict[str, ast.Module] = {}
-        self._nodes: dict[str, list[ast.AST]] = {}
+        parsed = parsed or ParsedFiles()
+        self._sources = parsed.sources
+        self._trees = parsed.trees
+        self._nodes = parsed.nodes
+        self._lock = parsed.lock
+        self._derived = parsed.derived
         self._files: list[str] | None = None
 
     def files(self) -> list[str]:
@@ -128,17 +144,28 @@ class SourceTree:
 
     def tree(self, rel: str) -> ast.Module:
         if rel not in self._trees:
-            try:
-                self._trees[rel] = ast.parse(self.source(rel), filename=rel)
-            except SyntaxError as exc:
-                raise ValidatorFailed(f"Could not parse {rel}, line {exc.lineno}: {exc.msg}") from None
+            with self._lock:
+                if rel not in self._trees:
+                    try:
+                        self._trees[rel] = ast.parse(self.source(rel), filename=rel)
+                    except SyntaxError as exc:
+                        raise ValidatorFailed(f"Could not parse {rel}, line {exc.lineno}: {exc.msg}") from None
         return self._trees[rel]
 
     def walk(self, rel: str) -> list[ast.AST]:
         """Return every node of a file (``ast.walk`` order), walked once however many rules ask."""
         if rel not in self._nodes:
-            self._nodes[rel] = list(ast.walk(self.tree(rel)))
+            with self._lock:
+                if rel not in self._nodes:
+                    self._nodes[rel] = walk(self.tree(rel))
         return self._nodes[rel]
+
+    def derived(self, rel: str, name: str, compute: Callable[[list[ast.AST]], object]):
+        """Return ``compute(walk(rel))``, computed once per file and name (validators sharing the tree share it)."""
+        key = (rel, name)
+        if key not in self._derived:
+            self._derived[key] = compute(self.walk(rel))
+        return self._derived[key]
 
     def parse_all(self, files: Iterable[str] | None = None) -> None:
         """Parse every file up front so a broken one fails the scan before any rule runs."""
@@ -180,6 +207,28 @@ class SourceTree:
             snippet=self.snippet(rel, line) if line else "",
             rule_name=str(rule.get("name", "")),
         )
+
+
+def children(node: ast.AST) -> list[ast.AST]:
+    """``ast.iter_child_nodes`` as a list, without its generators (the scans call it for every node)."""
+    found = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            found.append(value)
+        elif isinstance(value, list):
+            found.extend(item for item in value if isinstance(item, ast.AST))
+    return found
+
+
+def walk(root: ast.AST) -> list[ast.AST]:
+    """Every node under ``root``, itself first, in ``ast.walk``'s breadth-first order."""
+    found = [root]
+    position = 0
+    while position < len(found):
+        found.extend(children(found[position]))
+        position += 1
+    return found
 
 
 def rule_severity(rule: dict) -> str:

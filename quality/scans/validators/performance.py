@@ -5,8 +5,20 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-from .base import Finding, Report, SourceTree, ValidatorFailed, ValidatorResult, as_list, call_name, dotted, load_rules
-from .ruff import ruff_findings, run_ruff
+from .base import (
+    Finding,
+    Report,
+    SourceTree,
+    ValidatorFailed,
+    ValidatorResult,
+    as_list,
+    call_name,
+    children,
+    dotted,
+    load_rules,
+)
+from .ruff import lint_diagnostics, ruff_findings
+from .session import scan_session
 
 RULES_FILE = "code_quality.yaml"
 # Methods that return a new queryset whatever they are called on in Django code.
@@ -69,21 +81,22 @@ def _is_query(node: ast.Call, names: set[str]) -> bool:
     return False
 
 
-def _scopes(tree: SourceTree, rel: str) -> Iterator[ast.AST]:
-    yield tree.tree(rel)
-    for node in tree.walk(rel):
-        if isinstance(node, FUNCTIONS):
-            yield node
+def _own_by_scope(nodes: list[ast.AST]) -> list[tuple[ast.AST, list[ast.AST]]]:
+    """Each scope of a file (the module, then each function) with its own nodes, nested functions left out.
 
-
-def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
-    """Walk a scope without entering nested functions (each is its own scope)."""
-    stack = list(ast.iter_child_nodes(scope))
+    One pass over the file: a function node belongs to the scope around it, its body to itself.
+    """
+    module = nodes[0]
+    own: dict[ast.AST, list[ast.AST]] = {module: []}
+    stack = [(child, module) for child in children(module)]
     while stack:
-        node = stack.pop()
-        yield node
-        if not isinstance(node, FUNCTIONS):
-            stack.extend(ast.iter_child_nodes(node))
+        node, scope = stack.pop()
+        own[scope].append(node)
+        if isinstance(node, FUNCTIONS):
+            own[node] = []
+            scope = node
+        stack.extend((child, scope) for child in children(node))
+    return list(own.items())
 
 
 def query_in_loop(tree: SourceTree, rule: dict, rel: str, own: list[ast.AST], names: set[str]) -> Iterator[Finding]:
@@ -165,8 +178,7 @@ def project_findings(tree: SourceTree, rules: list[dict]) -> Iterator[Finding]:
             raise ValidatorFailed(f"Rule {rule.get('id')}: unknown check {rule.get('check')!r}; known: {', '.join(PROJECT_RULES)}")
     chosen = {rule["id"]: set(tree.select(rule.get("applies_to"), rule.get("exclude"))) for rule in rules}
     for rel in sorted(set().union(*chosen.values()) if chosen else ()):
-        for scope in _scopes(tree, rel):
-            own = list(_own_nodes(scope))
+        for _scope, own in tree.derived(rel, "performance-scopes", _own_by_scope):
             names = _queryset_names(own)
             for rule in rules:
                 if rel in chosen[rule["id"]]:
@@ -176,7 +188,11 @@ def project_findings(tree: SourceTree, rules: list[dict]) -> Iterator[Finding]:
 def validate(*, root: Path, rules_path: Path, report: Report, timeout: float) -> ValidatorResult:
     document = load_rules(rules_path)
     section = document.get("performance") or {}
-    tree = SourceTree(root, exclude=as_list(document.get("exclude")))
+    session = scan_session(root)
+    ruff = section.get("ruff") or {}
+    # ruff runs in its own process (one run for both lint validators) while this one parses and applies the rules.
+    linted = lint_diagnostics(session=session, root=session.root, document=document, timeout=timeout)
+    tree = SourceTree(root, exclude=as_list(document.get("exclude")), parsed=session.parsed)
     rules = section.get("rules") or []
     files = sorted({rel for rule in rules for rel in tree.select(rule.get("applies_to"), rule.get("exclude"))})
     report(5, f"Parsing {len(files)} files")
@@ -184,7 +200,7 @@ def validate(*, root: Path, rules_path: Path, report: Report, timeout: float) ->
     report(30, "Django query rules")
     findings = list(project_findings(tree, rules))
     report(60, "ruff PERF rules")
-    ruff = section.get("ruff") or {}
-    diagnostics = run_ruff(root=root, config={**ruff, "exclude": [*as_list(document.get("exclude")), *as_list(ruff.get("exclude"))]}, timeout=timeout)
-    findings += ruff_findings(root=root, diagnostics=diagnostics, severities=ruff.get("severity") or {}, rule_name="ruff (perflint)")
+    findings += ruff_findings(
+        root=session.root, diagnostics=linted.result(), config=ruff, exclude=as_list(ruff.get("exclude")), rule_name="ruff (perflint)"
+    )
     return ValidatorResult(findings=sorted(set(findings), key=lambda f: (f.file, f.line, f.rule_id)), files_scanned=len(files))

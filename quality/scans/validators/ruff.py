@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess  # noqa: S404  (a fixed argv, shell=False)
 import sys
 from functools import cache
 from pathlib import Path
 
-from .base import Finding, ValidatorFailed, as_list
+from .base import Finding, ValidatorFailed, as_list, path_matches
 
 
 @cache
@@ -32,12 +33,27 @@ def ruff_argv(*, select: list[str], ignore: list[str], exclude: list[str]) -> li
     return [*argv, "."]
 
 
-def run_ruff(*, root: Path, config: dict, timeout: float) -> list[dict]:
-    """Return ruff's diagnostics for the rules of ``config`` (select, ignore, exclude)."""
-    select = as_list(config.get("select"))
+LINT_SECTIONS = ("security", "performance")
+
+
+def lint_argv(document: dict) -> list[str]:
+    """The one ruff run of the lint validators: every section's rule sets over the rules file's tree.
+
+    Each validator then keeps its own part (``ruff_findings``): its codes less its ignores, its files
+    less its excludes. ``exclude`` is the file's global exclude, which every validator shares.
+    """
+    select = []
+    for name in LINT_SECTIONS:
+        for code in as_list(((document.get(name) or {}).get("ruff") or {}).get("select")):
+            if code not in select:
+                select.append(code)
     if not select:
-        raise ValidatorFailed("The ruff section of the rules file selects no rules")
-    argv = ruff_argv(select=select, ignore=as_list(config.get("ignore")), exclude=as_list(config.get("exclude")))
+        raise ValidatorFailed("The ruff sections of the rules file select no rules")
+    return ruff_argv(select=select, ignore=[], exclude=as_list(document.get("exclude")))
+
+
+def run_ruff(*, root: Path, argv: list[str], timeout: float) -> list[dict]:
+    """Return ruff's diagnostics for a command line of ``ruff_argv``."""
     try:
         done = subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=timeout, check=False)  # noqa: S603
     except FileNotFoundError:
@@ -53,20 +69,53 @@ def run_ruff(*, root: Path, config: dict, timeout: float) -> list[dict]:
         raise ValidatorFailed("ruff's output was not JSON") from None
 
 
-def ruff_findings(*, root: Path, diagnostics: list[dict], severities: dict, rule_name: str) -> list[Finding]:
-    """Turn ruff diagnostics into findings; a syntax error means the scan cannot stand."""
+def rule_selected(code: str, select: list[str], ignore: list[str]) -> bool:
+    """ruff's rule selection: the most specific matching selector wins, ``ignore`` on a tie (``ALL`` matches all)."""
+    def longest(prefixes: list[str]) -> int:
+        return max((0 if p == "ALL" else len(p) for p in prefixes if p == "ALL" or code.startswith(p)), default=-1)
+
+    chosen, dropped = longest(select), longest(ignore)
+    return chosen >= 0 and chosen > dropped
+
+
+def ruff_findings(*, root: Path, diagnostics: list[dict], config: dict, exclude: list[str], rule_name: str) -> list[Finding]:
+    """Turn a validator's part of ruff's diagnostics into findings; a syntax error in its files means the scan cannot stand."""
+    select, ignore = as_list(config.get("select")), as_list(config.get("ignore"))
+    if not select:
+        raise ValidatorFailed("The ruff section of the rules file selects no rules")
+    severities = config.get("severity") or {}
     errors = set(as_list(severities.get("error")))
     infos = set(as_list(severities.get("info")))
     findings = []
+    selected: dict[str, bool] = {}
     for item in diagnostics:
-        path = Path(item["filename"]).resolve()
-        rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
-        line = int((item.get("location") or {}).get("row") or 0)
         code = item.get("code")
-        if not code or code == "invalid-syntax":
+        syntax_error = not code or code == "invalid-syntax"
+        if not syntax_error and not selected.setdefault(code, rule_selected(code, select, ignore)):
+            continue
+        rel = _relative(root, item["filename"])
+        if path_matches(rel, exclude):
+            continue
+        line = int((item.get("location") or {}).get("row") or 0)
+        if syntax_error:
             raise ValidatorFailed(f"Could not parse {rel}, line {line}: {item.get('message', 'syntax error')}")
         severity = "error" if code in errors else "info" if code in infos else "warning"
         findings.append(
             Finding(rule_id=code, severity=severity, file=rel, line=line, message=item.get("message", ""), rule_name=rule_name)
         )
     return findings
+
+
+def _relative(root: Path, filename: str) -> str:
+    """Return a ruff file name relative to the root (ruff runs in the root and names files absolutely)."""
+    prefix = f"{root}{os.sep}"
+    if filename.startswith(prefix):
+        return filename[len(prefix):].replace(os.sep, "/")
+    path = Path(filename).resolve()
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+
+
+def lint_diagnostics(*, session, root: Path, document: dict, timeout: float):
+    """Start (or join) the session's one ruff run of the lint rules; return its future."""
+    argv = lint_argv(document)
+    return session.background(("ruff", *argv), lambda: run_ruff(root=root, argv=argv, timeout=timeout))

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .base import Finding, Report, SourceTree, ValidatorFailed, ValidatorResult, as_list, call_name, dotted, load_rules
-from .ruff import ruff_findings, run_ruff
+from .ruff import lint_diagnostics, ruff_findings
+from .session import scan_session, start_in_background
 
 RULES_FILE = "code_quality.yaml"
 _CHECK_LINE = re.compile(r"^(?P<obj>\S.*?): \((?P<id>[\w.]+)\) (?P<message>.+)$")
@@ -105,6 +106,19 @@ PROJECT_RULES = {
 }
 
 
+def _candidates(nodes: list[ast.AST]) -> tuple[list[ast.Call], list[ast.AST]]:
+    """A file's calls, and its bare decorators (no call: csrf_exempt is looked at on its own line)."""
+    calls = [node for node in nodes if isinstance(node, ast.Call)]
+    bare = [
+        decorator
+        for node in nodes
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        for decorator in node.decorator_list
+        if not isinstance(decorator, ast.Call)
+    ]
+    return calls, bare
+
+
 def project_findings(tree: SourceTree, rules: list[dict]) -> Iterator[Finding]:
     """Run the project's own ast rules (each rule names one of PROJECT_RULES as its check)."""
     for rule in rules:
@@ -112,18 +126,11 @@ def project_findings(tree: SourceTree, rules: list[dict]) -> Iterator[Finding]:
             raise ValidatorFailed(f"Rule {rule.get('id')}: unknown check {rule.get('check')!r}; known: {', '.join(PROJECT_RULES)}")
         check = PROJECT_RULES[rule["check"]]
         for rel in tree.select(rule.get("applies_to"), rule.get("exclude")):
-            for node in tree.walk(rel):
-                if isinstance(node, ast.Call):
-                    candidates = [node]
-                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and check is _rule_csrf_exempt:
-                    # A bare decorator is no call: look at it on its own line.
-                    candidates = [d for d in node.decorator_list if not isinstance(d, ast.Call)]
-                else:
-                    continue
-                for candidate in candidates:
-                    message = check(candidate)
-                    if message:
-                        yield tree.finding(rule, rel, candidate.lineno, message)
+            calls, bare = tree.derived(rel, "security-candidates", _candidates)
+            for candidate in [*calls, *bare] if check is _rule_csrf_exempt else calls:
+                message = check(candidate)
+                if message:
+                    yield tree.finding(rule, rel, candidate.lineno, message)
 
 
 def deploy_check_env(settings_module: str) -> dict[str, str]:
@@ -191,7 +198,17 @@ def _setting_line(path: Path, message: str) -> int:
 def validate(*, root: Path, rules_path: Path, report: Report, settings_module: str, timeout: float) -> ValidatorResult:
     document = load_rules(rules_path)
     section = document.get("security") or {}
-    tree = SourceTree(root, exclude=as_list(document.get("exclude")))
+    session = scan_session(root)
+    ruff = section.get("ruff") or {}
+    # ruff and the deploy check run in their own processes while this one parses and applies the project rules.
+    linted = lint_diagnostics(session=session, root=session.root, document=document, timeout=timeout)
+    deploy = section.get("deploy_check") or {}
+    deployed = None
+    if deploy.get("enabled", True) and (root / "manage.py").exists():
+        deployed = start_in_background(
+            lambda: deploy_findings(root=root, config=deploy, settings_module=settings_module, timeout=timeout)
+        )
+    tree = SourceTree(root, exclude=as_list(document.get("exclude")), parsed=session.parsed)
     rules = section.get("rules") or []
     files = sorted({rel for rule in rules for rel in tree.select(rule.get("applies_to"), rule.get("exclude"))})
     report(5, f"Parsing {len(files)} files")
@@ -199,11 +216,10 @@ def validate(*, root: Path, rules_path: Path, report: Report, settings_module: s
     report(20, "Project rules")
     findings = list(project_findings(tree, rules))
     report(40, "ruff bandit rules")
-    ruff = section.get("ruff") or {}
-    diagnostics = run_ruff(root=root, config={**ruff, "exclude": [*as_list(document.get("exclude")), *as_list(ruff.get("exclude"))]}, timeout=timeout)
-    findings += ruff_findings(root=root, diagnostics=diagnostics, severities=ruff.get("severity") or {}, rule_name="ruff (bandit)")
-    deploy = section.get("deploy_check") or {}
-    if deploy.get("enabled", True) and (root / "manage.py").exists():
+    findings += ruff_findings(
+        root=session.root, diagnostics=linted.result(), config=ruff, exclude=as_list(ruff.get("exclude")), rule_name="ruff (bandit)"
+    )
+    if deployed is not None:
         report(70, "Django deploy checks")
-        findings += deploy_findings(root=root, config=deploy, settings_module=settings_module, timeout=timeout)
+        findings += deployed.result()
     return ValidatorResult(findings=sorted(set(findings), key=lambda f: (f.file, f.line, f.rule_id)), files_scanned=len(files))

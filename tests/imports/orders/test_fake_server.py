@@ -2,7 +2,7 @@
 import httpx
 import pytest
 
-from imports.orders.letzshop.fake import FakeLetzshop
+from imports.orders.letzshop.fake import FakeLetzshop, encode_cursor
 from imports.orders.letzshop.query import SHIPMENTS_QUERY
 
 KEY = "key-one"
@@ -118,3 +118,64 @@ def test_random_faults_follow_the_rate_and_the_seed():
     assert first == statuses(7)
     faulty = sum(1 for fault, _ in first if fault)
     assert 10 <= faulty <= 30
+
+
+PARITY_QUERIES = {
+    "the client's query": SHIPMENTS_QUERY,
+    "aliases": "query($after: String) { s: shipments(first: 9, after: $after) { n: nodes { key: id order { t: total } } "
+               "totalCount pageInfo { endCursor } } }",
+    "a fragment (graphql-core executes it all)": "fragment F on Shipment { id state } "
+                                                 "query { shipments(first: 9) { nodes { ...F } totalCount } }",
+    "__typename (graphql-core executes it all)": "{ shipments(first: 9) { nodes { __typename id } totalCount } }",
+    "a skip directive (graphql-core executes it all)": "query($no: Boolean!) { shipments(first: 9) { nodes { id @skip(if: $no) number } totalCount } }",
+    "a bad variable": "query($first: Int!) { shipments(first: $first) { nodes { id } totalCount } }",
+    "a bad enum argument": "{ shipments(first: 3, state: lost) { nodes { id } totalCount } }",
+    "syntax error": "{ shipments(first: 3) { nodes { id } ",
+}
+
+
+def query_name(query: str) -> str:
+    return next(name for name, text in PARITY_QUERIES.items() if text == query)
+
+
+@pytest.mark.parametrize("query", PARITY_QUERIES.values(), ids=PARITY_QUERIES.keys())
+def test_answers_are_exactly_graphql_cores(query):
+    """Each query text is compiled once and the nodes projected, yet every answer equals graphql_sync's."""
+    from graphql import graphql_sync
+
+    fake = FakeLetzshop(vendors={"v": KEY}, shipments=40, bad_every=7, unknown_sku_every=5)
+    fake.data["v"].change(3)
+    middle = encode_cursor((fake.data["v"].updated[20], 20))
+    cases = [{"first": 100}, {"first": 9, "after": middle, "no": True}, {"first": "nine", "no": False}, {"first": 9, "after": "nope"}]
+    compiled = fake.compile_query(query)
+    assert fake.compile_query(query) is compiled  # parsed and validated once
+    assert (compiled.node_plan is not None) == ("graphql-core executes" not in query_name(query) and not compiled.errors)
+    for values in cases:
+        expected = graphql_sync(fake.schema, query, variable_values=values, context_value={"vendor": "v"}).formatted
+        assert compiled.run(fake.schema, variables=values, context={"vendor": "v"}, operation_name=None) == expected
+
+
+def test_a_node_the_projection_cannot_answer_gets_graphql_cores_error():
+    from graphql import graphql_sync
+
+    fake = FakeLetzshop(vendors={"v": KEY}, shipments=5)
+    broken = fake.node
+
+    def node(vendor, index):
+        value = broken(vendor, index)
+        if index == 2:
+            value["state"] = "lost"  # not a ShipmentState
+            value["order"]["currency"] = None  # non-null
+        return value
+
+    fake.node = node
+    expected = graphql_sync(fake.schema, SHIPMENTS_QUERY, variable_values={"first": 5}, context_value={"vendor": "v"}).formatted
+    assert expected["errors"]
+    assert fake.compile_query(SHIPMENTS_QUERY).run(fake.schema, variables={"first": 5}, context={"vendor": "v"}, operation_name=None) == expected
+
+
+def test_the_answer_waits_for_the_latency_counted_from_the_request():
+    with FakeLetzshop(vendors={"v": KEY}, shipments=300, latency_ms=200) as fake:
+        assert call(fake, {"first": 100}).status_code == 200
+        request = fake.requests[-1]
+        assert request.answered - request.received >= 0.2

@@ -236,3 +236,34 @@ def test_progress_says_page_of_estimate_and_orders(fake_letzshop, vendor, catalo
     job.execute(Recording(job))
     assert seen == [(0, "Reading the first page"), (33, "Page 1 of ~3 (40 orders)"),
                     (66, "Page 2 of ~3 (80 orders)"), (99, "Page 3 of ~3 (100 orders)")]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_page_commits_skip_the_flush_wait_and_leave_the_session_synchronous(fake_letzshop, vendor, catalogue, monkeypatch):
+    """A page's writes and cursor commit without waiting for the WAL flush; nothing else changes."""
+    from django.db import connection
+
+    from imports.orders import services
+    from imports.orders.services import order_import_create
+
+    def synchronous_commit() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    seen = []
+    write = services.orders_write_page
+
+    def watched_write(**kwargs):
+        seen.append(synchronous_commit())
+        return write(**kwargs)
+
+    monkeypatch.setattr(services, "orders_write_page", watched_write)
+    fake_letzshop(shipments=250)
+    job = order_import_create(vendor=vendor, triggered_by="manual:test")  # committed, then run here (eager)
+    job.refresh_from_db()
+
+    assert job.status == TaskStatus.COMPLETED and job.pages_fetched == 3
+    assert seen == ["off", "off", "off"]
+    assert synchronous_commit() == "on"

@@ -16,12 +16,15 @@ from background_tasks.services import background_task_create
 from background_tasks.status import TaskStatus
 from exports.models import ProductExportJob
 from exports.services import product_export_create
+from imports.orders.letzshop.fake import demo_key
 from imports.products.models import MarketplaceImportJob
 from imports.products.services import product_import_create
 from wizamart.marketplace.models import SubscriptionMaintenanceRun, Vendor
 
 DEMO_FEED = Path(__file__).resolve().parents[2] / "feeds" / "velo-esch-products.csv"
 DEMO_FEED_VENDOR = "velo-esch"
+# The vendor whose orders the demo imports from the fake Letzshop API that `make run` starts.
+DEMO_ORDERS_VENDOR = "maison-lux"
 # Who the demo's jobs are by: how a later run finds them instead of adding more.
 DEMO_TRIGGER = "cli:demo"
 WAIT_SECONDS = 300.0
@@ -34,6 +37,17 @@ def demo_import_start() -> MarketplaceImportJob:
         raise CommandError(f"Vendor {DEMO_FEED_VENDOR!r} is missing: run load_demo_data first.")
     with DEMO_FEED.open("rb") as feed:
         return product_import_create(vendor=vendor, triggered_by=DEMO_TRIGGER, upload=File(feed, name=DEMO_FEED.name))
+
+
+def demo_letzshop_key() -> str:
+    """Give the demo's order vendor the fake Letzshop API's key for it, unless it has a key (yours stays)."""
+    vendor = Vendor.objects.filter(code=DEMO_ORDERS_VENDOR).first()
+    if vendor is None:
+        raise CommandError(f"Vendor {DEMO_ORDERS_VENDOR!r} is missing: run load_demo_data first.")
+    if vendor.has_letzshop_credentials():
+        return f"Vendor {vendor.code} has a Letzshop API key."
+    Vendor.objects.filter(pk=vendor.pk).update(letzshop_api_key=demo_key(vendor.code))
+    return f"Vendor {vendor.code} has the fake Letzshop API's demo key: import its orders from the admin's Order imports page."
 
 
 def demo_export_start() -> ProductExportJob:
@@ -62,9 +76,13 @@ DEMO_JOBS: list[tuple[type[BackgroundTask], Callable[[], BackgroundTask]]] = [
 
 
 class Command(BaseCommand):
-    help = "Run the demo's jobs (a product import with rejected rows, a product export, a subscription maintenance run) unless they exist."
+    help = (
+        "Run the demo's jobs (a product import with rejected rows, a product export, a subscription maintenance run) "
+        "unless they exist, and give the demo's order vendor the fake Letzshop API's key."
+    )
 
     def handle(self, *args, **options):
+        self.stdout.write(demo_letzshop_key())
         for model, start in DEMO_JOBS:
             existing = demo_jobs_showing(model).first()
             if existing is not None:

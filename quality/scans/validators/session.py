@@ -1,0 +1,97 @@
+"""What the validators of a scan share within one process: each file parsed once, one ruff run for the lint rules.
+
+"Run all scans" makes three jobs; in one process (the in-process pool, or a worker that runs them
+one after another) they share one session while the tree is unchanged: the first validator that
+needs a file parses it, and the security and performance validators read one ``ruff check`` run
+selecting both rule sets, started in the background as soon as either asks. A session is dropped
+LINGER_SECONDS after its last use, or as soon as a Python file under the root changes (its
+fingerprint is every file's path, size and modification time).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from .base import ALWAYS_EXCLUDED, ParsedFiles, path_matches
+
+LINGER_SECONDS = 120.0
+# Background work of a session: ruff and the deploy check, each a subprocess waited on by a thread.
+_EXECUTOR = ThreadPoolExecutor(max_workers=4, thread_name_prefix="code-quality")
+_LOCK = threading.Lock()
+_current: ScanSession | None = None
+_timer: threading.Timer | None = None
+
+
+def fingerprint(root: Path) -> tuple:
+    """Every Python file under the root (but the always-excluded folders): path, size, modification time."""
+    found = []
+    for path in root.rglob("*.py"):
+        rel = path.relative_to(root).as_posix()
+        if not path_matches(rel, ALWAYS_EXCLUDED):
+            stat = path.stat()
+            found.append((rel, stat.st_size, stat.st_mtime_ns))
+    return tuple(sorted(found))
+
+
+class ScanSession:
+    """The parsed files of one root at one state, and its background runs (ruff, by argv)."""
+
+    def __init__(self, root: Path, state: tuple):
+        self.root = root
+        self.state = state
+        self.parsed = ParsedFiles()
+        self.last_used = time.monotonic()
+        self._runs: dict[tuple, Future] = {}
+        self._lock = threading.Lock()
+
+    def background(self, key: tuple, func, *args) -> Future:
+        """Start ``func(*args)`` once per key in this session; every caller gets the same future."""
+        with self._lock:
+            if key not in self._runs:
+                self._runs[key] = _EXECUTOR.submit(func, *args)
+            return self._runs[key]
+
+
+def scan_session(root: Path) -> ScanSession:
+    """Return the session of ``root`` in its current state (a new one if the files changed or it lingered too long)."""
+    global _current
+    root = Path(root).resolve()
+    state = fingerprint(root)
+    with _LOCK:
+        now = time.monotonic()
+        stale = _current is None or _current.root != root or _current.state != state
+        if stale or now - _current.last_used > LINGER_SECONDS:
+            _current = ScanSession(root, state)
+        _current.last_used = now
+        _schedule_drop()
+        return _current
+
+
+def forget_sessions() -> None:
+    """Drop the current session (its parsed files go with it): the next scan starts cold."""
+    global _current
+    with _LOCK:
+        _current = None
+
+
+def start_in_background(func, *args) -> Future:
+    """Run a session-less piece of a validator (the deploy check) beside the rest."""
+    return _EXECUTOR.submit(func, *args)
+
+
+def _schedule_drop() -> None:
+    global _timer
+    if _timer is not None:
+        _timer.cancel()
+    _timer = threading.Timer(LINGER_SECONDS + 1, _drop_if_idle)
+    _timer.daemon = True
+    _timer.start()
+
+
+def _drop_if_idle() -> None:
+    global _current
+    with _LOCK:
+        if _current is not None and time.monotonic() - _current.last_used > LINGER_SECONDS:
+            _current = None
