@@ -18,6 +18,7 @@ STATUS_KEYS = {
     "completed_at",
     "triggered_by",
     "error_message",
+    "error_detail",
     "details",
 }
 
