@@ -47,6 +47,7 @@ LIFECYCLE_FIELDS = (
     "cancel_requested",
     "celery_task_id",
     "error_message",
+    "error_detail",
 )
 
 

@@ -1,57 +1,61 @@
 """Conditional polls: an ETag from the job rows' own columns, and 304 Not Modified when nothing changed."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from functools import wraps
 
+from django.db import connections
 from django.utils.cache import parse_etags, patch_cache_control
 from rest_framework import status
 from rest_framework.response import Response
 
 from .models import TaskRef
 from .registry import get_task_model
-from .selectors import unified_rows
+from .selectors import task_type_cache, unified_rows
 
 # Columns no status body shows: a heartbeat alone must not turn a 304 into a 200.
 INVISIBLE_COLUMNS = frozenset({"heartbeat_at", "queued_at"})
-_TASK_TYPE_CACHE_SIZE = 10_000
+# A status body rendered for an ETag serves the other polls of that ETag for this long (see _BodyCache).
+BODY_CACHE_SECONDS = 2.0
+_BODY_CACHE_SIZE = 10_000
 
 
-class _TaskTypeCache:
-    """job id -> task_type, per process: a job never changes type, so a poll needs no TaskRef query."""
+class _BodyCache:
+    """job id -> (ETag, status body, expiry), per process: the pages polling one job share its body.
+
+    A running job changes about once a second and many pages poll it meanwhile; each of them would
+    otherwise load the job again and serialize it. The body is stored under the ETag it was rendered
+    for (rendered after the ETag was read, so never older than its row) and served only for that
+    ETag and for BODY_CACHE_SECONDS, which bounds how long what the row does not hold (a vendor's
+    code, an export's expiry passing) may lag.
+    """
 
     def __init__(self, size: int):
         self._size = size
-        self._types: OrderedDict[int, str] = OrderedDict()
+        self._bodies: OrderedDict[int, tuple[str, object, float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, job_id: int) -> str | None:
+    def get(self, job_id: int, etag: str):
         with self._lock:
-            task_type = self._types.get(job_id)
-            if task_type is not None:
-                self._types.move_to_end(job_id)
-                return task_type
-        task_type = TaskRef.objects.filter(pk=job_id).values_list("task_type", flat=True).first()
-        if task_type is not None:  # unknown ids are not remembered: the job may be created later
-            self.remember(job_id, task_type)
-        return task_type
+            entry = self._bodies.get(job_id)
+        if entry is None or entry[0] != etag or entry[2] < time.monotonic():
+            return None
+        return entry[1]
 
-    def remember(self, job_id: int, task_type: str) -> None:
+    def put(self, job_id: int, etag: str, body) -> None:
         with self._lock:
-            self._types[job_id] = task_type
-            self._types.move_to_end(job_id)
-            while len(self._types) > self._size:
-                self._types.popitem(last=False)
-
-    def forget(self, job_id: int) -> None:
-        with self._lock:
-            self._types.pop(job_id, None)
+            self._bodies[job_id] = (etag, body, time.monotonic() + BODY_CACHE_SECONDS)
+            self._bodies.move_to_end(job_id)
+            while len(self._bodies) > self._size:
+                self._bodies.popitem(last=False)
 
 
-task_type_cache = _TaskTypeCache(_TASK_TYPE_CACHE_SIZE)
+body_cache = _BodyCache(_BODY_CACHE_SIZE)
 
 
 def _fingerprint_columns(model) -> list[str]:
@@ -70,15 +74,33 @@ def _rows_of_type(task_type: str, ids: list[int]) -> list[tuple]:
     return list(model.objects.filter(pk__in=ids).order_by("pk").values_list(*_fingerprint_columns(model)))
 
 
+@functools.cache
+def _one_row_sql(model) -> str:
+    """The SELECT of one job's visible columns by id, compiled once per model (a poll skips the ORM)."""
+    query = model._default_manager.filter(pk=0).order_by().values_list(*_fingerprint_columns(model)).query
+    sql, _params = query.sql_with_params()  # one parameter, the id
+    return sql
+
+
+def _one_row(task_type: str, job_id: int) -> tuple | None:
+    """Return one job's visible columns as the database sends them (no conversion), or None."""
+    model = get_task_model(task_type)
+    if model is None:
+        return None
+    with connections[model.objects.db].cursor() as cursor:
+        cursor.execute(_one_row_sql(model), [job_id])
+        return cursor.fetchone()
+
+
 def job_etag(job_id: int) -> str | None:
     """Return the weak ETag of one job's status body (one small query once its type is known), or None."""
     for _attempt in range(2):
         task_type = task_type_cache.get(job_id)
         if task_type is None:
             return None
-        rows = _rows_of_type(task_type, [job_id])
-        if rows:
-            return f'W/"{_digest([task_type, rows])}"'
+        row = _one_row(task_type, job_id)
+        if row is not None:
+            return f'W/"{_digest([task_type, row])}"'
         # The remembered type has no such row (the job was deleted and its id reused): look it up again.
         task_type_cache.forget(job_id)
     return None
@@ -133,15 +155,30 @@ def conditional_job(method):
 
     It runs inside the view's handler, so authentication and permissions have already been checked.
     The ETag is computed before the body: a change in between makes the next poll a 200, never a stale 304.
+    The view's 200 must be the job's status body alone (the same for everyone allowed to see it): it is
+    kept per ETag and served to the other polls of that ETag (``body_cache``).
     """
 
     @wraps(method)
     def wrapper(view, request, *args, **kwargs):
         job_id = kwargs.get("job_id", kwargs.get("pk"))
         etag = job_etag(int(job_id)) if str(job_id).isdigit() else None
-        return _answer(request, etag, lambda: method(view, request, *args, **kwargs))
+        return _answer(request, etag, lambda: _shared_body(job_id, etag, lambda: method(view, request, *args, **kwargs)))
 
     return wrapper
+
+
+def _shared_body(job_id, etag: str | None, render: Callable[[], Response]) -> Response:
+    """Answer the body kept for this ETag, or render it and keep it (no ETag: no job, render)."""
+    if etag is None:
+        return render()
+    body = body_cache.get(int(job_id), etag)
+    if body is not None:
+        return Response(body)
+    response = render()
+    if response.status_code == status.HTTP_200_OK:
+        body_cache.put(int(job_id), etag, response.data)
+    return response
 
 
 def conditional_list(filters_of: Callable):

@@ -1,4 +1,4 @@
-"""The readable sentence a job's unexpected failure ends with; the technical cause goes to the logs."""
+"""The readable sentence a job's unexpected failure ends with; the technical cause goes to the logs and the job."""
 from __future__ import annotations
 
 import csv
@@ -20,6 +20,8 @@ FIELD_TOO_LARGE = (
 STORAGE_DOWN = "The file storage (the S3 bucket) could not be reached. Try again once it is back."
 STORAGE_REFUSED = "The file storage (the S3 bucket) refused the request ({code}): check the bucket and its credentials."
 OUT_OF_MEMORY = "The job ran out of memory and was stopped."
+# The technical cause stored on the job (error_detail) is cut here: a driver may quote a whole statement.
+DETAIL_MAX = 2000
 TIME_LIMIT = "Stopped by the time limit: the job ran longer than the {limit} its workers allow."
 
 # What drivers say when the server went away (psycopg, libpq, SQLite); any InterfaceError says so too.
@@ -140,3 +142,9 @@ def readable_failure(exc: BaseException) -> str:
 def technical_cause(exc: BaseException) -> str:
     """Return the exception chain as one text for staff (the notification, the task's result)."""
     return "\n".join(f"{type(cause).__name__}: {str(cause).strip()}" for cause in _causes(exc))
+
+
+def clip_detail(text: str, limit: int = DETAIL_MAX) -> str:
+    """Return a technical cause as the job stores it: its lines kept, at most ``limit`` characters."""
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -49,6 +49,11 @@ class BackgroundTask(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     triggered_by = models.CharField(max_length=100, blank=True, default="")
     error_message = models.TextField(null=True, blank=True)
+    # For staff: the technical cause behind error_message (each exception of the chain: its class and
+    # the driver's message, clipped). Empty unless the job failed on an unexpected error.
+    error_detail = models.TextField(
+        blank=True, default="", help_text="The technical cause of the failure (exception and driver message), for staff."
+    )
     progress_percent = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
     progress_message = models.CharField(max_length=255, blank=True, default="")
     celery_task_id = models.CharField(max_length=255, null=True, blank=True, db_index=True)

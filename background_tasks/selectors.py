@@ -1,7 +1,8 @@
 """Read side: the unified queries over every job type (the seed's BackgroundTasksService)."""
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 
 from .models import AdminNotification, BackgroundTask, TaskRef, UnifiedTask
 from .registry import get_task_model, task_models
@@ -18,6 +19,41 @@ COUNTS_CAP = 10_000
 
 # The header counts unread notifications up to here and shows "99+" beyond: never a count of a huge backlog.
 UNREAD_CAP = 99
+_TASK_TYPE_CACHE_SIZE = 10_000
+
+
+class _TaskTypeCache:
+    """job id -> task_type, per process: a job never changes type, so a poll needs no TaskRef query."""
+
+    def __init__(self, size: int):
+        self._size = size
+        self._types: OrderedDict[int, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, job_id: int) -> str | None:
+        with self._lock:
+            task_type = self._types.get(job_id)
+            if task_type is not None:
+                self._types.move_to_end(job_id)
+                return task_type
+        task_type = TaskRef.objects.filter(pk=job_id).values_list("task_type", flat=True).first()
+        if task_type is not None:  # unknown ids are not remembered: the job may be created later
+            self.remember(job_id, task_type)
+        return task_type
+
+    def remember(self, job_id: int, task_type: str) -> None:
+        with self._lock:
+            self._types[job_id] = task_type
+            self._types.move_to_end(job_id)
+            while len(self._types) > self._size:
+                self._types.popitem(last=False)
+
+    def forget(self, job_id: int) -> None:
+        with self._lock:
+            self._types.pop(job_id, None)
+
+
+task_type_cache = _TaskTypeCache(_TASK_TYPE_CACHE_SIZE)
 
 
 def unread_notifications_count(cap: int = UNREAD_CAP) -> int:
@@ -88,13 +124,24 @@ class BackgroundTasksService:
         return TaskRef.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
     def get_task_by_id(self, task_id: int, task_type: str | None = None) -> BackgroundTask | None:
-        """Return the job with this id (of any type unless one is given), or None."""
-        if task_type is None:
-            task_type = TaskRef.objects.filter(pk=task_id).values_list("task_type", flat=True).first()
-        model = get_task_model(task_type) if task_type else None
-        if model is None:
-            return None
-        return model.objects.filter(pk=task_id).first()
+        """Return the job with this id (of any type unless one is given), or None.
+
+        Without a type, the type remembered for the id is tried first (a job never changes type);
+        an id whose remembered type has no such row (deleted, its id reused) is looked up again.
+        """
+        if task_type is not None:
+            model = get_task_model(task_type)
+            return model.objects.with_related().filter(pk=task_id).first() if model else None
+        for _attempt in range(2):
+            task_type = task_type_cache.get(task_id)
+            model = get_task_model(task_type) if task_type else None
+            if model is None:
+                return None
+            job = model.objects.with_related().filter(pk=task_id).first()
+            if job is not None:
+                return job
+            task_type_cache.forget(task_id)
+        return None
 
     def count_by_status_and_type(self, *, cap: int | None = None, max_age: float = 0) -> dict[str, dict[str, int]]:
         """Return {task_type: {status: count}} of every job type.

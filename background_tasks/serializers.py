@@ -34,6 +34,7 @@ class BackgroundTaskSerializer(serializers.Serializer):
     completed_at = serializers.DateTimeField(allow_null=True)
     triggered_by = serializers.CharField()
     error_message = serializers.CharField(allow_null=True)
+    error_detail = serializers.CharField(help_text="The technical cause of a failure (exception and driver message); empty otherwise.")
     details = serializers.SerializerMethodField()
 
     def get_details(self, job: BackgroundTask) -> dict:

@@ -10,7 +10,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from . import heartbeat
-from .failures import readable_failure, technical_cause
+from .failures import clip_detail, readable_failure, technical_cause
 from .jobs import JobFailed, JobInterrupted, JobProgress, Outcome, clip_message
 from .models import AdminNotification, BackgroundTask
 from .status import TaskStatus
@@ -56,6 +56,7 @@ def background_task_claim(
         progress_message="Started",
         completed_at=None,
         error_message=None,
+        error_detail="",
     )
     if celery_task_id:
         updates["celery_task_id"] = celery_task_id
@@ -65,7 +66,13 @@ def background_task_claim(
 
 
 def _finish(
-    job: BackgroundTask, *, status: TaskStatus, message: str, error: str | None = None, rows: QuerySet | None = None
+    job: BackgroundTask,
+    *,
+    status: TaskStatus,
+    message: str,
+    error: str | None = None,
+    detail: str = "",
+    rows: QuerySet | None = None,
 ) -> bool:
     """Move the job from ``rows`` (its running row by default) to a final status; return whether it won."""
     now = timezone.now()
@@ -74,6 +81,8 @@ def _finish(
         updates["progress_percent"] = 100
     if error is not None:
         updates["error_message"] = error
+    if detail:
+        updates["error_detail"] = clip_detail(detail)
     if rows is None:
         rows = type(job).objects.running().filter(pk=job.pk)
     won = bool(rows.update(**updates))
@@ -98,8 +107,8 @@ def background_task_complete(*, job: BackgroundTask, outcome: Outcome | None = N
 def background_task_fail(
     *, job: BackgroundTask, error_message: str, cause: str = "", rows: QuerySet | None = None
 ) -> bool:
-    """Finish a running job as failed, store the reason and tell the admins (with the cause, if any)."""
-    if not _finish(job, status=TaskStatus.FAILED, message="Failed", error=error_message, rows=rows):
+    """Finish a running job as failed, store the reason (and the technical cause, if any) and tell the admins."""
+    if not _finish(job, status=TaskStatus.FAILED, message="Failed", error=error_message, detail=cause, rows=rows):
         return False
     notify_admins_of_failure(job=job, error_message=error_message, cause=cause)
     return True
@@ -139,7 +148,9 @@ def background_task_run(
             logger.info("%s stopped: %s", job, exc)
             finished = _settle(_finish_cancelled, job)
         except JobFailed as exc:
-            finished = _settle(background_task_fail, job=job, error_message=str(exc) or "The job failed")
+            # A readable message by design; raised from another exception, that one is the cause.
+            cause = technical_cause(exc.__cause__) if exc.__cause__ is not None else ""
+            finished = _settle(background_task_fail, job=job, error_message=str(exc) or "The job failed", cause=cause)
         except BaseException as exc:
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
@@ -250,6 +261,7 @@ def background_task_retry(*, job: BackgroundTask, triggered_by: str) -> bool:
                 heartbeat_at=None,
                 queued_at=None,
                 error_message=None,
+                error_detail="",
                 progress_percent=0,
                 progress_message="Waiting to start (retry)",
                 attempts=0,

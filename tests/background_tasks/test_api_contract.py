@@ -18,6 +18,7 @@ STATUS_KEYS = {
     "completed_at",
     "triggered_by",
     "error_message",
+    "error_detail",
     "details",
 }
 
@@ -169,10 +170,78 @@ def test_retry_completed_job_is_409(staff_client, completed_job):
     assert staff_client.post(f"/api/v1/admin/background-tasks/{completed_job.pk}/retry").status_code == 409
 
 
-def test_job_ids_are_unique_across_types(completed_job):
+def new_jobs_of_every_kind(vendor, rounds: int) -> list:
+    """Create ``rounds`` pending jobs of each of six types, interleaved (nothing runs)."""
+    from exports.models import ProductExportJob
+    from imports.models import MarketplaceImportJob
+    from tests.testapp.models import DemoJob, FailJob, SleepJob
+
+    kinds = [
+        (SubscriptionMaintenanceRun, {}),
+        (ProductExportJob, {"vendor": vendor}),
+        (MarketplaceImportJob, {"vendor": vendor, "source_url": "https://feeds.example/p.csv"}),
+        (DemoJob, {}),
+        (SleepJob, {}),
+        (FailJob, {}),
+    ]
+    return [
+        background_task_create(model=model, triggered_by="test", dispatch=False, **fields)
+        for _ in range(rounds)
+        for model, fields in kinds
+    ]
+
+
+def ids_in_job_tables() -> list[tuple[int, str]]:
+    """Every (id, task_type) of every job table."""
+    from background_tasks.registry import task_models
+
+    return [(pk, task_type) for task_type, model in task_models().items() for pk in model.objects.values_list("pk", flat=True)]
+
+
+def assert_ids_unique_and_registered(jobs):
     from background_tasks.models import TaskRef
 
-    assert TaskRef.objects.get(pk=completed_job.pk).task_type == "subscription_maintenance"
+    stored = ids_in_job_tables()
+    assert len({pk for pk, _ in stored}) == len(stored) >= len(jobs)
+    assert {(job.pk, job.task_type) for job in jobs} <= set(stored)
+    # Each job's TaskRef row names its table's type, and there is no TaskRef without its job.
+    assert set(TaskRef.objects.values_list("pk", "task_type")) == set(stored)
+
+
+def test_job_ids_are_unique_across_types(completed_job):
+    from tests.factories import VendorFactory
+
+    jobs = [completed_job, *new_jobs_of_every_kind(VendorFactory(), rounds=3)]
+
+    assert len({job.task_type for job in jobs}) == 6
+    assert_ids_unique_and_registered(jobs)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_job_ids_stay_unique_across_types_when_created_concurrently():
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from django.db import connection
+
+    from tests.factories import VendorFactory
+
+    vendor = VendorFactory()
+    start = Barrier(4)
+
+    def create_in_own_connection(_):
+        start.wait()  # all four threads insert at once
+        try:
+            return new_jobs_of_every_kind(vendor, rounds=5)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(4) as pool:
+        jobs = [job for batch in pool.map(create_in_own_connection, range(4)) for job in batch]
+
+    assert len(jobs) == 4 * 5 * 6
+    assert_ids_unique_and_registered(jobs)
 
 
 def test_schema_and_docs_are_served_without_internet(staff_client):

@@ -50,6 +50,7 @@ def test_two_beats_make_one_job_per_tick(celery_worker, celery_beat_factory, fiv
     wait_until(lambda: results.count() >= sent, timeout=60, what="every beat message to be handled")
     runs = list(SubscriptionMaintenanceRun.objects.order_by("tick"))
     assert runs and {run.schedule for run in runs} == {SCHEDULE}
+    assert {run.triggered_by for run in runs} == {"scheduled"}
     assert len({run.tick for run in runs}) == len(runs)
     assert all(run.tick.timestamp() % 5 == 0 for run in runs)
     # The ticks come from the time each beat stamped on its message, not from when a worker got it.

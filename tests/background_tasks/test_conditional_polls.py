@@ -155,3 +155,43 @@ def test_list_permissions_are_checked_before_any_304(anon_client, staff_client, 
     etag = first_poll(staff_client, url)["ETag"]
 
     assert anon_client.get(url, HTTP_IF_NONE_MATCH=etag).status_code in (401, 403)
+
+
+def test_a_200_poll_of_a_body_already_rendered_costs_three_queries(staff_client, job, django_assert_max_num_queries):
+    first = first_poll(staff_client, status_url(job))
+
+    # Another page polling the same job state: session, user, the job's row; the body is shared.
+    with django_assert_max_num_queries(3):
+        response = staff_client.get(status_url(job))
+
+    assert response.status_code == 200
+    assert response["ETag"] == first["ETag"]
+    assert response.json() == first.json()
+
+
+def test_a_shared_body_is_never_served_for_a_newer_state(staff_client, job):
+    first_poll(staff_client, status_url(job))
+    DemoJob.objects.filter(pk=job.pk).update(progress_percent=60, progress_message="Step 3 of 4")
+
+    response = staff_client.get(status_url(job))
+
+    assert (response.json()["progress_percent"], response.json()["progress_message"]) == (60, "Step 3 of 4")
+
+
+def test_a_first_200_poll_loads_the_job_and_its_vendor_in_one_query(staff_client, django_assert_max_num_queries):
+    from imports.models import MarketplaceImportJob
+    from tests.factories import VendorFactory
+
+    job = background_task_create(
+        model=MarketplaceImportJob, triggered_by="manual:alice", vendor=VendorFactory(code="poll-vendor"),
+        source_url="https://feeds.example/p.csv",
+    )
+    staff_client.get(status_url(job), HTTP_IF_NONE_MATCH='W/"other"')  # the job's type is known from now on
+    MarketplaceImportJob.objects.filter(pk=job.pk).update(progress_percent=10)
+
+    # Session, user, the job's row for the ETag, then the job joined with its vendor for the body.
+    with django_assert_max_num_queries(4):
+        response = staff_client.get(status_url(job))
+
+    assert response.status_code == 200
+    assert response.json()["details"]["vendor"] == "poll-vendor"

@@ -13,7 +13,7 @@ from background_tasks.failures import readable_failure, technical_cause
 from background_tasks.models import AdminNotification
 from background_tasks.services import background_task_create
 from background_tasks.status import TaskStatus
-from tests.testapp.models import FailJob
+from tests.testapp.models import DemoJob, FailJob
 
 DRIVER_TEXT = "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n"
 
@@ -99,3 +99,89 @@ def test_a_crashed_job_shows_the_sentence_and_gives_staff_the_cause(db, monkeypa
     (record,) = [r for r in caplog.records if r.exc_info]
     assert "server closed the connection unexpectedly" in caplog.text
     assert record.exc_info[0] is OperationalError
+
+
+def crash_with_lost_database(monkeypatch, run_on_commit, model=FailJob):
+    def execute(self, progress):
+        lost_database()
+
+    monkeypatch.setattr(model, "execute", execute)
+    job = run_on_commit(background_task_create, model=model, triggered_by="test")
+    job.refresh_from_db()
+    return job
+
+
+def test_a_crashed_job_keeps_the_technical_cause_in_its_details(db, monkeypatch, run_on_commit):
+    job = crash_with_lost_database(monkeypatch, run_on_commit)
+
+    assert job.error_message == failures.DATABASE_LOST
+    assert job.error_detail == f"OperationalError: {DRIVER_TEXT.strip()}\nOSError: {DRIVER_TEXT.strip()}"
+
+
+def test_the_cause_is_on_the_jobs_admin_page_under_the_message(admin_client, monkeypatch, run_on_commit):
+    from django.urls import reverse
+
+    job = crash_with_lost_database(monkeypatch, run_on_commit, model=DemoJob)
+
+    page = admin_client.get(reverse("admin:testapp_demojob_change", args=[job.pk])).content.decode()
+    message_at, detail_at = page.index("field-error_message"), page.index("field-error_detail")
+    assert message_at < detail_at
+    detail = page[detail_at : page.index("</div>", page.index("readonly", detail_at))]
+    assert "OperationalError: server closed the connection unexpectedly<br>" in detail
+    assert "OSError: server closed the connection unexpectedly" in detail
+
+
+def test_the_status_body_carries_the_cause(staff_client, monkeypatch, run_on_commit):
+    job = crash_with_lost_database(monkeypatch, run_on_commit)
+
+    body = staff_client.get(f"/api/v1/admin/background-tasks/{job.pk}").json()
+
+    assert body["error_message"] == failures.DATABASE_LOST
+    assert body["error_detail"].startswith("OperationalError: server closed the connection unexpectedly")
+
+
+def test_a_readable_failure_has_no_technical_cause(db, run_on_commit):
+    job = run_on_commit(background_task_create, model=FailJob, triggered_by="test")
+    job.refresh_from_db()
+
+    assert (job.status, job.error_message, job.error_detail) == (TaskStatus.FAILED, "The test job failed on purpose", "")
+
+
+def test_a_readable_failure_raised_from_an_error_keeps_that_cause(db, monkeypatch, run_on_commit):
+    from background_tasks.jobs import JobFailed
+
+    def execute(self, progress):
+        try:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        except OSError as exc:
+            raise JobFailed("The feed host hung up.") from exc
+
+    monkeypatch.setattr(FailJob, "execute", execute)
+    job = run_on_commit(background_task_create, model=FailJob, triggered_by="test")
+    job.refresh_from_db()
+
+    assert (job.error_message, job.error_detail) == ("The feed host hung up.", "ConnectionResetError: [Errno 104] Connection reset by peer")
+
+
+def test_a_long_cause_is_clipped(db, monkeypatch, run_on_commit):
+    def execute(self, progress):
+        raise ValueError("x" * 100_000)
+
+    monkeypatch.setattr(FailJob, "execute", execute)
+    job = run_on_commit(background_task_create, model=FailJob, triggered_by="test")
+    job.refresh_from_db()
+
+    assert len(job.error_detail) == failures.DETAIL_MAX
+    assert job.error_detail.startswith("ValueError: xxx") and job.error_detail.endswith("…")
+
+
+def test_a_retry_clears_the_cause(db, monkeypatch, run_on_commit):
+    from background_tasks.services import background_task_retry
+
+    job = crash_with_lost_database(monkeypatch, run_on_commit)
+    monkeypatch.setattr(FailJob, "execute", lambda self, progress: None)
+
+    assert run_on_commit(background_task_retry, job=job, triggered_by="test")
+
+    job.refresh_from_db()
+    assert (job.status, job.error_message, job.error_detail) == (TaskStatus.COMPLETED, None, "")

@@ -1,4 +1,8 @@
-"""Beat's start message: one job per tick of its schedule, however many messages stand for that tick."""
+"""The scheduled start task, applied in-process with the headers a beat stamps: one job per tick.
+
+No beat runs here: these tests hand run_scheduled the messages a beat would send. Real beats
+(two at once, the DatabaseScheduler, a worker) are in test_beat.py.
+"""
 import json
 
 import pytest
@@ -26,8 +30,8 @@ def five_second_schedule(db):
     )
 
 
-def beat_message(task_id, *, sent_at, schedule=SCHEDULE):
-    """Deliver a beat message of ``schedule`` sent at ``sent_at`` (as the headers a beat sets)."""
+def stamped_start(task_id, *, sent_at, schedule=SCHEDULE):
+    """Apply run_scheduled in-process as a message of ``schedule`` sent at ``sent_at`` (the headers a beat sets)."""
     return run_scheduled.apply(
         kwargs={"task_type": SubscriptionMaintenanceRun.task_type},
         task_id=task_id,
@@ -54,7 +58,7 @@ def test_redelivered_start_message_reuses_its_job_and_is_ignored(db):
     assert SleepJob.objects.get().runs == 1
 
 
-def test_each_beat_firing_of_a_type_without_ticks_is_its_own_job(db):
+def test_each_start_of_a_type_without_ticks_is_its_own_job(db):
     run_scheduled.apply(kwargs={"task_type": SleepJob.task_type}, task_id="beat-3").get()
     run_scheduled.apply(kwargs={"task_type": SleepJob.task_type}, task_id="beat-4").get()
 
@@ -68,10 +72,10 @@ def test_tick_is_the_send_time_truncated_to_the_schedule_period(five_second_sche
     assert schedule_tick(schedule="no such schedule", sent_at=1_259.0).timestamp() == 1_200.0
 
 
-def test_a_second_beat_message_of_the_same_tick_returns_the_first_ones_job(five_second_schedule):
-    first = beat_message("beat-a", sent_at=1_000.3).get()
+def test_a_second_start_stamped_in_the_same_tick_returns_the_first_ones_job(five_second_schedule):
+    first = stamped_start("beat-a", sent_at=1_000.3).get()
 
-    second = beat_message("beat-b", sent_at=1_004.1)
+    second = stamped_start("beat-b", sent_at=1_004.1)
 
     job = SubscriptionMaintenanceRun.objects.get()
     assert first == {"job_id": job.pk, "task_type": job.task_type, "status": TaskStatus.COMPLETED}
@@ -83,9 +87,9 @@ def test_a_second_beat_message_of_the_same_tick_returns_the_first_ones_job(five_
     assert json.loads(duplicate.result) == {"duplicate_of_job": job.pk, "job_task_id": "beat-a"}
 
 
-def test_the_next_tick_makes_the_next_job(five_second_schedule):
-    beat_message("beat-c", sent_at=1_000.3).get()
-    beat_message("beat-d", sent_at=1_005.2).get()
+def test_a_start_stamped_in_the_next_tick_makes_the_next_job(five_second_schedule):
+    stamped_start("beat-c", sent_at=1_000.3).get()
+    stamped_start("beat-d", sent_at=1_005.2).get()
 
     ticks = sorted(run.tick.timestamp() for run in SubscriptionMaintenanceRun.objects.all())
     assert ticks == [1_000.0, 1_005.0]

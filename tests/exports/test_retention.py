@@ -3,16 +3,21 @@ import json
 import os
 import time
 from datetime import timedelta
+from importlib import import_module
 
 import pytest
+from django.apps import apps as django_apps
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from exports.models import ProductExportJob
 from exports.services import PARTIAL_DIR, private_storage, product_exports_purge_expired
 from tests.factories import ProductFactory, VendorFactory
+from tests.fixtures.celery_worker import wait_until
 
 pytestmark = pytest.mark.django_db
+
+PURGE_SCHEDULE = "Purge expired product exports"
 
 
 @pytest.fixture
@@ -85,17 +90,43 @@ def test_abandoned_partial_files_are_removed(settings, db):
     assert os.path.exists(fresh)
 
 
-def test_the_periodic_task_is_stored_in_the_database_and_runs_the_purge(exports):
-    from exports.tasks import purge_expired_files
-
+def test_the_hourly_purge_is_stored_in_the_database():
     schedule = PeriodicTask.objects.get(task="exports.purge_expired_files")
-    expire(exports[0])
-
-    result = purge_expired_files.apply().get()
 
     assert schedule.enabled and schedule.interval.every == 1 and schedule.interval.period == "hours"
+    assert (schedule.name, schedule.queue) == (PURGE_SCHEDULE, "default")
     assert json.loads(schedule.kwargs or "{}") == {}
-    assert result == 1
+
+
+def test_the_purge_task_applied_in_process_deletes_expired_files(exports):
+    from exports.tasks import purge_expired_files
+
+    expire(exports[0])
+
+    assert purge_expired_files.apply().get() == 1
+    assert not private_storage().exists(exports[0].file_name)
+
+
+@pytest.mark.celery_worker
+@pytest.mark.postgres
+def test_a_real_beat_sends_the_purge_and_a_worker_deletes_the_expired_files(
+    exports, celery_worker_factory, celery_beat_factory, tmp_path
+):
+    # A transactional test empties the tables afterwards, the migration's schedule included: store it again.
+    import_module("exports.migrations.0002_purge_expired_schedule").create_schedule(django_apps, None)
+    # An hour since its last run: the purge is due as soon as beat starts.
+    PeriodicTask.objects.filter(name=PURGE_SCHEDULE).update(last_run_at=timezone.now() - timedelta(hours=2))
+    expire(*exports[:2])
+    storage = private_storage()
+    worker = celery_worker_factory(PRIVATE_STORAGE_ROOT=str(tmp_path / "private"))
+
+    beat = celery_beat_factory()
+
+    wait_until(lambda: not any(storage.exists(job.file_name) for job in exports[:2]), what="the expired files to go")
+    assert beat.sent(PURGE_SCHEDULE) >= 1
+    assert "Task exports.purge_expired_files[" in worker.log()
+    assert ProductExportJob.objects.filter(file_deleted_at__isnull=False).count() == 2
+    assert all(storage.exists(job.file_name) for job in exports[2:])
 
 
 def test_purge_command_deletes_expired_files(exports, capsys):

@@ -100,10 +100,12 @@ def test_feed_is_downloaded_and_imported(import_url, feed_server, allow_local, v
     assert Product.objects.get(vendor=vendor, sku="U-1").title == "Théière"
 
 
-def test_redirect_is_followed(import_url, feed_server, allow_local):
+def test_redirect_is_followed(import_url, feed_server, allow_local, vendor):
     job = import_url(f"{feed_server}/redirect")
 
     assert job.status == TaskStatus.COMPLETED, job.error_message
+    assert (job.rows_total, job.rows_created) == (2, 2)
+    assert sorted(Product.objects.filter(vendor=vendor).values_list("sku", "title")) == [("U-1", "Théière"), ("U-2", "Tasse")]
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])

@@ -105,7 +105,8 @@ def test_daily_schedule_is_stored_in_the_database():
     assert task.crontab is not None
 
 
-def test_scheduled_run_is_marked_scheduled():
+def test_the_scheduled_start_task_marks_its_job_scheduled():
+    """run_scheduled applied in-process (real beats: tests/background_tasks/test_beat.py)."""
     from background_tasks.celery_tasks import run_scheduled
 
     result = run_scheduled.apply(kwargs={"task_type": "subscription_maintenance"}).get()
