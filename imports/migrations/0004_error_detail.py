@@ -6,12 +6,17 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('exports', '0002_purge_expired_schedule'),
+        ("imports", "0003_job_files_pruned_at"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='productexportjob',
+            model_name='letzshophistoricalimportjob',
+            name='error_detail',
+            field=models.TextField(blank=True, default='', help_text='The technical cause of the failure (exception and driver message), for staff.'),
+        ),
+        migrations.AddField(
+            model_name='marketplaceimportjob',
             name='error_detail',
             field=models.TextField(blank=True, default='', help_text='The technical cause of the failure (exception and driver message), for staff.'),
         ),

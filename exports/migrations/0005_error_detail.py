@@ -6,17 +6,12 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('imports', '0002_letzshophistoricalimportjob'),
+        ("exports", "0004_product_export_google_checks"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='letzshophistoricalimportjob',
-            name='error_detail',
-            field=models.TextField(blank=True, default='', help_text='The technical cause of the failure (exception and driver message), for staff.'),
-        ),
-        migrations.AddField(
-            model_name='marketplaceimportjob',
+            model_name='productexportjob',
             name='error_detail',
             field=models.TextField(blank=True, default='', help_text='The technical cause of the failure (exception and driver message), for staff.'),
         ),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('quality', '0002_test_runs'),
+        ("quality", "0003_job_files_pruned_at"),
     ]
 
     operations = [

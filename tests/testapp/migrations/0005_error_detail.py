@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('testapp', '0003_throttled_job'),
+        ("testapp", "0004_job_files_pruned_at"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('marketplace', '0005_order_import_fields'),
+        ("marketplace", "0006_job_files_pruned_at"),
     ]
 
     operations = [
