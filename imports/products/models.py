@@ -1,6 +1,8 @@
 """The product import job: a vendor's feed (upload or URL) turned into its Product rows."""
 from __future__ import annotations
 
+import hashlib
+
 from django.db import models
 from django.urls import reverse
 
@@ -38,6 +40,12 @@ class MarketplaceImportJob(BackgroundTask):
     warnings = models.JSONField(default=list, blank=True)
     error_report = models.CharField(max_length=255, blank=True, default="", editable=False)
     file_info = models.JSONField(default=dict, blank=True, help_text="Detected encoding, delimiter and columns.")
+    # Asked for by the trigger (a preset name, source header -> feed column); once the job has
+    # read the header, what the import applied (so that a retry reads the file the same way).
+    preset = models.CharField(max_length=50, blank=True, default="", help_text="The column preset (shop format) applied.")
+    column_mapping = models.JSONField(
+        default=dict, blank=True, help_text="Each source column and the feed column it goes to (empty: ignored)."
+    )
 
     class Meta(BackgroundTask.Meta):
         verbose_name = "product import"
@@ -73,4 +81,34 @@ class MarketplaceImportJob(BackgroundTask):
             "warnings": self.warnings,
             "error_report_url": self.error_report_url(),
             "file": self.file_info,
+            "preset": self.preset or None,
+            "column_mapping": self.column_mapping,
         }
+
+
+def header_signature(header: list[str]) -> str:
+    """A digest of a header's columns (names normalised, in order): files with the same columns share it."""
+    from wizamart.marketplace.feed import normalise_header
+
+    return hashlib.sha256("\x1f".join(normalise_header(cell) for cell in header).encode()).hexdigest()
+
+
+class VendorColumnMapping(models.Model):
+    """A vendor's saved column mapping: applied to its next files with the same columns."""
+
+    vendor = models.OneToOneField(Vendor, on_delete=models.CASCADE, related_name="column_mapping")
+    preset = models.CharField(max_length=50, blank=True, default="", help_text="The column preset the mapping starts from.")
+    mapping = models.JSONField(default=dict, help_text="Each source column and the feed column it goes to (empty: ignored).")
+    header_signature = models.CharField(max_length=64, help_text="Digest of the columns of the file it was made for.")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.CharField(max_length=100, blank=True, default="")
+
+    class Meta:
+        verbose_name = "saved column mapping"
+
+    def __str__(self) -> str:
+        return f"Column mapping of {self.vendor.code}"
+
+    def applies_to(self, header: list[str]) -> bool:
+        """Whether the mapping was made for a file with these columns."""
+        return self.header_signature == header_signature(header)

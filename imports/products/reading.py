@@ -63,7 +63,14 @@ _KNOWN_SPELLINGS = 1024  # availability/condition spellings remembered per impor
 
 
 class FeedUnusable(Exception):
-    """The file cannot be imported at all; the message says why, for the vendor."""
+    """The file cannot be imported at all; the message says why, for the vendor.
+
+    ``header``: the source columns, when the file has a header its columns could be mapped from.
+    """
+
+    def __init__(self, message: str, *, header: list[str] | None = None):
+        super().__init__(message)
+        self.header = header
 
 
 @dataclass
@@ -77,6 +84,8 @@ class FeedFormat:
     fields: tuple[str, ...] = field(default=())  # Product fields the file carries, in PRODUCT_FIELDS order
     skip_records: int = 1  # records before the first product row (header, Excel's "sep=" line)
     verified: bool = True  # False: UTF-8 read from the first 256 KB only (see detect_encoding)
+    preset: str | None = None  # the preset applied, None for the generic reader
+    mapping: dict[str, str] = field(default_factory=dict)  # source header text -> feed column ("" ignored)
 
     def describe(self) -> dict:
         ignored = [name for i, name in enumerate(self.header) if i not in self.columns.values() and name.strip()]
@@ -170,11 +179,20 @@ def _first_record(text: str, delimiter: str) -> list[str]:
     return []
 
 
-def detect_format(opener: Opener, verify: bool = True) -> FeedFormat:
+def detect_format(
+    opener: Opener, verify: bool = True, *, preset: str | None = None, mapping: dict[str, str] | None = None
+) -> FeedFormat:
     """Detect encoding, delimiter and header; raise FeedUnusable naming what is wrong.
 
     ``verify=False``: see detect_encoding(); the format says whether its encoding was verified.
+    ``preset`` forces a preset by name; ``mapping`` (source header text -> feed column, "" to
+    ignore the column) is applied on top of it or of the generic aliases.
     """
+    from .presets import PRESETS, detect_preset
+
+    if preset is not None and preset not in PRESETS:
+        raise FeedUnusable(f"Unknown preset {preset!r} (known: {', '.join(PRESETS) or 'none'}).")
+    mapping = dict(mapping or {})
     encoding = detect_encoding(opener, verify)
     verified = verify or encoding not in ("utf-8", "utf-8-sig")
     text = sample_text(opener, encoding)
@@ -188,41 +206,57 @@ def detect_format(opener: Opener, verify: bool = True) -> FeedFormat:
     best = None
     for delimiter in (forced,) if forced else DELIMITERS:
         header = _first_record(text, delimiter)
-        known = {feed_column(cell) for cell in header} - {None}
+        known = {mapping.get(cell) or feed_column(cell) for cell in header} - {None, ""}
         score = (len(known), len(header))
         if best is None or score > best[0]:
             best = (score, delimiter, header)
     (known_count, _), delimiter, header = best
     if not header:
         raise FeedUnusable("The file has no header row.")
-    if known_count == 0:
+    applied = PRESETS[preset] if preset else detect_preset(header)
+    columns = _header_columns(header, mapping, applied)
+    if known_count == 0 and not columns:
         raise FeedUnusable(
             "No usable header row: none of its columns is a product feed column "
-            f"(expected columns such as {', '.join(REQUIRED_COLUMNS)}; found: {_shorten(header)})."
+            f"(expected columns such as {', '.join(REQUIRED_COLUMNS)}; found: {_shorten(header)}).",
+            header=header,
         )
-    columns: dict[str, int] = {}
-    canonical: dict[str, bool] = {}
-    for index, cell in enumerate(header):
-        name = feed_column(cell)
-        if name is None:
-            continue
-        exact = normalise_header(cell) == name
-        # The canonical name beats an alias ('id' over 'sku'); otherwise the first column wins.
-        if name not in columns or (exact and not canonical[name]):
-            columns[name], canonical[name] = index, exact
     missing = [name for name in REQUIRED_COLUMNS if name not in columns]
     if missing:
         plural = "s" if len(missing) > 1 else ""
         raise FeedUnusable(
             f"The required column{plural} {', '.join(repr(m) for m in missing)} {'are' if plural else 'is'} missing "
-            f"(found columns: {_shorten(header)})."
+            f"(found columns: {_shorten(header)}).",
+            header=header,
         )
     present = {FEED_COLUMNS[name] for name in columns} | ({"currency"} if "price" in columns else set())
     fields = tuple(f for f in PRODUCT_FIELDS if f in present)
+    by_index = {index: name for name, index in columns.items()}
     return FeedFormat(
         encoding=encoding, delimiter=delimiter, header=header, columns=columns, fields=fields, skip_records=skip,
-        verified=verified,
+        verified=verified, preset=applied.name if applied else None,
+        mapping={cell: by_index.get(index, "") for index, cell in enumerate(header)},
     )
+
+
+def _header_columns(header: list[str], mapping: dict[str, str], preset) -> dict[str, int]:
+    """Feed column -> index: the mapping first, then the preset's columns or the generic aliases."""
+    columns: dict[str, int] = {}
+    rank: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        if cell in mapping:
+            name, level = mapping[cell] or None, 2
+        elif preset is not None and normalise_header(cell) in preset.columns:
+            name, level = preset.columns[normalise_header(cell)], 1
+        else:
+            name = feed_column(cell)
+            level = 1 if name is not None and normalise_header(cell) == name else 0
+        if name is None or name not in FEED_COLUMNS:
+            continue
+        # An explicit mapping beats a preset or canonical name, which beats an alias; else the first column wins.
+        if name not in columns or level > rank[name]:
+            columns[name], rank[name] = index, level
+    return columns
 
 
 def _shorten(header: list[str], limit: int = 8) -> str:

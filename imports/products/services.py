@@ -17,7 +17,9 @@ from wizamart.marketplace.models import Vendor
 
 from ..conf import imports_settings
 from .batches import write_python_batches
+from .mappings import vendor_column_mapping_get, vendor_column_mapping_save
 from .models import MarketplaceImportJob
+from .reading import FeedFormat, FeedUnusable, Opener, detect_format
 from .report import ErrorReport
 from .run import ImportCounts, ImportRun, save_counts
 from .sources import FeedDownloadError, download_feed
@@ -48,9 +50,18 @@ def product_import_create(
     dry_run: bool = False,
     deactivate_missing: bool = False,
     marketplace: str = "letzshop",
+    preset: str = "",
+    mapping: dict[str, str] | None = None,
+    stored_feed: str = "",
+    source_name: str = "",
 ) -> MarketplaceImportJob:
-    """Store the feed (an uploaded file) or note its URL, create the job and queue it."""
-    source_file = source_name = ""
+    """Store the feed (an uploaded file) or note its URL, create the job and queue it.
+
+    ``stored_feed``: a feed already in private storage (product_import_store_feed), named ``source_name``.
+    ``preset`` / ``mapping``: how to read its columns; the vendor keeps them for its next imports.
+    """
+    source_file = stored_feed
+    source_name = source_name[:255]
     if upload is not None:
         source_name = os.path.basename(getattr(upload, "name", "") or "")[:255]
         source_file = product_import_store_feed(content=upload)
@@ -64,6 +75,8 @@ def product_import_create(
         source_url=source_url,
         dry_run=dry_run,
         deactivate_missing=deactivate_missing,
+        preset=preset or "",
+        column_mapping=mapping or {},
     )
 
 
@@ -107,9 +120,7 @@ def product_import_execute(*, job: MarketplaceImportJob, progress: JobProgress) 
     )
     with opened_source(job, progress) as (opener, size):
         # PostgreSQL checks the encoding of a file it reads: no need to read it all here first.
-        fmt = feed_format(opener, verify=not may_stage())
-        job.file_info = fmt.describe()
-        job.save(update_fields=["file_info"])
+        fmt = _applied_format(job, opener, verify=not may_stage())
         writer = product_writer(vendor_id=job.vendor_id, fields=fmt.fields, now=timezone.now(), dry_run=job.dry_run)
         run = ImportRun(
             job=job, progress=progress, opener=opener, size=size, fmt=fmt, writer=writer, report=ErrorReport(fmt)
@@ -128,6 +139,36 @@ def product_import_execute(*, job: MarketplaceImportJob, progress: JobProgress) 
     job.warnings = list(outcome.warnings)
     job.save(update_fields=["warnings"])
     return outcome
+
+
+def _applied_format(job: MarketplaceImportJob, opener: Opener, *, verify: bool) -> FeedFormat:
+    """Detect the feed's format with the job's preset and mapping, else the vendor's saved mapping
+    when the file has the columns it was made for; note on the job what is applied."""
+    explicit = bool(job.preset or job.column_mapping)
+    source = "given" if explicit else "detected"
+    saved = None if explicit else vendor_column_mapping_get(vendor=job.vendor)
+    if saved is not None and not saved.applies_to(_header(opener, verify) or []):
+        saved = None
+    if saved is not None:
+        fmt, source = feed_format(opener, verify=verify, preset=saved.preset or None, mapping=saved.mapping), "saved"
+    else:
+        fmt = feed_format(opener, verify=verify, preset=job.preset or None, mapping=job.column_mapping or None)
+    if explicit:
+        vendor_column_mapping_save(
+            vendor=job.vendor, header=fmt.header, preset=fmt.preset or "", mapping=fmt.mapping, updated_by=job.triggered_by
+        )
+    job.preset, job.column_mapping = fmt.preset or "", fmt.mapping
+    job.file_info = {**fmt.describe(), "mapping": source}
+    job.save(update_fields=["preset", "column_mapping", "file_info"])
+    return fmt
+
+
+def _header(opener: Opener, verify: bool) -> list[str] | None:
+    """The feed's source columns (None when it has no header at all): its format may still need a mapping."""
+    try:
+        return detect_format(opener, verify=verify).header
+    except FeedUnusable as exc:
+        return exc.header
 
 
 def _import_rows(run: ImportRun) -> int:

@@ -24,10 +24,12 @@ def may_stage() -> bool:
     return connection.vendor == "postgresql" and imports_settings.USE_COPY and imports_settings.PARSE_IN_DATABASE
 
 
-def feed_format(opener: Opener, *, verify: bool = True) -> FeedFormat:
+def feed_format(
+    opener: Opener, *, verify: bool = True, preset: str | None = None, mapping: dict[str, str] | None = None
+) -> FeedFormat:
     """Detect the feed's format; a file that cannot be imported fails the job with the reason."""
     try:
-        return detect_format(opener, verify=verify)
+        return detect_format(opener, verify=verify, preset=preset, mapping=mapping)
     except FeedUnusable as exc:
         raise JobFailed(str(exc)) from None
 
@@ -43,7 +45,7 @@ def staged_feed(run: ImportRun) -> StagedFeed | None:
     if staged is None and not run.fmt.verified:
         # Only the start of the file was read as UTF-8: read it all now, and try again if the
         # encoding turns out to be another one PostgreSQL reads (cp1252 past the first 256 KB).
-        verified = feed_format(run.opener)
+        verified = feed_format(run.opener, preset=run.fmt.preset, mapping=run.fmt.mapping)
         changed = verified.encoding != run.fmt.encoding
         run.fmt = verified
         run.job.file_info.update(verified.describe())
