@@ -1,10 +1,17 @@
 """A vendor's saved column mapping: what its files' columns go to, kept for its next imports."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from wizamart.marketplace.feed import FEED_COLUMNS, FeedValueError, feed_column
 from wizamart.marketplace.models import Vendor
 
 from .models import VendorColumnMapping, header_signature
 from .presets import PRESETS
+from .reading import FeedFormat, FeedRows, FeedUnusable, Opener, detect_format, row_parser
+
+# A Product field's name as the feed calls it (the preview's column headings).
+FEED_NAMES = {field: column for column, field in FEED_COLUMNS.items()}
 
 
 def vendor_column_mapping_get(*, vendor: Vendor) -> VendorColumnMapping | None:
@@ -35,3 +42,60 @@ def vendor_column_mapping_save(
         },
     )
     return saved
+
+
+@dataclass
+class PreviewRow:
+    line: int
+    values: list[str]
+    error: str = ""
+
+
+@dataclass
+class ColumnsProposal:
+    """What the mapping screen starts from: the file's columns and how they would be read."""
+
+    header: list[str]
+    mapping: dict[str, str]  # source header -> feed column ("" ignored), prefilled
+    fmt: FeedFormat | None  # None: the file cannot be read as it stands (unknown format)
+    problem: str = ""  # why not, for the user
+    saved: VendorColumnMapping | None = None  # the vendor's saved mapping, when it applied
+
+
+def columns_proposal(*, vendor: Vendor, opener: Opener, preset: str = "") -> ColumnsProposal:
+    """Detect how a feed's columns would be read: the vendor's saved mapping for these columns, else
+    the preset (given or detected), else the usual column names. Raise FeedUnusable when the file has
+    no header at all (nothing to map)."""
+    try:
+        fmt = detect_format(opener, verify=False, preset=preset or None)
+    except FeedUnusable as exc:
+        if not exc.header:
+            raise
+        header = exc.header
+        guess = {cell: feed_column(cell) or "" for cell in header}
+        fmt, problem = None, str(exc)
+    else:
+        header, guess, problem = fmt.header, fmt.mapping, ""
+    saved = None if preset else vendor_column_mapping_for(vendor=vendor, header=header)
+    if saved is not None:
+        fmt = detect_format(opener, verify=False, preset=saved.preset or None, mapping=saved.mapping)
+        return ColumnsProposal(header=fmt.header, mapping=fmt.mapping, fmt=fmt, saved=saved)
+    return ColumnsProposal(header=header, mapping=guess, fmt=fmt, problem=problem)
+
+
+def feed_preview(opener: Opener, fmt: FeedFormat, *, rows: int = 5) -> tuple[list[str], list[PreviewRow]]:
+    """The feed columns the import writes and its first ``rows`` rows as it will import them (or each row's error)."""
+    columns = [FEED_NAMES.get(name, name) for name in fmt.fields]
+    parse = row_parser(fmt)
+    preview = []
+    try:
+        for line, cells in FeedRows(opener, fmt):
+            try:
+                preview.append(PreviewRow(line=line, values=["" if v is None else str(v) for v in parse(cells)]))
+            except FeedValueError as exc:
+                preview.append(PreviewRow(line=line, values=[], error=str(exc)))
+            if len(preview) >= rows:
+                break
+    except (FeedUnusable, UnicodeDecodeError) as exc:
+        preview.append(PreviewRow(line=preview[-1].line + 1 if preview else fmt.skip_records + 1, values=[], error=str(exc)))
+    return columns, preview

@@ -135,6 +135,7 @@ class ProductImportInputSerializer(TaskInputSerializer):
     preset = serializers.ChoiceField(
         choices=preset_choices(), required=False, allow_blank=True,
         help_text="The shop format whose columns the file has (detected from the header when not given).",
+        error_messages={"invalid_choice": f'Unknown preset "{{input}}" (known: {", ".join(PRESETS) or "none"}).'},
     )
     mapping = ColumnMappingField(required=False)
 
