@@ -44,7 +44,7 @@ def source_column_formset(header: list[str], *, data=None, mapping: dict[str, st
     """The formset of the file's columns, prefilled from ``mapping`` (source header -> feed column)."""
     FormSet = forms.formset_factory(
         SourceColumnForm, formset=BaseSourceColumnFormSet, extra=0, min_num=len(header), max_num=len(header),
-        validate_min=True, validate_max=True, absolute_max=max(len(header), 1),
+        absolute_max=max(len(header), 1),
     )
     initial = [{"field": "" if (mapping or {}).get(cell) == "id" else (mapping or {}).get(cell, "")} for cell in header]
     return FormSet(data=data, initial=None if data is not None else initial, prefix="columns", header=header)
