@@ -28,6 +28,9 @@ from wizamart.marketplace.feed import (
 )
 from wizamart.marketplace.models import Product
 
+from .derive import Col, Expr, Unless
+from .presets import Columns, GroupFill, Preset, detect_preset, preset_named
+
 SAMPLE_SIZE = 256 * 1024
 CHUNK_SIZE = 1024 * 1024
 DELIMITERS = (",", ";", "\t", "|")
@@ -65,36 +68,79 @@ _KNOWN_SPELLINGS = 1024  # availability/condition spellings remembered per impor
 class FeedUnusable(Exception):
     """The file cannot be imported at all; the message says why, for the vendor.
 
-    ``header``: the source columns, when the file has a header its columns could be mapped from.
+    ``header`` carries the file's columns when its header was read but required columns are
+    missing: a caller may offer a mapping of them instead.
     """
 
-    def __init__(self, message: str, *, header: list[str] | None = None):
+    def __init__(self, message: str, header: list[str] | None = None):
         super().__init__(message)
         self.header = header
 
 
+class SkipRow(Exception):
+    """A row that is not a product of its own (a preset's parent row): skipped, not rejected."""
+
+
 @dataclass
 class FeedFormat:
-    """What was detected about a feed file."""
+    """What was detected about a feed file.
+
+    A row is read as its cells, then (``group``) the values its group gives it, then (``derived``)
+    the values a preset derives from those: ``columns`` index into that extended row.
+    """
 
     encoding: str
     delimiter: str
     header: list[str]
-    columns: dict[str, int]  # feed column -> index in a row
+    columns: dict[str, int]  # feed column -> index in a row (extended: see above)
     fields: tuple[str, ...] = field(default=())  # Product fields the file carries, in PRODUCT_FIELDS order
     skip_records: int = 1  # records before the first product row (header, Excel's "sep=" line)
     verified: bool = True  # False: UTF-8 read from the first 256 KB only (see detect_encoding)
-    preset: str | None = None  # the preset applied, None for the generic reader
-    mapping: dict[str, str] = field(default_factory=dict)  # source header text -> feed column ("" ignored)
+    preset: str | None = None  # the preset applied (detected or forced), None for the generic reader
+    mapping: dict[str, str] = field(default_factory=dict)  # source header text -> feed column, as applied
+    overrides: dict[str, str] | None = None  # the mapping asked for (kept to read the file again)
+    forced_preset: str | None = None
+    group: GroupFill | None = None
+    derived: tuple[Expr, ...] = ()
+    skip_at: int | None = None  # the derived cell that is "1" on a row to skip
+    sources: dict[int, str] = field(default_factory=dict)  # header index -> the feed column it feeds
+    skip_reason: str = ""
+    currency: str = "EUR"  # the currency of prices that carry none (the vendor's default)
+
+    @property
+    def grouped_width(self) -> int:
+        """The cells of a row before the derived ones: the file's, then its group's."""
+        return len(self.header) + (len(self.group.fills) if self.group else 0)
+
+    def extend(self, cells: list[str]) -> list[str]:
+        """A row's cells (group values included) with the derived values after them."""
+        width = self.grouped_width
+        if len(cells) != width:
+            cells = (cells + [""] * width)[:width]
+        cells.extend(expr.py(cells) for expr in self.derived)
+        return cells
+
+    def key_of(self, cells: list[str]) -> str:
+        """The sku of a row as sent (for the rejected rows' sample and the count of repeats)."""
+        index = self.columns.get("id")
+        if index is None:
+            return ""
+        if index >= self.grouped_width:
+            return self.derived[index - self.grouped_width].py(cells).strip()
+        return cells[index].strip() if index < len(cells) else ""
 
     def describe(self) -> dict:
-        ignored = [name for i, name in enumerate(self.header) if i not in self.columns.values() and name.strip()]
-        return {
+        ignored = [name for i, name in enumerate(self.header) if i not in self.sources and name.strip()]
+        described = {
             "encoding": self.encoding,
             "delimiter": DELIMITER_NAMES.get(self.delimiter, self.delimiter),
             "columns": sorted(self.columns, key=self.columns.get),
             "ignored_columns": ignored,
         }
+        if self.preset:
+            described["preset"] = self.preset
+            described["mapping"] = dict(self.mapping)
+        return described
 
 
 Opener = Callable[[], BinaryIO]
@@ -182,46 +228,51 @@ def _first_record(text: str, delimiter: str) -> list[str]:
 def detect_format(
     opener: Opener, verify: bool = True, *, preset: str | None = None, mapping: dict[str, str] | None = None
 ) -> FeedFormat:
-    """Detect encoding, delimiter and header; raise FeedUnusable naming what is wrong.
+    """Detect encoding, delimiter, header and the columns to read; raise FeedUnusable naming what is wrong.
 
     ``verify=False``: see detect_encoding(); the format says whether its encoding was verified.
-    ``preset`` forces a preset by name; ``mapping`` (source header text -> feed column, "" to
-    ignore the column) is applied on top of it or of the generic aliases.
+    ``preset`` forces a preset by name (else it is recognised from the header); ``mapping`` maps
+    source header texts to feed columns ("" ignores the column), on top of the preset.
     """
-    from .presets import PRESETS, detect_preset
-
-    if preset is not None and preset not in PRESETS:
-        raise FeedUnusable(f"Unknown preset {preset!r} (known: {', '.join(PRESETS) or 'none'}).")
-    mapping = dict(mapping or {})
+    forced = None
+    if preset:
+        try:
+            forced = preset_named(preset)
+        except KeyError as exc:
+            raise FeedUnusable(exc.args[0]) from None
     encoding = detect_encoding(opener, verify)
     verified = verify or encoding not in ("utf-8", "utf-8-sig")
     text = sample_text(opener, encoding)
     skip = 1
     first_line = text.lstrip("\ufeff").split("\n", 1)[0].strip()
-    forced = None
+    sep = None
     if first_line.lower().startswith("sep=") and len(first_line) == 5:
         # Excel's hint line: "sep=;" names the delimiter and precedes the header.
-        forced, skip = first_line[4], 2
+        sep, skip = first_line[4], 2
         text = text.split("\n", 1)[1] if "\n" in text else ""
     best = None
-    for delimiter in (forced,) if forced else DELIMITERS:
+    for delimiter in (sep,) if sep else DELIMITERS:
         header = _first_record(text, delimiter)
-        known = {mapping.get(cell) or feed_column(cell) for cell in header} - {None, ""}
-        score = (len(known), len(header))
+        score = (_header_score(header, mapping), len(header))
         if best is None or score > best[0]:
             best = (score, delimiter, header)
     (known_count, _), delimiter, header = best
     if not header:
         raise FeedUnusable("The file has no header row.")
-    applied = PRESETS[preset] if preset else detect_preset(header)
-    columns = _header_columns(header, mapping, applied)
-    if known_count == 0 and not columns:
+    if known_count == 0 and forced is None:
         raise FeedUnusable(
             "No usable header row: none of its columns is a product feed column "
             f"(expected columns such as {', '.join(REQUIRED_COLUMNS)}; found: {_shorten(header)}).",
             header=header,
         )
-    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    chosen = forced or detect_preset(header)
+    fmt = FeedFormat(
+        encoding=encoding, delimiter=delimiter, header=header, columns={}, skip_records=skip, verified=verified,
+        preset=chosen.name if chosen else None, overrides=dict(mapping) if mapping else None,
+        forced_preset=forced.name if forced else None,
+    )
+    _lay_out(fmt, chosen, mapping or {})
+    missing = [name for name in REQUIRED_COLUMNS if name not in fmt.columns]
     if missing:
         plural = "s" if len(missing) > 1 else ""
         raise FeedUnusable(
@@ -229,33 +280,96 @@ def detect_format(
             f"(found columns: {_shorten(header)}).",
             header=header,
         )
-    present = {FEED_COLUMNS[name] for name in columns} | ({"currency"} if "price" in columns else set())
-    fields = tuple(f for f in PRODUCT_FIELDS if f in present)
-    by_index = {index: name for name, index in columns.items()}
-    return FeedFormat(
-        encoding=encoding, delimiter=delimiter, header=header, columns=columns, fields=fields, skip_records=skip,
-        verified=verified, preset=applied.name if applied else None,
-        mapping={cell: by_index.get(index, "") for index, cell in enumerate(header)},
-    )
+    present = {FEED_COLUMNS[name] for name in fmt.columns} | {"currency"}
+    fmt.fields = tuple(f for f in PRODUCT_FIELDS if f in present)
+    return fmt
 
 
-def _header_columns(header: list[str], mapping: dict[str, str], preset) -> dict[str, int]:
-    """Feed column -> index: the mapping first, then the preset's columns or the generic aliases."""
-    columns: dict[str, int] = {}
-    rank: dict[str, int] = {}
+def _header_score(header: list[str], mapping: dict[str, str] | None) -> int:
+    """How many of a header's cells name a feed column (a shop format's header counts them all)."""
+    if mapping and any(cell in mapping for cell in header):
+        return len(header)
+    found = detect_preset(header)
+    if found is not None and found.shape is not None:
+        return len(header)
+    return len({feed_column(cell) for cell in header} - {None})
+
+
+def _mapped(header: list[str], mapping: dict[str, str]) -> dict[int, str]:
+    """The mapping by header index: a header text matches as written, or trimmed."""
+    found = {}
     for index, cell in enumerate(header):
-        if cell in mapping:
-            name, level = mapping[cell] or None, 2
-        elif preset is not None and normalise_header(cell) in preset.columns:
-            name, level = preset.columns[normalise_header(cell)], 1
-        else:
-            name = feed_column(cell)
-            level = 1 if name is not None and normalise_header(cell) == name else 0
-        if name is None or name not in FEED_COLUMNS:
+        for text in (cell, cell.strip(), cell.replace("\ufeff", "").strip()):
+            if text in mapping:
+                found[index] = mapping[text]
+                break
+    return found
+
+
+def _lay_out(fmt: FeedFormat, preset: Preset | None, mapping: dict[str, str]) -> None:
+    """Fill fmt's columns, group, derived values and mapping from the preset and the mapping asked for."""
+    by_index = _mapped(fmt.header, mapping)
+    ignored = {index for index, target in by_index.items() if not target}
+    values: dict[str, Expr] = {}
+    skip = None
+    if preset is not None and preset.shape is not None:
+        shape = preset.shape(Columns(fmt.header, ignored), len(fmt.header))
+        values = {name: expr for name, expr in shape.values.items() if expr is not None}
+        fmt.group, skip = shape.group, shape.skip
+        fmt.skip_reason = preset.skip_reason
+    else:
+        values = {name: Col(index) for name, index in _generic_columns(fmt.header, ignored).items()}
+    for index, target in by_index.items():
+        if target and target in FEED_COLUMNS:
+            values[target] = Col(index)
+    for name in FEED_COLUMNS:
+        if name in values:
+            for source in sorted(_header_sources(values[name], fmt)):
+                fmt.sources.setdefault(source, name)
+    if skip is not None and "id" in values:
+        values["id"] = Unless(skip, values["id"])
+    base = fmt.grouped_width
+    derived: list[Expr] = []
+    for name in FEED_COLUMNS:
+        expr = values.get(name)
+        if expr is None:
             continue
-        # An explicit mapping beats a preset or canonical name, which beats an alias; else the first column wins.
-        if name not in columns or level > rank[name]:
-            columns[name], rank[name] = index, level
+        if isinstance(expr, Col) and expr.index < base:
+            fmt.columns[name] = expr.index
+        else:
+            fmt.columns[name] = base + len(derived)
+            derived.append(expr)
+    if skip is not None:
+        fmt.skip_at = base + len(derived)
+        derived.append(skip)
+    fmt.derived = tuple(derived)
+    fmt.mapping = {fmt.header[index]: name for index, name in sorted(fmt.sources.items())}
+
+
+def _header_sources(expr: Expr, fmt: FeedFormat) -> set[int]:
+    """The file's cells a value comes from (a group's value from its cell in the file)."""
+    found = set()
+    width = len(fmt.header)
+    for index in expr.sources():
+        if index < width:
+            found.add(index)
+        elif fmt.group is not None:
+            found.add(fmt.group.fills[index - width][0])
+    return found
+
+
+def _generic_columns(header: list[str], ignored: set[int]) -> dict[str, int]:
+    """The feed columns a header names (aliases resolved): the canonical name beats an alias
+    ('id' over 'sku'); otherwise the first column wins."""
+    columns: dict[str, int] = {}
+    canonical: dict[str, bool] = {}
+    for index, cell in enumerate(header):
+        name = feed_column(cell)
+        if name is None or index in ignored:
+            continue
+        exact = normalise_header(cell) == name
+        if name not in columns or (exact and not canonical[name]):
+            columns[name], canonical[name] = index, exact
     return columns
 
 
