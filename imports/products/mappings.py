@@ -99,3 +99,8 @@ def feed_preview(opener: Opener, fmt: FeedFormat, *, rows: int = 5) -> tuple[lis
     except (FeedUnusable, UnicodeDecodeError) as exc:
         preview.append(PreviewRow(line=preview[-1].line + 1 if preview else fmt.skip_records + 1, values=[], error=str(exc)))
     return columns, preview
+
+
+def applied_mapping(fmt: FeedFormat) -> dict[str, str]:
+    """Each source column of the feed and the feed column it goes to ("" when it is not imported)."""
+    return {cell: fmt.mapping.get(cell, "") for cell in fmt.header}

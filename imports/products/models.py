@@ -40,11 +40,16 @@ class MarketplaceImportJob(BackgroundTask):
     warnings = models.JSONField(default=list, blank=True)
     error_report = models.CharField(max_length=255, blank=True, default="", editable=False)
     file_info = models.JSONField(default=dict, blank=True, help_text="Detected encoding, delimiter and columns.")
-    # Asked for by the trigger (a preset name, source header -> feed column); once the job has
-    # read the header, what the import applied (so that a retry reads the file the same way).
+    # How to read the file's columns, as the trigger asked: a preset by name, and source header ->
+    # feed column on top of it ("" ignores the column). Empty: detected, or the vendor's saved mapping.
+    requested_preset = models.CharField(max_length=50, blank=True, default="", help_text="The column preset asked for.")
+    requested_mapping = models.JSONField(
+        default=dict, blank=True, help_text="The columns asked for, on top of the preset: source header -> feed column."
+    )
+    # What the import applied (set once it has read the header).
     preset = models.CharField(max_length=50, blank=True, default="", help_text="The column preset (shop format) applied.")
     column_mapping = models.JSONField(
-        default=dict, blank=True, help_text="Each source column and the feed column it goes to (empty: ignored)."
+        default=dict, blank=True, help_text="Each source column and the feed column it went to (empty: not imported)."
     )
 
     class Meta(BackgroundTask.Meta):
@@ -98,7 +103,9 @@ class VendorColumnMapping(models.Model):
 
     vendor = models.OneToOneField(Vendor, on_delete=models.CASCADE, related_name="column_mapping")
     preset = models.CharField(max_length=50, blank=True, default="", help_text="The column preset the mapping starts from.")
-    mapping = models.JSONField(default=dict, help_text="Each source column and the feed column it goes to (empty: ignored).")
+    mapping = models.JSONField(
+        default=dict, blank=True, help_text="The columns set by hand, on top of the preset: source header -> feed column ('' ignores it)."
+    )
     header_signature = models.CharField(max_length=64, help_text="Digest of the columns of the file it was made for.")
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.CharField(max_length=100, blank=True, default="")

@@ -17,7 +17,7 @@ from wizamart.marketplace.models import Vendor
 
 from ..conf import imports_settings
 from .batches import write_python_batches
-from .mappings import vendor_column_mapping_get, vendor_column_mapping_save
+from .mappings import applied_mapping, vendor_column_mapping_get, vendor_column_mapping_save
 from .models import MarketplaceImportJob
 from .reading import FeedFormat, FeedUnusable, Opener, detect_format
 from .report import ErrorReport
@@ -75,8 +75,8 @@ def product_import_create(
         source_url=source_url,
         dry_run=dry_run,
         deactivate_missing=deactivate_missing,
-        preset=preset or "",
-        column_mapping=mapping or {},
+        requested_preset=preset or "",
+        requested_mapping=mapping or {},
     )
 
 
@@ -142,23 +142,22 @@ def product_import_execute(*, job: MarketplaceImportJob, progress: JobProgress) 
 
 
 def _applied_format(job: MarketplaceImportJob, opener: Opener, *, verify: bool) -> FeedFormat:
-    """Detect the feed's format with the job's preset and mapping, else the vendor's saved mapping
-    when the file has the columns it was made for; note on the job what is applied."""
-    explicit = bool(job.preset or job.column_mapping)
-    source = "given" if explicit else "detected"
-    saved = None if explicit else vendor_column_mapping_get(vendor=job.vendor)
-    if saved is not None and not saved.applies_to(_header(opener, verify) or []):
-        saved = None
-    if saved is not None:
-        fmt, source = feed_format(opener, verify=verify, preset=saved.preset or None, mapping=saved.mapping), "saved"
-    else:
-        fmt = feed_format(opener, verify=verify, preset=job.preset or None, mapping=job.column_mapping or None)
-    if explicit:
+    """Detect the feed's format with the preset and mapping asked for, else with the vendor's saved
+    mapping when the file has the columns it was made for; note on the job what is applied."""
+    preset, mapping = job.requested_preset, job.requested_mapping
+    asked = bool(preset or mapping)
+    origin = "given" if asked else "detected"
+    saved = None if asked else vendor_column_mapping_get(vendor=job.vendor)
+    if saved is not None and saved.applies_to(_header(opener, verify) or []):
+        preset, mapping, origin = saved.preset, saved.mapping, "saved"
+    fmt = feed_format(opener, verify=verify, preset=preset or None, mapping=mapping or None)
+    if asked:
+        # Asked for by hand: kept for the vendor's next files with these columns.
         vendor_column_mapping_save(
-            vendor=job.vendor, header=fmt.header, preset=fmt.preset or "", mapping=fmt.mapping, updated_by=job.triggered_by
+            vendor=job.vendor, header=fmt.header, preset=preset, mapping=mapping, updated_by=job.triggered_by
         )
-    job.preset, job.column_mapping = fmt.preset or "", fmt.mapping
-    job.file_info = {**fmt.describe(), "mapping": source}
+    job.preset, job.column_mapping = fmt.preset or "", applied_mapping(fmt)
+    job.file_info = {**fmt.describe(), "mapping_from": origin}
     job.save(update_fields=["preset", "column_mapping", "file_info"])
     return fmt
 

@@ -45,7 +45,7 @@ def staged_feed(run: ImportRun) -> StagedFeed | None:
     if staged is None and not run.fmt.verified:
         # Only the start of the file was read as UTF-8: read it all now, and try again if the
         # encoding turns out to be another one PostgreSQL reads (cp1252 past the first 256 KB).
-        verified = feed_format(run.opener, preset=run.fmt.preset, mapping=run.fmt.mapping)
+        verified = feed_format(run.opener, preset=run.fmt.forced_preset, mapping=run.fmt.overrides)
         changed = verified.encoding != run.fmt.encoding
         run.fmt = verified
         run.job.file_info.update(verified.describe())
