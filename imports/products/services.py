@@ -18,6 +18,7 @@ from wizamart.marketplace.models import Vendor
 from ..conf import imports_settings
 from .batches import write_python_batches
 from .models import MarketplaceImportJob
+from .reading import FeedFormat
 from .report import ErrorReport
 from .run import ImportCounts, ImportRun, save_counts
 from .sources import FeedDownloadError, download_feed
@@ -102,13 +103,15 @@ def product_import_execute(*, job: MarketplaceImportJob, progress: JobProgress) 
     """Import the job's feed into the vendor's products, one committed batch at a time."""
     _remove_old_report(job)
     MarketplaceImportJob.objects.filter(pk=job.pk).update(
-        rows_total=0, rows_created=0, rows_updated=0, rows_unchanged=0, rows_rejected=0, rows_deactivated=0,
+        rows_total=0, rows_created=0, rows_updated=0, rows_unchanged=0, rows_rejected=0, rows_skipped=0,
+        rows_deactivated=0,
         duplicate_skus=0, rejected_sample=[], warnings=[], error_report="", file_info={},
     )
     with opened_source(job, progress) as (opener, size):
         # PostgreSQL checks the encoding of a file it reads: no need to read it all here first.
-        fmt = feed_format(opener, verify=not may_stage())
+        fmt = feed_format(opener, verify=not may_stage(), currency=job.vendor.default_currency)
         job.file_info = fmt.describe()
+        job.file_info["currency"] = f"prices without a currency read as {fmt.currency}, the vendor's default"
         job.save(update_fields=["file_info"])
         writer = product_writer(vendor_id=job.vendor_id, fields=fmt.fields, now=timezone.now(), dry_run=job.dry_run)
         run = ImportRun(
@@ -124,7 +127,7 @@ def product_import_execute(*, job: MarketplaceImportJob, progress: JobProgress) 
             writer.close()
     job.error_report = run.report.save(job)
     save_counts(job, run.counts, deactivated)
-    outcome = _outcome(job, run.counts, deactivated)
+    outcome = _outcome(job, run.counts, deactivated, run.fmt)
     job.warnings = list(outcome.warnings)
     job.save(update_fields=["warnings"])
     return outcome
@@ -160,18 +163,22 @@ def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
-def _outcome(job: MarketplaceImportJob, counts: ImportCounts, deactivated: int) -> Outcome:
+def _outcome(job: MarketplaceImportJob, counts: ImportCounts, deactivated: int, fmt: FeedFormat) -> Outcome:
     """The job's message (what it counted) and its warnings."""
     verb = "would be " if job.dry_run else ""
     parts = [
         f"{_plural(counts.total, 'row')}: {counts.created:,} {verb}created, {counts.updated:,} {verb}updated, "
         f"{counts.unchanged:,} unchanged, {counts.rejected:,} rejected"
     ]
+    if counts.skipped:
+        parts.append(f"{_plural(counts.skipped, 'row')} skipped ({fmt.skip_reason})")
     if deactivated:
         parts.append(f"{_plural(deactivated, 'product')} {verb}deactivated")
     if job.dry_run:
         parts.append("dry run: nothing written")
     warnings = []
+    if counts.total == 0 and not counts.skipped:
+        warnings.append("The file has a header but no product rows: nothing was imported.")
     if counts.rejected:
         warnings.append(f"{_plural(counts.rejected, 'row')} rejected; download the error report to fix and re-import them.")
     if counts.duplicates:
