@@ -11,7 +11,7 @@ from background_tasks.producer import Producer
 from wizamart.marketplace.feed import FeedValueError
 
 from .models import REJECTED_SAMPLE_SIZE
-from .reading import FeedFormat, FeedRows, FeedUnusable, Opener, row_parser
+from .reading import FeedFormat, FeedRows, FeedUnusable, Opener, SkipRow, row_parser
 from .run import ImportCounts, ImportRun, save_counts
 from .writers import ProductWriter
 
@@ -28,6 +28,7 @@ class ParsedBatch:
     skus: list[str] = field(default_factory=list)  # every row's sku, rejected rows' too, repeats included
     rejected: list[tuple[int, list[str], str, str]] = field(default_factory=list)  # line, cells, reason, sku
     total: int = 0
+    skipped: int = 0  # rows a preset skips (parent rows): not counted in total
     position: int = 0  # bytes of the file read when the batch was cut
     # The plan of its writes (see plan_batch), as the writer's prepare() made them: each sku's
     # first row, then the last rows that differ; the rows themselves are let go once planned.
@@ -40,8 +41,7 @@ class ParsedBatch:
 
 def sku_cell(cells: list[str], fmt: FeedFormat) -> str:
     """The sku of a row as sent (for the rejected rows' sample and the count of repeats)."""
-    index = fmt.columns.get("id")
-    return cells[index].strip() if index is not None and index < len(cells) else ""
+    return fmt.key_of(fmt.extend(list(cells)) if fmt.derived else cells)
 
 
 def parsed_batches(*, opener: Opener, fmt: FeedFormat, size: int, writer: ProductWriter) -> Iterator[ParsedBatch]:
@@ -56,6 +56,9 @@ def parsed_batches(*, opener: Opener, fmt: FeedFormat, size: int, writer: Produc
         for line, cells in records:
             try:
                 batch.rows.append(parse(cells))
+            except SkipRow:
+                batch.skipped += 1
+                continue
             except FeedValueError as exc:
                 batch.rejected.append((line, cells, str(exc), sku_cell(cells, fmt)))
                 continue
@@ -63,7 +66,7 @@ def parsed_batches(*, opener: Opener, fmt: FeedFormat, size: int, writer: Produc
                 batch.position = rows.position()
                 yield finish_batch(batch, writer)
                 batch = ParsedBatch()
-    if batch.rows or batch.rejected:
+    if batch.rows or batch.rejected or batch.skipped:
         batch.position = rows.position()
         yield finish_batch(batch, writer)
 
@@ -110,6 +113,7 @@ def report_rejected(batch: ParsedBatch, run: ImportRun) -> None:
     """Count a batch's rows and put its rejected ones in the sample and the error report, in file order."""
     counts = run.counts
     counts.total += batch.total
+    counts.skipped += batch.skipped
     for line, cells, reason, sku in batch.rejected:
         counts.rejected += 1
         run.report.add(cells, reason)

@@ -34,7 +34,7 @@ _UNIT_RE = re.compile(r"^\s*(weight|poids|gewicht)\s*\(\s*([a-z]{1,4})\s*\)\s*$"
 def preset_key(cell: str) -> str:
     """A header cell as presets name it: 'In stock?' -> 'in_stock', 'Reference #' -> 'reference'."""
     text = normalise_header(cell).replace("’", "'")
-    return re.sub(r"[^\w]+", "_", text).strip("_")
+    return re.sub(r"[\W_]+", "_", text).strip("_")
 
 
 class Columns:

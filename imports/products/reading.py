@@ -62,6 +62,12 @@ PRODUCT_FIELDS = (
 MAX_LENGTH = {f.name: f.max_length for f in Product._meta.fields if f.name in PRODUCT_FIELDS and f.max_length}
 
 NOT_TEXT = "The file is not a text (CSV) file."
+# A value longer than CELL_LIMIT characters rejects its row (no feed field needs more); the csv
+# module reads values up to CSV_FIELD_LIMIT (its default, 131,072, would fail the whole file on
+# one long description), and a longer one makes the file unreadable.
+CELL_LIMIT = 1024 * 1024
+CSV_FIELD_LIMIT = 64 * 1024 * 1024
+csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
 _KNOWN_SPELLINGS = 1024  # availability/condition spellings remembered per import
 
 
@@ -410,6 +416,10 @@ class FeedRows:
         return self._binary.tell() if self._binary is not None else 0
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        records = self._records()
+        return grouped_records(records, self.fmt) if self.fmt.group is not None else records
+
+    def _records(self) -> Iterator[tuple[int, list[str]]]:
         with self.opener() as binary:
             self._binary = binary
             # PostgreSQL text cannot hold NUL: a stray one is dropped. In UTF-8 and 8-bit
@@ -434,6 +444,37 @@ class FeedRows:
                 raise FeedUnusable(f"The file could not be read as CSV after line {last_line}: {exc}.") from None
             finally:
                 self._binary = None
+
+
+def grouped_records(records: Iterator[tuple[int, list[str]]], fmt: FeedFormat) -> Iterator[tuple[int, list[str]]]:
+    """The records with their group's values after their cells (see GroupFill): consecutive
+    records with the same key are a group; one group is held at a time."""
+    group, width = fmt.group, len(fmt.header)
+    held: list[tuple[int, list[str]]] = []
+    key = None
+    for line, cells in records:
+        cells = (cells + [""] * width)[:width] if len(cells) != width else cells
+        own = cells[group.key].strip()
+        if held and own != key:
+            yield from _filled(held, group)
+            held = []
+        key = own
+        held.append((line, cells))
+    if held:
+        yield from _filled(held, group)
+
+
+def _filled(held: list[tuple[int, list[str]]], group: GroupFill) -> Iterator[tuple[int, list[str]]]:
+    values = []
+    for index, mode in group.fills:
+        texts = [t for t in (cells[index].strip() for _, cells in held) if t]
+        values.append(",".join(texts) if mode == "all" else (texts[0] if texts else ""))
+    for line, cells in held:
+        own = [cells[index].strip() for index, _ in group.fills]
+        yield line, cells + [
+            value if mode == "all" or not mine else mine
+            for mine, value, (_, mode) in zip(own, values, group.fills, strict=True)
+        ]
 
 
 class _Spellings(dict):
@@ -472,6 +513,12 @@ def _cell_picker(fmt: FeedFormat) -> tuple[Callable[[list[str]], tuple], int]:
     return operator.itemgetter(*[index[name] for name in fmt.fields]), max(fmt.columns.values()) + 1
 
 
+def _too_long_cell(cells: list[str]) -> None:
+    """Raise FeedValueError when a value of the row is longer than CELL_LIMIT."""
+    if cells and max(map(len, cells)) > CELL_LIMIT:
+        raise FeedValueError(f"a value is longer than {CELL_LIMIT:,} characters")
+
+
 def _sale_price(text: str, currency: str) -> Decimal:
     try:
         return parse_price(text, currency)[0]
@@ -499,9 +546,17 @@ def row_parser(fmt: FeedFormat) -> Callable[[list[str]], tuple]:
     # The common "19.99 EUR" is read here without a call; anything else goes to parse_price.
     simple_price = SIMPLE_PRICE_RE.fullmatch
     availabilities, conditions = _Spellings(parse_availability), _Spellings(parse_condition)
+    default_currency = fmt.currency
+    extend = fmt.extend if fmt.derived else None
+    skip_at, skip_reason = fmt.skip_at, fmt.skip_reason
 
     def parse(cells: list[str]) -> tuple:
-        if len(cells) < width:
+        _too_long_cell(cells)
+        if extend is not None:
+            cells = extend(list(cells))
+            if skip_at is not None and cells[skip_at] == "1":
+                raise SkipRow(skip_reason)
+        elif len(cells) < width:
             cells = (cells + padding)[:width]
         out = list(map(str.strip, pick(cells)))
         # Cells our export protected against spreadsheet formulas ("'=...") come back as they
@@ -519,7 +574,7 @@ def row_parser(fmt: FeedFormat) -> Callable[[list[str]], tuple]:
         if match:
             out[price_at], out[currency_at] = Decimal(match[1]), match[2]
         else:
-            out[price_at], out[currency_at] = parse_price(price)
+            out[price_at], out[currency_at] = parse_price(price, default_currency)
         if sale_at is not None:
             sale = out[sale_at]
             if not sale:

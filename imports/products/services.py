@@ -115,7 +115,8 @@ def product_import_execute(*, job: MarketplaceImportJob, progress: JobProgress) 
     """Import the job's feed into the vendor's products, one committed batch at a time."""
     _remove_old_report(job)
     MarketplaceImportJob.objects.filter(pk=job.pk).update(
-        rows_total=0, rows_created=0, rows_updated=0, rows_unchanged=0, rows_rejected=0, rows_deactivated=0,
+        rows_total=0, rows_created=0, rows_updated=0, rows_unchanged=0, rows_rejected=0, rows_skipped=0,
+        rows_deactivated=0,
         duplicate_skus=0, rejected_sample=[], warnings=[], error_report="", file_info={},
     )
     with opened_source(job, progress) as (opener, size):
@@ -135,7 +136,7 @@ def product_import_execute(*, job: MarketplaceImportJob, progress: JobProgress) 
             writer.close()
     job.error_report = run.report.save(job)
     save_counts(job, run.counts, deactivated)
-    outcome = _outcome(job, run.counts, deactivated)
+    outcome = _outcome(job, run.counts, deactivated, run.fmt)
     job.warnings = list(outcome.warnings)
     job.save(update_fields=["warnings"])
     return outcome
@@ -150,14 +151,20 @@ def _applied_format(job: MarketplaceImportJob, opener: Opener, *, verify: bool) 
     saved = None if asked else vendor_column_mapping_get(vendor=job.vendor)
     if saved is not None and saved.applies_to(_header(opener, verify) or []):
         preset, mapping, origin = saved.preset, saved.mapping, "saved"
-    fmt = feed_format(opener, verify=verify, preset=preset or None, mapping=mapping or None)
+    fmt = feed_format(
+        opener, verify=verify, currency=job.vendor.default_currency, preset=preset or None, mapping=mapping or None
+    )
     if asked:
         # Asked for by hand: kept for the vendor's next files with these columns.
         vendor_column_mapping_save(
             vendor=job.vendor, header=fmt.header, preset=preset, mapping=mapping, updated_by=job.triggered_by
         )
     job.preset, job.column_mapping = fmt.preset or "", applied_mapping(fmt)
-    job.file_info = {**fmt.describe(), "mapping_from": origin}
+    job.file_info = {
+        **fmt.describe(),
+        "mapping_from": origin,
+        "currency": f"prices without a currency read as {fmt.currency}, the vendor's default",
+    }
     job.save(update_fields=["preset", "column_mapping", "file_info"])
     return fmt
 
@@ -200,18 +207,22 @@ def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
-def _outcome(job: MarketplaceImportJob, counts: ImportCounts, deactivated: int) -> Outcome:
+def _outcome(job: MarketplaceImportJob, counts: ImportCounts, deactivated: int, fmt: FeedFormat) -> Outcome:
     """The job's message (what it counted) and its warnings."""
     verb = "would be " if job.dry_run else ""
     parts = [
         f"{_plural(counts.total, 'row')}: {counts.created:,} {verb}created, {counts.updated:,} {verb}updated, "
         f"{counts.unchanged:,} unchanged, {counts.rejected:,} rejected"
     ]
+    if counts.skipped:
+        parts.append(f"{_plural(counts.skipped, 'row')} skipped ({fmt.skip_reason})")
     if deactivated:
         parts.append(f"{_plural(deactivated, 'product')} {verb}deactivated")
     if job.dry_run:
         parts.append("dry run: nothing written")
     warnings = []
+    if counts.total == 0 and not counts.skipped:
+        warnings.append("The file has a header but no product rows: nothing was imported.")
     if counts.rejected:
         warnings.append(f"{_plural(counts.rejected, 'row')} rejected; download the error report to fix and re-import them.")
     if counts.duplicates:

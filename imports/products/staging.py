@@ -10,7 +10,7 @@ from wizamart.marketplace.feed import FeedValueError
 
 from ..conf import human_size, imports_settings
 from .batches import ParsedBatch, finish_batch, report_rejected, sku_cell, write_batch
-from .reading import FeedFormat, FeedUnusable, Opener, detect_format, row_parser
+from .reading import FeedFormat, FeedUnusable, Opener, SkipRow, detect_format, row_parser
 from .run import ImportRun, save_counts
 from .staged import TABLE_PREFIX, NotStageable, StagedBatch, StagedFeed, staging_reason
 
@@ -25,13 +25,19 @@ def may_stage() -> bool:
 
 
 def feed_format(
-    opener: Opener, *, verify: bool = True, preset: str | None = None, mapping: dict[str, str] | None = None
+    opener: Opener, *, verify: bool = True, currency: str = "EUR", preset: str | None = None,
+    mapping: dict[str, str] | None = None,
 ) -> FeedFormat:
-    """Detect the feed's format; a file that cannot be imported fails the job with the reason."""
+    """Detect the feed's format; a file that cannot be imported fails the job with the reason.
+
+    ``currency`` is what prices that name none are read as (the vendor's default).
+    """
     try:
-        return detect_format(opener, verify=verify, preset=preset, mapping=mapping)
+        fmt = detect_format(opener, verify=verify, preset=preset, mapping=mapping)
     except FeedUnusable as exc:
         raise JobFailed(str(exc)) from None
+    fmt.currency = currency
+    return fmt
 
 
 def staged_feed(run: ImportRun) -> StagedFeed | None:
@@ -45,7 +51,9 @@ def staged_feed(run: ImportRun) -> StagedFeed | None:
     if staged is None and not run.fmt.verified:
         # Only the start of the file was read as UTF-8: read it all now, and try again if the
         # encoding turns out to be another one PostgreSQL reads (cp1252 past the first 256 KB).
-        verified = feed_format(run.opener, preset=run.fmt.forced_preset, mapping=run.fmt.overrides)
+        verified = feed_format(
+            run.opener, currency=run.fmt.currency, preset=run.fmt.forced_preset, mapping=run.fmt.overrides
+        )
         changed = verified.encoding != run.fmt.encoding
         run.fmt = verified
         run.job.file_info.update(verified.describe())
@@ -130,6 +138,8 @@ def _write_staged_batch(run: ImportRun, staged: StagedFeed, batch: StagedBatch, 
     for rec, cells in batch.rest:
         try:
             parsed.rows.append(parse(cells))
+        except SkipRow:
+            parsed.skipped += 1
         except FeedValueError as exc:
             parsed.rejected.append((lines[rec], cells, str(exc), sku_cell(cells, run.fmt)))
     finish_batch(parsed, run.writer)

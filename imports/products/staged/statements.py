@@ -1,7 +1,6 @@
 """The SQL of the staged import, built from the file's header and what the scan found: one statement a method."""
 from __future__ import annotations
 
-import csv
 import functools
 from dataclasses import dataclass, field
 
@@ -9,19 +8,19 @@ from wizamart.marketplace.feed import (
     AVAILABILITY_SPELLINGS,
     CONDITION_SPELLINGS,
     FEED_COLUMNS,
-    SIMPLE_PRICE_RE,
     FeedValueError,
     parse_availability,
     parse_condition,
 )
 
-from ..reading import MAX_LENGTH, PRODUCT_FIELDS, FeedFormat
+from ..reading import CELL_LIMIT, MAX_LENGTH, PRODUCT_FIELDS, FeedFormat
 from ..upsert import STAGE_COLUMNS, column_default, compared, upsert_statement
 from ..writers import SEEN_TABLE
 from .tables import StagingTables
 
-# The common "19.99 EUR" the Python parser reads inline (SIMPLE_PRICE_RE, anchored for PostgreSQL).
-SIMPLE_PRICE = "^" + SIMPLE_PRICE_RE.pattern + "$"
+# The common "19.99 EUR" the Python parser reads inline (SIMPLE_PRICE_RE, anchored for PostgreSQL),
+# or "19.99" in the vendor's default currency (as parse_price reads it).
+SIMPLE_PRICE = "^[0-9]{1,10}(?:\\.[0-9]{1,2})?(?: [A-Z]{3})?$"
 SIMPLE_QUANTITY = "^[0-9]{1,9}$"  # what the parser reads with int(): ASCII digits, fewer than 10
 # Values SQL converts itself; any other value is text, written as it is.
 CONVERTED = ("price", "sale_price", "quantity", "availability", "condition")
@@ -72,14 +71,36 @@ class RecordSql:
 
     def __post_init__(self):
         cell = "btrim(s.{}, %(ws)s)" if self.strip else "s.{}"
+        base = self.fmt.grouped_width
+        raw_checks: list[str] = []  # conditions on the record's cells (the others are on its values)
+
+        def cell_sql(index: int) -> str:
+            # A group's values (after the file's cells) are stored trimmed.
+            return f"s.c{index}" if index >= len(self.fmt.header) else cell.format(f"c{index}")
+
         for column, name in FEED_COLUMNS.items():
             index = self.fmt.columns.get(column)
-            if index is not None:
-                self.values[name] = cell.format(f"c{index}")
-        self.params.update(ws=python_whitespace(), price_re=SIMPLE_PRICE, quantity_re=SIMPLE_QUANTITY)
+            if index is None:
+                continue
+            if index < base:
+                self.values[name] = cell_sql(index)
+            else:
+                expr = self.fmt.derived[index - base]
+                self.values[name] = f"({expr.sql(cell_sql)})"
+                raw_checks += expr.checks(cell_sql)
+        if self.fmt.skip_at is not None:
+            # A row the preset skips is left to Python, which counts it.
+            skip = self.fmt.derived[self.fmt.skip_at - base]
+            raw_checks += [f"({skip.sql(cell_sql)}) <> '1'", *skip.checks(cell_sql)]
+        self.params.update(
+            ws=python_whitespace(), price_re=SIMPLE_PRICE, quantity_re=SIMPLE_QUANTITY, currency=self.fmt.currency
+        )
         self.checks += ["sku <> ''", "title <> ''", "price ~ %(price_re)s"]
         for name, expression in self.values.items():
             self.selected.append(f"{self._spelled(name, expression)} AS {name}")
+        if raw_checks:
+            self.selected.append(f"({' AND '.join(raw_checks)}) AS derivable")
+            self.checks.append("derivable")
         if "sale_price" in self.values:
             self.checks.append("(sale_price = '' OR sale_price ~ %(price_re)s)")
         if "quantity" in self.values:
@@ -108,7 +129,7 @@ class RecordSql:
         """The Product fields from the selected (and checked) values under ``alias``."""
         found = {name: f"{alias}.{name}" for name in self.values}
         found["price"] = f"split_part({alias}.price, ' ', 1)::numeric"
-        found["currency"] = f"split_part({alias}.price, ' ', 2)"
+        found["currency"] = f"COALESCE(NULLIF(split_part({alias}.price, ' ', 2), ''), %(currency)s)"
         if "sale_price" in self.values:
             found["sale_price"] = f"NULLIF(split_part({alias}.sale_price, ' ', 1), '')::numeric"
         if "quantity" in self.values:
@@ -135,6 +156,7 @@ class StagedStatements:
     product_table: str
     compare: bool  # the vendor has products: records are compared with them (else all are new)
     dry_run: bool
+    extra: list[str] = field(default_factory=list)  # the group values added after the file's cells
 
     def repeated_skus(self) -> str:
         """The skus the file repeats, with their count: SQL writes none of their records.
@@ -158,7 +180,7 @@ class StagedStatements:
         WHERE still decides what is written.
         """
         record, raw = self.record, self.tables.raw
-        field_limit = csv.field_size_limit()
+        field_limit = CELL_LIMIT
         nonempty = " OR ".join(f"s.{c} <> ''" for c in self.cells)
         longer = " OR ".join(f"octet_length(s.{c}) > {field_limit}" for c in self.cells)
         new, joined, kept = self._comparison()
@@ -218,7 +240,7 @@ class StagedStatements:
 
     def python_rows(self) -> str:
         """The records of a range (%(lo)s to %(hi)s) that Python reads, with their cells, in order."""
-        cells = ", ".join(f"s.{c}" for c in self.cells)
+        cells = ", ".join(f"s.{c}" for c in [*self.cells, *self.extra])
         return (
             f"SELECT x.rec, x.nonempty, ARRAY[{cells}] FROM {self.tables.special} x JOIN {self.tables.raw} s "
             f"ON s.ctid = x.tid WHERE x.rec BETWEEN %(lo)s AND %(hi)s AND x.python ORDER BY x.rec"
