@@ -13,7 +13,7 @@ from background_tasks.admin import BackgroundTaskAdmin, InputSerializerFormMixin
 from background_tasks.uploads import with_upload_limit
 from wizamart.marketplace.models import Vendor
 
-from .forms import ColumnsForm, chosen_mapping, preset_field, source_column_formset
+from .forms import ColumnsForm, chosen_overrides, preset_field, source_column_formset
 from .mappings import columns_proposal, feed_preview, vendor_column_mapping_save
 from .models import MarketplaceImportJob, VendorColumnMapping
 from .presets import PRESETS
@@ -142,26 +142,27 @@ class MarketplaceImportJobAdmin(BackgroundTaskAdmin):
         opener = self.opener(state["feed"])
         proposal = columns_proposal(vendor=vendor, opener=opener, preset=state.get("preset") or "")
         header = proposal.header
-        initial = {"preset": proposal.fmt.preset if proposal.fmt else state.get("preset") or "", "key_column": None}
-        initial["key_column"] = next((i for i, cell in enumerate(header) if proposal.mapping.get(cell) == "id"), None)
-        initial["shown_preset"] = initial["preset"]
+        key = proposal.key
+        initial = {"preset": state.get("preset") or "", "shown_preset": state.get("preset") or ""}
+        initial["key_column"] = header.index(key) if key in header else None
         columns = ColumnsForm(request.POST or None, header=header, initial=initial)
         formset = source_column_formset(header, data=request.POST or None, mapping=proposal.mapping)
         fmt, problem = proposal.fmt, proposal.problem
         if request.method == "POST" and columns.is_valid() and formset.is_valid():
-            chosen_preset = columns.cleaned_data["preset"]
-            if chosen_preset != columns.cleaned_data["shown_preset"]:
+            if columns.cleaned_data["preset"] != columns.cleaned_data["shown_preset"]:
                 # Another preset: start over from its columns.
-                return self.columns_restart(request, state, chosen_preset)
+                return self.columns_restart(request, state, columns.cleaned_data["preset"])
             try:
-                mapping = chosen_mapping(header, columns, formset)
-                fmt = detect_format(opener, verify=False, preset=chosen_preset or None, mapping=mapping)
+                overrides = chosen_overrides(
+                    header, columns, formset, baseline=proposal.baseline, baseline_key=proposal.baseline_key
+                )
+                fmt = detect_format(opener, verify=False, preset=proposal.preset or None, mapping=overrides)
             except (ValidationError, FeedUnusable) as exc:
                 columns.add_error(None, exc.messages if isinstance(exc, ValidationError) else str(exc))
                 fmt, problem = None, ""
             else:
                 if "_start" in request.POST:
-                    return self.start_import(request, state, vendor, fmt)
+                    return self.start_import(request, state, vendor, preset=proposal.preset, overrides=overrides, fmt=fmt)
                 problem = ""
         return self.render_columns(request, state, vendor, proposal, columns, formset, fmt, problem)
 
@@ -177,10 +178,10 @@ class MarketplaceImportJobAdmin(BackgroundTaskAdmin):
         token = signing.dumps({**state, "preset": preset}, salt=UPLOAD_SALT, compress=True)
         return HttpResponseRedirect(f"{request.path}?{urlencode({'upload': token})}")
 
-    def start_import(self, request, state: dict, vendor, fmt):
+    def start_import(self, request, state: dict, vendor, *, preset: str, overrides: dict[str, str], fmt):
         """Keep the mapping for the vendor's next files with these columns, and start the import."""
         vendor_column_mapping_save(
-            vendor=vendor, header=fmt.header, preset=fmt.preset or "", mapping=fmt.mapping, updated_by=triggered_by_admin(request)
+            vendor=vendor, header=fmt.header, preset=preset, mapping=overrides, updated_by=triggered_by_admin(request)
         )
         job = product_import_create(
             vendor=vendor,
@@ -190,8 +191,8 @@ class MarketplaceImportJobAdmin(BackgroundTaskAdmin):
             marketplace=state.get("marketplace") or "letzshop",
             dry_run=bool(state.get("dry_run")),
             deactivate_missing=bool(state.get("deactivate_missing")),
-            preset=fmt.preset or "",
-            mapping=fmt.mapping,
+            preset=preset,
+            mapping=overrides,
         )
         self.log_addition(request, job, [{"added": {}}])
         return self.response_add(request, job)

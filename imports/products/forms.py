@@ -20,9 +20,7 @@ def preset_field(*, label: str = "Preset", help_text: str = "") -> forms.ChoiceF
 class SourceColumnForm(forms.Form):
     """One source column of the file and the feed field it goes to (the key column goes to ``id``)."""
 
-    field = forms.ChoiceField(
-        choices=[("", IGNORE_LABEL), *((name, name) for name in FEED_COLUMNS if name != "id")], required=False
-    )
+    field = forms.ChoiceField(choices=[("", IGNORE_LABEL), *((name, name) for name in FEED_COLUMNS)], required=False)
 
 
 class BaseSourceColumnFormSet(forms.BaseFormSet):
@@ -46,7 +44,7 @@ def source_column_formset(header: list[str], *, data=None, mapping: dict[str, st
         SourceColumnForm, formset=BaseSourceColumnFormSet, extra=0, min_num=len(header), max_num=len(header),
         absolute_max=max(len(header), 1),
     )
-    initial = [{"field": "" if (mapping or {}).get(cell) == "id" else (mapping or {}).get(cell, "")} for cell in header]
+    initial = [{"field": (mapping or {}).get(cell, "")} for cell in header]
     return FormSet(data=data, initial=None if data is not None else initial, prefix="columns", header=header)
 
 
@@ -65,19 +63,23 @@ class ColumnsForm(forms.Form):
         self.fields["key_column"].choices = [("", "— choose —"), *((i, cell or f"(column {i + 1})") for i, cell in enumerate(header))]
 
 
-def chosen_mapping(header: list[str], columns: ColumnsForm, formset) -> dict[str, str]:
-    """The mapping the user chose (source header -> feed column); raise ValidationError naming what is wrong."""
-    key = columns.cleaned_data["key_column"]
-    mapping: dict[str, str] = {}
-    for index, form in enumerate(formset.forms):
-        target = "id" if index == key else form.cleaned_data.get("field", "")
-        if index == key and form.cleaned_data.get("field"):
-            raise ValidationError(
-                f"The key column {header[index]!r} goes to id; it cannot also go to {form.cleaned_data['field']!r}."
-            )
-        if header[index] in mapping and mapping[header[index]] != target:
-            raise ValidationError(f"Two columns are named {header[index]!r}: they must go to the same field.")
-        mapping[header[index]] = target
-    if errors := mapping_errors(mapping):
+def chosen_overrides(header: list[str], columns: ColumnsForm, formset, *, baseline: dict[str, str], baseline_key) -> dict[str, str]:
+    """The columns the user set apart from how the preset reads them (source header -> feed column),
+    the key column included; raise ValidationError naming what is wrong."""
+    key = header[columns.cleaned_data["key_column"]]
+    overrides: dict[str, str] = {}
+    for cell, form in zip(header, formset.forms, strict=True):
+        target = form.cleaned_data.get("field", "")
+        if cell == key:
+            if target not in ("", "id"):
+                raise ValidationError(f"The key column {cell!r} goes to id; it cannot also go to {target!r}.")
+            continue
+        if target == "id" and baseline.get(cell) != "id":
+            raise ValidationError(f"Column {cell!r} cannot go to id: the key column ({key!r}) does.")
+        if target != baseline.get(cell, ""):
+            overrides[cell] = target
+    if key != baseline_key:
+        overrides[key] = "id"
+    if errors := mapping_errors(overrides, complete=False):
         raise ValidationError(errors)
-    return mapping
+    return overrides

@@ -31,12 +31,13 @@ def vendor_column_mapping_for(*, vendor: Vendor, header: list[str] | None) -> Ve
 def vendor_column_mapping_save(
     *, vendor: Vendor, header: list[str], preset: str, mapping: dict[str, str], updated_by: str = ""
 ) -> VendorColumnMapping:
-    """Keep ``mapping`` (source header -> feed column) as the vendor's, for files with ``header``'s columns."""
+    """Keep ``preset`` and ``mapping`` (source header -> feed column, on top of the preset) as the vendor's,
+    for its files with ``header``'s columns."""
     saved, _ = VendorColumnMapping.objects.update_or_create(
         vendor=vendor,
         defaults={
             "preset": preset,
-            "mapping": {cell: mapping.get(cell, "") for cell in header},
+            "mapping": {cell: target for cell, target in mapping.items() if cell in header},
             "header_signature": header_signature(header),
             "updated_by": updated_by[:100],
         },
@@ -56,31 +57,59 @@ class ColumnsProposal:
     """What the mapping screen starts from: the file's columns and how they would be read."""
 
     header: list[str]
-    mapping: dict[str, str]  # source header -> feed column ("" ignored), prefilled
+    preset: str  # the preset the columns are read with ("" none)
+    baseline: dict[str, str]  # how that preset (or the usual names) reads each column: source -> feed column or ""
+    baseline_key: str | None  # the column the preset takes the key (id) from
+    overrides: dict[str, str]  # the saved mapping's columns, on top of the preset
     fmt: FeedFormat | None  # None: the file cannot be read as it stands (unknown format)
     problem: str = ""  # why not, for the user
-    saved: VendorColumnMapping | None = None  # the vendor's saved mapping, when it applied
+    saved: VendorColumnMapping | None = None  # the vendor's saved mapping, when it applies
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        return {**self.baseline, **self.overrides}
+
+    @property
+    def key(self) -> str | None:
+        return next((cell for cell, target in self.overrides.items() if target == "id"), self.baseline_key)
 
 
-def columns_proposal(*, vendor: Vendor, opener: Opener, preset: str = "") -> ColumnsProposal:
-    """Detect how a feed's columns would be read: the vendor's saved mapping for these columns, else
-    the preset (given or detected), else the usual column names. Raise FeedUnusable when the file has
-    no header at all (nothing to map)."""
+def key_column(mapping: dict[str, str]) -> str | None:
+    """The source column an applied mapping takes the key from (of several, the last: a shop's sku column
+    comes after its internal id)."""
+    return next((cell for cell, target in reversed(mapping.items()) if target == "id"), None)
+
+
+def _read_as(opener: Opener, preset: str) -> tuple[list[str], dict[str, str], FeedFormat | None, str]:
+    """Header, each column's feed column, the format (None if it cannot be read so) and why not."""
     try:
         fmt = detect_format(opener, verify=False, preset=preset or None)
     except FeedUnusable as exc:
         if not exc.header:
             raise
-        header = exc.header
-        guess = {cell: feed_column(cell) or "" for cell in header}
-        fmt, problem = None, str(exc)
-    else:
-        header, guess, problem = fmt.header, fmt.mapping, ""
+        return exc.header, {cell: feed_column(cell) or "" for cell in exc.header}, None, str(exc)
+    return fmt.header, applied_mapping(fmt), fmt, ""
+
+
+def columns_proposal(*, vendor: Vendor, opener: Opener, preset: str = "") -> ColumnsProposal:
+    """How a feed's columns would be read: with the vendor's saved mapping for these columns (unless a
+    preset is asked for), else the preset (asked for or recognised), else the usual column names.
+    Raise FeedUnusable when the file has no header at all (nothing to map)."""
+    header, baseline, fmt, problem = _read_as(opener, preset)
     saved = None if preset else vendor_column_mapping_for(vendor=vendor, header=header)
+    overrides: dict[str, str] = {}
     if saved is not None:
-        fmt = detect_format(opener, verify=False, preset=saved.preset or None, mapping=saved.mapping)
-        return ColumnsProposal(header=fmt.header, mapping=fmt.mapping, fmt=fmt, saved=saved)
-    return ColumnsProposal(header=header, mapping=guess, fmt=fmt, problem=problem)
+        if saved.preset != (fmt.preset if fmt else ""):
+            header, baseline, fmt, problem = _read_as(opener, saved.preset)
+        overrides = {cell: target for cell, target in saved.mapping.items() if cell in header}
+        try:
+            fmt, problem = detect_format(opener, verify=False, preset=saved.preset or None, mapping=overrides), ""
+        except FeedUnusable as exc:
+            fmt, problem = None, str(exc)
+    return ColumnsProposal(
+        header=header, preset=(fmt.preset if fmt else None) or (saved.preset if saved else preset) or "",
+        baseline=baseline, baseline_key=key_column(baseline), overrides=overrides, fmt=fmt, problem=problem, saved=saved,
+    )
 
 
 def feed_preview(opener: Opener, fmt: FeedFormat, *, rows: int = 5) -> tuple[list[str], list[PreviewRow]]:

@@ -43,8 +43,9 @@ class FeedUrlField(serializers.CharField):
 MAX_MAPPED_COLUMNS = 500
 MAPPING_DESCRIPTION = (
     "How the file's columns are read: source column header (as in the file) -> feed column, or \"\" to ignore "
-    "the column. Columns 'id' (the key), 'title' and 'price' must each come from one column; columns it does not "
-    "name are read as the preset (or the usual column names) says. Kept for the vendor's next files with the same columns."
+    "the column. Applied on top of the preset (given, or recognised from the header); without a `preset` parameter, "
+    "'id' (the key column), 'title' and 'price' must each come from one column of the mapping. "
+    "Kept for the vendor's next files with the same columns."
 )
 # The "column-mapping" format: an object of that shape (tests turn it into examples the API accepts).
 MAPPING_SCHEMA = {
@@ -57,8 +58,11 @@ MAPPING_SCHEMA = {
 }
 
 
-def mapping_errors(mapping: dict[str, str]) -> list[str]:
-    """What is wrong with a column mapping (source header -> feed column), as messages for the vendor."""
+def mapping_errors(mapping: dict[str, str], *, complete: bool = True) -> list[str]:
+    """What is wrong with a column mapping (source header -> feed column), as messages for the vendor.
+
+    ``complete``: the mapping alone says where id, title and price come from (no preset does).
+    """
     errors = []
     for source, target in mapping.items():
         if target and target not in FEED_COLUMNS:
@@ -70,7 +74,7 @@ def mapping_errors(mapping: dict[str, str]) -> list[str]:
     for target, sources in targets.items():
         if len(sources) > 1 and target in FEED_COLUMNS:
             errors.append(f"Only one column can go to {target!r} (got {', '.join(map(repr, sources))}).")
-    missing = [name for name in REQUIRED_COLUMNS if name not in targets]
+    missing = [name for name in REQUIRED_COLUMNS if name not in targets] if complete else []
     if missing:
         errors.append(f"No column goes to {', '.join(map(repr, missing))}: {', '.join(REQUIRED_COLUMNS)} are required.")
     return errors
@@ -96,7 +100,7 @@ class ColumnMappingField(serializers.Field):
         if len(data) > MAX_MAPPED_COLUMNS:
             self.fail("too_many")
         mapping = {str(source): target.strip() for source, target in data.items()}
-        if errors := mapping_errors(mapping):
+        if errors := mapping_errors(mapping, complete=False):
             raise serializers.ValidationError(errors)
         return mapping
 
@@ -159,6 +163,8 @@ class ProductImportInputSerializer(TaskInputSerializer):
         return value
 
     def validate(self, attrs):
+        if attrs.get("mapping") and not attrs.get("preset") and (errors := mapping_errors(attrs["mapping"])):
+            raise serializers.ValidationError({"mapping": errors})
         if attrs.get("upload") and attrs.get("source_url"):
             raise serializers.ValidationError({"file": ["Send either a file or a source_url, not both."]})
         if not attrs.get("upload") and not attrs.get("source_url"):

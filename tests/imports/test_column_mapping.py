@@ -35,19 +35,19 @@ EXPECTED = {"A-1": ("Fahrradlampe", Decimal("12.50"), 4), "A-2": ("Klingel", Dec
 
 
 def test_given_mapping_imports_an_unknown_format_and_is_reported(run_import, unknown_feed, vendor, write_path):
-    job = run_import(unknown_feed, column_mapping=MAPPING)
+    job = run_import(unknown_feed, requested_mapping=MAPPING)
 
     assert job.status == TaskStatus.COMPLETED, job.error_message
     assert stored_products(vendor) == EXPECTED
     details = job.get_details()
     assert details["column_mapping"] == MAPPING
     assert details["preset"] is None
-    assert details["file"]["mapping"] == "given"
+    assert details["file"]["mapping_from"] == "given"
     assert details["file"]["ignored_columns"] == ["Intern"]
 
 
 def test_given_mapping_is_saved_for_the_vendor(run_import, unknown_feed, vendor):
-    run_import(unknown_feed, column_mapping=MAPPING)
+    run_import(unknown_feed, requested_mapping=MAPPING)
 
     saved = VendorColumnMapping.objects.get(vendor=vendor)
     assert saved.mapping == MAPPING
@@ -62,7 +62,7 @@ def test_saved_mapping_reads_the_next_file_with_the_same_columns(run_import, fee
 
     assert job.status == TaskStatus.COMPLETED, job.error_message
     assert stored_products(vendor) == {"A-3": ("Sattel", Decimal("40.00"), 1)}
-    assert job.file_info["mapping"] == "saved"
+    assert job.file_info["mapping_from"] == "saved"
     assert job.column_mapping == MAPPING
 
 
@@ -81,10 +81,10 @@ def test_given_mapping_beats_the_saved_one(run_import, unknown_feed, vendor):
         vendor=vendor, header=HEADER.split(";"), preset="", mapping={**MAPPING, "Intern": "title", "Bezeichnung": ""}
     )
 
-    job = run_import(unknown_feed, column_mapping=MAPPING)
+    job = run_import(unknown_feed, requested_mapping=MAPPING)
 
     assert stored_products(vendor) == EXPECTED
-    assert job.file_info["mapping"] == "given"
+    assert job.file_info["mapping_from"] == "given"
     assert VendorColumnMapping.objects.get(vendor=vendor).mapping == MAPPING
 
 
@@ -137,7 +137,7 @@ def test_api_takes_a_mapping_object_in_json(staff_client, vendor):
     response = staff_client.post(URL, body, format="json")
 
     assert response.status_code == 202, response.json()
-    assert MarketplaceImportJob.objects.get().column_mapping == MAPPING
+    assert MarketplaceImportJob.objects.get().requested_mapping == MAPPING
 
 
 @pytest.mark.parametrize(
