@@ -198,7 +198,11 @@ class MarketplaceImportJobAdmin(BackgroundTaskAdmin):
         return self.response_add(request, job)
 
     def render_columns(self, request, state, vendor, proposal, columns, formset, fmt, problem):
-        preview_columns, preview_rows = feed_preview(self.opener(state["feed"]), fmt, rows=PREVIEW_ROWS) if fmt else ([], [])
+        if fmt is not None:
+            fmt.currency = vendor.default_currency  # prices without a currency read as the import will
+            preview_columns, preview_rows = feed_preview(self.opener(state["feed"]), fmt, rows=PREVIEW_ROWS)
+        else:
+            preview_columns, preview_rows = [], []
         preset = PRESETS.get(fmt.preset) if fmt and fmt.preset else None
         context = {
             **self.admin_site.each_context(request),

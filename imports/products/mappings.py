@@ -8,7 +8,7 @@ from wizamart.marketplace.models import Vendor
 
 from .models import VendorColumnMapping, header_signature
 from .presets import PRESETS
-from .reading import FeedFormat, FeedRows, FeedUnusable, Opener, detect_format, row_parser
+from .reading import FeedFormat, FeedRows, FeedUnusable, Opener, SkipRow, detect_format, row_parser
 
 # A Product field's name as the feed calls it (the preview's column headings).
 FEED_NAMES = {field: column for column, field in FEED_COLUMNS.items()}
@@ -121,6 +121,8 @@ def feed_preview(opener: Opener, fmt: FeedFormat, *, rows: int = 5) -> tuple[lis
         for line, cells in FeedRows(opener, fmt):
             try:
                 preview.append(PreviewRow(line=line, values=["" if v is None else str(v) for v in parse(cells)]))
+            except SkipRow as exc:
+                preview.append(PreviewRow(line=line, values=[], error=f"Skipped: {exc}"))
             except FeedValueError as exc:
                 preview.append(PreviewRow(line=line, values=[], error=str(exc)))
             if len(preview) >= rows:

@@ -169,3 +169,47 @@ def test_a_url_import_starts_at_once(admin_client, vendor):
 
     assert response.status_code == 302
     assert MarketplaceImportJob.objects.get().source_url == "https://feeds.example.com/a.csv"
+
+
+WOO = (
+    b"ID,Type,SKU,Name,Regular price,Sale price,Stock,In stock?\n"
+    b"11,variable,W-TEE,T-shirt,,,,1\n"
+    b"12,simple,W-1,Lampe,20,,3,1\n"
+    b"13,simple,W-2,Klingel,5,4,0,0\n"
+)
+
+
+def test_a_shop_export_shows_its_preset_and_imports_as_it_means(admin_client, vendor, django_capture_on_commit_callbacks):
+    columns_url = upload_feed(admin_client, vendor, WOO).url
+    html = admin_client.get(columns_url).content.decode()
+
+    assert "WooCommerce product CSV" in html
+    # The shop's sku column is the key, not its internal id; the parent row is skipped, as the import will.
+    assert re.search(r'<option value="2" selected>SKU</option>', html)
+    assert "Skipped:" in html
+    header = WOO.decode().split("\n", 1)[0].split(",")
+    untouched = {f"columns-{i}-field": selected(html, i) for i in range(len(header))}
+    data = {**columns_post(header, {}, "SKU"), **untouched}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(columns_url, data)
+
+    job = MarketplaceImportJob.objects.get()
+    assert (job.requested_preset, job.requested_mapping, job.preset) == ("woocommerce", {}, "woocommerce")
+    assert sorted(Product.objects.filter(vendor=vendor).values_list("sku", flat=True)) == ["W-1", "W-2"]
+
+
+def test_changing_the_key_column_of_a_preset_is_kept_as_an_override(admin_client, vendor, django_capture_on_commit_callbacks):
+    columns_url = upload_feed(admin_client, vendor, WOO).url
+    html = admin_client.get(columns_url).content.decode()
+    header = WOO.decode().split("\n", 1)[0].split(",")
+    data = {**columns_post(header, {}, "ID"), **{f"columns-{i}-field": selected(html, i) for i in range(len(header))}}
+    data["columns-2-field"] = "mpn"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(columns_url, data)
+
+    job = MarketplaceImportJob.objects.get()
+    assert job.requested_mapping == {"ID": "id", "SKU": "mpn"}
+    assert VendorColumnMapping.objects.get(vendor=vendor).mapping == {"ID": "id", "SKU": "mpn"}
+    assert sorted(Product.objects.filter(vendor=vendor).values_list("sku", "mpn")) == [("12", "W-1"), ("13", "W-2")]
