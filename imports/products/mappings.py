@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from wizamart.marketplace.feed import FEED_COLUMNS, FeedValueError, feed_column
 from wizamart.marketplace.models import Vendor
@@ -120,7 +121,7 @@ def feed_preview(opener: Opener, fmt: FeedFormat, *, rows: int = 5) -> tuple[lis
     try:
         for line, cells in FeedRows(opener, fmt):
             try:
-                preview.append(PreviewRow(line=line, values=["" if v is None else str(v) for v in parse(cells)]))
+                preview.append(PreviewRow(line=line, values=[_shown(value) for value in parse(cells)]))
             except SkipRow as exc:
                 preview.append(PreviewRow(line=line, values=[], error=f"Skipped: {exc}"))
             except FeedValueError as exc:
@@ -130,6 +131,13 @@ def feed_preview(opener: Opener, fmt: FeedFormat, *, rows: int = 5) -> tuple[lis
     except (FeedUnusable, UnicodeDecodeError) as exc:
         preview.append(PreviewRow(line=preview[-1].line + 1 if preview else fmt.skip_records + 1, values=[], error=str(exc)))
     return columns, preview
+
+
+def _shown(value) -> str:
+    """A parsed value as the product will hold it (prices with their 2 decimals)."""
+    if value is None:
+        return ""
+    return f"{value:.2f}" if isinstance(value, Decimal) else str(value)
 
 
 def applied_mapping(fmt: FeedFormat) -> dict[str, str]:

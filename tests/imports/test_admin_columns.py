@@ -92,7 +92,7 @@ def test_next_upload_with_the_same_columns_is_prefilled_from_the_saved_mapping(a
     html = admin_client.get(upload_feed(admin_client, vendor).url).content.decode()
 
     assert 'id="saved-mapping"' in html
-    assert "Usual feed columns" in html
+    assert "The vendor's own columns" in html
     assert re.search(r'<option value="0" selected>Artikelnummer</option>', html)
     assert [selected(html, i) for i in range(5)] == ["id", "title", "price", "quantity", ""]
     assert "<td>A-1</td><td>Fahrradlampe</td>" in html
