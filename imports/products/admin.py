@@ -11,6 +11,7 @@ from django.utils.http import urlencode
 
 from background_tasks.admin import BackgroundTaskAdmin, InputSerializerFormMixin, triggered_by_admin
 from background_tasks.uploads import with_upload_limit
+from wizamart.marketplace.feed import FEED_COLUMNS
 from wizamart.marketplace.models import Vendor
 
 from .forms import ColumnsForm, chosen_overrides, preset_field, source_column_formset
@@ -70,6 +71,14 @@ class MarketplaceImportJobAdmin(BackgroundTaskAdmin):
     create_service = staticmethod(product_import_create)
     # The task page's results summary: counts, first rejected rows, the error report link.
     details_template = "admin/imports/product_import_summary.html"
+
+    def get_details_context(self, job, details: dict) -> dict:
+        """The columns the import read, for the summary: "Artikelnummer → id, Preis → price"."""
+        preset = PRESETS.get(details.get("preset") or "")
+        order = {name: position for position, name in enumerate(FEED_COLUMNS)}
+        pairs = sorted(((order.get(t, len(order)), s, t) for s, t in (details.get("column_mapping") or {}).items() if t))
+        mapped = [f"{source} → {target}" for _, source, target in pairs]
+        return {"mapped_columns": mapped, "preset_label": preset.label if preset else ""}
 
     def get_urls(self):
         """The add view stops reading an upload at the import's size limit (as the API does)."""

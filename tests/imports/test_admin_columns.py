@@ -71,6 +71,8 @@ def test_mapping_screen_starts_the_import_and_keeps_the_mapping(admin_client, ve
     assert job.rejected_sample[0]["line"] == 3
     # Kept: the columns set by hand (those the usual names do not read).
     assert VendorColumnMapping.objects.get(vendor=vendor).mapping == {cell: f for cell, f in MAPPING.items() if f}
+    summary = admin_client.get(f"/admin/imports/marketplaceimportjob/{job.pk}/summary/").content.decode()
+    assert "<th>Columns</th><td>Artikelnummer → id, Bezeichnung → title, Preis → price, Lagerbestand → quantity</td>" in summary
 
 
 def test_preview_shows_the_first_rows_as_imported_and_their_errors(admin_client, vendor):
