@@ -49,7 +49,7 @@ class ProductImportForm(InputSerializerFormMixin, forms.ModelForm):
 
     class Meta:
         model = MarketplaceImportJob
-        fields = ("vendor", "marketplace", "source_url", "preset", "dry_run", "deactivate_missing")
+        fields = ("vendor", "marketplace", "source_url", "dry_run", "deactivate_missing")
 
     def clean(self):
         if self.upload_over_limit:

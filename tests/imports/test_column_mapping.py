@@ -205,3 +205,47 @@ def test_command_refuses_bad_preset_or_mapping(unknown_file, vendor, options, me
         call_command("import_products", str(unknown_file), "--vendor", vendor.code, *options)
 
     assert not MarketplaceImportJob.objects.exists()
+
+
+# --- presets by name -------------------------------------------------------------------------
+
+# A WooCommerce export whose header alone would not say so (the columns a shop may leave out).
+WOO = b"ID,SKU,Name,Regular price,Stock\n7,W-1,Lampe,20,3\n8,W-2,Klingel,5,0\n"
+
+
+def test_api_preset_reads_the_file_as_that_shop_format(staff_client, vendor, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            URL, {"vendor": vendor.code, "file": upload(WOO), "preset": "woocommerce"}, format="multipart"
+        )
+
+    assert response.status_code == 202, response.json()
+    details = staff_client.get(response.json()["status_url"]).json()["details"]
+    assert details["preset"] == "woocommerce"
+    assert details["column_mapping"]["SKU"] == "id"
+    assert sorted(Product.objects.filter(vendor=vendor).values_list("sku", flat=True)) == ["W-1", "W-2"]
+    saved = VendorColumnMapping.objects.get(vendor=vendor)
+    assert (saved.preset, saved.mapping) == ("woocommerce", {})
+
+
+def test_preset_with_a_partial_mapping_is_accepted(staff_client, vendor):
+    body = {"vendor": vendor.code, "source_url": "https://feeds.example.com/a.csv", "preset": "woocommerce", "mapping": {"Stock": ""}}
+
+    response = staff_client.post(URL, body, format="json")
+
+    assert response.status_code == 202, response.json()
+    job = MarketplaceImportJob.objects.get()
+    assert (job.requested_preset, job.requested_mapping) == ("woocommerce", {"Stock": ""})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_command_imports_with_a_preset(tmp_path, capsys):
+    vendor = VendorFactory(code="lampen")
+    path = tmp_path / "woo.csv"
+    path.write_bytes(WOO)
+
+    call_command("import_products", str(path), "--vendor", "lampen", "--preset", "woocommerce", "--wait")
+
+    assert "Rows: 2 total, 2 created" in capsys.readouterr().out
+    assert MarketplaceImportJob.objects.get().preset == "woocommerce"
+    assert Product.objects.get(vendor=vendor, sku="W-1").quantity == 3
