@@ -133,15 +133,18 @@ def _write_staged_batch(run: ImportRun, staged: StagedFeed, batch: StagedBatch, 
     counts.unchanged += batch.done - batch.created - batch.updated
     if not batch.rest:
         return
-    lines = staged.lines([rec for rec, _ in batch.rest])
     parsed = ParsedBatch()
+    rejected = []
     for rec, cells in batch.rest:
         try:
             parsed.rows.append(parse(cells))
         except SkipRow:
             parsed.skipped += 1
         except FeedValueError as exc:
-            parsed.rejected.append((lines[rec], cells, str(exc), sku_cell(cells, run.fmt)))
+            rejected.append((rec, cells, str(exc)))
+    # Only the rejected rows need their line (counting lines reads every record's text before them).
+    lines = staged.lines([rec for rec, _, _ in rejected])
+    parsed.rejected = [(lines[rec], cells, reason, sku_cell(cells, run.fmt)) for rec, cells, reason in rejected]
     finish_batch(parsed, run.writer)
     report_rejected(parsed, run)
     if parsed.skus:

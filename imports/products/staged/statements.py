@@ -1,6 +1,7 @@
 """The SQL of the staged import, built from the file's header and what the scan found: one statement a method."""
 from __future__ import annotations
 
+import csv
 import functools
 from dataclasses import dataclass, field
 
@@ -180,7 +181,7 @@ class StagedStatements:
         WHERE still decides what is written.
         """
         record, raw = self.record, self.tables.raw
-        field_limit = CELL_LIMIT
+        field_limit = min(CELL_LIMIT, csv.field_size_limit())
         nonempty = " OR ".join(f"s.{c} <> ''" for c in self.cells)
         longer = " OR ".join(f"octet_length(s.{c}) > {field_limit}" for c in self.cells)
         new, joined, kept = self._comparison()
