@@ -34,6 +34,12 @@ def python_whitespace() -> str:
 
 
 @functools.cache
+def whitespace_but_space() -> str:
+    """A regular expression matching any character str.strip() removes but the space."""
+    return "[" + "".join(f"\\u{ord(ch):04x}" for ch in python_whitespace() if ch != " ") + "]"
+
+
+@functools.cache
 def known_spellings(column: str) -> dict[str, str]:
     """The usual spellings of each availability or condition ('in stock', 'In_Stock', 'NEW' ...)
     with what the Python parser reads them as, the likeliest first; others go to Python."""
@@ -94,7 +100,8 @@ class RecordSql:
             skip = self.fmt.derived[self.fmt.skip_at - base]
             raw_checks += [f"({skip.sql(cell_sql)}) <> '1'", *skip.checks(cell_sql)]
         self.params.update(
-            ws=python_whitespace(), price_re=SIMPLE_PRICE, quantity_re=SIMPLE_QUANTITY, currency=self.fmt.currency
+            ws=python_whitespace(), price_re=SIMPLE_PRICE, quantity_re=SIMPLE_QUANTITY, currency=self.fmt.currency,
+            ws_not_space=whitespace_but_space(),
         )
         self.checks += ["sku <> ''", "title <> ''", "price ~ %(price_re)s"]
         for name, expression in self.values.items():
