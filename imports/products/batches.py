@@ -35,8 +35,23 @@ class ParsedBatch:
     firsts: object = None
     first_count: int = 0
     finals: object = None
-    repeats_unchanged: int = 0
-    repeats_updated: int = 0
+    carried: object = None  # the last rows of skus an earlier batch applied
+    repeated: int = 0  # rows whose sku an earlier accepted row of the file had
+
+
+class SeenSkus:
+    """The skus of the rows accepted so far, to tell a repeated sku's later rows; ``only`` limits
+    it to skus known to repeat (the staged path knows them before reading a row)."""
+
+    def __init__(self, only: set[str] | None = None):
+        self.only = only
+        self.skus: set[str] = set()
+
+    def add(self, skus) -> None:
+        if self.only is None:
+            self.skus.update(skus)
+        elif self.only:
+            self.skus.update(sku for sku in skus if sku in self.only)
 
 
 def sku_cell(cells: list[str], fmt: FeedFormat) -> str:
@@ -51,6 +66,7 @@ def parsed_batches(*, opener: Opener, fmt: FeedFormat, size: int, writer: Produc
     """
     rows = FeedRows(opener, fmt)
     parse = row_parser(fmt)
+    seen = SeenSkus()
     batch = ParsedBatch()
     with closing(iter(rows)) as records:
         for line, cells in records:
@@ -64,49 +80,57 @@ def parsed_batches(*, opener: Opener, fmt: FeedFormat, size: int, writer: Produc
                 continue
             if len(batch.rows) >= size:
                 batch.position = rows.position()
-                yield finish_batch(batch, writer)
+                yield finish_batch(batch, writer, seen)
                 batch = ParsedBatch()
     if batch.rows or batch.rejected or batch.skipped:
         batch.position = rows.position()
-        yield finish_batch(batch, writer)
+        yield finish_batch(batch, writer, seen)
 
 
-def finish_batch(batch: ParsedBatch, writer: ProductWriter) -> ParsedBatch:
+def finish_batch(batch: ParsedBatch, writer: ProductWriter, seen: SeenSkus) -> ParsedBatch:
     """Derive a parsed batch's counts and skus once (every record is accepted or rejected), then plan it."""
     batch.total = len(batch.rows) + len(batch.rejected)
     batch.skus = [*map(_first, batch.rows), *(sku for _, _, _, sku in batch.rejected if sku)]
-    plan_batch(batch, writer)
+    plan_batch(batch, writer, seen)
     return batch
 
 
-def plan_batch(batch: ParsedBatch, writer: ProductWriter) -> None:
-    """Plan a batch's writes in file order: a repeated sku updates (or leaves) what its earlier row wrote.
+def plan_batch(batch: ParsedBatch, writer: ProductWriter, seen: SeenSkus) -> None:
+    """Plan a batch's writes in file order: a repeated sku's later rows update what its first row wrote.
 
-    Pure Python on the batch alone (the reading thread runs it): each sku's first row is
-    applied, then its last row if that differs; repeats in between only count.
+    Pure Python on the batch alone (the reading thread runs it): each sku's first row is applied
+    and counted (created, updated or unchanged), then its last row if that differs; every later
+    row of an sku counts as repeated (the last one wins), whether it is in this batch or a later one.
     """
     rows, batch.rows = batch.rows, []
+    carried: dict[str, tuple] = {}
+    if seen.skus:
+        earlier = [values for values in rows if values[0] in seen.skus]
+        if earlier:
+            rows = [values for values in rows if values[0] not in seen.skus]
+            carried = {values[0]: values for values in earlier}  # each sku's last row
+            batch.repeated += len(earlier)
     firsts, finals = rows, []
     if len(set(map(_first, rows))) != len(rows):  # an sku repeats within the batch
         first: dict[str, tuple] = {}
         last: dict[str, tuple] = {}
         for values in rows:
             sku = values[0]
-            previous = last.get(sku)
-            if previous is None:
-                first[sku] = values
-            elif values == previous:
-                batch.repeats_unchanged += 1
+            if sku in last:
+                batch.repeated += 1
             else:
-                batch.repeats_updated += 1
+                first[sku] = values
             last[sku] = values
         firsts = list(first.values())
         finals = [values for sku, values in last.items() if values is not first[sku] and values != first[sku]]
+    seen.add(map(_first, firsts))
     batch.first_count = len(firsts)
     if firsts:
         batch.firsts = writer.prepare(firsts)
     if finals and not writer.dry_run:
         batch.finals = writer.prepare(finals)
+    if carried and not writer.dry_run:
+        batch.carried = writer.prepare(list(carried.values()))
 
 
 def report_rejected(batch: ParsedBatch, run: ImportRun) -> None:
@@ -124,8 +148,7 @@ def report_rejected(batch: ParsedBatch, run: ImportRun) -> None:
 def write_batch(writer: ProductWriter, batch: ParsedBatch, counts: ImportCounts) -> None:
     """Write a planned batch: its skus, each sku's first row, then the final rows of repeated skus."""
     writer.remember(batch.skus)
-    counts.unchanged += batch.repeats_unchanged
-    counts.updated += batch.repeats_updated
+    counts.repeated += batch.repeated
     if batch.first_count:
         created, updated = writer.apply(batch.firsts)
         counts.created += created
@@ -133,6 +156,8 @@ def write_batch(writer: ProductWriter, batch: ParsedBatch, counts: ImportCounts)
         counts.unchanged += batch.first_count - created - updated
     if batch.finals is not None:
         writer.apply(batch.finals)
+    if batch.carried is not None:
+        writer.apply(batch.carried)
 
 
 def _unusable_as_failure(batches: Iterable[ParsedBatch]) -> Iterator[ParsedBatch]:

@@ -117,12 +117,16 @@ def _items(text: str, sep: str) -> list[str]:
     return [item for item in (part.strip() for part in text.split(sep)) if item]
 
 
-def _items_sql(list_sql: str, sep: str) -> str:
-    """The non-empty trimmed items of a list cell, numbered: (t, n)."""
-    return (
-        f"SELECT btrim(p, {WS}) AS t, n FROM unnest(string_to_array({list_sql}, {quote(sep)})) WITH ORDINALITY u(p, n) "
-        f"WHERE btrim(p, {WS}) <> ''"
-    )
+def _split_sql(list_sql: str, sep: str) -> str:
+    """The non-empty items of a list cell as an array, trimmed of spaces: what _items() gives when the
+    cell holds no whitespace but spaces (see _plain_list_check)."""
+    spaced = f" *{re.escape(sep)} *"
+    return f"array_remove(regexp_split_to_array(btrim({list_sql}, ' '), {quote(spaced)}), '')"
+
+
+def _plain_list_check(list_sql: str) -> str:
+    """A list cell SQL splits as Python does: no whitespace in it but spaces."""
+    return f"{list_sql} !~ %(ws_not_space)s"
 
 
 @dataclass(frozen=True)
@@ -137,10 +141,10 @@ class First(Expr):
         return items[0] if items else ""
 
     def sql(self, cell):
-        return f"COALESCE((SELECT t FROM ({_items_sql(self.part.sql(cell), self.sep)}) i ORDER BY n LIMIT 1), '')"
+        return f"COALESCE(({_split_sql(self.part.sql(cell), self.sep)})[1], '')"
 
     def checks(self, cell):
-        return self.part.checks(cell)
+        return self.part.checks(cell) + [_plain_list_check(self.part.sql(cell))]
 
     def sources(self):
         return self.part.sources()
@@ -163,15 +167,14 @@ class Rest(Expr):
         return ",".join(item for item in items if item != other)
 
     def sql(self, cell):
-        items = _items_sql(self.part.sql(cell), self.sep)
+        items = _split_sql(self.part.sql(cell), self.sep)
         if self.without is None:
-            chosen = f"SELECT t FROM ({items}) i ORDER BY n OFFSET 1"
-        else:
-            chosen = f"SELECT t FROM ({items}) i WHERE t <> {self.without.sql(cell)} ORDER BY n"
-        return f"array_to_string(ARRAY({chosen}), ',')"
+            return f"array_to_string(({items})[2:], ',')"
+        return f"array_to_string(array_remove({items}, {self.without.sql(cell)}), ',')"
 
     def checks(self, cell):
-        return self.part.checks(cell) + (self.without.checks(cell) if self.without else [])
+        own = self.part.checks(cell) + [_plain_list_check(self.part.sql(cell))]
+        return own + (self.without.checks(cell) if self.without else [])
 
     def sources(self):
         return self.part.sources() | (self.without.sources() if self.without else set())
@@ -310,9 +313,9 @@ class ParentRow(Expr):
         conditions = [f"{o.sql(cell)} <> ''" for o in self.other]
         parent = f"{self.price.sql(cell)} = ''"
         if self.kind is not None:
-            kinds = ", ".join(quote(k) for k in self.kinds)
-            types = f"string_to_array(lower({self.kind.sql(cell)}), ',')"
-            parent += f" AND EXISTS (SELECT 1 FROM unnest({types}) k WHERE btrim(k, {WS}) IN ({kinds}))"
+            # The kind is ASCII (see checks): its items are trimmed of spaces only.
+            kinds = "|".join(re.escape(k) for k in self.kinds)
+            parent += f" AND lower({self.kind.sql(cell)}) ~ {quote(f'(^|,) *({kinds}) *(,|$)')}"
         else:
             parent += "".join(f" AND {m.sql(cell)} = ''" for m in self.marks)
         conditions.append(f"({parent})")

@@ -36,6 +36,8 @@ class MarketplaceImportJob(BackgroundTask):
     rows_rejected = models.PositiveIntegerField(default=0)
     # Rows that are not products of their own (a shop export's parent rows): outside rows_total.
     rows_skipped = models.PositiveIntegerField(default=0)
+    # Rows whose sku an earlier row of the file had: the last one wins, they count here only.
+    rows_repeated = models.PositiveIntegerField(default=0)
     rows_deactivated = models.PositiveIntegerField(default=0)
     duplicate_skus = models.PositiveIntegerField(default=0)
     rejected_sample = models.JSONField(default=list, blank=True)
@@ -83,6 +85,7 @@ class MarketplaceImportJob(BackgroundTask):
             "rows_unchanged": self.rows_unchanged,
             "rows_rejected": self.rows_rejected,
             "rows_skipped": self.rows_skipped,
+            "rows_repeated": self.rows_repeated,
             "rows_deactivated": self.rows_deactivated,
             "duplicate_skus": self.duplicate_skus,
             "rejected_rows": self.rejected_sample,

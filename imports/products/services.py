@@ -115,7 +115,7 @@ def product_import_execute(*, job: MarketplaceImportJob, progress: JobProgress) 
     """Import the job's feed into the vendor's products, one committed batch at a time."""
     _remove_old_report(job)
     MarketplaceImportJob.objects.filter(pk=job.pk).update(
-        rows_total=0, rows_created=0, rows_updated=0, rows_unchanged=0, rows_rejected=0, rows_skipped=0,
+        rows_total=0, rows_created=0, rows_updated=0, rows_unchanged=0, rows_rejected=0, rows_skipped=0, rows_repeated=0,
         rows_deactivated=0,
         duplicate_skus=0, rejected_sample=[], warnings=[], error_report="", file_info={},
     )
@@ -213,6 +213,7 @@ def _outcome(job: MarketplaceImportJob, counts: ImportCounts, deactivated: int, 
     parts = [
         f"{_plural(counts.total, 'row')}: {counts.created:,} {verb}created, {counts.updated:,} {verb}updated, "
         f"{counts.unchanged:,} unchanged, {counts.rejected:,} rejected"
+        + (f", {counts.repeated:,} repeated an earlier sku" if counts.repeated else "")
     ]
     if counts.skipped:
         parts.append(f"{_plural(counts.skipped, 'row')} skipped ({fmt.skip_reason})")

@@ -9,7 +9,7 @@ from background_tasks.jobs import JobFailed
 from wizamart.marketplace.feed import FeedValueError
 
 from ..conf import human_size, imports_settings
-from .batches import ParsedBatch, finish_batch, report_rejected, sku_cell, write_batch
+from .batches import ParsedBatch, SeenSkus, finish_batch, report_rejected, sku_cell, write_batch
 from .reading import FeedFormat, FeedUnusable, Opener, SkipRow, detect_format, row_parser
 from .run import ImportRun, save_counts
 from .staged import TABLE_PREFIX, NotStageable, StagedBatch, StagedFeed, staging_reason
@@ -108,6 +108,7 @@ def _load_progress(run: ImportRun, staged: StagedFeed):
 def write_staged_batches(run: ImportRun, staged: StagedFeed, *, batch_size: int) -> None:
     """Write the staged records batch by batch: plain rows in SQL, the others parsed in Python."""
     parse = row_parser(run.fmt)
+    seen = SeenSkus(only=staged.repeated_skus())
     batches = -(-staged.records // batch_size)
     share = 100 - STAGED_LOAD_PERCENT - 5
     found = staged.batches(batch_size)
@@ -117,14 +118,14 @@ def write_staged_batches(run: ImportRun, staged: StagedFeed, *, batch_size: int)
             # A batch, its rows for Python and the counts commit together (a batch run on the
             # second connection has committed its own writes there).
             with run.writer.batch():
-                _write_staged_batch(run, staged, next(found), parse=parse)
+                _write_staged_batch(run, staged, next(found), parse=parse, seen=seen)
                 save_counts(run.job, run.counts)
     finally:
         found.close()
         staged.close_helper()
 
 
-def _write_staged_batch(run: ImportRun, staged: StagedFeed, batch: StagedBatch, *, parse) -> None:
+def _write_staged_batch(run: ImportRun, staged: StagedFeed, batch: StagedBatch, *, parse, seen: SeenSkus) -> None:
     """Count what SQL wrote of a batch, then parse and write its other rows in Python."""
     counts = run.counts
     counts.total += batch.done
@@ -133,16 +134,19 @@ def _write_staged_batch(run: ImportRun, staged: StagedFeed, batch: StagedBatch, 
     counts.unchanged += batch.done - batch.created - batch.updated
     if not batch.rest:
         return
-    lines = staged.lines([rec for rec, _ in batch.rest])
     parsed = ParsedBatch()
+    rejected = []
     for rec, cells in batch.rest:
         try:
             parsed.rows.append(parse(cells))
         except SkipRow:
             parsed.skipped += 1
         except FeedValueError as exc:
-            parsed.rejected.append((lines[rec], cells, str(exc), sku_cell(cells, run.fmt)))
-    finish_batch(parsed, run.writer)
+            rejected.append((rec, cells, str(exc)))
+    # Only the rejected rows need their line (counting lines reads every record's text before them).
+    lines = staged.lines([rec for rec, _, _ in rejected])
+    parsed.rejected = [(lines[rec], cells, reason, sku_cell(cells, run.fmt)) for rec, cells, reason in rejected]
+    finish_batch(parsed, run.writer, seen)
     report_rejected(parsed, run)
     if parsed.skus:
         write_batch(run.writer, parsed, counts)

@@ -121,6 +121,12 @@ class StagedFeed:
         """Return the line each record starts on, as Python's csv module counts lines."""
         return self.line_numbers.lines(records)
 
+    def repeated_skus(self) -> set[str]:
+        """The skus the file repeats (their records are all read in Python)."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT sku FROM {self.tables.dup}")
+            return {row[0] for row in cursor.fetchall()}
+
     def duplicates(self, examples: int) -> tuple[int, list[str]]:
         """Like ProductWriter.duplicates(), from the repeated skus found before the check."""
         with connection.cursor() as cursor:

@@ -1,6 +1,7 @@
 """The SQL of the staged import, built from the file's header and what the scan found: one statement a method."""
 from __future__ import annotations
 
+import csv
 import functools
 from dataclasses import dataclass, field
 
@@ -30,6 +31,12 @@ CONVERTED = ("price", "sale_price", "quantity", "availability", "condition")
 def python_whitespace() -> str:
     """Every character str.strip() removes, for PostgreSQL's btrim()."""
     return "".join(ch for ch in map(chr, range(0x3001)) if ch.isspace())
+
+
+@functools.cache
+def whitespace_but_space() -> str:
+    """A regular expression matching any character str.strip() removes but the space."""
+    return "[" + "".join(f"\\u{ord(ch):04x}" for ch in python_whitespace() if ch != " ") + "]"
 
 
 @functools.cache
@@ -93,7 +100,8 @@ class RecordSql:
             skip = self.fmt.derived[self.fmt.skip_at - base]
             raw_checks += [f"({skip.sql(cell_sql)}) <> '1'", *skip.checks(cell_sql)]
         self.params.update(
-            ws=python_whitespace(), price_re=SIMPLE_PRICE, quantity_re=SIMPLE_QUANTITY, currency=self.fmt.currency
+            ws=python_whitespace(), price_re=SIMPLE_PRICE, quantity_re=SIMPLE_QUANTITY, currency=self.fmt.currency,
+            ws_not_space=whitespace_but_space(),
         )
         self.checks += ["sku <> ''", "title <> ''", "price ~ %(price_re)s"]
         for name, expression in self.values.items():
@@ -180,7 +188,7 @@ class StagedStatements:
         WHERE still decides what is written.
         """
         record, raw = self.record, self.tables.raw
-        field_limit = CELL_LIMIT
+        field_limit = min(CELL_LIMIT, csv.field_size_limit())
         nonempty = " OR ".join(f"s.{c} <> ''" for c in self.cells)
         longer = " OR ".join(f"octet_length(s.{c}) > {field_limit}" for c in self.cells)
         new, joined, kept = self._comparison()
