@@ -87,10 +87,7 @@ class MarketplaceImportJobAdmin(BackgroundTaskAdmin):
         limited = path(
             "add/", with_upload_limit(self.admin_site.admin_view(self.add_view), limit=upload_size_limit), name=add.name
         )
-
-        columns = path(
-            "add/columns/", self.admin_site.admin_view(self.columns_view), name=self._url_name("columns")
-        )
+        columns = path("add/columns/", self.admin_site.admin_view(self.columns_view), name=self._url_name("columns"))
         return [columns, *(limited if url is add else url for url in urls)]
 
     def get_form(self, request, obj=None, **kwargs):
