@@ -129,6 +129,7 @@ def _write_staged_batch(run: ImportRun, staged: StagedFeed, batch: StagedBatch, 
     """Count what SQL wrote of a batch, then parse and write its other rows in Python."""
     counts = run.counts
     counts.total += batch.done
+    counts.skipped += batch.skipped
     counts.created += batch.created
     counts.updated += batch.updated
     counts.unchanged += batch.done - batch.created - batch.updated

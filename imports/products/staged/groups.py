@@ -5,38 +5,44 @@ from django.db import connection, transaction
 
 from ..reading import FeedFormat
 from .statements import python_whitespace
+from .tables import StagingTables
 
 
-def fill_groups_sql(table: str, fmt: FeedFormat) -> str:
-    """Add the group's columns after the file's and fill them as reading.grouped_records() does:
-    consecutive non-blank records with the same (trimmed) key are a group; per fill, the record's
-    own value or the group's first ("first"), or the group's values comma separated ("all")."""
+def fill_groups_sql(tables: StagingTables, fmt: FeedFormat) -> list[str]:
+    """Rebuild the raw table with the group's columns after the file's, filled as
+    reading.grouped_records() does: consecutive non-blank records with the same (trimmed) key are a
+    group; per fill, the record's own value or the group's first ("first"), or the group's values
+    comma separated ("all"). A new table costs less than updating every record in place."""
     group, width = fmt.group, len(fmt.header)
-    trimmed = {index: f"btrim(c{index}, %(ws)s)" for index, _ in group.fills}
     nonempty = " OR ".join(f"c{i} <> ''" for i in range(width))
     key = f"btrim(c{group.key}, %(ws)s)"
-    added = ", ".join(f"ADD COLUMN c{width + n} text" for n in range(len(group.fills)))
     window = "OVER (PARTITION BY grp ORDER BY rec ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
-    picked, sets = [], []
+    picked, columns = [], []
     for n, (index, mode) in enumerate(group.fills):
-        value = trimmed[index]
+        value = f"btrim(c{index}, %(ws)s)"
         if mode == "all":
-            picked.append(f"COALESCE(string_agg({value}, ',') FILTER (WHERE {value} <> '') {window}, '') AS g{n}")
+            picked.append(f"COALESCE(string_agg({value}, ',') FILTER (WHERE {value} <> '') {window}, '') AS c{width + n}")
         else:
             first = f"COALESCE((array_agg({value}) FILTER (WHERE {value} <> '') {window})[1], '')"
-            picked.append(f"CASE WHEN {value} <> '' THEN {value} ELSE {first} END AS g{n}")
-        sets.append(f"c{width + n} = g.g{n}")
-    return f"""ALTER TABLE {table} {added};
-        UPDATE {table} t SET {", ".join(sets)} FROM (
+            picked.append(f"CASE WHEN {value} <> '' THEN {value} ELSE {first} END AS c{width + n}")
+        columns.append(f"COALESCE(g.c{width + n}, '') AS c{width + n}")
+    table, grouped = tables.raw, tables.grouped
+    return [
+        f"DROP TABLE IF EXISTS {grouped}",
+        f"""CREATE UNLOGGED TABLE {grouped} AS SELECT t.*, {", ".join(columns)} FROM {table} t LEFT JOIN (
             SELECT rec, {", ".join(picked)} FROM (
                 SELECT *, SUM(starts) OVER (ORDER BY rec) AS grp FROM (
                     SELECT *, CASE WHEN {key} IS DISTINCT FROM lag({key}) OVER (ORDER BY rec) THEN 1 ELSE 0 END AS starts
                     FROM {table} WHERE {nonempty}
                 ) k
             ) r
-        ) g WHERE t.rec = g.rec"""
+        ) g ON g.rec = t.rec""",
+        f"DROP TABLE {table}",
+        f"ALTER TABLE {grouped} RENAME TO {table}",
+    ]
 
 
-def fill_groups(table: str, fmt: FeedFormat) -> None:
+def fill_groups(tables: StagingTables, fmt: FeedFormat) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(fill_groups_sql(table, fmt), {"ws": python_whitespace()})
+        for statement in fill_groups_sql(tables, fmt):
+            cursor.execute(statement, {"ws": python_whitespace()})

@@ -75,6 +75,7 @@ class RecordSql:
     selected: list[str] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
     params: dict = field(default_factory=dict)
+    skip: str = "FALSE"  # whether the preset skips the record (SQL over its cells)
 
     def __post_init__(self):
         cell = "btrim(s.{}, %(ws)s)" if self.strip else "s.{}"
@@ -96,9 +97,9 @@ class RecordSql:
                 self.values[name] = f"({expr.sql(cell_sql)})"
                 raw_checks += expr.checks(cell_sql)
         if self.fmt.skip_at is not None:
-            # A row the preset skips is left to Python, which counts it.
+            # A row the preset skips (a parent row) is counted, not written.
             skip = self.fmt.derived[self.fmt.skip_at - base]
-            raw_checks += [f"({skip.sql(cell_sql)}) <> '1'", *skip.checks(cell_sql)]
+            self.skip = " AND ".join([f"({skip.sql(cell_sql)}) = '1'", *skip.checks(cell_sql)])
         self.params.update(
             ws=python_whitespace(), price_re=SIMPLE_PRICE, quantity_re=SIMPLE_QUANTITY, currency=self.fmt.currency,
             ws_not_space=whitespace_but_space(),
@@ -192,14 +193,16 @@ class StagedStatements:
         nonempty = " OR ".join(f"s.{c} <> ''" for c in self.cells)
         longer = " OR ".join(f"octet_length(s.{c}) > {field_limit}" for c in self.cells)
         new, joined, kept = self._comparison()
-        return f"""INSERT INTO {self.tables.special} (rec, tid, nonempty, long, key, python, new)
-            SELECT w.rec, w.tid, w.nonempty, w.long, w.key, w.python, {new}
+        # A skipped record is one Python would skip: not blank, no value too long (it rejects those first).
+        return f"""INSERT INTO {self.tables.special} (rec, tid, nonempty, long, key, python, new, skip)
+            SELECT w.rec, w.tid, w.nonempty, w.long, w.key, w.python AND NOT w.skip, {new}, w.skip
             FROM (
-                SELECT v.*, {record.sku_key("v.sku")} AS key,
+                SELECT v.*, {record.sku_key("v.sku")} AS key, (v.nonempty AND NOT v.long AND v.skipped) AS skip,
                     (NOT v.nonempty OR v.long OR NOT ({" AND ".join(record.checks)})
                      OR {record.sku_key("v.sku")} IN (SELECT sku FROM {self.tables.dup})) AS python
                 FROM (
-                    SELECT s.rec, s.ctid AS tid, ({nonempty}) AS nonempty, ({longer}) AS long, {", ".join(record.selected)}
+                    SELECT s.rec, s.ctid AS tid, ({nonempty}) AS nonempty, ({longer}) AS long,
+                        COALESCE({record.skip}, FALSE) AS skipped, {", ".join(record.selected)}
                     FROM {raw} s WHERE s.rec BETWEEN %(lo)s AND %(hi)s
                 ) v
             ) w {joined}
@@ -208,7 +211,7 @@ class StagedStatements:
     def _comparison(self) -> tuple[str, str, str]:
         """For the check: whether a record's product is new, the join to it, and which records to note."""
         if not self.compare:
-            return "NULL::boolean", "", "w.python"
+            return "NULL::boolean", "", "w.python OR w.skip"
         changed = self.record.changed()
         staged = ", ".join(self.record.converted("w")[name] for name in changed) + ", TRUE"
         # Each record looks its product up by the (vendor, sku) index, whatever the statistics
@@ -217,7 +220,7 @@ class StagedStatements:
             f"LEFT JOIN LATERAL (SELECT * FROM {self.product_table} p WHERE p.vendor_id = %(vendor)s "
             f"AND p.sku = w.sku LIMIT 1) cur ON TRUE"
         )
-        kept = f"CASE WHEN w.python THEN TRUE ELSE cur.id IS NULL OR ({compared('cur', changed)}) IS DISTINCT FROM ({staged}) END"
+        kept = f"CASE WHEN w.python OR w.skip THEN TRUE ELSE cur.id IS NULL OR ({compared('cur', changed)}) IS DISTINCT FROM ({staged}) END"
         return "cur.id IS NULL", joined, kept
 
     def batch_rows(self) -> str:
@@ -225,7 +228,7 @@ class StagedStatements:
         selected, raw, special = ", ".join(self.record.selected), self.tables.raw, self.tables.special
         if self.compare:  # the check noted them
             return f"""SELECT {selected} FROM {special} x JOIN {raw} s ON s.ctid = x.tid
-                       WHERE x.rec BETWEEN $1 AND $2 AND NOT x.python"""
+                       WHERE x.rec BETWEEN $1 AND $2 AND NOT x.python AND NOT x.skip"""
         # All but the ones the check noted.
         return f"""SELECT {selected} FROM {raw} s WHERE s.rec BETWEEN $1 AND $2
                    AND s.rec NOT IN (SELECT x.rec FROM {special} x WHERE x.rec BETWEEN $1 AND $2)"""
@@ -234,7 +237,7 @@ class StagedStatements:
         """Write a batch ($1 to $2) and answer (created, updated); a dry run only counts them."""
         if self.dry_run and self.compare:  # the check noted which products are new
             return f"""SELECT COUNT(*) FILTER (WHERE x.new), COUNT(*) FILTER (WHERE NOT x.new)
-                FROM {self.tables.special} x WHERE x.rec BETWEEN $1 AND $2 AND NOT x.python"""
+                FROM {self.tables.special} x WHERE x.rec BETWEEN $1 AND $2 AND NOT x.python AND NOT x.skip"""
         if self.dry_run:  # nothing stored yet: every record SQL converts would be created
             return f"SELECT COUNT(*), 0 FROM ({self.batch_rows()}) r"
         values = self.record.converted("r")
@@ -257,11 +260,17 @@ class StagedStatements:
     def seen_skus(self) -> str:
         """Remember the skus of the records a batch wrote (%(lo)s to %(hi)s): needed when they are not
         the staged column as it is (Python records those of its rows)."""
-        python = f"SELECT x.rec FROM {self.tables.special} x WHERE x.rec BETWEEN %(lo)s AND %(hi)s AND x.python"
+        python = (
+            f"SELECT x.rec FROM {self.tables.special} x WHERE x.rec BETWEEN %(lo)s AND %(hi)s AND (x.python OR x.skip)"
+        )
         return (
             f"INSERT INTO {SEEN_TABLE} (sku) SELECT {self.record.values['sku']} FROM {self.tables.raw} s "
             f"WHERE s.rec BETWEEN %(lo)s AND %(hi)s AND s.rec NOT IN ({python})"
         )
+
+    def skipped(self) -> str:
+        """How many records of a range (%(lo)s to %(hi)s) the preset skips."""
+        return f"SELECT COUNT(*) FROM {self.tables.special} x WHERE x.rec BETWEEN %(lo)s AND %(hi)s AND x.skip"
 
     def seen_view(self) -> str:
         """The feed's skus when every sku as written is the sku read: the staged column itself."""
