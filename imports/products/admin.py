@@ -145,6 +145,11 @@ class MarketplaceImportJobAdmin(BackgroundTaskAdmin):
         vendor = Vendor.objects.filter(pk=state["vendor"]).first()
         if vendor is None:
             raise Http404("No such vendor.")
+        started = self.model.objects.filter(vendor=vendor, source_file=state["feed"]).order_by("pk").first()
+        if started is not None:
+            # The page sent again (back button, a second click): one upload, one import.
+            self.message_user(request, f"The import of this file has already started (#{started.pk}).", messages.INFO)
+            return HttpResponseRedirect(reverse(f"admin:{self._url_name('changelist')}") + f"#job-{started.pk}")
         opener = self.opener(state["feed"])
         proposal = columns_proposal(vendor=vendor, opener=opener, preset=state.get("preset") or "")
         header = proposal.header

@@ -75,6 +75,18 @@ def test_mapping_screen_starts_the_import_and_keeps_the_mapping(admin_client, ve
     assert "<th>Columns</th><td>Artikelnummer → id, Bezeichnung → title, Preis → price, Lagerbestand → quantity</td>" in summary
 
 
+def test_the_screen_sent_again_starts_no_second_import(admin_client, vendor):
+    columns_url = upload_feed(admin_client, vendor).url
+    confirm = columns_post(HEADER.split(";"), MAPPING, "Artikelnummer")
+    first = admin_client.post(columns_url, confirm)
+
+    again = admin_client.post(columns_url, confirm)
+
+    job = MarketplaceImportJob.objects.get()
+    assert again.status_code == 302 and again.url == first.url == f"/admin/imports/marketplaceimportjob/#job-{job.pk}"
+    assert f"already started (#{job.pk})" in admin_client.get(again.url).content.decode()
+
+
 def test_preview_shows_the_first_rows_as_imported_and_their_errors(admin_client, vendor):
     columns_url = upload_feed(admin_client, vendor).url
 
