@@ -61,6 +61,57 @@ def generate_feed(path: Path, rows: int) -> int:
     return path.stat().st_size
 
 
+# Shop-shaped feeds (--shape): the same products as a WooCommerce or a Shopify export writes them.
+WOO_HEADER = ["ID", "Type", "SKU", "Name", "Published", "Short description", "Description", "In stock?", "Stock",
+              "Sale price", "Regular price", "Categories", "Images", "Parent", "Weight (kg)"]
+SHOPIFY_HEADER = ["Handle", "Title", "Body (HTML)", "Vendor", "Type", "Option1 Name", "Option1 Value", "Variant SKU",
+                  "Variant Grams", "Variant Inventory Qty", "Variant Price", "Variant Compare At Price",
+                  "Variant Barcode", "Image Src", "Image Position"]
+
+
+def generate_shop_feed(path: Path, rows: int, shape: str) -> int:
+    """Write ``rows`` product rows shaped as WooCommerce (a variable parent before every 10 variations)
+    or Shopify (products of 2 variants, the second inheriting, and an image-only row each) exports them."""
+    rng = random.Random(42)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(WOO_HEADER if shape == "woocommerce" else SHOPIFY_HEADER)
+        for n in range(rows):
+            words = rng.choices(WORDS, k=28)
+            description = "<p>" + " ".join(words[:14]) + ",\n" + " ".join(words[14:]) + "</p>"
+            price = rng.randint(100, 99_999) / 100
+            title = f"{words[0].title()} {words[1]} n°{n // 2}"
+            if shape == "woocommerce":
+                if n % 10 == 0:
+                    writer.writerow([900_000 + n, "variable", f"PARENT-{n}", title, 1, "", description, 1, "", "", "",
+                                     "Décoration > Intérieur", "", "", ""])
+                writer.writerow([n, "variation" if n % 10 else "simple", f"SKU-{n:07d}", title, 1, words[3],
+                                 description, rng.choice(["1", "0", "backorder"]), rng.randint(0, 500),
+                                 f"{price * 0.9:.2f}" if n % 5 == 0 else "", f"{price:.2f}", "Décoration > Intérieur",
+                                 f"https://cdn.example.lu/img/{n}.jpg, https://cdn.example.lu/img/{n}-2.jpg", "",
+                                 f"{rng.randint(1, 900) / 100}"])
+            else:
+                first = n % 2 == 0
+                writer.writerow([f"product-{n // 2}", title if first else "", description if first else "",
+                                 "Moselle" if first else "", "Décoration" if first else "", "Size",
+                                 "S" if first else "M", f"SKU-{n:07d}", rng.randint(1, 900), rng.randint(0, 500),
+                                 f"{price:.2f}", f"{price * 1.2:.2f}" if n % 5 == 0 else "", f"{4006381333931 + n}",
+                                 f"https://cdn.example.lu/img/{n // 2}.jpg" if first else "", "1" if first else ""])
+                if not first:
+                    writer.writerow([f"product-{n // 2}", *[""] * 12, f"https://cdn.example.lu/img/{n // 2}-2.jpg", "2"])
+    return path.stat().st_size
+
+
+# The raw peer's reading of the same rows: the shop's columns selected as they are (no inheritance).
+SHOP_SELECT = {
+    "woocommerce": ("c2", """c2, c3, c6, '', split_part(c12, ',', 1), '', CASE c7 WHEN '1' THEN 'in_stock' WHEN '0'
+        THEN 'out_of_stock' ELSE 'backorder' END, c10::numeric, 'EUR', nullif(c9, '')::numeric, '', '', '', 'new', '',
+        c11, '', '', c14, nullif(c8, '')::integer""", "c10 <> ''"),
+    "shopify": ("c7", """c7, c1, c2, '', c13, '', 'in_stock', c10::numeric, 'EUR', nullif(c11, '')::numeric, c3,
+        c12, '', 'new', '', c4, '', '', c8, nullif(c9, '')::integer""", "c10 <> ''"),
+}
+
+
 def peak_rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -102,7 +153,6 @@ def run_project(path: Path, vendor) -> None:
         private_storage().delete(name)
 
 
-_STAGE_TEXT = ", ".join(f"{c} text" for c in HEADER)
 _TARGET = ["sku", "title", "description", "link", "image_link", "additional_image_link", "availability", "price",
            "currency", "sale_price", "brand", "gtin", "mpn", "condition", "google_product_category", "product_type",
            "color", "size", "weight", "quantity"]
@@ -112,8 +162,14 @@ _SELECT = """id, title, description, link, image_link, additional_image_link,
     product_type, color, size, weight, nullif(quantity, '')::integer"""
 
 
-def run_copy_upsert(path: Path, vendor, skip_unchanged: bool) -> float:
+def run_copy_upsert(path: Path, vendor, skip_unchanged: bool, shape: str = "google") -> float:
     from django.db import connection, transaction
+
+    header, select, where_rows = HEADER, _SELECT, "TRUE"
+    if shape != "google":
+        width = len(WOO_HEADER if shape == "woocommerce" else SHOPIFY_HEADER)
+        header = [f"c{i}" for i in range(width)]
+        _, select, where_rows = SHOP_SELECT[shape]
 
     updated = _TARGET[1:]
     where = ""
@@ -123,15 +179,15 @@ def run_copy_upsert(path: Path, vendor, skip_unchanged: bool) -> float:
         )
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMP TABLE bench_stage ({_STAGE_TEXT}) ON COMMIT DROP")
+        cursor.execute(f"CREATE TEMP TABLE bench_stage ({', '.join(f'{c} text' for c in header)}) ON COMMIT DROP")
         with open(path, "rb") as f, cursor.cursor.copy(
-            "COPY bench_stage FROM STDIN WITH (FORMAT csv, HEADER true, FORCE_NOT_NULL (" + ", ".join(HEADER) + "))"
+            "COPY bench_stage FROM STDIN WITH (FORMAT csv, HEADER true, FORCE_NOT_NULL (" + ", ".join(header) + "))"
         ) as copy:
             while chunk := f.read(1024 * 1024):
                 copy.write(chunk)
         cursor.execute(
             f"""INSERT INTO marketplace_product AS p (vendor_id, {", ".join(_TARGET)}, is_active, created_at, updated_at)
-            SELECT %s, {_SELECT}, TRUE, now(), now() FROM bench_stage
+            SELECT %s, {select}, TRUE, now(), now() FROM bench_stage WHERE {where_rows}
             ON CONFLICT (vendor_id, sku) DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in updated)},
                 updated_at = EXCLUDED.updated_at {where}""",
             [vendor.pk],
@@ -220,7 +276,7 @@ def run_import_export(path: Path, vendor, limit: int | None, first: bool) -> flo
     return time.perf_counter() - started
 
 
-def child(method: str, path: Path, rows: int, ie_again_rows: int) -> None:
+def child(method: str, path: Path, rows: int, ie_again_rows: int, shape: str = "google") -> None:
     import django
 
     django.setup()
@@ -238,7 +294,7 @@ def child(method: str, path: Path, rows: int, ie_again_rows: int) -> None:
         if method == "project":
             seconds = run_project(path, vendor)
         elif method in ("copy_upsert", "copy_upsert_skip"):
-            seconds = run_copy_upsert(path, vendor, skip_unchanged=method == "copy_upsert_skip")
+            seconds = run_copy_upsert(path, vendor, skip_unchanged=method == "copy_upsert_skip", shape=shape)
         elif method == "bulk_create":
             seconds = run_bulk_create(path, vendor)
         else:
@@ -291,24 +347,26 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     parser.add_argument("--ie-again-rows", type=int, default=3_000, help="rows of django-import-export's re-import")
+    parser.add_argument("--shape", choices=("google", "woocommerce", "shopify"), default="google",
+                        help="the feed: a Google Merchant CSV, or the same products as a shop exports them")
     parser.add_argument("--child", choices=METHODS, help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, Path(args.file), args.rows, args.ie_again_rows)
+        child(args.child, Path(args.file), args.rows, args.ie_again_rows, args.shape)
         return
 
     prepare()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "feed.csv"
-        size = generate_feed(path, args.rows)
-        print(f"Feed: {args.rows:,} rows, {size / 1e6:.1f} MB ({size / args.rows:.0f} bytes a row)\n")
+        size = generate_feed(path, args.rows) if args.shape == "google" else generate_shop_feed(path, args.rows, args.shape)
+        print(f"Feed ({args.shape}): {args.rows:,} rows, {size / 1e6:.1f} MB ({size / args.rows:.0f} bytes a row)\n")
         results = {}
         for method in args.methods:
             empty_table()
             done = subprocess.run(
                 [sys.executable, __file__, "--child", method, "--file", str(path), "--rows", str(args.rows),
-                 "--ie-again-rows", str(args.ie_again_rows)],
+                 "--ie-again-rows", str(args.ie_again_rows), "--shape", args.shape],
                 capture_output=True, text=True,
             )
             if done.returncode:

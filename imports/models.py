@@ -1,5 +1,5 @@
 """The job models of the imports app, one package per task type."""
 from .orders.models import LetzshopHistoricalImportJob
-from .products.models import MarketplaceImportJob
+from .products.models import MarketplaceImportJob, VendorColumnMapping
 
-__all__ = ["LetzshopHistoricalImportJob", "MarketplaceImportJob"]
+__all__ = ["LetzshopHistoricalImportJob", "MarketplaceImportJob", "VendorColumnMapping"]

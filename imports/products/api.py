@@ -14,6 +14,7 @@ from .models import MarketplaceImportJob
 from .serializers import (
     ProductImportInputSerializer,
     ProductImportUploadSerializer,
+    ProductImportUrlFormSerializer,
     ProductImportUrlSerializer,
     upload_size_limit,
     upload_too_large_message,
@@ -29,7 +30,7 @@ FORM_OVERHEAD = 64 * 1024
         request={
             "multipart/form-data": ProductImportUploadSerializer,
             "application/json": ProductImportUrlSerializer,
-            "application/x-www-form-urlencoded": ProductImportUrlSerializer,
+            "application/x-www-form-urlencoded": ProductImportUrlFormSerializer,
         },
         responses={202: TriggerResponseSerializer, **error_responses(400, 401, 403, 411, 413, 503)},
     )

@@ -11,7 +11,7 @@ from background_tasks.producer import Producer
 from wizamart.marketplace.feed import FeedValueError
 
 from .models import REJECTED_SAMPLE_SIZE
-from .reading import FeedFormat, FeedUnusable, Opener, row_parser
+from .reading import FeedFormat, FeedUnusable, Opener, SkipRow, row_parser
 from .run import ImportCounts, ImportRun, save_counts
 from .writers import ProductWriter
 
@@ -28,20 +28,35 @@ class ParsedBatch:
     skus: list[str] = field(default_factory=list)  # every row's sku, rejected rows' too, repeats included
     rejected: list[tuple[int, list[str], str, str]] = field(default_factory=list)  # line, cells, reason, sku
     total: int = 0
+    skipped: int = 0  # rows a preset skips (parent rows): not counted in total
     position: int = 0  # bytes of the file read when the batch was cut
     # The plan of its writes (see plan_batch), as the writer's prepare() made them: each sku's
     # first row, then the last rows that differ; the rows themselves are let go once planned.
     firsts: object = None
     first_count: int = 0
     finals: object = None
-    repeats_unchanged: int = 0
-    repeats_updated: int = 0
+    carried: object = None  # the last rows of skus an earlier batch applied
+    repeated: int = 0  # rows whose sku an earlier accepted row of the file had
+
+
+class SeenSkus:
+    """The skus of the rows accepted so far, to tell a repeated sku's later rows; ``only`` limits
+    it to skus known to repeat (the staged path knows them before reading a row)."""
+
+    def __init__(self, only: set[str] | None = None):
+        self.only = only
+        self.skus: set[str] = set()
+
+    def add(self, skus) -> None:
+        if self.only is None:
+            self.skus.update(skus)
+        elif self.only:
+            self.skus.update(sku for sku in skus if sku in self.only)
 
 
 def sku_cell(cells: list[str], fmt: FeedFormat) -> str:
     """The sku of a row as sent (for the rejected rows' sample and the count of repeats)."""
-    index = fmt.columns.get("id")
-    return cells[index].strip() if index is not None and index < len(cells) else ""
+    return fmt.key_of(fmt.extend(list(cells)) if fmt.derived else cells)
 
 
 def parsed_batches(*, opener: Opener, fmt: FeedFormat, size: int, writer: ProductWriter) -> Iterator[ParsedBatch]:
@@ -51,65 +66,78 @@ def parsed_batches(*, opener: Opener, fmt: FeedFormat, size: int, writer: Produc
     """
     rows = fmt.rows(opener)
     parse = row_parser(fmt)
+    seen = SeenSkus()
     batch = ParsedBatch()
     with closing(iter(rows)) as records:
         for line, cells in records:
             try:
                 batch.rows.append(parse(cells))
+            except SkipRow:
+                batch.skipped += 1
+                continue
             except FeedValueError as exc:
                 batch.rejected.append((line, cells, str(exc), sku_cell(cells, fmt)))
                 continue
             if len(batch.rows) >= size:
                 batch.position = rows.position()
-                yield finish_batch(batch, writer)
+                yield finish_batch(batch, writer, seen)
                 batch = ParsedBatch()
-    if batch.rows or batch.rejected:
+    if batch.rows or batch.rejected or batch.skipped:
         batch.position = rows.position()
-        yield finish_batch(batch, writer)
+        yield finish_batch(batch, writer, seen)
 
 
-def finish_batch(batch: ParsedBatch, writer: ProductWriter) -> ParsedBatch:
+def finish_batch(batch: ParsedBatch, writer: ProductWriter, seen: SeenSkus) -> ParsedBatch:
     """Derive a parsed batch's counts and skus once (every record is accepted or rejected), then plan it."""
     batch.total = len(batch.rows) + len(batch.rejected)
     batch.skus = [*map(_first, batch.rows), *(sku for _, _, _, sku in batch.rejected if sku)]
-    plan_batch(batch, writer)
+    plan_batch(batch, writer, seen)
     return batch
 
 
-def plan_batch(batch: ParsedBatch, writer: ProductWriter) -> None:
-    """Plan a batch's writes in file order: a repeated sku updates (or leaves) what its earlier row wrote.
+def plan_batch(batch: ParsedBatch, writer: ProductWriter, seen: SeenSkus) -> None:
+    """Plan a batch's writes in file order: a repeated sku's later rows update what its first row wrote.
 
-    Pure Python on the batch alone (the reading thread runs it): each sku's first row is
-    applied, then its last row if that differs; repeats in between only count.
+    Pure Python on the batch alone (the reading thread runs it): each sku's first row is applied
+    and counted (created, updated or unchanged), then its last row if that differs; every later
+    row of an sku counts as repeated (the last one wins), whether it is in this batch or a later one.
     """
     rows, batch.rows = batch.rows, []
+    carried: dict[str, tuple] = {}
+    if seen.skus:
+        earlier = [values for values in rows if values[0] in seen.skus]
+        if earlier:
+            rows = [values for values in rows if values[0] not in seen.skus]
+            carried = {values[0]: values for values in earlier}  # each sku's last row
+            batch.repeated += len(earlier)
     firsts, finals = rows, []
     if len(set(map(_first, rows))) != len(rows):  # an sku repeats within the batch
         first: dict[str, tuple] = {}
         last: dict[str, tuple] = {}
         for values in rows:
             sku = values[0]
-            previous = last.get(sku)
-            if previous is None:
-                first[sku] = values
-            elif values == previous:
-                batch.repeats_unchanged += 1
+            if sku in last:
+                batch.repeated += 1
             else:
-                batch.repeats_updated += 1
+                first[sku] = values
             last[sku] = values
         firsts = list(first.values())
         finals = [values for sku, values in last.items() if values is not first[sku] and values != first[sku]]
+    seen.add(map(_first, firsts))
     batch.first_count = len(firsts)
     if firsts:
         batch.firsts = writer.prepare(firsts)
     if finals and not writer.dry_run:
         batch.finals = writer.prepare(finals)
+    if carried and not writer.dry_run:
+        batch.carried = writer.prepare(list(carried.values()))
 
 
 def report_rejected(batch: ParsedBatch, run: ImportRun) -> None:
     """Count a batch's rows and put its rejected ones in the sample and the error report, in file order."""
     counts = run.counts
     counts.total += batch.total
+    counts.skipped += batch.skipped
     for line, cells, reason, sku in batch.rejected:
         counts.rejected += 1
         run.report.add(cells, reason)
@@ -120,8 +148,7 @@ def report_rejected(batch: ParsedBatch, run: ImportRun) -> None:
 def write_batch(writer: ProductWriter, batch: ParsedBatch, counts: ImportCounts) -> None:
     """Write a planned batch: its skus, each sku's first row, then the final rows of repeated skus."""
     writer.remember(batch.skus)
-    counts.unchanged += batch.repeats_unchanged
-    counts.updated += batch.repeats_updated
+    counts.repeated += batch.repeated
     if batch.first_count:
         created, updated = writer.apply(batch.firsts)
         counts.created += created
@@ -129,6 +156,8 @@ def write_batch(writer: ProductWriter, batch: ParsedBatch, counts: ImportCounts)
         counts.unchanged += batch.first_count - created - updated
     if batch.finals is not None:
         writer.apply(batch.finals)
+    if batch.carried is not None:
+        writer.apply(batch.carried)
 
 
 def _unusable_as_failure(batches: Iterable[ParsedBatch]) -> Iterator[ParsedBatch]:

@@ -28,6 +28,9 @@ from wizamart.marketplace.feed import (
 )
 from wizamart.marketplace.models import Product
 
+from .derive import Col, Expr, Unless
+from .presets import Columns, GroupFill, Preset, detect_preset, preset_named
+
 SAMPLE_SIZE = 256 * 1024
 CHUNK_SIZE = 1024 * 1024
 DELIMITERS = (",", ";", "\t", "|")
@@ -59,33 +62,91 @@ PRODUCT_FIELDS = (
 MAX_LENGTH = {f.name: f.max_length for f in Product._meta.fields if f.name in PRODUCT_FIELDS and f.max_length}
 
 NOT_TEXT = "The file is not a text (CSV) file."
+# A value longer than CELL_LIMIT characters rejects its row (no feed field needs more); the csv
+# module reads values up to CSV_FIELD_LIMIT (its default, 131,072, would fail the whole file on
+# one long description), and a longer one makes the file unreadable.
+CELL_LIMIT = 1024 * 1024
+CSV_FIELD_LIMIT = 64 * 1024 * 1024
+csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
 _KNOWN_SPELLINGS = 1024  # availability/condition spellings remembered per import
 
 
 class FeedUnusable(Exception):
-    """The file cannot be imported at all; the message says why, for the vendor."""
+    """The file cannot be imported at all; the message says why, for the vendor.
+
+    ``header`` carries the file's columns when its header was read but required columns are
+    missing: a caller may offer a mapping of them instead.
+    """
+
+    def __init__(self, message: str, header: list[str] | None = None):
+        super().__init__(message)
+        self.header = header
+
+
+class SkipRow(Exception):
+    """A row that is not a product of its own (a preset's parent row): skipped, not rejected."""
 
 
 @dataclass
 class FeedFormat:
-    """What was detected about a feed file."""
+    """What was detected about a feed file.
+
+    A row is read as its cells, then (``group``) the values its group gives it, then (``derived``)
+    the values a preset derives from those: ``columns`` index into that extended row.
+    """
 
     encoding: str
     delimiter: str
     header: list[str]
-    columns: dict[str, int]  # feed column -> index in a row
+    columns: dict[str, int]  # feed column -> index in a row (extended: see above)
     fields: tuple[str, ...] = field(default=())  # Product fields the file carries, in PRODUCT_FIELDS order
     skip_records: int = 1  # records before the first product row (header, Excel's "sep=" line)
     verified: bool = True  # False: UTF-8 read from the first 256 KB only (see detect_encoding)
+    preset: str | None = None  # the preset applied (detected or forced), None for the generic reader
+    mapping: dict[str, str] = field(default_factory=dict)  # source header text -> feed column, as applied
+    overrides: dict[str, str] | None = None  # the mapping asked for (kept to read the file again)
+    forced_preset: str | None = None
+    group: GroupFill | None = None
+    derived: tuple[Expr, ...] = ()
+    skip_at: int | None = None  # the derived cell that is "1" on a row to skip
+    sources: dict[int, str] = field(default_factory=dict)  # header index -> the feed column it feeds
+    skip_reason: str = ""
+    currency: str = "EUR"  # the currency of prices that carry none (the vendor's default)
+
+    @property
+    def grouped_width(self) -> int:
+        """The cells of a row before the derived ones: the file's, then its group's."""
+        return len(self.header) + (len(self.group.fills) if self.group else 0)
+
+    def extend(self, cells: list[str]) -> list[str]:
+        """A row's cells (group values included) with the derived values after them."""
+        width = self.grouped_width
+        if len(cells) != width:
+            cells = (cells + [""] * width)[:width]
+        cells.extend(expr.py(cells) for expr in self.derived)
+        return cells
+
+    def key_of(self, cells: list[str]) -> str:
+        """The sku of a row as sent (for the rejected rows' sample and the count of repeats)."""
+        index = self.columns.get("id")
+        if index is None:
+            return ""
+        if index >= self.grouped_width:
+            return self.derived[index - self.grouped_width].py(cells).strip()
+        return cells[index].strip() if index < len(cells) else ""
 
     def describe(self) -> dict:
-        ignored = [name for i, name in enumerate(self.header) if i not in self.columns.values() and name.strip()]
-        return {
+        ignored = [name for i, name in enumerate(self.header) if i not in self.sources and name.strip()]
+        described = {
             "encoding": self.encoding,
             "delimiter": DELIMITER_NAMES.get(self.delimiter, self.delimiter),
             "columns": sorted(self.columns, key=self.columns.get),
             "ignored_columns": ignored,
         }
+        if self.preset:
+            described["preset"] = self.preset
+            described["mapping"] = dict(self.mapping)
+        return described
 
     def rows(self, opener: Opener) -> FeedRows:
         """The file's product records as a stream of (line number, cells)."""
@@ -174,59 +235,152 @@ def _first_record(text: str, delimiter: str) -> list[str]:
     return []
 
 
-def detect_format(opener: Opener, verify: bool = True) -> FeedFormat:
-    """Detect encoding, delimiter and header; raise FeedUnusable naming what is wrong.
+def detect_format(
+    opener: Opener, verify: bool = True, *, preset: str | None = None, mapping: dict[str, str] | None = None
+) -> FeedFormat:
+    """Detect encoding, delimiter, header and the columns to read; raise FeedUnusable naming what is wrong.
 
     ``verify=False``: see detect_encoding(); the format says whether its encoding was verified.
+    ``preset`` forces a preset by name (else it is recognised from the header); ``mapping`` maps
+    source header texts to feed columns ("" ignores the column), on top of the preset.
     """
+    forced = None
+    if preset:
+        try:
+            forced = preset_named(preset)
+        except KeyError as exc:
+            raise FeedUnusable(exc.args[0]) from None
     encoding = detect_encoding(opener, verify)
     verified = verify or encoding not in ("utf-8", "utf-8-sig")
     text = sample_text(opener, encoding)
     skip = 1
     first_line = text.lstrip("\ufeff").split("\n", 1)[0].strip()
-    forced = None
+    sep = None
     if first_line.lower().startswith("sep=") and len(first_line) == 5:
         # Excel's hint line: "sep=;" names the delimiter and precedes the header.
-        forced, skip = first_line[4], 2
+        sep, skip = first_line[4], 2
         text = text.split("\n", 1)[1] if "\n" in text else ""
     best = None
-    for delimiter in (forced,) if forced else DELIMITERS:
+    for delimiter in (sep,) if sep else DELIMITERS:
         header = _first_record(text, delimiter)
-        known = {feed_column(cell) for cell in header} - {None}
-        score = (len(known), len(header))
+        score = (_header_score(header, mapping), len(header))
         if best is None or score > best[0]:
             best = (score, delimiter, header)
     (known_count, _), delimiter, header = best
     if not header:
         raise FeedUnusable("The file has no header row.")
-    if known_count == 0:
+    if known_count == 0 and forced is None:
         raise FeedUnusable(
             "No usable header row: none of its columns is a product feed column "
-            f"(expected columns such as {', '.join(REQUIRED_COLUMNS)}; found: {_shorten(header)})."
+            f"(expected columns such as {', '.join(REQUIRED_COLUMNS)}; found: {_shorten(header)}).",
+            header=header,
         )
-    columns: dict[str, int] = {}
-    canonical: dict[str, bool] = {}
-    for index, cell in enumerate(header):
-        name = feed_column(cell)
-        if name is None:
-            continue
-        exact = normalise_header(cell) == name
-        # The canonical name beats an alias ('id' over 'sku'); otherwise the first column wins.
-        if name not in columns or (exact and not canonical[name]):
-            columns[name], canonical[name] = index, exact
-    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    chosen = forced or detect_preset(header)
+    fmt = FeedFormat(
+        encoding=encoding, delimiter=delimiter, header=header, columns={}, skip_records=skip, verified=verified,
+        preset=chosen.name if chosen else None, overrides=dict(mapping) if mapping else None,
+        forced_preset=forced.name if forced else None,
+    )
+    _lay_out(fmt, chosen, mapping or {})
+    missing = [name for name in REQUIRED_COLUMNS if name not in fmt.columns]
     if missing:
         plural = "s" if len(missing) > 1 else ""
         raise FeedUnusable(
             f"The required column{plural} {', '.join(repr(m) for m in missing)} {'are' if plural else 'is'} missing "
-            f"(found columns: {_shorten(header)})."
+            f"(found columns: {_shorten(header)}).",
+            header=header,
         )
-    present = {FEED_COLUMNS[name] for name in columns} | ({"currency"} if "price" in columns else set())
-    fields = tuple(f for f in PRODUCT_FIELDS if f in present)
-    return FeedFormat(
-        encoding=encoding, delimiter=delimiter, header=header, columns=columns, fields=fields, skip_records=skip,
-        verified=verified,
-    )
+    present = {FEED_COLUMNS[name] for name in fmt.columns} | {"currency"}
+    fmt.fields = tuple(f for f in PRODUCT_FIELDS if f in present)
+    return fmt
+
+
+def _header_score(header: list[str], mapping: dict[str, str] | None) -> int:
+    """How many of a header's cells name a feed column (a shop format's header counts them all)."""
+    if mapping and any(cell in mapping for cell in header):
+        return len(header)
+    found = detect_preset(header)
+    if found is not None and found.shape is not None:
+        return len(header)
+    return len({feed_column(cell) for cell in header} - {None})
+
+
+def _mapped(header: list[str], mapping: dict[str, str]) -> dict[int, str]:
+    """The mapping by header index: a header text matches as written, or trimmed."""
+    found = {}
+    for index, cell in enumerate(header):
+        for text in (cell, cell.strip(), cell.replace("\ufeff", "").strip()):
+            if text in mapping:
+                found[index] = mapping[text]
+                break
+    return found
+
+
+def _lay_out(fmt: FeedFormat, preset: Preset | None, mapping: dict[str, str]) -> None:
+    """Fill fmt's columns, group, derived values and mapping from the preset and the mapping asked for."""
+    by_index = _mapped(fmt.header, mapping)
+    ignored = {index for index, target in by_index.items() if not target}
+    values: dict[str, Expr] = {}
+    skip = None
+    if preset is not None and preset.shape is not None:
+        shape = preset.shape(Columns(fmt.header, ignored), len(fmt.header))
+        values = {name: expr for name, expr in shape.values.items() if expr is not None}
+        fmt.group, skip = shape.group, shape.skip
+        fmt.skip_reason = preset.skip_reason
+    else:
+        values = {name: Col(index) for name, index in _generic_columns(fmt.header, ignored).items()}
+    for index, target in by_index.items():
+        if target and target in FEED_COLUMNS:
+            values[target] = Col(index)
+    for name in FEED_COLUMNS:
+        if name in values:
+            for source in sorted(_header_sources(values[name], fmt)):
+                fmt.sources.setdefault(source, name)
+    if skip is not None and "id" in values:
+        values["id"] = Unless(skip, values["id"])
+    base = fmt.grouped_width
+    derived: list[Expr] = []
+    for name in FEED_COLUMNS:
+        expr = values.get(name)
+        if expr is None:
+            continue
+        if isinstance(expr, Col) and expr.index < base:
+            fmt.columns[name] = expr.index
+        else:
+            fmt.columns[name] = base + len(derived)
+            derived.append(expr)
+    if skip is not None:
+        fmt.skip_at = base + len(derived)
+        derived.append(skip)
+    fmt.derived = tuple(derived)
+    fmt.mapping = {fmt.header[index]: name for index, name in sorted(fmt.sources.items())}
+
+
+def _header_sources(expr: Expr, fmt: FeedFormat) -> set[int]:
+    """The file's cells a value comes from (a group's value from its cell in the file)."""
+    found = set()
+    width = len(fmt.header)
+    for index in expr.sources():
+        if index < width:
+            found.add(index)
+        elif fmt.group is not None:
+            found.add(fmt.group.fills[index - width][0])
+    return found
+
+
+def _generic_columns(header: list[str], ignored: set[int]) -> dict[str, int]:
+    """The feed columns a header names (aliases resolved): the canonical name beats an alias
+    ('id' over 'sku'); otherwise the first column wins."""
+    columns: dict[str, int] = {}
+    canonical: dict[str, bool] = {}
+    for index, cell in enumerate(header):
+        name = feed_column(cell)
+        if name is None or index in ignored:
+            continue
+        exact = normalise_header(cell) == name
+        if name not in columns or (exact and not canonical[name]):
+            columns[name], canonical[name] = index, exact
+    return columns
 
 
 def _shorten(header: list[str], limit: int = 8) -> str:
@@ -266,6 +420,10 @@ class FeedRows:
         return self._binary.tell() if self._binary is not None else 0
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        records = self._records()
+        return grouped_records(records, self.fmt) if self.fmt.group is not None else records
+
+    def _records(self) -> Iterator[tuple[int, list[str]]]:
         with self.opener() as binary:
             self._binary = binary
             # PostgreSQL text cannot hold NUL: a stray one is dropped. In UTF-8 and 8-bit
@@ -290,6 +448,37 @@ class FeedRows:
                 raise FeedUnusable(f"The file could not be read as CSV after line {last_line}: {exc}.") from None
             finally:
                 self._binary = None
+
+
+def grouped_records(records: Iterator[tuple[int, list[str]]], fmt: FeedFormat) -> Iterator[tuple[int, list[str]]]:
+    """The records with their group's values after their cells (see GroupFill): consecutive
+    records with the same key are a group; one group is held at a time."""
+    group, width = fmt.group, len(fmt.header)
+    held: list[tuple[int, list[str]]] = []
+    key = None
+    for line, cells in records:
+        cells = (cells + [""] * width)[:width] if len(cells) != width else cells
+        own = cells[group.key].strip()
+        if held and own != key:
+            yield from _filled(held, group)
+            held = []
+        key = own
+        held.append((line, cells))
+    if held:
+        yield from _filled(held, group)
+
+
+def _filled(held: list[tuple[int, list[str]]], group: GroupFill) -> Iterator[tuple[int, list[str]]]:
+    values = []
+    for index, mode in group.fills:
+        texts = [t for t in (cells[index].strip() for _, cells in held) if t]
+        values.append(",".join(texts) if mode == "all" else (texts[0] if texts else ""))
+    for line, cells in held:
+        own = [cells[index].strip() for index, _ in group.fills]
+        yield line, cells + [
+            value if mode == "all" or not mine else mine
+            for mine, value, (_, mode) in zip(own, values, group.fills, strict=True)
+        ]
 
 
 class _Spellings(dict):
@@ -328,6 +517,12 @@ def _cell_picker(fmt: FeedFormat) -> tuple[Callable[[list[str]], tuple], int]:
     return operator.itemgetter(*[index[name] for name in fmt.fields]), max(fmt.columns.values()) + 1
 
 
+def _too_long_cell(cells: list[str]) -> None:
+    """Raise FeedValueError when a value of the row is longer than CELL_LIMIT."""
+    if cells and max(map(len, cells)) > CELL_LIMIT:
+        raise FeedValueError(f"a value is longer than {CELL_LIMIT:,} characters")
+
+
 def _sale_price(text: str, currency: str) -> Decimal:
     try:
         return parse_price(text, currency)[0]
@@ -355,9 +550,17 @@ def row_parser(fmt: FeedFormat) -> Callable[[list[str]], tuple]:
     # The common "19.99 EUR" is read here without a call; anything else goes to parse_price.
     simple_price = SIMPLE_PRICE_RE.fullmatch
     availabilities, conditions = _Spellings(parse_availability), _Spellings(parse_condition)
+    default_currency = fmt.currency
+    extend = fmt.extend if fmt.derived else None
+    skip_at, skip_reason = fmt.skip_at, fmt.skip_reason
 
     def parse(cells: list[str]) -> tuple:
-        if len(cells) < width:
+        _too_long_cell(cells)
+        if extend is not None:
+            cells = extend(list(cells))
+            if skip_at is not None and cells[skip_at] == "1":
+                raise SkipRow(skip_reason)
+        elif len(cells) < width:
             cells = (cells + padding)[:width]
         out = list(map(str.strip, pick(cells)))
         # Cells our export protected against spreadsheet formulas ("'=...") come back as they
@@ -375,7 +578,7 @@ def row_parser(fmt: FeedFormat) -> Callable[[list[str]], tuple]:
         if match:
             out[price_at], out[currency_at] = Decimal(match[1]), match[2]
         else:
-            out[price_at], out[currency_at] = parse_price(price)
+            out[price_at], out[currency_at] = parse_price(price, default_currency)
         if sale_at is not None:
             sale = out[sale_at]
             if not sale:

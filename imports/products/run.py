@@ -18,6 +18,8 @@ class ImportCounts:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    skipped: int = 0  # rows a preset skips (parent rows), outside the total
+    repeated: int = 0  # rows whose sku an earlier row had (the last one wins)
     duplicates: int = 0
     duplicate_examples: list[str] = field(default_factory=list)
     rejected_sample: list[dict] = field(default_factory=list)
@@ -44,12 +46,14 @@ def save_counts(job: MarketplaceImportJob, counts: ImportCounts, deactivated: in
     job.rows_updated = counts.updated
     job.rows_unchanged = counts.unchanged
     job.rows_rejected = counts.rejected
+    job.rows_skipped = counts.skipped
+    job.rows_repeated = counts.repeated
     job.rows_deactivated = deactivated
     job.duplicate_skus = counts.duplicates
     job.rejected_sample = counts.rejected_sample
     job.save(
         update_fields=[
-            "rows_total", "rows_created", "rows_updated", "rows_unchanged", "rows_rejected", "rows_deactivated",
+            "rows_total", "rows_created", "rows_updated", "rows_unchanged", "rows_rejected", "rows_skipped", "rows_repeated", "rows_deactivated",
             "duplicate_skus", "rejected_sample", "error_report",
         ]
     )

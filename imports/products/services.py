@@ -17,7 +17,9 @@ from wizamart.marketplace.models import Vendor
 
 from ..conf import imports_settings
 from .batches import write_python_batches
+from .mappings import applied_mapping, vendor_column_mapping_get, vendor_column_mapping_save
 from .models import MarketplaceImportJob
+from .reading import FeedFormat, FeedUnusable, Opener, detect_format
 from .report import ErrorReport
 from .run import ImportCounts, ImportRun, save_counts
 from .sources import FeedDownloadError, download_feed
@@ -44,9 +46,18 @@ def product_import_create(
     dry_run: bool = False,
     deactivate_missing: bool = False,
     marketplace: str = "letzshop",
+    preset: str = "",
+    mapping: dict[str, str] | None = None,
+    stored_feed: str = "",
+    source_name: str = "",
 ) -> MarketplaceImportJob:
-    """Store the feed (an uploaded file) or note its URL, create the job and queue it."""
-    source_file = source_name = ""
+    """Store the feed (an uploaded file) or note its URL, create the job and queue it.
+
+    ``stored_feed``: a feed already in private storage (product_import_store_feed), named ``source_name``.
+    ``preset`` / ``mapping``: how to read its columns; the vendor keeps them for its next imports.
+    """
+    source_file = stored_feed
+    source_name = source_name[:255]
     if upload is not None:
         source_name = os.path.basename(getattr(upload, "name", "") or "")[:255]
         source_file = product_import_store_feed(content=upload)
@@ -60,6 +71,8 @@ def product_import_create(
         source_url=source_url,
         dry_run=dry_run,
         deactivate_missing=deactivate_missing,
+        requested_preset=preset or "",
+        requested_mapping=mapping or {},
     )
 
 
@@ -99,16 +112,19 @@ def product_import_execute(*, job: MarketplaceImportJob, progress: JobProgress) 
     """Import the job's feed into the vendor's products, one committed batch at a time."""
     _remove_old_report(job)
     MarketplaceImportJob.objects.filter(pk=job.pk).update(
-        rows_total=0, rows_created=0, rows_updated=0, rows_unchanged=0, rows_rejected=0, rows_deactivated=0,
+        rows_total=0, rows_created=0, rows_updated=0, rows_unchanged=0, rows_rejected=0, rows_skipped=0, rows_repeated=0,
+        rows_deactivated=0,
         duplicate_skus=0, rejected_sample=[], warnings=[], error_report="", file_info={},
     )
     with opened_source(job, progress) as (opener, size):
         # PostgreSQL checks the encoding of a file it reads: no need to read it all here first.
-        fmt = xml_feed_format(opener, vendor_code=job.vendor.code, size=size, progress=progress) or feed_format(
-            opener, verify=not may_stage()
-        )
-        job.file_info = fmt.describe()
-        job.save(update_fields=["file_info"])
+        fmt = xml_feed_format(opener, vendor_code=job.vendor.code, size=size, progress=progress)
+        if fmt is not None:
+            fmt.currency = job.vendor.default_currency
+            job.file_info = fmt.describe()
+            job.save(update_fields=["file_info"])
+        else:
+            fmt = _applied_format(job, opener, verify=not may_stage())
         writer = product_writer(vendor_id=job.vendor_id, fields=fmt.fields, now=timezone.now(), dry_run=job.dry_run)
         run = ImportRun(
             job=job, progress=progress, opener=opener, size=size, fmt=fmt, writer=writer, report=ErrorReport(fmt)
@@ -123,10 +139,45 @@ def product_import_execute(*, job: MarketplaceImportJob, progress: JobProgress) 
             writer.close()
     job.error_report = run.report.save(job)
     save_counts(job, run.counts, deactivated)
-    outcome = _outcome(job, run.counts, deactivated)
+    outcome = _outcome(job, run.counts, deactivated, run.fmt)
     job.warnings = list(outcome.warnings)
     job.save(update_fields=["warnings"])
     return outcome
+
+
+def _applied_format(job: MarketplaceImportJob, opener: Opener, *, verify: bool) -> FeedFormat:
+    """Detect the feed's format with the preset and mapping asked for, else with the vendor's saved
+    mapping when the file has the columns it was made for; note on the job what is applied."""
+    preset, mapping = job.requested_preset, job.requested_mapping
+    asked = bool(preset or mapping)
+    origin = "given" if asked else "detected"
+    saved = None if asked else vendor_column_mapping_get(vendor=job.vendor)
+    if saved is not None and saved.applies_to(_header(opener, verify) or []):
+        preset, mapping, origin = saved.preset, saved.mapping, "saved"
+    fmt = feed_format(
+        opener, verify=verify, currency=job.vendor.default_currency, preset=preset or None, mapping=mapping or None
+    )
+    if asked:
+        # Asked for by hand: kept for the vendor's next files with these columns.
+        vendor_column_mapping_save(
+            vendor=job.vendor, header=fmt.header, preset=preset, mapping=mapping, updated_by=job.triggered_by
+        )
+    job.preset, job.column_mapping = fmt.preset or "", applied_mapping(fmt)
+    job.file_info = {
+        **fmt.describe(),
+        "mapping_from": origin,
+        "currency": f"prices without a currency read as {fmt.currency}, the vendor's default",
+    }
+    job.save(update_fields=["preset", "column_mapping", "file_info"])
+    return fmt
+
+
+def _header(opener: Opener, verify: bool) -> list[str] | None:
+    """The feed's source columns (None when it has no header at all): its format may still need a mapping."""
+    try:
+        return detect_format(opener, verify=verify).header
+    except FeedUnusable as exc:
+        return exc.header
 
 
 def _import_rows(run: ImportRun) -> int:
@@ -159,18 +210,23 @@ def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
-def _outcome(job: MarketplaceImportJob, counts: ImportCounts, deactivated: int) -> Outcome:
+def _outcome(job: MarketplaceImportJob, counts: ImportCounts, deactivated: int, fmt: FeedFormat) -> Outcome:
     """The job's message (what it counted) and its warnings."""
     verb = "would be " if job.dry_run else ""
     parts = [
         f"{_plural(counts.total, 'row')}: {counts.created:,} {verb}created, {counts.updated:,} {verb}updated, "
         f"{counts.unchanged:,} unchanged, {counts.rejected:,} rejected"
+        + (f", {counts.repeated:,} repeated an earlier sku" if counts.repeated else "")
     ]
+    if counts.skipped:
+        parts.append(f"{_plural(counts.skipped, 'row')} skipped ({fmt.skip_reason})")
     if deactivated:
         parts.append(f"{_plural(deactivated, 'product')} {verb}deactivated")
     if job.dry_run:
         parts.append("dry run: nothing written")
     warnings = []
+    if counts.total == 0 and not counts.skipped:
+        warnings.append("The file has a header but no product rows: nothing was imported.")
     if counts.rejected:
         warnings.append(f"{_plural(counts.rejected, 'row')} rejected; download the error report to fix and re-import them.")
     if counts.duplicates:

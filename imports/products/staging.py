@@ -9,8 +9,8 @@ from background_tasks.jobs import JobFailed
 from wizamart.marketplace.feed import FeedValueError
 
 from ..conf import human_size, imports_settings
-from .batches import ParsedBatch, finish_batch, report_rejected, sku_cell, write_batch
-from .reading import FeedFormat, FeedUnusable, Opener, detect_format, row_parser
+from .batches import ParsedBatch, SeenSkus, finish_batch, report_rejected, sku_cell, write_batch
+from .reading import FeedFormat, FeedUnusable, Opener, SkipRow, detect_format, row_parser
 from .run import ImportRun, save_counts
 from .staged import TABLE_PREFIX, NotStageable, StagedBatch, StagedFeed, staging_reason
 
@@ -24,12 +24,20 @@ def may_stage() -> bool:
     return connection.vendor == "postgresql" and imports_settings.USE_COPY and imports_settings.PARSE_IN_DATABASE
 
 
-def feed_format(opener: Opener, *, verify: bool = True) -> FeedFormat:
-    """Detect the feed's format; a file that cannot be imported fails the job with the reason."""
+def feed_format(
+    opener: Opener, *, verify: bool = True, currency: str = "EUR", preset: str | None = None,
+    mapping: dict[str, str] | None = None,
+) -> FeedFormat:
+    """Detect the feed's format; a file that cannot be imported fails the job with the reason.
+
+    ``currency`` is what prices that name none are read as (the vendor's default).
+    """
     try:
-        return detect_format(opener, verify=verify)
+        fmt = detect_format(opener, verify=verify, preset=preset, mapping=mapping)
     except FeedUnusable as exc:
         raise JobFailed(str(exc)) from None
+    fmt.currency = currency
+    return fmt
 
 
 def staged_feed(run: ImportRun) -> StagedFeed | None:
@@ -43,7 +51,9 @@ def staged_feed(run: ImportRun) -> StagedFeed | None:
     if staged is None and not run.fmt.verified:
         # Only the start of the file was read as UTF-8: read it all now, and try again if the
         # encoding turns out to be another one PostgreSQL reads (cp1252 past the first 256 KB).
-        verified = feed_format(run.opener)
+        verified = feed_format(
+            run.opener, currency=run.fmt.currency, preset=run.fmt.forced_preset, mapping=run.fmt.overrides
+        )
         changed = verified.encoding != run.fmt.encoding
         run.fmt = verified
         run.job.file_info.update(verified.describe())
@@ -98,6 +108,7 @@ def _load_progress(run: ImportRun, staged: StagedFeed):
 def write_staged_batches(run: ImportRun, staged: StagedFeed, *, batch_size: int) -> None:
     """Write the staged records batch by batch: plain rows in SQL, the others parsed in Python."""
     parse = row_parser(run.fmt)
+    seen = SeenSkus(only=staged.repeated_skus())
     batches = -(-staged.records // batch_size)
     share = 100 - STAGED_LOAD_PERCENT - 5
     found = staged.batches(batch_size)
@@ -107,30 +118,36 @@ def write_staged_batches(run: ImportRun, staged: StagedFeed, *, batch_size: int)
             # A batch, its rows for Python and the counts commit together (a batch run on the
             # second connection has committed its own writes there).
             with run.writer.batch():
-                _write_staged_batch(run, staged, next(found), parse=parse)
+                _write_staged_batch(run, staged, next(found), parse=parse, seen=seen)
                 save_counts(run.job, run.counts)
     finally:
         found.close()
         staged.close_helper()
 
 
-def _write_staged_batch(run: ImportRun, staged: StagedFeed, batch: StagedBatch, *, parse) -> None:
+def _write_staged_batch(run: ImportRun, staged: StagedFeed, batch: StagedBatch, *, parse, seen: SeenSkus) -> None:
     """Count what SQL wrote of a batch, then parse and write its other rows in Python."""
     counts = run.counts
     counts.total += batch.done
+    counts.skipped += batch.skipped
     counts.created += batch.created
     counts.updated += batch.updated
     counts.unchanged += batch.done - batch.created - batch.updated
     if not batch.rest:
         return
-    lines = staged.lines([rec for rec, _ in batch.rest])
     parsed = ParsedBatch()
+    rejected = []
     for rec, cells in batch.rest:
         try:
             parsed.rows.append(parse(cells))
+        except SkipRow:
+            parsed.skipped += 1
         except FeedValueError as exc:
-            parsed.rejected.append((lines[rec], cells, str(exc), sku_cell(cells, run.fmt)))
-    finish_batch(parsed, run.writer)
+            rejected.append((rec, cells, str(exc)))
+    # Only the rejected rows need their line (counting lines reads every record's text before them).
+    lines = staged.lines([rec for rec, _, _ in rejected])
+    parsed.rejected = [(lines[rec], cells, reason, sku_cell(cells, run.fmt)) for rec, cells, reason in rejected]
+    finish_batch(parsed, run.writer, seen)
     report_rejected(parsed, run)
     if parsed.skus:
         write_batch(run.writer, parsed, counts)

@@ -19,6 +19,8 @@ MAX_EXAMPLES = 20
 RUN_TIMEOUT = 600  # seconds: the whole run, however the machine is loaded
 VENDOR_CODES = ["probe-shop", "probe-market"]
 # A "test-path" must exist under tests/: these do (the test-run sample suite).
+# A "column-mapping" is a mapping the import accepts (every one the schema allows needs id, title and price).
+COLUMN_MAPPINGS = [{"sku": "id", "name": "title", "price": "price"}, {"A": "id", "B": "title", "C": "price", "D": ""}]
 TEST_PATHS = ["tests/quality/sample_suite/passing", "tests/quality/sample_suite/failing/test_failing.py::test_raises"]
 
 
@@ -27,6 +29,10 @@ def existing_vendors(node):
     if isinstance(node, dict):
         if node.get("format") == "test-path":
             return {**{k: v for k, v in node.items() if k not in ("format", "pattern")}, "enum": TEST_PATHS}
+        if node.get("format") == "column-mapping":
+            as_text = node.get("type") == "string"
+            examples = [json.dumps(m) if as_text else m for m in COLUMN_MAPPINGS]
+            return {"type": node["type"], "description": node.get("description", ""), "enum": examples}
         if node.get("format") == "vendor-code":
             codes = [*VENDOR_CODES, None] if node.get("nullable") else VENDOR_CODES
             return {**{k: v for k, v in node.items() if k not in ("format", "pattern")}, "enum": codes}
@@ -59,6 +65,7 @@ def test_schemathesis_finds_no_failure(live_server, queued_not_run, tmp_path):
     schema_file = tmp_path / "openapi.json"
     schema_file.write_text(json.dumps(existing_vendors(schema.json())))
     assert "vendor-code" in schema.text
+    assert "column-mapping" in schema.text
     operations = sum(len(methods) for methods in schema.json()["paths"].values())
     assert operations >= 11
 

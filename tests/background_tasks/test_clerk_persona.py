@@ -8,6 +8,7 @@ from background_tasks.status import TaskStatus
 from exports.models import ProductExportJob
 from imports.models import MarketplaceImportJob
 from tests.factories import LimitedStaffFactory, ProductFactory, VendorFactory
+from tests.imports.conftest import columns_post
 from tests.testapp.models import DemoJob
 from wizamart.marketplace.models import SubscriptionMaintenanceRun
 
@@ -69,10 +70,12 @@ def test_clerk_triggers_an_import_from_the_admin(clerk_client, clerk_user, vendo
     add_url = reverse("admin:imports_marketplaceimportjob_add")
     assert clerk_client.get(add_url).status_code == 200
 
+    columns = clerk_client.post(
+        add_url, {"vendor": vendor.pk, "marketplace": "letzshop", "upload": SimpleUploadedFile("f.csv", FEED)}
+    )
+    assert clerk_client.get(columns.url).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
-        response = clerk_client.post(
-            add_url, {"vendor": vendor.pk, "marketplace": "letzshop", "upload": SimpleUploadedFile("f.csv", FEED)}
-        )
+        response = clerk_client.post(columns.url, columns_post(["id", "title", "price"], {"title": "title", "price": "price"}, "id"))
 
     assert response.status_code == 302
     job = MarketplaceImportJob.objects.get()

@@ -51,7 +51,9 @@ def run_import(vendor, run_on_commit):
 
 
 def assert_counts_add_up(job: MarketplaceImportJob) -> None:
-    assert job.rows_created + job.rows_updated + job.rows_unchanged + job.rows_rejected == job.rows_total
+    assert (
+        job.rows_created + job.rows_updated + job.rows_unchanged + job.rows_rejected + job.rows_repeated == job.rows_total
+    )
 
 
 @pytest.fixture(params=["copy", "portable"])
@@ -111,3 +113,20 @@ def no_staging_tables() -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT relname FROM pg_class WHERE relname LIKE %s", [f"{staged.TABLE_PREFIX}%"])
         return cursor.fetchall() == []
+
+
+def columns_post(header: list[str], mapping: dict[str, str], key: str, *, button="_start", preset="") -> dict:
+    """The mapping screen's form as a browser posts it."""
+    data = {
+        "preset": preset,
+        "shown_preset": preset,
+        "key_column": str(header.index(key)),
+        "columns-TOTAL_FORMS": str(len(header)),
+        "columns-INITIAL_FORMS": "0",
+        "columns-MIN_NUM_FORMS": str(len(header)),
+        "columns-MAX_NUM_FORMS": str(len(header)),
+        button: "1",
+    }
+    for index, cell in enumerate(header):
+        data[f"columns-{index}-field"] = "" if mapping.get(cell) == "id" else mapping.get(cell, "")
+    return data

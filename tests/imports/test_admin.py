@@ -4,6 +4,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from background_tasks.status import TaskStatus
 from imports.models import MarketplaceImportJob
+from tests.imports.conftest import columns_post
 from wizamart.marketplace.models import Product
 
 pytestmark = pytest.mark.django_db
@@ -20,16 +21,18 @@ def admin_client(client, staff_user):
 def test_add_form_shows_the_trigger_fields(admin_client):
     html = admin_client.get(ADD_URL).content.decode()
 
-    for name in ("vendor", "marketplace", "upload", "source_url", "dry_run", "deactivate_missing"):
+    for name in ("vendor", "marketplace", "upload", "source_url", "preset", "dry_run", "deactivate_missing"):
         assert f'name="{name}"' in html
     assert 'name="rows_total"' not in html
 
 
 def test_upload_through_the_admin_runs_the_import(admin_client, vendor, django_capture_on_commit_callbacks):
     feed = SimpleUploadedFile("maison.csv", b"id,title,price\nM-1,Miroir,35 EUR\nM-2,,1 EUR\n")
+    columns_url = admin_client.post(ADD_URL, {"vendor": vendor.pk, "marketplace": "letzshop", "upload": feed}).url
+    confirm = columns_post(["id", "title", "price"], {"id": "id", "title": "title", "price": "price"}, "id")
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(ADD_URL, {"vendor": vendor.pk, "marketplace": "letzshop", "upload": feed})
+        response = admin_client.post(columns_url, confirm)
 
     assert response.status_code == 302
     job = MarketplaceImportJob.objects.get()

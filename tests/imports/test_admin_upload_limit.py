@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from imports.models import MarketplaceImportJob
 from tests.factories import LimitedStaffFactory, StaffFactory, VendorFactory
+from tests.imports.conftest import columns_post
 
 ADD = "admin:imports_marketplaceimportjob_add"
 LIMIT = 1024
@@ -43,10 +44,11 @@ def test_upload_under_the_limit_still_imports(client, small_limit, django_captur
     client.force_login(StaffFactory())
     vendor = VendorFactory()
 
+    columns = client.post(
+        reverse(ADD), {"vendor": vendor.pk, "marketplace": "letzshop", "upload": SimpleUploadedFile("s.csv", b"id,title,price\nS-1,Petit,1 EUR\n")}
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            reverse(ADD), {"vendor": vendor.pk, "marketplace": "letzshop", "upload": SimpleUploadedFile("s.csv", b"id,title,price\nS-1,Petit,1 EUR\n")}
-        )
+        response = client.post(columns.url, columns_post(["id", "title", "price"], {"title": "title", "price": "price"}, "id"))
 
     assert response.status_code == 302
     assert MarketplaceImportJob.objects.get().rows_created == 1

@@ -1,7 +1,10 @@
 """Messy feeds: encodings, delimiters, headers, quoting, decimal commas, rejected rows, duplicates."""
+import csv
+
 import pytest
 
 from background_tasks.status import TaskStatus
+from imports.products.reading import CELL_LIMIT
 from wizamart.marketplace.models import Product
 
 from .conftest import assert_counts_add_up
@@ -182,7 +185,8 @@ def test_duplicate_skus_last_wins_with_a_warning(run_import, feed_bytes, vendor,
 
     assert job.status == TaskStatus.COMPLETED_WITH_WARNINGS
     assert_counts_add_up(job)
-    assert (job.rows_total, job.rows_created, job.rows_updated, job.rows_unchanged) == (6, 3, 2, 1)
+    # A first import: each sku's later rows count as repeated, not as updated or unchanged.
+    assert (job.rows_total, job.rows_created, job.rows_updated, job.rows_unchanged, job.rows_repeated) == (6, 3, 0, 0, 3)
     assert job.duplicate_skus == 3
     assert products(vendor)["DUP-1"].title == "Dernier"
     assert str(products(vendor)["DUP-1"].price) == "3.00"
@@ -209,11 +213,12 @@ def test_unusable_file_fails_with_a_readable_message(run_import, vendor, content
     assert Product.objects.filter(vendor=vendor).count() == 0
 
 
-def test_header_only_feed_completes_with_no_rows(run_import, feed_bytes):
+def test_header_only_feed_completes_with_a_warning(run_import, feed_bytes):
     job = run_import(feed_bytes("id,title,price"))
 
-    assert job.status == TaskStatus.COMPLETED
+    assert job.status == TaskStatus.COMPLETED_WITH_WARNINGS
     assert job.rows_total == 0
+    assert job.warnings == ["The file has a header but no product rows: nothing was imported."]
 
 
 def test_backslashes_tabs_and_stray_nul_bytes(run_import, vendor):
@@ -228,7 +233,17 @@ def test_backslashes_tabs_and_stray_nul_bytes(run_import, vendor):
     assert products(vendor)["B-2"].title == "Nul ici"
 
 
-def test_unreadable_csv_midway_fails_after_importing_the_batches_before_it(run_import, feed_bytes, vendor, settings):
+@pytest.fixture
+def small_csv_field_limit():
+    """Python's csv limit lowered (its default is raised to reading.CSV_FIELD_LIMIT), then restored."""
+    before = csv.field_size_limit(100_000)
+    yield
+    csv.field_size_limit(before)
+
+
+def test_unreadable_csv_midway_fails_after_importing_the_batches_before_it(
+    run_import, feed_bytes, vendor, settings, small_csv_field_limit
+):
     settings.IMPORTS_BATCH_SIZE = 2
     good = [f"OK-{n},Produit {n},{n} EUR" for n in range(1, 5)]
     huge = "BAD-1,Trop long," + "9" * 200_000 + " EUR"
@@ -239,3 +254,28 @@ def test_unreadable_csv_midway_fails_after_importing_the_batches_before_it(run_i
     assert "could not be read as CSV after line 5" in job.error_message
     assert "Rows before it were imported." in job.error_message
     assert sorted(products(vendor)) == ["OK-1", "OK-2", "OK-3", "OK-4"]
+
+
+@pytest.mark.parametrize("column", ["description", "title", "extra"])
+def test_an_oversized_value_rejects_its_row_and_the_rows_around_it_import(run_import, feed_bytes, vendor, settings, column):
+    settings.IMPORTS_BATCH_SIZE = 2
+    good = [f"OK-{n},Produit {n},,{n} EUR,x" for n in range(1, 5)]
+    long = "é" * (CELL_LIMIT + 1)  # beyond Python csv's own default limit (131,072) too
+    cells = {"description": f'BIG-1,Grand,"{long}",1 EUR,x', "title": f"BIG-1,{long},,1 EUR,x",
+             "extra": f"BIG-1,Grand,,1 EUR,{long}"}
+
+    job = run_import(feed_bytes("id,title,description,price,extra", *good, cells[column], "OK-9,Après,,1 EUR,x"))
+
+    assert job.status == TaskStatus.COMPLETED_WITH_WARNINGS, job.error_message
+    assert job.rejected_sample == [
+        {"line": 6, "sku": "BIG-1", "error": f"a value is longer than {CELL_LIMIT:,} characters"}
+    ]
+    assert sorted(products(vendor)) == ["OK-1", "OK-2", "OK-3", "OK-4", "OK-9"]
+
+
+def test_a_value_longer_than_its_field_rejects_its_row_with_its_line(run_import, feed_bytes, vendor):
+    title = "t" * 600  # Product.title: 500 characters
+    job = run_import(feed_bytes("id,title,price", "A-1,Un,1 EUR", f'"LONG-1","{title}",1 EUR', "A-2,Deux,2 EUR"))
+
+    assert job.rejected_sample == [{"line": 3, "sku": "LONG-1", "error": "title is longer than 500 characters"}]
+    assert sorted(products(vendor)) == ["A-1", "A-2"]

@@ -240,7 +240,7 @@ def outcome(job) -> dict:
         "status": job.status,
         "counts": (
             job.rows_total, job.rows_created, job.rows_updated, job.rows_unchanged, job.rows_rejected,
-            job.rows_deactivated, job.duplicate_skus,
+            job.rows_deactivated, job.duplicate_skus, job.rows_repeated, job.rows_skipped,
         ),
         "rejected_sample": job.rejected_sample,
         "warnings": job.warnings,

@@ -28,7 +28,7 @@ SECOND = [
 
 def outcome(job):
     return (job.status, job.rows_total, job.rows_created, job.rows_updated, job.rows_unchanged, job.rows_rejected,
-            job.rows_deactivated, job.duplicate_skus, job.rejected_sample, job.warnings)
+            job.rows_deactivated, job.duplicate_skus, job.rejected_sample, job.warnings, job.rows_repeated)
 
 
 def products(vendor):
@@ -52,5 +52,6 @@ def test_copy_and_portable_paths_agree(run_import, feed_bytes, settings, batch_s
 
     assert results["copy"] == results["portable"]
     (first, dry, second), _ = results["copy"]
-    assert first[1:8] == (7, 3, 1, 1, 2, 1, 1)  # M-6 unchanged; M-5's second row updates the first
+    assert first[1:8] == (7, 3, 0, 1, 2, 1, 1)  # M-6 unchanged; M-5's second row repeats it (and wins)
+    assert first[-1] == 1
     assert dry[2:6] == second[2:6]

@@ -128,6 +128,9 @@ def import_demo_feed(page, first_run) -> int:
     page.fill("#id_vendor", str(vendor_id(first_run.database, DEMO_FEED_VENDOR)))
     page.set_input_files("#id_upload", str(DEMO_FEED))
     page.click("input.bg-start")
+    # The upload's columns and first rows: the demo feed's usual columns are prefilled.
+    page.wait_for_url(re.compile(r".*/admin/imports/marketplaceimportjob/add/columns/\?upload=.+"))
+    page.click("input.bg-start")
     page.wait_for_url(re.compile(r".*/admin/imports/marketplaceimportjob/#job-\d+$"))
     return int(page.url.rsplit("-", 1)[1])
 

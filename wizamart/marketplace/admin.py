@@ -17,7 +17,7 @@ class VendorForm(forms.ModelForm):
 
     class Meta:
         model = Vendor
-        fields = ("code", "name", "is_active", "letzshop_api_key")
+        fields = ("code", "name", "is_active", "default_currency", "letzshop_api_key")
 
     def clean_letzshop_api_key(self):
         value = self.cleaned_data.get("letzshop_api_key")
@@ -28,7 +28,7 @@ class VendorForm(forms.ModelForm):
 @admin.register(Vendor)
 class VendorAdmin(admin.ModelAdmin):
     form = VendorForm
-    list_display = ("code", "name", "is_active", "has_credentials", "created_at")
+    list_display = ("code", "name", "is_active", "default_currency", "has_credentials", "created_at")
     list_filter = ("is_active",)
     search_fields = ("code", "name")
     prepopulated_fields = {"code": ("name",)}

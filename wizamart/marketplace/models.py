@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
 from background_tasks.models import ScheduledBackgroundTask
@@ -17,6 +17,10 @@ class Vendor(models.Model):
     is_active = models.BooleanField(default=True)
     # Credentials for the Letzshop API: never shown in lists, never logged (see __repr__).
     letzshop_api_key = models.CharField(max_length=255, blank=True, default="")
+    default_currency = models.CharField(
+        max_length=3, default="EUR", validators=[RegexValidator(r"^[A-Z]{3}$", "An ISO 4217 code such as EUR.")],
+        help_text="The currency of imported prices that name none (ISO 4217, e.g. EUR).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -26,10 +26,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--deactivate-missing", action="store_true", help="Deactivate the vendor's products missing from the feed."
         )
+        parser.add_argument("--preset", help="The shop format of the file's columns (detected when not given).")
+        parser.add_argument(
+            "--mapping", metavar="JSON", help='The file\'s columns: {"source header": "feed column", ...} ("" ignores one).'
+        )
         parser.add_argument("--wait", action="store_true", help="Wait for the import to finish, with a progress bar.")
 
-    def handle(self, *args, source, vendor, marketplace, dry_run, deactivate_missing, wait, **options):
+    def handle(self, *args, source, vendor, marketplace, dry_run, deactivate_missing, preset, mapping, wait, **options):
         data = {"vendor": vendor, "marketplace": marketplace, "dry_run": dry_run, "deactivate_missing": deactivate_missing}
+        data.update({name: value for name, value in (("preset", preset), ("mapping", mapping)) if value is not None})
         with self.opened_source(source) as source_data:
             inputs = validated_input(ProductImportInputSerializer, {**data, **source_data})
             job = product_import_create(triggered_by=triggered_by_cli(), **inputs)

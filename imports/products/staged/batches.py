@@ -33,6 +33,7 @@ class StagedBatch:
     created: int
     updated: int
     rest: list[tuple[int, list[str]]]
+    skipped: int = 0  # records the preset skips (parent rows)
 
 
 def prepare_batch_sql(batch: str) -> str:
@@ -75,7 +76,8 @@ def staged_batches(
             cursor.execute(EXECUTE_BATCH, item)
             return cursor.fetchone()
 
-    python_rows, seen_skus = statements.python_rows(), statements.seen_skus()
+    python_rows, seen_skus, skipped = statements.python_rows(), statements.seen_skus(), statements.skipped()
+    skips = statements.record.skip != "FALSE"
     written = shared.alternate(EXECUTE_BATCH, ranges, here)
     for (lo, hi), (created, updated) in zip(ranges, written, strict=True):
         where = {**params, "lo": lo, "hi": hi}
@@ -84,7 +86,11 @@ def staged_batches(
             special = cursor.fetchall()
             if not seen_view:
                 cursor.execute(seen_skus, where)
+            skip = 0
+            if skips:
+                cursor.execute(skipped, where)
+                skip = cursor.fetchone()[0]
         yield StagedBatch(
-            done=(hi - lo + 1) - len(special), created=created, updated=updated,
-            rest=[(rec, cells) for rec, nonempty, cells in special if nonempty],
+            done=(hi - lo + 1) - len(special) - skip, created=created, updated=updated,
+            rest=[(rec, cells) for rec, nonempty, cells in special if nonempty], skipped=skip,
         )

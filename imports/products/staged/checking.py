@@ -68,7 +68,7 @@ def check_records(
 def refuse_long_values(statements: StagedStatements) -> None:
     """Raise NotStageable when a value is longer than Python's csv reads: that fails the file in
     Python, so the file is read there (a value's bytes bound its characters from above)."""
-    limit = csv.field_size_limit()
+    limit = csv.field_size_limit()  # reading.CSV_FIELD_LIMIT unless changed
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {statements.tables.special} WHERE long)")
         if cursor.fetchone()[0]:

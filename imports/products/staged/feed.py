@@ -15,6 +15,7 @@ from ..writers import drop_seen_skus
 from .batches import StagedBatch, deallocate, prepare_batches, staged_batches
 from .checking import check_records, find_repeated_skus, refuse_long_values
 from .copying import copy_feed
+from .groups import fill_groups
 from .lines import LineNumbers
 from .scan import NotStageable
 from .second import SharedWork
@@ -69,8 +70,11 @@ class StagedFeed:
             raise NotStageable(f"the server could not read it: {str(exc).splitlines()[0]}") from None
         # The SQL looks for the apostrophe in the trimmed value, where it may follow whitespace
         # (" '=x") that the scan did not take for the start of the value.
+        if self.fmt.group is not None:
+            fill_groups(self.tables, self.fmt)
         record = RecordSql(fmt=self.fmt, strip=scan.strip, apostrophe=scan.apostrophe or scan.strip)
-        self.seen_view = not (scan.strip or scan.apostrophe)
+        # The skus are the staged column as it is only when it is one of the file's cells.
+        self.seen_view = not (scan.strip or scan.apostrophe) and self.fmt.columns["id"] < len(self.fmt.header)
         self.statements = self._statements(record)
         self.params = {**record.params, "vendor": self.vendor_id, "now": self.now}
         self._check(on_checked or (lambda done: None))
@@ -87,6 +91,7 @@ class StagedFeed:
             tables=self.tables,
             record=record,
             cells=self.cells,
+            extra=[f"c{i}" for i in range(len(self.cells), self.fmt.grouped_width)],
             product_table=connection.ops.quote_name(Product._meta.db_table),
             compare=Product.objects.filter(vendor_id=self.vendor_id).exists(),
             dry_run=self.dry_run,
@@ -115,6 +120,12 @@ class StagedFeed:
     def lines(self, records: Sequence[int]) -> dict[int, int]:
         """Return the line each record starts on, as Python's csv module counts lines."""
         return self.line_numbers.lines(records)
+
+    def repeated_skus(self) -> set[str]:
+        """The skus the file repeats (their records are all read in Python)."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT sku FROM {self.tables.dup}")
+            return {row[0] for row in cursor.fetchall()}
 
     def duplicates(self, examples: int) -> tuple[int, list[str]]:
         """Like ProductWriter.duplicates(), from the repeated skus found before the check."""

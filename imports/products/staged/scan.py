@@ -14,7 +14,9 @@ PG_ENCODINGS = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1252": "WIN1252", "iso8
 # Python's whitespace (str.isspace) as UTF-8 bytes, beyond ASCII: NEL, NBSP, U+1680, U+2000-U+200A,
 # U+2028, U+2029, U+202F, U+205F, U+3000.
 WHITESPACE_UTF8 = rb"(?:\xc2[\x85\xa0]|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]|\xe2\x81\x9f|\xe3\x80\x80)"
-MAX_CARRY = 1024 * 1024  # a value this long is beyond Python's csv field limit anyway
+# A value this long is held while it spans chunks; a longer one has the file read in Python (which
+# rejects its row: see reading.CELL_LIMIT).
+MAX_CARRY = 8 * 1024 * 1024
 
 
 class NotStageable(Exception):
@@ -181,7 +183,7 @@ class FeedScan:
             self._carry_inside = carry_inside
         self._at_start = False
         if len(self._carry) > MAX_CARRY:
-            raise NotStageable("a value longer than Python's csv field limit")
+            raise NotStageable(f"a value longer than {MAX_CARRY:,} bytes")
 
     def _check_values(self, data: bytes, classes: ByteClasses, *, starts: bool = True, ends: bool = True) -> None:
         """Note whitespace or an apostrophe at the start (or end) of a value in ``data`` (values between separators)."""

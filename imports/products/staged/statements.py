@@ -9,19 +9,19 @@ from wizamart.marketplace.feed import (
     AVAILABILITY_SPELLINGS,
     CONDITION_SPELLINGS,
     FEED_COLUMNS,
-    SIMPLE_PRICE_RE,
     FeedValueError,
     parse_availability,
     parse_condition,
 )
 
-from ..reading import MAX_LENGTH, PRODUCT_FIELDS, FeedFormat
+from ..reading import CELL_LIMIT, MAX_LENGTH, PRODUCT_FIELDS, FeedFormat
 from ..upsert import STAGE_COLUMNS, column_default, compared, upsert_statement
 from ..writers import SEEN_TABLE
 from .tables import StagingTables
 
-# The common "19.99 EUR" the Python parser reads inline (SIMPLE_PRICE_RE, anchored for PostgreSQL).
-SIMPLE_PRICE = "^" + SIMPLE_PRICE_RE.pattern + "$"
+# The common "19.99 EUR" the Python parser reads inline (SIMPLE_PRICE_RE, anchored for PostgreSQL),
+# or "19.99" in the vendor's default currency (as parse_price reads it).
+SIMPLE_PRICE = "^[0-9]{1,10}(?:\\.[0-9]{1,2})?(?: [A-Z]{3})?$"
 SIMPLE_QUANTITY = "^[0-9]{1,9}$"  # what the parser reads with int(): ASCII digits, fewer than 10
 # Values SQL converts itself; any other value is text, written as it is.
 CONVERTED = ("price", "sale_price", "quantity", "availability", "condition")
@@ -31,6 +31,12 @@ CONVERTED = ("price", "sale_price", "quantity", "availability", "condition")
 def python_whitespace() -> str:
     """Every character str.strip() removes, for PostgreSQL's btrim()."""
     return "".join(ch for ch in map(chr, range(0x3001)) if ch.isspace())
+
+
+@functools.cache
+def whitespace_but_space() -> str:
+    """A regular expression matching any character str.strip() removes but the space."""
+    return "[" + "".join(f"\\u{ord(ch):04x}" for ch in python_whitespace() if ch != " ") + "]"
 
 
 @functools.cache
@@ -69,17 +75,41 @@ class RecordSql:
     selected: list[str] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
     params: dict = field(default_factory=dict)
+    skip: str = "FALSE"  # whether the preset skips the record (SQL over its cells)
 
     def __post_init__(self):
         cell = "btrim(s.{}, %(ws)s)" if self.strip else "s.{}"
+        base = self.fmt.grouped_width
+        raw_checks: list[str] = []  # conditions on the record's cells (the others are on its values)
+
+        def cell_sql(index: int) -> str:
+            # A group's values (after the file's cells) are stored trimmed.
+            return f"s.c{index}" if index >= len(self.fmt.header) else cell.format(f"c{index}")
+
         for column, name in FEED_COLUMNS.items():
             index = self.fmt.columns.get(column)
-            if index is not None:
-                self.values[name] = cell.format(f"c{index}")
-        self.params.update(ws=python_whitespace(), price_re=SIMPLE_PRICE, quantity_re=SIMPLE_QUANTITY)
+            if index is None:
+                continue
+            if index < base:
+                self.values[name] = cell_sql(index)
+            else:
+                expr = self.fmt.derived[index - base]
+                self.values[name] = f"({expr.sql(cell_sql)})"
+                raw_checks += expr.checks(cell_sql)
+        if self.fmt.skip_at is not None:
+            # A row the preset skips (a parent row) is counted, not written.
+            skip = self.fmt.derived[self.fmt.skip_at - base]
+            self.skip = " AND ".join([f"({skip.sql(cell_sql)}) = '1'", *skip.checks(cell_sql)])
+        self.params.update(
+            ws=python_whitespace(), price_re=SIMPLE_PRICE, quantity_re=SIMPLE_QUANTITY, currency=self.fmt.currency,
+            ws_not_space=whitespace_but_space(),
+        )
         self.checks += ["sku <> ''", "title <> ''", "price ~ %(price_re)s"]
         for name, expression in self.values.items():
             self.selected.append(f"{self._spelled(name, expression)} AS {name}")
+        if raw_checks:
+            self.selected.append(f"({' AND '.join(raw_checks)}) AS derivable")
+            self.checks.append("derivable")
         if "sale_price" in self.values:
             self.checks.append("(sale_price = '' OR sale_price ~ %(price_re)s)")
         if "quantity" in self.values:
@@ -108,7 +138,7 @@ class RecordSql:
         """The Product fields from the selected (and checked) values under ``alias``."""
         found = {name: f"{alias}.{name}" for name in self.values}
         found["price"] = f"split_part({alias}.price, ' ', 1)::numeric"
-        found["currency"] = f"split_part({alias}.price, ' ', 2)"
+        found["currency"] = f"COALESCE(NULLIF(split_part({alias}.price, ' ', 2), ''), %(currency)s)"
         if "sale_price" in self.values:
             found["sale_price"] = f"NULLIF(split_part({alias}.sale_price, ' ', 1), '')::numeric"
         if "quantity" in self.values:
@@ -135,6 +165,7 @@ class StagedStatements:
     product_table: str
     compare: bool  # the vendor has products: records are compared with them (else all are new)
     dry_run: bool
+    extra: list[str] = field(default_factory=list)  # the group values added after the file's cells
 
     def repeated_skus(self) -> str:
         """The skus the file repeats, with their count: SQL writes none of their records.
@@ -158,18 +189,20 @@ class StagedStatements:
         WHERE still decides what is written.
         """
         record, raw = self.record, self.tables.raw
-        field_limit = csv.field_size_limit()
+        field_limit = min(CELL_LIMIT, csv.field_size_limit())
         nonempty = " OR ".join(f"s.{c} <> ''" for c in self.cells)
         longer = " OR ".join(f"octet_length(s.{c}) > {field_limit}" for c in self.cells)
         new, joined, kept = self._comparison()
-        return f"""INSERT INTO {self.tables.special} (rec, tid, nonempty, long, key, python, new)
-            SELECT w.rec, w.tid, w.nonempty, w.long, w.key, w.python, {new}
+        # A skipped record is one Python would skip: not blank, no value too long (it rejects those first).
+        return f"""INSERT INTO {self.tables.special} (rec, tid, nonempty, long, key, python, new, skip)
+            SELECT w.rec, w.tid, w.nonempty, w.long, w.key, w.python AND NOT w.skip, {new}, w.skip
             FROM (
-                SELECT v.*, {record.sku_key("v.sku")} AS key,
+                SELECT v.*, {record.sku_key("v.sku")} AS key, (v.nonempty AND NOT v.long AND v.skipped) AS skip,
                     (NOT v.nonempty OR v.long OR NOT ({" AND ".join(record.checks)})
                      OR {record.sku_key("v.sku")} IN (SELECT sku FROM {self.tables.dup})) AS python
                 FROM (
-                    SELECT s.rec, s.ctid AS tid, ({nonempty}) AS nonempty, ({longer}) AS long, {", ".join(record.selected)}
+                    SELECT s.rec, s.ctid AS tid, ({nonempty}) AS nonempty, ({longer}) AS long,
+                        COALESCE({record.skip}, FALSE) AS skipped, {", ".join(record.selected)}
                     FROM {raw} s WHERE s.rec BETWEEN %(lo)s AND %(hi)s
                 ) v
             ) w {joined}
@@ -178,7 +211,7 @@ class StagedStatements:
     def _comparison(self) -> tuple[str, str, str]:
         """For the check: whether a record's product is new, the join to it, and which records to note."""
         if not self.compare:
-            return "NULL::boolean", "", "w.python"
+            return "NULL::boolean", "", "w.python OR w.skip"
         changed = self.record.changed()
         staged = ", ".join(self.record.converted("w")[name] for name in changed) + ", TRUE"
         # Each record looks its product up by the (vendor, sku) index, whatever the statistics
@@ -187,7 +220,7 @@ class StagedStatements:
             f"LEFT JOIN LATERAL (SELECT * FROM {self.product_table} p WHERE p.vendor_id = %(vendor)s "
             f"AND p.sku = w.sku LIMIT 1) cur ON TRUE"
         )
-        kept = f"CASE WHEN w.python THEN TRUE ELSE cur.id IS NULL OR ({compared('cur', changed)}) IS DISTINCT FROM ({staged}) END"
+        kept = f"CASE WHEN w.python OR w.skip THEN TRUE ELSE cur.id IS NULL OR ({compared('cur', changed)}) IS DISTINCT FROM ({staged}) END"
         return "cur.id IS NULL", joined, kept
 
     def batch_rows(self) -> str:
@@ -195,7 +228,7 @@ class StagedStatements:
         selected, raw, special = ", ".join(self.record.selected), self.tables.raw, self.tables.special
         if self.compare:  # the check noted them
             return f"""SELECT {selected} FROM {special} x JOIN {raw} s ON s.ctid = x.tid
-                       WHERE x.rec BETWEEN $1 AND $2 AND NOT x.python"""
+                       WHERE x.rec BETWEEN $1 AND $2 AND NOT x.python AND NOT x.skip"""
         # All but the ones the check noted.
         return f"""SELECT {selected} FROM {raw} s WHERE s.rec BETWEEN $1 AND $2
                    AND s.rec NOT IN (SELECT x.rec FROM {special} x WHERE x.rec BETWEEN $1 AND $2)"""
@@ -204,7 +237,7 @@ class StagedStatements:
         """Write a batch ($1 to $2) and answer (created, updated); a dry run only counts them."""
         if self.dry_run and self.compare:  # the check noted which products are new
             return f"""SELECT COUNT(*) FILTER (WHERE x.new), COUNT(*) FILTER (WHERE NOT x.new)
-                FROM {self.tables.special} x WHERE x.rec BETWEEN $1 AND $2 AND NOT x.python"""
+                FROM {self.tables.special} x WHERE x.rec BETWEEN $1 AND $2 AND NOT x.python AND NOT x.skip"""
         if self.dry_run:  # nothing stored yet: every record SQL converts would be created
             return f"SELECT COUNT(*), 0 FROM ({self.batch_rows()}) r"
         values = self.record.converted("r")
@@ -218,7 +251,7 @@ class StagedStatements:
 
     def python_rows(self) -> str:
         """The records of a range (%(lo)s to %(hi)s) that Python reads, with their cells, in order."""
-        cells = ", ".join(f"s.{c}" for c in self.cells)
+        cells = ", ".join(f"s.{c}" for c in [*self.cells, *self.extra])
         return (
             f"SELECT x.rec, x.nonempty, ARRAY[{cells}] FROM {self.tables.special} x JOIN {self.tables.raw} s "
             f"ON s.ctid = x.tid WHERE x.rec BETWEEN %(lo)s AND %(hi)s AND x.python ORDER BY x.rec"
@@ -227,11 +260,17 @@ class StagedStatements:
     def seen_skus(self) -> str:
         """Remember the skus of the records a batch wrote (%(lo)s to %(hi)s): needed when they are not
         the staged column as it is (Python records those of its rows)."""
-        python = f"SELECT x.rec FROM {self.tables.special} x WHERE x.rec BETWEEN %(lo)s AND %(hi)s AND x.python"
+        python = (
+            f"SELECT x.rec FROM {self.tables.special} x WHERE x.rec BETWEEN %(lo)s AND %(hi)s AND (x.python OR x.skip)"
+        )
         return (
             f"INSERT INTO {SEEN_TABLE} (sku) SELECT {self.record.values['sku']} FROM {self.tables.raw} s "
             f"WHERE s.rec BETWEEN %(lo)s AND %(hi)s AND s.rec NOT IN ({python})"
         )
+
+    def skipped(self) -> str:
+        """How many records of a range (%(lo)s to %(hi)s) the preset skips."""
+        return f"SELECT COUNT(*) FROM {self.tables.special} x WHERE x.rec BETWEEN %(lo)s AND %(hi)s AND x.skip"
 
     def seen_view(self) -> str:
         """The feed's skus when every sku as written is the sku read: the staged column itself."""

@@ -35,13 +35,14 @@ class StagingTables:
     raw: str  # the file: its record number and one text column per header cell
     special: str  # the records SQL does not write itself (blank, for Python, repeated), and the ones to write
     dup: str  # the skus repeated in the file, with their count
+    grouped: str  # the raw table rebuilt with its groups' values, for a preset that groups rows
 
     @classmethod
     def named(cls, name: str) -> StagingTables:
-        return cls(raw=name, special=f"{name}_special", dup=f"{name}_dup")
+        return cls(raw=name, special=f"{name}_special", dup=f"{name}_dup", grouped=f"{name}_grouped")
 
     def __str__(self) -> str:
-        return f"{self.raw}, {self.special}, {self.dup}"
+        return f"{self.raw}, {self.special}, {self.dup}, {self.grouped}"
 
 
 def create_raw_table_sql(tables: StagingTables, cells: Sequence[str]) -> str:
@@ -52,10 +53,11 @@ def create_raw_table_sql(tables: StagingTables, cells: Sequence[str]) -> str:
 
 def create_special_table_sql(tables: StagingTables) -> str:
     """The table the check fills: per record noted, where it is (tid), whether it has a value, may be
-    too long for Python's csv, its sku key, whether Python reads it, whether its product is new."""
+    too long for Python's csv, its sku key, whether Python reads it, whether its product is new, whether
+    the preset skips it."""
     return (
         f"CREATE UNLOGGED TABLE {tables.special} "
-        f"(rec bigint, tid tid, nonempty boolean, long boolean, key text, python boolean, new boolean)"
+        f"(rec bigint, tid tid, nonempty boolean, long boolean, key text, python boolean, new boolean, skip boolean)"
     )
 
 

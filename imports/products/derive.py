@@ -1,0 +1,352 @@
+"""Values a preset derives from a row's cells, written once for both readers: Python (``py``) and SQL (``sql``).
+
+A shop export does not always hold a feed column in one cell as it is: WooCommerce lists its
+images in one cell, Shopify's price is a sale price when a higher compare-at price is set, a
+stock flag reads ``1``/``0``. Each expression computes such a value from the cells of a row; the
+PostgreSQL reader computes the same value in SQL, so the staged path converts the row itself
+(``checks`` name what a record must satisfy for SQL to convert it; any other goes to Python).
+Every value is trimmed as ``str.strip()`` trims it.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from wizamart.marketplace.feed import FeedValueError, parse_price
+
+# The SQL of a cell's trimmed text, given its index; and the SQL of the characters str.strip() removes.
+CellSql = Callable[[int], str]
+WS = "%(ws)s"
+
+# A number as SQL compares it, with the currency a feed may add ("19.99", "19.99 EUR").
+PLAIN_AMOUNT = r"^[0-9]{1,10}(\.[0-9]{1,2})?( [A-Z]{3})?$"
+_PLAIN_AMOUNT_RE = re.compile(PLAIN_AMOUNT)
+# A barcode a spreadsheet turned into a number in scientific notation ("4.00638E+12"): its digits are lost.
+MANGLED_NUMBER = r"^[0-9]+([.,][0-9]+)?[eE]\+?[0-9]+$"
+_MANGLED_NUMBER_RE = re.compile(MANGLED_NUMBER)
+
+
+def quote(text: str) -> str:
+    """A SQL string literal (the texts quoted are the presets' own constants)."""
+    return "'" + text.replace("'", "''").replace("%", "%%") + "'"
+
+
+class Expr:
+    """A value derived from a row's cells."""
+
+    def py(self, cells: list[str]) -> str:
+        raise NotImplementedError
+
+    def sql(self, cell: CellSql) -> str:
+        raise NotImplementedError
+
+    def checks(self, cell: CellSql) -> list[str]:
+        """SQL conditions under which SQL derives the value as Python does (none: always)."""
+        return []
+
+    def sources(self) -> set[int]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Col(Expr):
+    """A cell as it is (trimmed)."""
+
+    index: int
+
+    def py(self, cells):
+        return cells[self.index].strip() if self.index < len(cells) else ""
+
+    def sql(self, cell):
+        return cell(self.index)
+
+    def sources(self):
+        return {self.index}
+
+
+@dataclass(frozen=True)
+class Coalesce(Expr):
+    """The first value that is not empty: a shop's sku, else its own id."""
+
+    parts: tuple[Expr, ...]
+
+    def py(self, cells):
+        for part in self.parts:
+            value = part.py(cells)
+            if value:
+                return value
+        return ""
+
+    def sql(self, cell):
+        return "COALESCE(" + ", ".join(f"NULLIF({p.sql(cell)}, '')" for p in self.parts) + ", '')"
+
+    def checks(self, cell):
+        return [c for p in self.parts for c in p.checks(cell)]
+
+    def sources(self):
+        return set().union(*(p.sources() for p in self.parts))
+
+
+@dataclass(frozen=True)
+class Joined(Expr):
+    """The values that are not empty (nor one of ``ignore``), joined: a Shopify handle and its options."""
+
+    parts: tuple[Expr, ...]
+    sep: str = "-"
+    ignore: tuple[str, ...] = ()
+
+    def py(self, cells):
+        return self.sep.join(v for v in (p.py(cells) for p in self.parts) if v and v not in self.ignore)
+
+    def sql(self, cell):
+        def kept(part: Expr) -> str:
+            text = f"NULLIF({part.sql(cell)}, '')"
+            for word in self.ignore:
+                text = f"NULLIF({text}, {quote(word)})"
+            return text
+
+        return f"concat_ws({quote(self.sep)}, {', '.join(kept(p) for p in self.parts)})"
+
+    def sources(self):
+        return set().union(*(p.sources() for p in self.parts))
+
+
+def _items(text: str, sep: str) -> list[str]:
+    return [item for item in (part.strip() for part in text.split(sep)) if item]
+
+
+def _split_sql(list_sql: str, sep: str) -> str:
+    """The non-empty items of a list cell as an array, trimmed of spaces: what _items() gives when the
+    cell holds no whitespace but spaces (see _plain_list_check)."""
+    spaced = f" *{re.escape(sep)} *"
+    return f"array_remove(regexp_split_to_array(btrim({list_sql}, ' '), {quote(spaced)}), '')"
+
+
+def _plain_list_check(list_sql: str) -> str:
+    """A list cell SQL splits as Python does: no whitespace in it but spaces."""
+    return f"{list_sql} !~ %(ws_not_space)s"
+
+
+@dataclass(frozen=True)
+class First(Expr):
+    """The first item of a list cell: the main image of "a.jpg, b.jpg"."""
+
+    part: Expr
+    sep: str = ","
+
+    def py(self, cells):
+        items = _items(self.part.py(cells), self.sep)
+        return items[0] if items else ""
+
+    def sql(self, cell):
+        return f"COALESCE(({_split_sql(self.part.sql(cell), self.sep)})[1], '')"
+
+    def checks(self, cell):
+        return self.part.checks(cell) + [_plain_list_check(self.part.sql(cell))]
+
+    def sources(self):
+        return self.part.sources()
+
+
+@dataclass(frozen=True)
+class Rest(Expr):
+    """The items of a list cell after the first, comma separated (additional images); with
+    ``without``, every item but that value instead."""
+
+    part: Expr
+    sep: str = ","
+    without: Expr | None = None
+
+    def py(self, cells):
+        items = _items(self.part.py(cells), self.sep)
+        if self.without is None:
+            return ",".join(items[1:])
+        other = self.without.py(cells)
+        return ",".join(item for item in items if item != other)
+
+    def sql(self, cell):
+        items = _split_sql(self.part.sql(cell), self.sep)
+        if self.without is None:
+            return f"array_to_string(({items})[2:], ',')"
+        return f"array_to_string(array_remove({items}, {self.without.sql(cell)}), ',')"
+
+    def checks(self, cell):
+        own = self.part.checks(cell) + [_plain_list_check(self.part.sql(cell))]
+        return own + (self.without.checks(cell) if self.without else [])
+
+    def sources(self):
+        return self.part.sources() | (self.without.sources() if self.without else set())
+
+
+@dataclass(frozen=True)
+class Flag(Expr):
+    """A shop's flag as a feed value ("1" -> "in stock"); other values are kept, for the feed's own reading."""
+
+    part: Expr
+    values: tuple[tuple[str, str], ...]
+
+    def py(self, cells):
+        text = self.part.py(cells)
+        return dict(self.values).get(text.lower(), text)
+
+    def sql(self, cell):
+        value = self.part.sql(cell)
+        whens = " ".join(f"WHEN {quote(k)} THEN {quote(v)}" for k, v in self.values)
+        return f"CASE lower({value}) {whens} ELSE {value} END"
+
+    def checks(self, cell):
+        # lower() agrees with str.lower() on ASCII; anything else is read in Python.
+        return self.part.checks(cell) + [f"{self.part.sql(cell)} ~ '^[ -~]*$'"]
+
+    def sources(self):
+        return self.part.sources()
+
+
+@dataclass(frozen=True)
+class WithUnit(Expr):
+    """A number whose unit the header names ("Weight (kg)": "1.5" -> "1.5 kg")."""
+
+    part: Expr
+    unit: str
+
+    def py(self, cells):
+        text = self.part.py(cells)
+        return f"{text} {self.unit}" if text else ""
+
+    def sql(self, cell):
+        value = self.part.sql(cell)
+        return f"CASE WHEN {value} = '' THEN '' ELSE {value} || {quote(' ' + self.unit)} END"
+
+    def sources(self):
+        return self.part.sources()
+
+
+@dataclass(frozen=True)
+class Barcode(Expr):
+    """A barcode, left empty when a spreadsheet turned it into "4.00638E+12" (its digits are lost)."""
+
+    part: Expr
+
+    def py(self, cells):
+        text = self.part.py(cells)
+        return "" if _MANGLED_NUMBER_RE.match(text) else text
+
+    def sql(self, cell):
+        value = self.part.sql(cell)
+        return f"CASE WHEN {value} ~ {quote(MANGLED_NUMBER)} THEN '' ELSE {value} END"
+
+    def sources(self):
+        return self.part.sources()
+
+
+def _amount(text: str) -> Decimal | None:
+    try:
+        return parse_price(text)[0]
+    except FeedValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class CompareAtPrice(Expr):
+    """Shopify's pair: a compare-at price above the price makes the price a sale price of it.
+
+    ``role`` "price": the compare-at price then, else the price; "sale": the price then, else empty.
+    """
+
+    price: Expr
+    compare_at: Expr
+    role: str
+
+    def py(self, cells):
+        price, compare = self.price.py(cells), self.compare_at.py(cells)
+        low, high = _amount(price), _amount(compare) if compare else None
+        on_sale = low is not None and high is not None and high > low
+        if self.role == "price":
+            return compare if on_sale else price
+        return price if on_sale else ""
+
+    def sql(self, cell):
+        price, compare = self.price.sql(cell), self.compare_at.sql(cell)
+        # Compared only when both are plain (the checks send any other record to Python).
+        on_sale = (
+            f"CASE WHEN {price} ~ {quote(PLAIN_AMOUNT)} AND {compare} ~ {quote(PLAIN_AMOUNT)} THEN "
+            f"split_part({compare}, ' ', 1)::numeric > split_part({price}, ' ', 1)::numeric ELSE FALSE END"
+        )
+        if self.role == "price":
+            return f"CASE WHEN {on_sale} THEN {compare} ELSE {price} END"
+        return f"CASE WHEN {on_sale} THEN {price} ELSE '' END"
+
+    def checks(self, cell):
+        compare = self.compare_at.sql(cell)
+        return [f"({compare} = '' OR {compare} ~ {quote(PLAIN_AMOUNT)})"]
+
+    def sources(self):
+        return self.price.sources() | self.compare_at.sources()
+
+
+@dataclass(frozen=True)
+class ParentRow(Expr):
+    """"1" for a row that is not a product of its own: no price, and (with ``kinds``) a type
+    among ``kinds`` (WooCommerce's variable and grouped parents), or (with ``marks``) none of
+    those cells filled (a Shopify row that only adds an image); or any ``other`` cell filled
+    (a Magento store view's row)."""
+
+    price: Expr
+    kind: Expr | None = None
+    kinds: tuple[str, ...] = ()
+    marks: tuple[Expr, ...] = ()
+    other: tuple[Expr, ...] = ()
+
+    def py(self, cells):
+        if any(o.py(cells) for o in self.other):
+            return "1"
+        if self.price.py(cells):
+            return ""
+        if self.kind is not None:
+            types = {t.strip().lower() for t in self.kind.py(cells).split(",")}
+            return "1" if types & set(self.kinds) else ""
+        return "" if any(m.py(cells) for m in self.marks) else "1"
+
+    def sql(self, cell):
+        conditions = [f"{o.sql(cell)} <> ''" for o in self.other]
+        parent = f"{self.price.sql(cell)} = ''"
+        if self.kind is not None:
+            # The kind is ASCII (see checks): its items are trimmed of spaces only.
+            kinds = "|".join(re.escape(k) for k in self.kinds)
+            parent += f" AND lower({self.kind.sql(cell)}) ~ {quote(f'(^|,) *({kinds}) *(,|$)')}"
+        else:
+            parent += "".join(f" AND {m.sql(cell)} = ''" for m in self.marks)
+        conditions.append(f"({parent})")
+        return f"CASE WHEN {' OR '.join(conditions)} THEN '1' ELSE '' END"
+
+    def checks(self, cell):
+        checks = []
+        if self.kind is not None:
+            checks.append(f"{self.kind.sql(cell)} ~ '^[ -~]*$'")
+        return checks
+
+    def sources(self):
+        found = self.price.sources() | (self.kind.sources() if self.kind else set())
+        return found.union(*(m.sources() for m in self.marks), *(o.sources() for o in self.other))
+
+
+@dataclass(frozen=True)
+class Unless(Expr):
+    """A value, empty on a row that ``skip`` marks ("1"): a parent row's sku is not one of the feed's."""
+
+    skip: Expr
+    part: Expr
+
+    def py(self, cells):
+        return "" if self.skip.py(cells) == "1" else self.part.py(cells)
+
+    def sql(self, cell):
+        return f"CASE WHEN {self.skip.sql(cell)} = '1' THEN '' ELSE {self.part.sql(cell)} END"
+
+    def checks(self, cell):
+        return self.skip.checks(cell) + self.part.checks(cell)
+
+    def sources(self):
+        return self.skip.sources() | self.part.sources()

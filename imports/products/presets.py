@@ -1,0 +1,331 @@
+"""Column presets: the product CSVs shops export (WooCommerce, Shopify, PrestaShop, Magento), recognised by their header.
+
+A preset maps the format's own columns to the feed columns and says what its rows mean (a
+shop's sku beats its internal id, stock flags, image lists, sale prices, parent rows, Shopify's
+rows grouped by handle). It only shapes the header: the values are derived by the expressions
+of ``derive`` (the same in Python and in SQL), so the PostgreSQL reader still does the work.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from wizamart.marketplace.feed import FEED_COLUMNS, HEADER_ALIASES, REQUIRED_COLUMNS, normalise_header
+
+from .derive import (
+    Barcode,
+    Coalesce,
+    Col,
+    CompareAtPrice,
+    Expr,
+    First,
+    Flag,
+    Joined,
+    ParentRow,
+    Rest,
+    WithUnit,
+)
+
+# A cell that names a column with its unit: "Weight (kg)", "Poids (kg)", "Gewicht (g)".
+_UNIT_RE = re.compile(r"^\s*(weight|poids|gewicht)\s*\(\s*([a-z]{1,4})\s*\)\s*$", re.IGNORECASE)
+
+
+def preset_key(cell: str) -> str:
+    """A header cell as presets name it: 'In stock?' -> 'in_stock', 'Reference #' -> 'reference'."""
+    text = normalise_header(cell).replace("’", "'")
+    return re.sub(r"[\W_]+", "_", text).strip("_")
+
+
+class Columns:
+    """The columns of a header that a preset derives values from, by key; missing ones are None."""
+
+    def __init__(self, header: list[str], ignored: set[int]):
+        self.at: dict[str, int] = {}
+        for index, cell in enumerate(header):
+            key = preset_key(cell)
+            if key and key not in self.at and index not in ignored:
+                self.at[key] = index
+        self.units = {
+            index: match[2].lower()
+            for index, cell in enumerate(header)
+            if index not in ignored and (match := _UNIT_RE.match(cell.replace("\ufeff", "")))
+        }
+
+    def col(self, *keys: str) -> Expr | None:
+        """The first of the keys the header has, as a cell."""
+        for key in keys:
+            if key in self.at:
+                return Col(self.at[key])
+        return None
+
+    def first(self, *alternatives: Expr | None) -> Expr | None:
+        """The first of the expressions whose columns exist, or their coalesced value when several do."""
+        found = tuple(a for a in alternatives if a is not None)
+        if not found:
+            return None
+        return found[0] if len(found) == 1 else Coalesce(found)
+
+
+@dataclass(frozen=True)
+class GroupFill:
+    """Rows grouped by a key cell (consecutive rows with the same key): each row gets, after the
+    file's own cells, per fill either its own value or the group's first one ("first"), or the
+    group's values listed, comma separated ("all")."""
+
+    key: int
+    fills: tuple[tuple[int, str], ...]  # (cell index, "first" | "all")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a preset makes of one header: feed column -> expression, the parent-row test, a grouping."""
+
+    values: dict[str, Expr]
+    skip: Expr | None = None
+    group: GroupFill | None = None
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    label: str
+    columns: dict[str, str]  # normalised source header (preset_key) -> feed column, for display and detection
+    signatures: tuple[frozenset[str], ...] = ()  # the header is this format when it has all keys of one
+    skip_reason: str = ""  # what a skipped row is, for the job's message
+    shape: Callable[[Columns, int], Shape] | None = field(default=None, compare=False, repr=False)
+
+    def matches(self, keys: set[str]) -> bool:
+        return any(signature <= keys for signature in self.signatures)
+
+
+# --- WooCommerce: the built-in product CSV exporter, in English, French and German ----------------
+_WOO = {
+    # English, then fr_FR, then de_DE, as WooCommerce's exporter writes them (keys: see preset_key).
+    "sku": ("sku", "ugs", "artikelnummer"),
+    "id": ("id",),
+    "type": ("type", "typ"),
+    "name": ("name", "nom"),
+    "description": ("description", "beschreibung"),
+    "short_description": ("short_description", "description_courte", "kurzbeschreibung"),
+    "in_stock": ("in_stock", "en_stock", "vorrätig"),
+    "stock": ("stock", "bestand", "lager"),
+    "sale_price": ("sale_price", "tarif_promo", "angebotspreis"),
+    "regular_price": ("regular_price", "tarif_régulier", "regulärer_preis"),
+    "categories": ("categories", "catégories", "kategorien"),
+    "images": ("images", "bilder"),
+    "gtin": ("gtin_upc_ean_or_isbn", "gtin_upc_ean_ou_isbn", "gtin_upc_ean_oder_isbn"),
+    "brands": ("brands", "marques", "marken"),
+}
+STOCK_FLAGS = (("1", "in stock"), ("0", "out of stock"), ("yes", "in stock"), ("no", "out of stock"),
+               ("true", "in stock"), ("false", "out of stock"), ("onbackorder", "backorder"))
+
+
+def _weight(cols: Columns) -> Expr | None:
+    for index, unit in cols.units.items():
+        return WithUnit(Col(index), unit)
+    return None
+
+
+def _woocommerce(cols: Columns, width: int) -> Shape:
+    c = {role: cols.col(*keys) for role, keys in _WOO.items()}
+    images = c["images"]
+    skip = ParentRow(c["regular_price"], kind=c["type"], kinds=("variable", "grouped")) if c["regular_price"] else None
+    values = {
+        "id": cols.first(c["sku"], c["id"]),
+        "title": c["name"],
+        "description": cols.first(c["description"], c["short_description"]),
+        "price": c["regular_price"],
+        "sale_price": c["sale_price"],
+        "quantity": c["stock"],
+        "availability": Flag(c["in_stock"], STOCK_FLAGS) if c["in_stock"] else None,
+        "image_link": First(images) if images else None,
+        "additional_image_link": Rest(images) if images else None,
+        "product_type": First(c["categories"]) if c["categories"] else None,
+        "gtin": Barcode(c["gtin"]) if c["gtin"] else None,
+        "brand": First(c["brands"]) if c["brands"] else None,
+        "weight": _weight(cols),
+    }
+    return Shape(values=values, skip=skip)
+
+
+# --- Shopify: the product CSV, one row per variant and per extra image, grouped by Handle ----------
+_SHOPIFY_GROUP = ("title", "body_html", "vendor", "type", "product_category", "image_src")
+
+
+def _shopify(cols: Columns, width: int) -> Shape:
+    handle = cols.at.get("handle")
+    group_cells = [(cols.at[k], "all" if k == "image_src" else "first") for k in _SHOPIFY_GROUP if k in cols.at]
+    inherited = {k: Col(width + i) for i, k in enumerate(k for k in _SHOPIFY_GROUP if k in cols.at)}
+    group = GroupFill(key=handle, fills=tuple(group_cells)) if handle is not None else None
+    if group is None:  # no handle: each row stands alone
+        inherited = {k: cols.col(k) for k in _SHOPIFY_GROUP if k in cols.at}
+    price, compare = cols.col("variant_price"), cols.col("variant_compare_at_price")
+    options = tuple(o for o in (cols.col(f"option{n}_value") for n in (1, 2, 3)) if o is not None)
+    own_key = Joined((Col(handle), *options), ignore=("Default Title",)) if handle is not None else None
+    images = inherited.get("image_src")
+    image = cols.first(cols.col("variant_image"), First(images) if images else None)
+    values = {
+        "id": cols.first(cols.col("variant_sku"), own_key),
+        "title": inherited.get("title"),
+        "description": inherited.get("body_html"),
+        "brand": inherited.get("vendor"),
+        "product_type": cols.first(inherited.get("product_category"), inherited.get("type")),
+        "price": CompareAtPrice(price, compare, "price") if price and compare else price,
+        "sale_price": CompareAtPrice(price, compare, "sale") if price and compare else None,
+        "quantity": cols.col("variant_inventory_qty"),
+        "gtin": Barcode(cols.col("variant_barcode")) if "variant_barcode" in cols.at else None,
+        "weight": WithUnit(cols.col("variant_grams"), "g") if "variant_grams" in cols.at else None,
+        "image_link": image,
+        "additional_image_link": Rest(images, without=image) if images and image else None,
+        "mpn": cols.col("google_shopping_mpn"),
+        "condition": cols.col("google_shopping_condition"),
+    }
+    marks = tuple(m for m in (cols.col("variant_sku"), *options) if m is not None)
+    skip = ParentRow(price, marks=marks) if price else None
+    return Shape(values=values, skip=skip, group=group)
+
+
+# --- PrestaShop: the product CSV (";"), its import template's and its back office export's columns --
+def _prestashop(cols: Columns, width: int) -> Shape:
+    images = cols.col("image_urls_x_y_z", "image_urls", "images")
+    categories = cols.col("categories_x_y_z", "categories", "category")
+    values = {
+        "id": cols.first(cols.col("reference", "reference_code"), cols.col("product_id", "id")),
+        "title": cols.col("name"),
+        "description": cols.first(cols.col("description"), cols.col("short_description", "summary")),
+        "price": cols.first(
+            cols.col("price_tax_included", "price_tax_incl", "final_price"),
+            cols.col("price_tax_excluded", "price_tax_excl", "base_price", "price"),
+        ),
+        "quantity": cols.col("quantity"),
+        "gtin": Barcode(cols.col("ean13", "ean_13", "ean")) if cols.col("ean13", "ean_13", "ean") else None,
+        "brand": cols.col("manufacturer", "brand"),
+        "mpn": cols.col("mpn", "supplier_reference"),
+        "image_link": First(images) if images else cols.col("image", "cover_image_url"),
+        "additional_image_link": Rest(images) if images else None,
+        "product_type": First(categories) if categories else None,
+        "weight": cols.col("weight"),
+    }
+    return Shape(values=values)
+
+
+# --- Magento 2: System > Export > Products ---------------------------------------------------------
+def _magento(cols: Columns, width: int) -> Shape:
+    gallery = cols.col("additional_images")
+    image = cols.first(cols.col("base_image_url", "base_image"), First(gallery) if gallery else None)
+    price = cols.col("price")
+    values = {
+        "id": cols.first(cols.col("sku"), cols.col("entity_id", "product_id")),
+        "title": cols.col("name"),
+        "description": cols.first(cols.col("description"), cols.col("short_description")),
+        "price": price,
+        "sale_price": cols.col("special_price"),
+        "quantity": cols.col("qty"),
+        "availability": Flag(cols.col("is_in_stock"), STOCK_FLAGS) if "is_in_stock" in cols.at else None,
+        "image_link": image,
+        "additional_image_link": Rest(gallery, without=image) if gallery and image else None,
+        "product_type": First(cols.col("categories")) if "categories" in cols.at else None,
+        "weight": cols.col("weight"),
+        "brand": cols.col("manufacturer", "brand"),
+        "gtin": Barcode(cols.col("ean", "gtin")) if cols.col("ean", "gtin") else None,
+    }
+    store_view = tuple(c for c in (cols.col("store_view_code"),) if c is not None)
+    kind = cols.col("product_type")
+    skip = ParentRow(price, kind=kind, kinds=("configurable", "grouped", "bundle"), other=store_view) if price else None
+    return Shape(values=values, skip=skip)
+
+
+def _display(roles: dict[str, tuple[str, ...]], targets: dict[str, str]) -> dict[str, str]:
+    return {key: targets[role] for role, keys in roles.items() if role in targets for key in keys}
+
+
+PRESETS: dict[str, Preset] = {
+    "woocommerce": Preset(
+        name="woocommerce",
+        label="WooCommerce product CSV",
+        columns=_display(_WOO, {
+            "sku": "id", "id": "id", "name": "title", "description": "description", "short_description": "description",
+            "in_stock": "availability", "stock": "quantity", "sale_price": "sale_price", "regular_price": "price",
+            "categories": "product_type", "images": "image_link", "gtin": "gtin", "brands": "brand",
+        }),
+        signatures=(
+            frozenset({"name", "regular_price"}), frozenset({"nom", "tarif_régulier"}),
+            frozenset({"name", "regulärer_preis"}),
+        ),
+        skip_reason="variable or grouped product without a price of its own (its variations are imported)",
+        shape=_woocommerce,
+    ),
+    "shopify": Preset(
+        name="shopify",
+        label="Shopify product CSV",
+        columns={
+            "variant_sku": "id", "handle": "id", "title": "title", "body_html": "description", "vendor": "brand",
+            "type": "product_type", "product_category": "product_type", "variant_price": "price",
+            "variant_compare_at_price": "price", "variant_inventory_qty": "quantity", "variant_barcode": "gtin",
+            "variant_grams": "weight", "image_src": "image_link", "variant_image": "image_link",
+            "google_shopping_mpn": "mpn", "google_shopping_condition": "condition",
+        },
+        signatures=(frozenset({"handle", "variant_price"}), frozenset({"handle", "variant_sku"})),
+        skip_reason="row that only adds an image to its product",
+        shape=_shopify,
+    ),
+    "prestashop": Preset(
+        name="prestashop",
+        label="PrestaShop product CSV",
+        columns={
+            "reference": "id", "product_id": "id", "name": "title", "description": "description",
+            "short_description": "description", "price_tax_included": "price", "price_tax_excluded": "price",
+            "price_tax_incl": "price", "price_tax_excl": "price", "quantity": "quantity", "ean13": "gtin",
+            "manufacturer": "brand", "supplier_reference": "mpn", "image_urls_x_y_z": "image_link",
+            "categories_x_y_z": "product_type", "weight": "weight",
+        },
+        signatures=(
+            frozenset({"reference", "price_tax_excluded"}), frozenset({"reference", "price_tax_included"}),
+            frozenset({"reference", "price_tax_excl"}), frozenset({"reference", "price_tax_incl"}),
+        ),
+        shape=_prestashop,
+    ),
+    "magento": Preset(
+        name="magento",
+        label="Magento 2 catalog export",
+        columns={
+            "sku": "id", "name": "title", "description": "description", "short_description": "description",
+            "price": "price", "special_price": "sale_price", "qty": "quantity", "is_in_stock": "availability",
+            "base_image": "image_link", "base_image_url": "image_link", "additional_images": "additional_image_link",
+            "categories": "product_type", "weight": "weight",
+        },
+        signatures=(
+            frozenset({"sku", "product_type", "attribute_set_code"}), frozenset({"sku", "store_view_code", "name"}),
+            frozenset({"sku", "name", "price", "is_in_stock", "base_image_url"}),
+        ),
+        skip_reason="configurable, grouped or bundle product without a price, or a store view's row",
+        shape=_magento,
+    ),
+    "google": Preset(
+        name="google",
+        label="Google Merchant feed (TSV/CSV)",
+        columns={**{name: name for name in FEED_COLUMNS}, **HEADER_ALIASES},
+    ),
+}
+
+
+def detect_preset(header: list[str]) -> Preset | None:
+    """The shop format a header is (by its own column names), Google Merchant's for a feed named
+    in its columns, or None (the generic reader, with its aliases)."""
+    keys = {preset_key(cell) for cell in header}
+    for preset in PRESETS.values():
+        if preset.shape is not None and preset.matches(keys):
+            return preset
+    google = {normalise_header(cell) for cell in header}
+    if set(REQUIRED_COLUMNS) <= google:
+        return PRESETS["google"]
+    return None
+
+
+def preset_named(name: str) -> Preset:
+    """The preset of that name; raise KeyError naming the known ones."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise KeyError(f"Unknown preset {name!r}; known presets: {', '.join(PRESETS)}.") from None
