@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('marketplace', '0005_order_import_fields'),
+        ('marketplace', '0007_error_detail'),
     ]
 
     operations = [

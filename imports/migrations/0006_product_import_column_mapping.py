@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('imports', '0003_import_job_rows_skipped_and_repeated'),
+        ('imports', '0005_import_job_rows_skipped_and_repeated'),
         ('marketplace', '0005_order_import_fields'),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('imports', '0002_letzshophistoricalimportjob'),
+        ('imports', '0004_error_detail'),
     ]
 
     operations = [
