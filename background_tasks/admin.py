@@ -23,9 +23,8 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 from rest_framework import serializers
 
-from .models import AdminNotification, BackgroundTask, RetentionPruneRun, UnifiedTask
 from .failures import storage_failure
-from .models import AdminNotification, BackgroundTask, UnifiedTask
+from .models import AdminNotification, BackgroundTask, RetentionPruneRun, UnifiedTask
 from .registry import get_task_model, task_type_choices
 from .selectors import COUNTS_CAP, COUNTS_MAX_AGE, background_tasks_service
 from .serializers import BackgroundTaskSerializer
@@ -339,10 +338,14 @@ class BackgroundTaskAdmin(JobListMixin, admin.ModelAdmin):
             "trigger_label": self.get_trigger_label(),
             **(extra_context or {}),
         }
+        return self.storing_files(request, lambda: super(BackgroundTaskAdmin, self).add_view(request, form_url, extra_context=context))
+
+    def storing_files(self, request, store):
+        """Return ``store()``; an upload that met a bucket that is down or refuses creates nothing and
+        goes back to the form with the reason."""
         try:
-            return super().add_view(request, form_url, extra_context=context)
+            return store()
         except (BotoCoreError, ClientError) as exc:
-            # The upload met a bucket that is down or refuses: nothing was created; say so on the form.
             self.message_user(request, storage_failure(exc), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 

@@ -10,6 +10,7 @@ from django.urls import path, reverse
 from django.utils.http import urlencode
 
 from background_tasks.admin import BackgroundTaskAdmin, InputSerializerFormMixin, triggered_by_admin
+from background_tasks.files import open_stream
 from background_tasks.uploads import with_upload_limit
 from wizamart.marketplace.feed import FEED_COLUMNS
 from wizamart.marketplace.models import Vendor
@@ -102,7 +103,7 @@ class MarketplaceImportJobAdmin(BackgroundTaskAdmin):
         if request.method == "POST" and "upload" in request.FILES and self.has_add_permission(request):
             form = self.get_form(request)(request.POST, request.FILES)
             if form.is_valid() and form.service_kwargs.get("upload") is not None:
-                response = self.store_upload(request, form.service_kwargs)
+                response = self.storing_files(request, lambda: self.store_upload(request, form.service_kwargs))
                 if response is not None:
                     return response
         return super().add_view(request, form_url, extra_context)
@@ -130,7 +131,7 @@ class MarketplaceImportJobAdmin(BackgroundTaskAdmin):
 
     @staticmethod
     def opener(stored: str):
-        return lambda: private_storage().open(stored, "rb")
+        return lambda: open_stream(stored)
 
     # --- step 2: the column mapping screen ---------------------------------------------------------
 
