@@ -118,3 +118,17 @@ class TaskApiSchema(AutoSchema):
         if getattr(view, "action", None) == "create" and getattr(view, "input_serializer_class", "") is None:
             return None
         return super().get_request_serializer()
+
+
+def closed_request_bodies(result, generator, request, public):
+    """Postprocessing hook: a trigger's body takes only its documented fields (the API answers 400
+    naming any other), so each request body's schema says ``additionalProperties: false``."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            for media in (operation.get("requestBody") or {}).get("content", {}).values():
+                ref = (media.get("schema") or {}).get("$ref", "")
+                component = schemas.get(ref.rsplit("/", 1)[-1])
+                if component is not None and component.get("type") == "object":
+                    component["additionalProperties"] = False
+    return result

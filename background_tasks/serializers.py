@@ -79,15 +79,17 @@ class TaskInputSerializer(serializers.Serializer):
     """Base of a task type's input serializer: values must have the type the schema gives them.
 
     In a JSON body a string is not a boolean and a number is not a string; in a form or multipart
-    body (all text) a boolean is ``true`` or ``false``. The Python values the admin and the
-    commands pass are parsed as usual.
+    body (all text) a boolean is ``true`` or ``false``; a field the input does not have is refused.
+    The Python values the admin and the commands pass are parsed as usual.
     """
 
     def to_internal_value(self, data):
         request = self.context.get("request")
         if request is not None and isinstance(data, dict):
             is_json = getattr(request, "content_type", "").startswith("application/json")
-            errors = {}
+            # A field the input does not have is refused, not ignored: a misspelt option
+            # ("deactivate_mising") must not start a job that silently does something else.
+            errors = {name: ["Unknown field: this task takes no such input."] for name in data if name not in self.fields}
             for field in self.fields.values():
                 value = data.get(field.field_name, empty)
                 error = json_type_error(field, value) if is_json else form_type_error(field, value)

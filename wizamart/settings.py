@@ -176,6 +176,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
     "PREPROCESSING_HOOKS": ["background_tasks.routers.schema_paths_without_trailing_slash"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "background_tasks.schema.closed_request_bodies",
+    ],
 }
 
 # --- Background tasks -----------------------------------------------------------------------
