@@ -468,11 +468,14 @@ def _filled(held: list[tuple[int, list[str]]], group: GroupFill) -> Iterator[tup
     values = []
     for index, mode in group.fills:
         texts = [t for t in (cells[index].strip() for _, cells in held) if t]
-        values.append(",".join(texts) if mode == "all" else (texts[0] if texts else ""))
+        if mode in ("all", "tail"):
+            values.append(",".join(texts if mode == "all" else texts[1:]))
+        else:
+            values.append(texts[0] if texts else "")
     for line, cells in held:
         own = [cells[index].strip() for index, _ in group.fills]
         yield line, cells + [
-            value if mode == "all" or not mine else mine
+            mine if mode == "first" and mine else value
             for mine, value, (_, mode) in zip(own, values, group.fills, strict=True)
         ]
 
