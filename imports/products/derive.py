@@ -141,7 +141,11 @@ class First(Expr):
         return items[0] if items else ""
 
     def sql(self, cell):
-        return f"COALESCE(({_split_sql(self.part.sql(cell), self.sep)})[1], '')"
+        value = self.part.sql(cell)
+        # Usually the list does not start with its separator: the first item is the text before it.
+        fast = f"rtrim(split_part(btrim({value}, ' '), {quote(self.sep)}, 1), ' ')"
+        slow = f"COALESCE(({_split_sql(value, self.sep)})[1], '')"
+        return f"CASE WHEN left(btrim({value}, ' '), 1) <> {quote(self.sep)} THEN {fast} ELSE {slow} END"
 
     def checks(self, cell):
         return self.part.checks(cell) + [_plain_list_check(self.part.sql(cell))]
