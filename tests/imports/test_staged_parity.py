@@ -249,6 +249,7 @@ CASES = [
             "Variant Barcode,Image Src,Variant Image",
             'h1,Écharpe,"<p>deux\nlignes</p>",Lux,Rouge,S-R,39.00,49.00,4.00638E+12,https://i/1.jpg,',
             "h1,,,,Bleu,S-B,49.00,,,https://i/2.jpg,https://i/b.jpg",
+            ",,,,,,,,,,",  # a blank record inside the group: neither ends nor joins it
             "h1,,,,,,,,,https://i/3.jpg,",
             "h2,Bougie,,Maison,Default Title,,18.50,,,,",
             "h2,,,,,,,,,https://i/4.jpg,",

@@ -11,36 +11,36 @@ from .tables import StagingTables
 def fill_groups_sql(tables: StagingTables, fmt: FeedFormat, *, strip: bool = True) -> list[str]:
     """Rebuild the raw table with the group's columns after the file's, filled as
     reading.grouped_records() does: consecutive non-blank records with the same (trimmed) key are a
-    group; per fill, the record's own value or the group's first ("first"), the group's first
-    ("head"), its others ("tail") or all its values ("all"), comma separated. A new table costs
-    less than updating every record in place. ``strip``: whether a value may need trimming."""
+    group (a blank record neither starts one nor counts); per fill, the record's own value or the
+    group's first ("first"), the group's first ("head"), its others ("tail") or all its values
+    ("all"), comma separated. One pass over the records, in file order: a new table costs less
+    than updating every record in place. ``strip``: whether a value may need trimming."""
     group, width = fmt.group, len(fmt.header)
     trim = "btrim(c{}, %(ws)s)" if strip else "c{}"
     nonempty = " OR ".join(f"c{i} <> ''" for i in range(width))
-    sources = sorted({index for index, _ in group.fills})
-    values = ", ".join(f"{trim.format(i)} AS v{i}" for i in sources)
-    aggregates = ", ".join(f"array_agg(v{i} ORDER BY rec) FILTER (WHERE v{i} <> '') AS a{i}" for i in sources)
+    window = "(PARTITION BY grp ORDER BY rec ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
     columns = []
     for n, (index, mode) in enumerate(group.fills):
+        value = trim.format(index)
+        values = f"(array_agg({value}) FILTER (WHERE {value} <> '') OVER w)"
         found = {
-            "all": f"array_to_string(g.a{index}, ',')",
-            "tail": f"array_to_string(g.a{index}[2:], ',')",
-            "head": f"g.a{index}[1]",
-            "first": f"CASE WHEN k.v{index} <> '' THEN k.v{index} ELSE g.a{index}[1] END",
+            "all": f"array_to_string({values}, ',')",
+            "tail": f"array_to_string({values}[2:], ',')",
+            "head": f"{values}[1]",
+            "first": f"CASE WHEN {value} <> '' THEN {value} ELSE {values}[1] END",
         }[mode]
         columns.append(f"COALESCE({found}, '') AS c{width + n}")
     table, grouped = tables.raw, tables.grouped
-    key = trim.format(group.key)
+    cells = ", ".join(["rec", *(f"c{i}" for i in range(width))])
     return [
         f"DROP TABLE IF EXISTS {grouped}",
-        f"""CREATE UNLOGGED TABLE {grouped} AS
-            WITH k AS (
-                SELECT rec, {values}, SUM(starts) OVER (ORDER BY rec) AS grp FROM (
-                    SELECT *, CASE WHEN {key} IS DISTINCT FROM lag({key}) OVER (ORDER BY rec) THEN 1 ELSE 0 END AS starts
-                    FROM {table} WHERE {nonempty}
-                ) r
-            ), g AS (SELECT grp, {aggregates} FROM k GROUP BY grp)
-            SELECT t.*, {", ".join(columns)} FROM {table} t LEFT JOIN k ON k.rec = t.rec LEFT JOIN g ON g.grp = k.grp""",
+        f"""CREATE UNLOGGED TABLE {grouped} AS SELECT {cells}, {", ".join(columns)} FROM (
+                SELECT *, SUM(starts) OVER (ORDER BY rec) AS grp FROM (
+                    SELECT *, CASE WHEN filled AND key IS DISTINCT FROM lag(key) OVER (PARTITION BY filled ORDER BY rec)
+                        THEN 1 ELSE 0 END AS starts
+                    FROM (SELECT *, ({nonempty}) AS filled, {trim.format(group.key)} AS key FROM {table}) a
+                ) b
+            ) c WINDOW w AS {window}""",
         f"DROP TABLE {table}",
         f"ALTER TABLE {grouped} RENAME TO {table}",
     ]
