@@ -141,7 +141,11 @@ class First(Expr):
         return items[0] if items else ""
 
     def sql(self, cell):
-        return f"COALESCE(({_split_sql(self.part.sql(cell), self.sep)})[1], '')"
+        value = self.part.sql(cell)
+        # Usually the list does not start with its separator: the first item is the text before it.
+        fast = f"rtrim(split_part(btrim({value}, ' '), {quote(self.sep)}, 1), ' ')"
+        slow = f"COALESCE(({_split_sql(value, self.sep)})[1], '')"
+        return f"CASE WHEN left(btrim({value}, ' '), 1) <> {quote(self.sep)} THEN {fast} ELSE {slow} END"
 
     def checks(self, cell):
         return self.part.checks(cell) + [_plain_list_check(self.part.sql(cell))]
@@ -350,3 +354,30 @@ class Unless(Expr):
 
     def sources(self):
         return self.skip.sources() | self.part.sources()
+
+
+@dataclass(frozen=True)
+class OtherImages(Expr):
+    """A variant's additional images: its product's images after the first, or, when the variant
+    has an image of its own, all of the product's images but that one."""
+
+    own: Expr
+    tail: Expr
+    every: Expr
+
+    def py(self, cells):
+        own = self.own.py(cells)
+        if not own:
+            return self.tail.py(cells)
+        return ",".join(item for item in _items(self.every.py(cells), ",") if item != own)
+
+    def sql(self, cell):
+        own, every = self.own.sql(cell), self.every.sql(cell)
+        others = f"array_to_string(array_remove({_split_sql(every, ',')}, {own}), ',')"
+        return f"CASE WHEN {own} = '' THEN {self.tail.sql(cell)} ELSE {others} END"
+
+    def checks(self, cell):
+        return [f"({self.own.sql(cell)} = '' OR {_plain_list_check(self.every.sql(cell))})"]
+
+    def sources(self):
+        return self.own.sources() | self.tail.sources() | self.every.sources()

@@ -22,6 +22,7 @@ from .derive import (
     First,
     Flag,
     Joined,
+    OtherImages,
     ParentRow,
     Rest,
     WithUnit,
@@ -150,34 +151,47 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
 
 
 # --- Shopify: the product CSV, one row per variant and per extra image, grouped by Handle ----------
-_SHOPIFY_GROUP = ("title", "body_html", "vendor", "type", "product_category", "image_src")
+_SHOPIFY_GROUP = (  # (key, mode): the product's own values its variant rows inherit, and its images
+    ("title", "first"), ("body_html", "first"), ("vendor", "first"), ("type", "first"), ("product_category", "first"),
+    ("image_src", "head"), ("image_src", "tail"), ("image_src", "all"),
+)
 
 
 def _shopify(cols: Columns, width: int) -> Shape:
     handle = cols.at.get("handle")
-    group_cells = [(cols.at[k], "all" if k == "image_src" else "first") for k in _SHOPIFY_GROUP if k in cols.at]
-    inherited = {k: Col(width + i) for i, k in enumerate(k for k in _SHOPIFY_GROUP if k in cols.at)}
-    group = GroupFill(key=handle, fills=tuple(group_cells)) if handle is not None else None
-    if group is None:  # no handle: each row stands alone
-        inherited = {k: cols.col(k) for k in _SHOPIFY_GROUP if k in cols.at}
+    fills = [(key, mode) for key, mode in _SHOPIFY_GROUP if key in cols.at]
+    if handle is not None:
+        group = GroupFill(key=handle, fills=tuple((cols.at[key], mode) for key, mode in fills))
+        inherited = {f"{key}:{mode}": Col(width + i) for i, (key, mode) in enumerate(fills)}
+    else:  # no handle: each row stands alone
+        group = None
+        own = {key: cols.col(key) for key, _ in fills}
+        images = own.get("image_src")
+        parts = {"head": First(images), "tail": Rest(images), "all": images} if images else {}
+        inherited = {f"{key}:{mode}": own[key] if key != "image_src" else parts[mode] for key, mode in fills}
     price, compare = cols.col("variant_price"), cols.col("variant_compare_at_price")
     options = tuple(o for o in (cols.col(f"option{n}_value") for n in (1, 2, 3)) if o is not None)
     own_key = Joined((Col(handle), *options), ignore=("Default Title",)) if handle is not None else None
-    images = inherited.get("image_src")
-    image = cols.first(cols.col("variant_image"), First(images) if images else None)
+    variant_image = cols.col("variant_image")
+    head = inherited.get("image_src:head")
+    image = cols.first(variant_image, head)
+    others = None
+    if head is not None:
+        tail, every = inherited["image_src:tail"], inherited["image_src:all"]
+        others = OtherImages(variant_image, tail, every) if variant_image else tail
     values = {
         "id": cols.first(cols.col("variant_sku"), own_key),
-        "title": inherited.get("title"),
-        "description": inherited.get("body_html"),
-        "brand": inherited.get("vendor"),
-        "product_type": cols.first(inherited.get("product_category"), inherited.get("type")),
+        "title": inherited.get("title:first"),
+        "description": inherited.get("body_html:first"),
+        "brand": inherited.get("vendor:first"),
+        "product_type": cols.first(inherited.get("product_category:first"), inherited.get("type:first")),
         "price": CompareAtPrice(price, compare, "price") if price and compare else price,
         "sale_price": CompareAtPrice(price, compare, "sale") if price and compare else None,
         "quantity": cols.col("variant_inventory_qty"),
         "gtin": Barcode(cols.col("variant_barcode")) if "variant_barcode" in cols.at else None,
         "weight": WithUnit(cols.col("variant_grams"), "g") if "variant_grams" in cols.at else None,
         "image_link": image,
-        "additional_image_link": Rest(images, without=image) if images and image else None,
+        "additional_image_link": others,
         "mpn": cols.col("google_shopping_mpn"),
         "condition": cols.col("google_shopping_condition"),
     }

@@ -110,6 +110,7 @@ class FeedFormat:
     derived: tuple[Expr, ...] = ()
     skip_at: int | None = None  # the derived cell that is "1" on a row to skip
     sources: dict[int, str] = field(default_factory=dict)  # header index -> the feed column it feeds
+    parent_columns: frozenset[int] = frozenset()  # header indexes that only tell a preset's parent rows
     skip_reason: str = ""
     currency: str = "EUR"  # the currency of prices that carry none (the vendor's default)
 
@@ -136,7 +137,8 @@ class FeedFormat:
         return cells[index].strip() if index < len(cells) else ""
 
     def describe(self) -> dict:
-        ignored = [name for i, name in enumerate(self.header) if i not in self.sources and name.strip()]
+        used = self.sources.keys() | self.parent_columns
+        ignored = [name for i, name in enumerate(self.header) if i not in used and name.strip()]
         described = {
             "encoding": self.encoding,
             "delimiter": DELIMITER_NAMES.get(self.delimiter, self.delimiter),
@@ -146,6 +148,8 @@ class FeedFormat:
         if self.preset:
             described["preset"] = self.preset
             described["mapping"] = dict(self.mapping)
+            if self.parent_columns:
+                described["parent_row_columns"] = [self.header[i] for i in sorted(self.parent_columns)]
         return described
 
     def rows(self, opener: Opener) -> FeedRows:
@@ -350,6 +354,7 @@ def _lay_out(fmt: FeedFormat, preset: Preset | None, mapping: dict[str, str]) ->
             fmt.columns[name] = base + len(derived)
             derived.append(expr)
     if skip is not None:
+        fmt.parent_columns = frozenset(_header_sources(skip, fmt))
         fmt.skip_at = base + len(derived)
         derived.append(skip)
     fmt.derived = tuple(derived)
@@ -472,11 +477,14 @@ def _filled(held: list[tuple[int, list[str]]], group: GroupFill) -> Iterator[tup
     values = []
     for index, mode in group.fills:
         texts = [t for t in (cells[index].strip() for _, cells in held) if t]
-        values.append(",".join(texts) if mode == "all" else (texts[0] if texts else ""))
+        if mode in ("all", "tail"):
+            values.append(",".join(texts if mode == "all" else texts[1:]))
+        else:
+            values.append(texts[0] if texts else "")
     for line, cells in held:
         own = [cells[index].strip() for index, _ in group.fills]
         yield line, cells + [
-            value if mode == "all" or not mine else mine
+            mine if mode == "first" and mine else value
             for mine, value, (_, mode) in zip(own, values, group.fills, strict=True)
         ]
 

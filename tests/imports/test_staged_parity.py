@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from background_tasks.status import TaskStatus
+from imports.products.reading import CELL_LIMIT
 from imports.products.services import private_storage
 from tests.factories import ProductFactory, VendorFactory
 from wizamart.marketplace.models import Product
@@ -223,6 +224,54 @@ CASES = [
     ("deactivate-missing-dry-run", rows(*BASE), PG, {"deactivate_missing": True, "dry_run": True}),
     ("deactivate-missing-all-rejected", rows(*BASE[3:]), PG, {"deactivate_missing": True}),
     ("few-columns", feed("sku;name;price", "K-1;Kit;1 EUR", "K-2;;1 EUR", "K-1; Kit ;2 EUR"), PG, {}),
+    # A value beyond the cell limit (and beyond Python csv's default field limit): its row alone is rejected.
+    ("oversized-cell", rows(BASE[0], f'O-1,Grand,"{"é" * (CELL_LIMIT + 1)}",1 EUR,,,,,,1', *BASE[1:]), PG, {}),
+    ("prices-without-currency", rows("C-1,Sans devise,,19.9,15,,,,,1", "C-2,Virgule,,\"19,90\",,,,,,1", *BASE), PG, {}),
+    # Shop exports: presets derive values in SQL as in Python (lists, flags, parents, groups).
+    (
+        "woocommerce-preset",
+        feed(
+            'ID,Type,SKU,Name,"In stock?",Stock,"Sale price","Regular price",Images,"Weight (kg)"',
+            '1,variable,P-1,Parent,1,,,," a.jpg , b.jpg",',
+            "2,variation,P-1-S,Taille S,0,3,8,10,,0.5",
+            '3,"simple, virtual",,Sans sku,backorder,,,5,"x.jpg,,y.jpg\u00a0, z.jpg",',
+            "4,grouped,G-1,Groupe,1,,,,,",
+            "5,simple,P-2,Prix faux,1,,,dix,,",
+            "6,simple,P-3,Drapeau,peut-être,,,4,,",
+        ),
+        PG,
+        {},
+    ),
+    (
+        "shopify-preset",
+        feed(
+            "Handle,Title,Body (HTML),Vendor,Option1 Value,Variant SKU,Variant Price,Variant Compare At Price,"
+            "Variant Barcode,Image Src,Variant Image",
+            'h1,Écharpe,"<p>deux\nlignes</p>",Lux,Rouge,S-R,39.00,49.00,4.00638E+12,https://i/1.jpg,',
+            "h1,,,,Bleu,S-B,49.00,,,https://i/2.jpg,https://i/b.jpg",
+            ",,,,,,,,,,",  # a blank record inside the group: neither ends nor joins it
+            "h1,,,,,,,,,https://i/3.jpg,",
+            "h2,Bougie,,Maison,Default Title,,18.50,,,,",
+            "h2,,,,,,,,,https://i/4.jpg,",
+            "h1,,,,Vert,S-V,quarante,50,,,",
+            "h3,Solde,,,Default Title,S-3,10,9 EUR,,,",
+        ),
+        PG,
+        {},
+    ),
+    (
+        "magento-preset",
+        feed(
+            "sku,store_view_code,attribute_set_code,product_type,name,price,special_price,qty,is_in_stock,"
+            "base_image,additional_images",
+            "M-C,,Default,configurable,Veste,,,0,1,/c.jpg,",
+            'M-S,,Default,simple,Veste S,89,69,14,1,/s.jpg,"/s.jpg,/s2.jpg"',
+            "M-S,fr,Default,simple,Veste S FR,,,,,,",
+            "M-M,,Default,simple,Veste M,89,,0,0,,",
+        ),
+        PG,
+        {},
+    ),
 ]
 
 

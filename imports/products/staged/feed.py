@@ -71,7 +71,7 @@ class StagedFeed:
         # The SQL looks for the apostrophe in the trimmed value, where it may follow whitespace
         # (" '=x") that the scan did not take for the start of the value.
         if self.fmt.group is not None:
-            fill_groups(self.tables, self.fmt)
+            fill_groups(self.tables, self.fmt, strip=scan.strip)
         record = RecordSql(fmt=self.fmt, strip=scan.strip, apostrophe=scan.apostrophe or scan.strip)
         # The skus are the staged column as it is only when it is one of the file's cells.
         self.seen_view = not (scan.strip or scan.apostrophe) and self.fmt.columns["id"] < len(self.fmt.header)

@@ -8,41 +8,50 @@ from .statements import python_whitespace
 from .tables import StagingTables
 
 
-def fill_groups_sql(tables: StagingTables, fmt: FeedFormat) -> list[str]:
+def fill_groups_sql(tables: StagingTables, fmt: FeedFormat, *, strip: bool = True) -> list[str]:
     """Rebuild the raw table with the group's columns after the file's, filled as
     reading.grouped_records() does: consecutive non-blank records with the same (trimmed) key are a
-    group; per fill, the record's own value or the group's first ("first"), or the group's values
-    comma separated ("all"). A new table costs less than updating every record in place."""
+    group (a blank record neither starts one nor counts); per fill, the record's own value or the
+    group's first ("first"), the group's first ("head"), its others ("tail") or all its values
+    ("all"), comma separated. One pass over the records, in file order: a new table costs less
+    than updating every record in place. ``strip``: whether a value may need trimming."""
     group, width = fmt.group, len(fmt.header)
+    trim = "btrim(c{}, %(ws)s)" if strip else "c{}"
     nonempty = " OR ".join(f"c{i} <> ''" for i in range(width))
-    key = f"btrim(c{group.key}, %(ws)s)"
-    window = "OVER (PARTITION BY grp ORDER BY rec ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
-    picked, columns = [], []
+    window = "(PARTITION BY grp ORDER BY rec ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
+    columns = []
     for n, (index, mode) in enumerate(group.fills):
-        value = f"btrim(c{index}, %(ws)s)"
-        if mode == "all":
-            picked.append(f"COALESCE(string_agg({value}, ',') FILTER (WHERE {value} <> '') {window}, '') AS c{width + n}")
-        else:
-            first = f"COALESCE((array_agg({value}) FILTER (WHERE {value} <> '') {window})[1], '')"
-            picked.append(f"CASE WHEN {value} <> '' THEN {value} ELSE {first} END AS c{width + n}")
-        columns.append(f"COALESCE(g.c{width + n}, '') AS c{width + n}")
+        value = trim.format(index)
+        values = f"(array_agg({value}) FILTER (WHERE {value} <> '') OVER w)"
+        found = {
+            "all": f"array_to_string({values}, ',')",
+            "tail": f"array_to_string({values}[2:], ',')",
+            "head": f"{values}[1]",
+            "first": f"CASE WHEN {value} <> '' THEN {value} ELSE {values}[1] END",
+        }[mode]
+        columns.append(f"COALESCE({found}, '') AS c{width + n}")
     table, grouped = tables.raw, tables.grouped
+    cells = ", ".join(["rec", *(f"c{i}" for i in range(width))])
     return [
         f"DROP TABLE IF EXISTS {grouped}",
-        f"""CREATE UNLOGGED TABLE {grouped} AS SELECT t.*, {", ".join(columns)} FROM {table} t LEFT JOIN (
-            SELECT rec, {", ".join(picked)} FROM (
+        f"""CREATE UNLOGGED TABLE {grouped} AS SELECT {cells}, {", ".join(columns)} FROM (
                 SELECT *, SUM(starts) OVER (ORDER BY rec) AS grp FROM (
-                    SELECT *, CASE WHEN {key} IS DISTINCT FROM lag({key}) OVER (ORDER BY rec) THEN 1 ELSE 0 END AS starts
-                    FROM {table} WHERE {nonempty}
-                ) k
-            ) r
-        ) g ON g.rec = t.rec""",
+                    SELECT *, CASE WHEN filled AND key IS DISTINCT FROM lag(key) OVER (PARTITION BY filled ORDER BY rec)
+                        THEN 1 ELSE 0 END AS starts
+                    FROM (SELECT *, ({nonempty}) AS filled, {trim.format(group.key)} AS key FROM {table}) a
+                ) b
+            ) c WINDOW w AS {window}""",
         f"DROP TABLE {table}",
         f"ALTER TABLE {grouped} RENAME TO {table}",
     ]
 
 
-def fill_groups(tables: StagingTables, fmt: FeedFormat) -> None:
+# The groups are sorted and aggregated in memory; the second connection may be checking meanwhile.
+GROUP_SETTINGS = "SET LOCAL work_mem TO '256MB'; SET LOCAL max_parallel_workers_per_gather TO 0; SET LOCAL jit TO off"
+
+
+def fill_groups(tables: StagingTables, fmt: FeedFormat, *, strip: bool = True) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
-        for statement in fill_groups_sql(tables, fmt):
+        cursor.execute(GROUP_SETTINGS)
+        for statement in fill_groups_sql(tables, fmt, strip=strip):
             cursor.execute(statement, {"ws": python_whitespace()})

@@ -108,7 +108,8 @@ class RecordSql:
         for name, expression in self.values.items():
             self.selected.append(f"{self._spelled(name, expression)} AS {name}")
         if raw_checks:
-            self.selected.append(f"({' AND '.join(raw_checks)}) AS derivable")
+            unique = list(dict.fromkeys(raw_checks))  # a list cell read twice (first and rest) is checked once
+            self.selected.append(f"({' AND '.join(unique)}) AS derivable")
             self.checks.append("derivable")
         if "sale_price" in self.values:
             self.checks.append("(sale_price = '' OR sale_price ~ %(price_re)s)")
