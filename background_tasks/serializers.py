@@ -69,9 +69,12 @@ def json_type_error(field: serializers.Field, value) -> str | None:
 
 
 def form_type_error(field: serializers.Field, value) -> str | None:
-    """Why ``value`` from a form body is not of ``field``'s type, or None: a boolean is written true or false."""
+    """Why ``value`` from a form body is not of ``field``'s type, or None: a boolean is written true or
+    false; an empty text is blank, not "use the default" (as DRF reads a form's empty value)."""
     if isinstance(field, serializers.BooleanField) and isinstance(value, str) and value not in ("true", "false"):
         return "Must be true or false."
+    if isinstance(field, serializers.CharField) and value == "" and not field.allow_blank:
+        return "This field may not be blank."
     return None
 
 

@@ -131,7 +131,7 @@ class ProductImportInputSerializer(TaskInputSerializer):
     vendor = VendorCodeField()
     file = FeedFileField(source="upload", required=False, allow_empty_file=False, help_text="The CSV or Google Merchant XML feed (multipart upload).")
     source_url = FeedUrlField(required=False, allow_blank=True, help_text="Or an http(s) URL the feed is downloaded from.")
-    marketplace = serializers.CharField(required=False, default="letzshop", max_length=50)
+    marketplace = serializers.CharField(required=False, default="letzshop", min_length=1, max_length=50)
     dry_run = serializers.BooleanField(required=False, default=False, help_text="Count what would change; write nothing.")
     deactivate_missing = serializers.BooleanField(
         required=False, default=False, help_text="Deactivate the vendor's products missing from the feed."

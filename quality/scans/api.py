@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from django.core.validators import RegexValidator
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
@@ -104,10 +105,14 @@ class ScanBatchOutputSerializer(serializers.Serializer):
     status_url = serializers.CharField()
 
 
+# Text filters never hold a NUL character (DRF refuses it): the pattern puts that in the schema.
+NO_NUL = RegexValidator(r"^[^\x00]*$", "Null characters are not allowed.")
+
+
 class ScanFilterSerializer(serializers.Serializer):
-    rule_id = serializers.CharField(required=False, max_length=40)
+    rule_id = serializers.CharField(required=False, max_length=40, validators=[NO_NUL])
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
-    file = serializers.CharField(required=False, max_length=500)
+    file = serializers.CharField(required=False, max_length=500, validators=[NO_NUL])
     # Read by the paginator; checked here so an out-of-range page size is refused, not silently capped.
     page = serializers.IntegerField(required=False, min_value=1, help_text="Page number (from 1)")
     page_size = serializers.IntegerField(
