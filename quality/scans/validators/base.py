@@ -40,6 +40,11 @@ class Finding:
     rule_name: str = ""
 
 
+def finding_order(finding: Finding) -> tuple:
+    """A total order of findings (by file and line first), so a scan's list never depends on how it was made."""
+    return (finding.file, finding.line, finding.rule_id, finding.message, finding.severity, finding.snippet, finding.rule_name)
+
+
 @dataclass
 class ValidatorResult:
     findings: list[Finding] = field(default_factory=list)

@@ -22,9 +22,14 @@ def ruff_command() -> list[str]:
         return [sys.executable, "-m", "ruff"]
 
 
-def ruff_argv(*, select: list[str], ignore: list[str], exclude: list[str]) -> list[str]:
-    """Return the ruff command line: JSON output, no cache writes, findings never change the exit code."""
-    argv = [*ruff_command(), "check", "--output-format", "json", "--exit-zero", "--no-cache"]
+def ruff_argv(*, select: list[str], ignore: list[str], exclude: list[str], cache_dir: Path | None = None) -> list[str]:
+    """Return the ruff command line: JSON output, findings never change the exit code.
+
+    With ``cache_dir`` ruff keeps its cache in ``cache_dir/ruff`` (never in the scanned tree, which
+    may be read-only), else it runs without one.
+    """
+    argv = [*ruff_command(), "check", "--output-format", "json", "--exit-zero"]
+    argv += ["--cache-dir", str(Path(cache_dir) / "ruff")] if cache_dir is not None else ["--no-cache"]
     argv += ["--select", ",".join(select)]
     if ignore:
         argv += ["--ignore", ",".join(ignore)]
@@ -36,7 +41,7 @@ def ruff_argv(*, select: list[str], ignore: list[str], exclude: list[str]) -> li
 LINT_SECTIONS = ("security", "performance")
 
 
-def lint_argv(document: dict) -> list[str]:
+def lint_argv(document: dict, cache_dir: Path | None = None) -> list[str]:
     """The one ruff run of the lint validators: every section's rule sets over the rules file's tree.
 
     Each validator then keeps its own part (``ruff_findings``): its codes less its ignores, its files
@@ -49,7 +54,7 @@ def lint_argv(document: dict) -> list[str]:
                 select.append(code)
     if not select:
         raise ValidatorFailed("The ruff sections of the rules file select no rules")
-    return ruff_argv(select=select, ignore=[], exclude=as_list(document.get("exclude")))
+    return ruff_argv(select=select, ignore=[], exclude=as_list(document.get("exclude")), cache_dir=cache_dir)
 
 
 def run_ruff(*, root: Path, argv: list[str], timeout: float) -> list[dict]:
@@ -115,7 +120,7 @@ def _relative(root: Path, filename: str) -> str:
     return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
 
 
-def lint_diagnostics(*, session, root: Path, document: dict, timeout: float):
+def lint_diagnostics(*, session, root: Path, document: dict, timeout: float, cache_dir: Path | None = None):
     """Start (or join) the session's one ruff run of the lint rules; return its future."""
-    argv = lint_argv(document)
+    argv = lint_argv(document, cache_dir)
     return session.background(("ruff", *argv), lambda: run_ruff(root=root, argv=argv, timeout=timeout))
