@@ -109,18 +109,20 @@ class FixtureTree:
 
         return architecture.validate(root=self.root, rules_path=self.rules / architecture.RULES_FILE, report=lambda p, m: None)
 
-    def security(self):
+    def security(self, cache_dir: Path | None = None):
         from quality.scans.validators import security
 
         return security.validate(
             root=self.root, rules_path=self.rules / security.RULES_FILE, report=lambda p, m: None,
-            settings_module="wizamart.settings", timeout=120,
+            settings_module="wizamart.settings", timeout=120, cache_dir=cache_dir,
         )
 
-    def performance(self):
+    def performance(self, cache_dir: Path | None = None):
         from quality.scans.validators import performance
 
-        return performance.validate(root=self.root, rules_path=self.rules / performance.RULES_FILE, report=lambda p, m: None, timeout=120)
+        return performance.validate(
+            root=self.root, rules_path=self.rules / performance.RULES_FILE, report=lambda p, m: None, timeout=120, cache_dir=cache_dir
+        )
 
 
 def findings_of(result, rule_id: str) -> list[tuple[str, int]]:

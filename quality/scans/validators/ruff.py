@@ -120,7 +120,18 @@ def _relative(root: Path, filename: str) -> str:
     return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
 
 
+def writable_folder(folder: Path | None) -> Path | None:
+    """Return the folder, made if needed, or None when it cannot be written (ruff then runs without a cache)."""
+    if folder is None:
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK | os.X_OK) else None
+
+
 def lint_diagnostics(*, session, root: Path, document: dict, timeout: float, cache_dir: Path | None = None):
     """Start (or join) the session's one ruff run of the lint rules; return its future."""
-    argv = lint_argv(document, cache_dir)
+    argv = lint_argv(document, writable_folder(cache_dir))
     return session.background(("ruff", *argv), lambda: run_ruff(root=root, argv=argv, timeout=timeout))
