@@ -223,3 +223,29 @@ def test_the_settings_choose_the_cache_folder(settings, tmp_path):
     assert conf.cache_dir() is None
     del settings.QUALITY_SCAN_CACHE, settings.QUALITY_SCAN_CACHE_DIR
     assert conf.cache_dir().parent == Path(tempfile.gettempdir())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scan_job_uses_the_configured_cache_and_still_fails_on_a_broken_file(tree, settings, tmp_path):
+    from background_tasks.status import TaskStatus
+    from quality.scans.services import code_quality_scan_create
+
+    settings.QUALITY_SCAN_ROOT = str(tree.root)
+    settings.QUALITY_SCAN_CACHE_DIR = str(tmp_path / "configured")
+
+    def rows(validator_type):
+        scan_sessions.forget_sessions()
+        scan = code_quality_scan_create(validator_type=validator_type, triggered_by="cli:test")
+        scan.refresh_from_db()
+        return scan, list(scan.violations.values_list("rule_id", "severity", "file", "line", "message", "snippet"))
+
+    cold_scan, cold = rows("performance")
+    assert cold_scan.status == TaskStatus.COMPLETED, cold_scan.error_message
+    assert {"performance", "ruff"} <= {p.name.split("-")[0] for p in (tmp_path / "configured").iterdir()}
+    assert rows("performance")[1] == cold
+    assert {r[0] for r in cold} >= {"PERF-D001", "PERF401"}
+
+    tree.write({"jobs/util.py": "def broken(:\n    return 1\n"})
+    broken, _ = rows("performance")
+    assert broken.status == TaskStatus.FAILED
+    assert "Could not parse jobs/util.py, line 1" in broken.error_message
