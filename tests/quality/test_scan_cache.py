@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ import pytest
 from quality.scans import conf
 from quality.scans.validators import cache as findings_cache
 from quality.scans.validators import session as scan_sessions
-from quality.scans.validators.base import Finding
+from quality.scans.validators.base import Finding, SourceTree
 
 JOBS = '''
 import random
@@ -249,3 +251,56 @@ def test_a_scan_job_uses_the_configured_cache_and_still_fails_on_a_broken_file(t
     broken, _ = rows("performance")
     assert broken.status == TaskStatus.FAILED
     assert "Could not parse jobs/util.py, line 1" in broken.error_message
+
+
+def age(tree, seconds: float) -> None:
+    """Set every file's modification time ``seconds`` back."""
+    when = time.time() - seconds
+    for path in tree.root.rglob("*.py"):
+        os.utime(path, (when, when))
+
+
+@pytest.fixture
+def read(monkeypatch) -> list[str]:
+    """The files the scans read the text of."""
+    seen: list[str] = []
+    real_source = SourceTree.source
+
+    def counting_source(self, rel):
+        seen.append(rel)
+        return real_source(self, rel)
+
+    monkeypatch.setattr(SourceTree, "source", counting_source)
+    return seen
+
+
+def test_a_file_whose_size_and_time_are_unchanged_is_not_even_read(tree, tmp_path, read, parsed):
+    age(tree, 60)
+    cache_dir = tmp_path / "cache"
+    uncached = scan(tree, None)
+    scan(tree, cache_dir)
+
+    read.clear()
+    assert scan(tree, cache_dir) == uncached
+    assert read == []
+
+    # Same size, another time: read and compared by digest; the text is the same, so not parsed.
+    path = tree.root / "jobs/util.py"
+    os.utime(path, (time.time() - 30, time.time() - 30))
+    read.clear()
+    parsed.clear()
+    assert scan(tree, cache_dir) == uncached
+    assert set(read) == {"jobs/util.py"}
+    assert parsed == []
+
+
+def test_a_recent_modification_time_is_not_trusted(tree, tmp_path):
+    cache_dir = tmp_path / "cache"
+    scan(tree, cache_dir)  # the files were written just now
+    entries = [e for p in cache_dir.glob("*.json") for e in json.loads(p.read_text())["files"].values()]
+    assert entries and all(e["stat"] is None for e in entries)
+
+    age(tree, 60)
+    scan(tree, cache_dir)
+    entries = [e for p in cache_dir.glob("*.json") for e in json.loads(p.read_text())["files"].values()]
+    assert all(isinstance(e["stat"], list) for e in entries)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -80,8 +81,40 @@ def as_list(value) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+@cache
+def globs_regex(patterns: tuple[str, ...]) -> re.Pattern | None:
+    """One regex matching a path that any of the globs matches (None for no glob)."""
+    return re.compile("|".join(f"(?:{glob_regex(p).pattern})" for p in patterns)) if patterns else None
+
+
 def path_matches(path: str, patterns: Iterable[str]) -> bool:
-    return any(glob_regex(p).match(path) for p in patterns)
+    regex = globs_regex(tuple(patterns))
+    return regex is not None and regex.match(path) is not None
+
+
+def python_files(root: Path) -> dict[str, tuple[int, int]]:
+    """Every Python file under the root but the always-excluded folders: its size and modification time (ns).
+
+    The folders of ALWAYS_EXCLUDED (each pattern ends in ``/**``) are not entered; symlinked folders
+    are not followed.
+    """
+    found: dict[str, tuple[int, int]] = {}
+    folders = [("", str(root))]
+    while folders:
+        prefix, folder = folders.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if not path_matches(rel + "/", ALWAYS_EXCLUDED):
+                    folders.append((rel + "/", entry.path))
+            elif entry.name.endswith(".py") and entry.is_file():
+                stat = entry.stat()
+                found[rel] = (stat.st_size, stat.st_mtime_ns)
+    return found
 
 
 def load_rules(path: Path) -> dict:
@@ -107,6 +140,8 @@ class ParsedFiles:
         self.trees: dict[str, ast.Module] = {}
         self.nodes: dict[str, list[ast.AST]] = {}
         self.derived: dict[tuple[str, str], object] = {}
+        # The root's Python files with their size and modification time, when the session listed them.
+        self.listing: dict[str, tuple[int, int]] | None = None
 
 
 class SourceTree:
@@ -121,17 +156,13 @@ class SourceTree:
         self._nodes = parsed.nodes
         self._lock = parsed.lock
         self._derived = parsed.derived
+        self.listing = parsed.listing if parsed.listing is not None else python_files(self.root)
         self._files: list[str] | None = None
 
     def files(self) -> list[str]:
         """Return every Python file's path relative to the root (posix), sorted."""
         if self._files is None:
-            found = []
-            for path in self.root.rglob("*.py"):
-                rel = path.relative_to(self.root).as_posix()
-                if not path_matches(rel, self.exclude):
-                    found.append(rel)
-            self._files = sorted(found)
+            self._files = sorted(rel for rel in self.listing if not path_matches(rel, self.exclude))
         return self._files
 
     def select(self, applies_to=None, exclude=None) -> list[str]:

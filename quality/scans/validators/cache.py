@@ -1,7 +1,8 @@
 """Findings of the per-file project rules kept across scans: an unchanged file is neither parsed nor walked.
 
 One JSON file per validator and scanned root holds, for each file the validator read, the digest of
-its text and the findings the project rules made of it. The file also names the rule set it was
+its text (with its size and modification time, so an unchanged file is not even read) and the
+findings the project rules made of it. The file also names the rule set it was
 made with (``fingerprint``: the rules file's content, the validators' code, Python's version); a
 scan with another rule set ignores it and writes its own. A scan keeps the entries of unchanged
 files, recomputes the others, writes only the files it read (deleted files drop out), and writes by
@@ -16,6 +17,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import astuple, fields
@@ -25,7 +27,9 @@ from pathlib import Path
 from .base import SEVERITIES, Finding, SourceTree
 
 logger = logging.getLogger(__name__)
-FORMAT = 1
+FORMAT = 2
+# A modification time this recent is not trusted to tell a file unchanged (the clock's resolution).
+RACY_SECONDS = 2.0
 _FIELDS = [f.name for f in fields(Finding)]
 
 
@@ -86,19 +90,34 @@ class FindingsCache:
             return {}
         return data["files"]
 
+    def unchanged(self, rel: str, stat: tuple[int, int] | None) -> tuple[str, list[Finding]] | None:
+        """The digest and findings of a file whose size and modification time are those recorded, else None."""
+        entry = self._old.get(rel)
+        if stat is None or not isinstance(entry, dict) or entry.get("stat") != list(stat):
+            return None
+        found = self._findings(rel, entry)
+        return None if found is None else (entry.get("digest"), found)
+
     def get(self, rel: str, digest: str) -> list[Finding] | None:
         """The findings of a file whose text has this digest, or None when they must be computed."""
         entry = self._old.get(rel)
-        if not isinstance(entry, dict) or entry.get("digest") != digest or not isinstance(entry.get("findings"), list):
+        if not isinstance(entry, dict) or entry.get("digest") != digest:
             return None
-        found = [_finding(row) for row in entry["findings"]]
+        return self._findings(rel, entry)
+
+    def _findings(self, rel: str, entry: dict) -> list[Finding] | None:
+        rows = entry.get("findings")
+        if not isinstance(rows, list) or not isinstance(entry.get("digest"), str):
+            return None
+        found = [_finding(row) for row in rows]
         if any(f is None or f.file != rel for f in found):
             return None
         self.hits += 1
         return found
 
-    def put(self, rel: str, digest: str, findings: Iterable[Finding]) -> None:
-        self._new[rel] = {"digest": digest, "findings": [list(astuple(f)) for f in findings]}
+    def put(self, rel: str, digest: str, findings: Iterable[Finding], stat: tuple[int, int] | None = None) -> None:
+        """Keep a file's findings by the digest of its text (and by its size and modification time, when given)."""
+        self._new[rel] = {"digest": digest, "stat": list(stat) if stat else None, "findings": [list(astuple(f)) for f in findings]}
 
     def save(self) -> None:
         """Write the entries of this scan's files (atomically); a cache that cannot be written only costs time."""
@@ -121,14 +140,26 @@ class FindingsCache:
 def cached_findings(
     tree: SourceTree, files: list[str], compute: Callable[[str], list[Finding]], findings_cache: FindingsCache
 ) -> list[Finding]:
-    """Every file's findings: from the cache when its text is unchanged, else ``compute(rel)`` (which parses it)."""
+    """Every file's findings: from the cache when the file is unchanged, else ``compute(rel)`` (which parses it).
+
+    A file is unchanged when its size and modification time are those recorded (then it is not even
+    read), or else when its text has the recorded digest. A modification time is recorded only once
+    it is RACY_SECONDS old, so a file written twice within the clock's resolution is never taken
+    for unchanged by its time alone.
+    """
+    trusted_before = time.time_ns() - int(RACY_SECONDS * 1e9)
     found: list[Finding] = []
     for rel in files:
-        digest = text_digest(tree.source(rel))
-        file_findings = findings_cache.get(rel, digest)
-        if file_findings is None:
-            file_findings = compute(rel)
-        findings_cache.put(rel, digest, file_findings)
+        stat = tree.listing.get(rel)
+        known = findings_cache.unchanged(rel, stat)
+        if known is not None:
+            digest, file_findings = known
+        else:
+            digest = text_digest(tree.source(rel))
+            file_findings = findings_cache.get(rel, digest)
+            if file_findings is None:
+                file_findings = compute(rel)
+        findings_cache.put(rel, digest, file_findings, stat if stat and stat[1] < trusted_before else None)
         found += file_findings
     findings_cache.save()
     return found

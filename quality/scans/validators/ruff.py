@@ -93,13 +93,21 @@ def ruff_findings(*, root: Path, diagnostics: list[dict], config: dict, exclude:
     infos = set(as_list(severities.get("info")))
     findings = []
     selected: dict[str, bool] = {}
+    excluded: dict[str, str | None] = {}  # ruff's file name -> its relative path, None when the validator leaves it out
     for item in diagnostics:
         code = item.get("code")
         syntax_error = not code or code == "invalid-syntax"
-        if not syntax_error and not selected.setdefault(code, rule_selected(code, select, ignore)):
-            continue
-        rel = _relative(root, item["filename"])
-        if path_matches(rel, exclude):
+        if not syntax_error:
+            if code not in selected:
+                selected[code] = rule_selected(code, select, ignore)
+            if not selected[code]:
+                continue
+        filename = item["filename"]
+        if filename not in excluded:
+            rel = _relative(root, filename)
+            excluded[filename] = None if path_matches(rel, exclude) else rel
+        rel = excluded[filename]
+        if rel is None:
             continue
         line = int((item.get("location") or {}).get("row") or 0)
         if syntax_error:

@@ -14,7 +14,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from .base import ALWAYS_EXCLUDED, ParsedFiles, path_matches
+from .base import ParsedFiles, python_files
 
 LINGER_SECONDS = 120.0
 # Background work of a session: ruff and the deploy check, each a subprocess waited on by a thread.
@@ -24,24 +24,19 @@ _current: ScanSession | None = None
 _timer: threading.Timer | None = None
 
 
-def fingerprint(root: Path) -> tuple:
+def fingerprint(root: Path) -> dict[str, tuple[int, int]]:
     """Every Python file under the root (but the always-excluded folders): path, size, modification time."""
-    found = []
-    for path in root.rglob("*.py"):
-        rel = path.relative_to(root).as_posix()
-        if not path_matches(rel, ALWAYS_EXCLUDED):
-            stat = path.stat()
-            found.append((rel, stat.st_size, stat.st_mtime_ns))
-    return tuple(sorted(found))
+    return python_files(root)
 
 
 class ScanSession:
     """The parsed files of one root at one state, and its background runs (ruff, by argv)."""
 
-    def __init__(self, root: Path, state: tuple):
+    def __init__(self, root: Path, state: dict[str, tuple[int, int]]):
         self.root = root
         self.state = state
         self.parsed = ParsedFiles()
+        self.parsed.listing = state
         self.last_used = time.monotonic()
         self._runs: dict[tuple, Future] = {}
         self._lock = threading.Lock()
