@@ -78,3 +78,21 @@ def test_a_session_is_dropped_once_it_lingered(fixture_tree, monkeypatch):
 )
 def test_rule_selection_follows_ruff(code, select, ignore, selected):
     assert rule_selected(code, select, ignore) is selected
+
+
+@pytest.mark.parametrize(
+    ("security", "performance", "ignored"),
+    [
+        ({"select": ["S"], "ignore": ["S101", "S608"]}, {"select": ["PERF"]}, ["S101", "S608"]),
+        ({"select": ["S"], "ignore": ["S101"]}, {"select": ["PERF", "S"]}, []),  # performance wants S101
+        ({"select": ["S"], "ignore": ["S101"]}, {"select": ["PERF", "S1"], "ignore": ["S10"]}, ["S101"]),
+        ({"select": ["S", "S1011"], "ignore": ["S101"]}, {"select": ["PERF"]}, []),  # a more specific select wins
+        ({"select": ["S"], "ignore": ["S101"]}, {"select": ["ALL"], "ignore": ["S"]}, ["S101"]),
+        ({"select": ["S"], "ignore": ["S101"]}, {"select": ["ALL"]}, []),
+    ],
+)
+def test_the_one_ruff_run_ignores_only_codes_no_validator_selects(security, performance, ignored):
+    from quality.scans.validators.ruff import lint_argv
+
+    argv = lint_argv({"security": {"ruff": security}, "performance": {"ruff": performance}})
+    assert (argv[argv.index("--ignore") + 1].split(",") if "--ignore" in argv else []) == ignored

@@ -121,8 +121,8 @@ class FindingsCache:
 
     def save(self) -> None:
         """Write the entries of this scan's files (atomically); a cache that cannot be written only costs time."""
-        if self.path is None:
-            return
+        if self.path is None or self._new == self._old:
+            return  # nothing to keep, or nothing changed
         data = json.dumps({"fingerprint": self.fingerprint, "files": self._new}, separators=(",", ":"))
         temporary = None
         try:

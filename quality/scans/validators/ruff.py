@@ -45,16 +45,34 @@ def lint_argv(document: dict, cache_dir: Path | None = None) -> list[str]:
     """The one ruff run of the lint validators: every section's rule sets over the rules file's tree.
 
     Each validator then keeps its own part (``ruff_findings``): its codes less its ignores, its files
-    less its excludes. ``exclude`` is the file's global exclude, which every validator shares.
+    less its excludes. ``exclude`` is the file's global exclude, which every validator shares; a code
+    some section ignores and none selects (bandit's S101, pytest's assert) is ignored in the run.
     """
-    select = []
-    for name in LINT_SECTIONS:
-        for code in as_list(((document.get(name) or {}).get("ruff") or {}).get("select")):
-            if code not in select:
-                select.append(code)
+    sections = [(document.get(name) or {}).get("ruff") or {} for name in LINT_SECTIONS]
+    select = list(dict.fromkeys(code for section in sections for code in as_list(section.get("select"))))
     if not select:
         raise ValidatorFailed("The ruff sections of the rules file select no rules")
-    return ruff_argv(select=select, ignore=[], exclude=as_list(document.get("exclude")), cache_dir=cache_dir)
+    ignore = [code for code in dict.fromkeys(c for section in sections for c in as_list(section.get("ignore"))) if _unused(code, sections)]
+    return ruff_argv(select=select, ignore=ignore, exclude=as_list(document.get("exclude")), cache_dir=cache_dir)
+
+
+def _unused(ignored: str, sections: list[dict]) -> bool:
+    """Whether no section selects any code under ``ignored``, so the one ruff run may ignore it for all.
+
+    A section may select such a code through a selector at least as general as ``ignored`` (``ALL``,
+    ``S``, ``S101`` for ``S101``) unless it ignores one as general as that selector; and through a
+    more specific one (``S1011``), which it always does.
+    """
+    for section in sections:
+        ignores = as_list(section.get("ignore"))
+        for chosen in as_list(section.get("select")):
+            if chosen != ignored and chosen.startswith(ignored) and chosen != "ALL":
+                return False
+            if chosen == "ALL" or ignored.startswith(chosen):
+                length = 0 if chosen == "ALL" else len(chosen)
+                if not any(ignored.startswith(q) and len(q) >= length for q in ignores if q != "ALL"):
+                    return False
+    return True
 
 
 def run_ruff(*, root: Path, argv: list[str], timeout: float) -> list[dict]:
