@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import ast
+import copy
 import os
 import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import yaml
@@ -118,15 +119,23 @@ def python_files(root: Path) -> dict[str, tuple[int, int]]:
 
 
 def load_rules(path: Path) -> dict:
-    """Read a rules file; a missing or malformed file is a readable failure."""
+    """Read a rules file (a copy of its document: callers may change it); a missing or malformed file is a readable failure."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
+        text = path.read_bytes()
     except FileNotFoundError:
         raise ValidatorFailed(f"The rules file {path.name} is missing") from None
-    except yaml.YAMLError as exc:
-        raise ValidatorFailed(f"The rules file {path.name} is not valid YAML: {exc}") from None
+    return copy.deepcopy(_parse_rules(text, path.name))
+
+
+@lru_cache(maxsize=16)
+def _parse_rules(text: bytes, name: str) -> dict:
+    """The document of a rules file's text, parsed once per process and text (every scan reads the file)."""
+    try:
+        data = yaml.load(text.decode("utf-8"), Loader=SafeLoader)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ValidatorFailed(f"The rules file {name} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise ValidatorFailed(f"The rules file {path.name} must hold a mapping")
+        raise ValidatorFailed(f"The rules file {name} must hold a mapping")
     return data
 
 
@@ -162,13 +171,14 @@ class SourceTree:
     def files(self) -> list[str]:
         """Return every Python file's path relative to the root (posix), sorted."""
         if self._files is None:
-            self._files = sorted(rel for rel in self.listing if not path_matches(rel, self.exclude))
+            skip = globs_regex(tuple(self.exclude))
+            self._files = sorted(rel for rel in self.listing if not skip.match(rel))
         return self._files
 
     def select(self, applies_to=None, exclude=None) -> list[str]:
-        include = as_list(applies_to) or ["**/*.py"]
-        skip = as_list(exclude)
-        return [f for f in self.files() if path_matches(f, include) and not path_matches(f, skip)]
+        include = globs_regex(tuple(as_list(applies_to) or ["**/*.py"]))
+        skip = globs_regex(tuple(as_list(exclude)))
+        return [f for f in self.files() if include.match(f) and not (skip and skip.match(f))]
 
     def source(self, rel: str) -> str:
         if rel not in self._sources:
