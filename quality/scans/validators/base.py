@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import ast
-import copy
 import os
 import re
 import threading
@@ -119,12 +118,15 @@ def python_files(root: Path) -> dict[str, tuple[int, int]]:
 
 
 def load_rules(path: Path) -> dict:
-    """Read a rules file (a copy of its document: callers may change it); a missing or malformed file is a readable failure."""
+    """Read a rules file; a missing or malformed file is a readable failure.
+
+    The document is shared by every scan of the same text in this process: read it, never change it.
+    """
     try:
         text = path.read_bytes()
     except FileNotFoundError:
         raise ValidatorFailed(f"The rules file {path.name} is missing") from None
-    return copy.deepcopy(_parse_rules(text, path.name))
+    return _parse_rules(text, path.name)
 
 
 @lru_cache(maxsize=16)
