@@ -178,9 +178,7 @@ class SourceTree:
         return self._files
 
     def select(self, applies_to=None, exclude=None) -> list[str]:
-        include = globs_regex(tuple(as_list(applies_to) or ["**/*.py"]))
-        skip = globs_regex(tuple(as_list(exclude)))
-        return [f for f in self.files() if include.match(f) and not (skip and skip.match(f))]
+        return list(_select(tuple(self.files()), tuple(as_list(applies_to) or ["**/*.py"]), tuple(as_list(exclude))))
 
     def source(self, rel: str) -> str:
         if rel not in self._sources:
@@ -255,6 +253,13 @@ class SourceTree:
             snippet=self.snippet(rel, line) if line else "",
             rule_name=str(rule.get("name", "")),
         )
+
+
+@lru_cache(maxsize=256)
+def _select(files: tuple[str, ...], include: tuple[str, ...], exclude: tuple[str, ...]) -> tuple[str, ...]:
+    """The files one rule reads; the same for every scan of an unchanged file list."""
+    chosen, skip = globs_regex(include), globs_regex(exclude)
+    return tuple(f for f in files if chosen.match(f) and not (skip and skip.match(f)))
 
 
 def children(node: ast.AST) -> list[ast.AST]:

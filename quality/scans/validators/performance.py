@@ -19,7 +19,7 @@ from .base import (
     load_rules,
 )
 from .cache import FindingsCache, cached_findings, rules_fingerprint
-from .ruff import lint_diagnostics, ruff_findings
+from .ruff import lint_run, ruff_findings
 from .session import scan_session
 
 RULES_FILE = "code_quality.yaml"
@@ -196,10 +196,11 @@ def file_findings(tree: SourceTree, rules: list[dict], chosen: dict[str, set[str
 def validate(*, root: Path, rules_path: Path, report: Report, timeout: float, cache_dir: Path | None = None) -> ValidatorResult:
     document = load_rules(rules_path)
     section = document.get("performance") or {}
-    session = scan_session(root)
+    # ruff starts first (before the files are listed, when no session is current): it runs on the other core.
+    lint = lint_run(root=root, document=document, timeout=timeout, cache_dir=cache_dir)
+    session = scan_session(root, early=lint)
     ruff = section.get("ruff") or {}
-    # ruff runs in its own process (one run for both lint validators) while this one parses and applies the rules.
-    linted = lint_diagnostics(session=session, root=session.root, document=document, timeout=timeout, cache_dir=cache_dir)
+    linted = session.background(*lint)
     tree = SourceTree(root, exclude=as_list(document.get("exclude")), parsed=session.parsed)
     rules = section.get("rules") or []
     check_rules(rules)

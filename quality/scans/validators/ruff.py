@@ -157,7 +157,8 @@ def writable_folder(folder: Path | None) -> Path | None:
     return folder if os.access(folder, os.W_OK | os.X_OK) else None
 
 
-def lint_diagnostics(*, session, root: Path, document: dict, timeout: float, cache_dir: Path | None = None):
-    """Start (or join) the session's one ruff run of the lint rules; return its future."""
+def lint_run(*, root: Path, document: dict, timeout: float, cache_dir: Path | None = None):
+    """The one ruff run of the lint rules as a session's background run: its key and its function."""
     argv = lint_argv(document, writable_folder(cache_dir))
-    return session.background(("ruff", *argv), lambda: run_ruff(root=root, argv=argv, timeout=timeout))
+    root = Path(root).resolve()
+    return ("ruff", *argv), lambda: run_ruff(root=root, argv=argv, timeout=timeout)

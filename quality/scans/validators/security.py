@@ -22,7 +22,7 @@ from .base import (
     load_rules,
 )
 from .cache import FindingsCache, cached_findings, rules_fingerprint
-from .ruff import lint_diagnostics, ruff_findings
+from .ruff import lint_run, ruff_findings
 from .session import scan_session, start_in_background
 
 RULES_FILE = "code_quality.yaml"
@@ -221,10 +221,12 @@ def validate(
 ) -> ValidatorResult:
     document = load_rules(rules_path)
     section = document.get("security") or {}
-    session = scan_session(root)
+    # ruff starts first (before the files are listed, when no session is current): it runs on the other core.
+    lint = lint_run(root=root, document=document, timeout=timeout, cache_dir=cache_dir)
+    session = scan_session(root, early=lint)
     ruff = section.get("ruff") or {}
-    # ruff and the deploy check run in their own processes while this one parses and applies the project rules.
-    linted = lint_diagnostics(session=session, root=session.root, document=document, timeout=timeout, cache_dir=cache_dir)
+    linted = session.background(*lint)
+    # The deploy check runs in its own process while this one applies the project rules.
     deploy = section.get("deploy_check") or {}
     deployed = None
     if deploy.get("enabled", True) and (root / "manage.py").exists():
