@@ -20,6 +20,12 @@ from tests.fixtures.celery_worker import wait_until
 collect_ignore = ["sample_suite"]
 
 
+@pytest.fixture(autouse=True)
+def scan_cache_dir(settings, tmp_path):
+    """Scans keep their cache in the test's own folder, not in the system's temporary directory."""
+    settings.QUALITY_SCAN_CACHE_DIR = str(tmp_path / "scan-cache")
+
+
 @pytest.fixture
 def pool(settings, transactional_db):
     """Runs go to the real in-process pool (not eagerly), so a test can watch, cancel, or time them out."""
