@@ -289,6 +289,12 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Code-quality scans (defaults in quality/scans/conf.py) -----------------------------------
+# Each file's findings (and ruff's cache) are kept across scans in QUALITY_SCAN_CACHE_DIR (empty: a
+# folder of this user's in the system's temporary directory).
+QUALITY_SCAN_CACHE = env.bool("QUALITY_SCAN_CACHE", default=True)
+QUALITY_SCAN_CACHE_DIR = env.str("QUALITY_SCAN_CACHE_DIR", default="")
+
 # --- Exports --------------------------------------------------------------------------------
 # Finished export files are kept this long, then a periodic task deletes them (the job stays).
 EXPORTS_RETENTION_HOURS = env.int("EXPORTS_RETENTION_HOURS", default=72)

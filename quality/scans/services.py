@@ -8,7 +8,7 @@ from django.db import transaction
 from background_tasks.jobs import JobFailed, JobProgress, Outcome
 from background_tasks.services import background_task_create
 
-from .conf import rules_dir, scan_root, scan_settings
+from .conf import cache_dir, rules_dir, scan_root, scan_settings
 from .models import ArchitectureScan, ArchitectureViolation, Severity, ValidatorType
 from .validators import Finding, ValidatorFailed, run_validator
 
@@ -42,6 +42,7 @@ def code_quality_scan_execute(*, scan: ArchitectureScan, progress: JobProgress) 
             report=lambda percent, message: progress(percent, f"{label}: {message}"),
             settings_module=scan_settings.DEPLOY_SETTINGS_MODULE,
             timeout=float(scan_settings.SUBPROCESS_TIMEOUT),
+            cache_dir=cache_dir(),
         )
     except ValidatorFailed as exc:
         raise JobFailed(f"The {label.lower()} validator could not run: {exc}") from None

@@ -20,6 +20,12 @@ from tests.fixtures.celery_worker import wait_until
 collect_ignore = ["sample_suite"]
 
 
+@pytest.fixture(autouse=True)
+def scan_cache_dir(settings, tmp_path):
+    """Scans keep their cache in the test's own folder, not in the system's temporary directory."""
+    settings.QUALITY_SCAN_CACHE_DIR = str(tmp_path / "scan-cache")
+
+
 @pytest.fixture
 def pool(settings, transactional_db):
     """Runs go to the real in-process pool (not eagerly), so a test can watch, cancel, or time them out."""
@@ -109,18 +115,20 @@ class FixtureTree:
 
         return architecture.validate(root=self.root, rules_path=self.rules / architecture.RULES_FILE, report=lambda p, m: None)
 
-    def security(self):
+    def security(self, cache_dir: Path | None = None):
         from quality.scans.validators import security
 
         return security.validate(
             root=self.root, rules_path=self.rules / security.RULES_FILE, report=lambda p, m: None,
-            settings_module="wizamart.settings", timeout=120,
+            settings_module="wizamart.settings", timeout=120, cache_dir=cache_dir,
         )
 
-    def performance(self):
+    def performance(self, cache_dir: Path | None = None):
         from quality.scans.validators import performance
 
-        return performance.validate(root=self.root, rules_path=self.rules / performance.RULES_FILE, report=lambda p, m: None, timeout=120)
+        return performance.validate(
+            root=self.root, rules_path=self.rules / performance.RULES_FILE, report=lambda p, m: None, timeout=120, cache_dir=cache_dir
+        )
 
 
 def findings_of(result, rule_id: str) -> list[tuple[str, int]]:

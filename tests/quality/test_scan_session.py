@@ -1,5 +1,7 @@
 """The validators of a scan share one ruff run and each parsed file, and keep to their own part of ruff's findings."""
 import ast
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -78,3 +80,55 @@ def test_a_session_is_dropped_once_it_lingered(fixture_tree, monkeypatch):
 )
 def test_rule_selection_follows_ruff(code, select, ignore, selected):
     assert rule_selected(code, select, ignore) is selected
+
+
+@pytest.mark.parametrize(
+    ("security", "performance", "ignored"),
+    [
+        ({"select": ["S"], "ignore": ["S101", "S608"]}, {"select": ["PERF"]}, ["S101", "S608"]),
+        ({"select": ["S"], "ignore": ["S101"]}, {"select": ["PERF", "S"]}, []),  # performance wants S101
+        ({"select": ["S"], "ignore": ["S101"]}, {"select": ["PERF", "S1"], "ignore": ["S10"]}, ["S101"]),
+        ({"select": ["S", "S1011"], "ignore": ["S101"]}, {"select": ["PERF"]}, []),  # a more specific select wins
+        ({"select": ["S"], "ignore": ["S101"]}, {"select": ["ALL"], "ignore": ["S"]}, ["S101"]),
+        ({"select": ["S"], "ignore": ["S101"]}, {"select": ["ALL"]}, []),
+    ],
+)
+def test_the_one_ruff_run_ignores_only_codes_no_validator_selects(security, performance, ignored):
+    from quality.scans.validators.ruff import lint_argv
+
+    argv = lint_argv({"security": {"ruff": security}, "performance": {"ruff": performance}})
+    assert (argv[argv.index("--ignore") + 1].split(",") if "--ignore" in argv else []) == ignored
+
+
+def test_ruff_starts_before_the_files_are_listed_when_no_session_is_current(fixture_tree, monkeypatch):
+    fixture_tree.app("jobs", {"services.py": SERVICES})
+    started = threading.Event()
+    waited = []
+    real_listing = scan_sessions.fingerprint
+
+    def listing(root):
+        waited.append(started.wait(timeout=10))  # the early run was already going
+        return real_listing(root)
+
+    monkeypatch.setattr(scan_sessions, "fingerprint", listing)
+    session = scan_sessions.scan_session(fixture_tree.root, early=(("early",), lambda: started.set() or "ran"))
+
+    assert waited == [True]
+    assert session.background(("early",), lambda: "again").result() == "ran"  # the session adopted it
+    again = scan_sessions.scan_session(fixture_tree.root, early=(("other",), lambda: "ran early"))
+    assert again is session and "other" not in session._runs  # a current session starts nothing early
+
+
+def test_validators_side_by_side_find_what_they_find_one_after_the_other(fixture_tree):
+    fixture_tree.app("jobs", {"services.py": SERVICES})
+    fixture_tree.write({"tests/test_jobs.py": "def test_it():\n    assert [x for x in [1]]\n"})
+    alone = (fixture_tree.security().findings, fixture_tree.performance().findings)
+    scan_sessions.forget_sessions()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        security, performance = pool.submit(fixture_tree.security), pool.submit(fixture_tree.performance)
+        side_by_side = (security.result().findings, performance.result().findings)
+
+    assert {f.rule_id for f in alone[0]} == {"S311"} and {f.rule_id for f in alone[1]} == {"PERF401"}
+    assert side_by_side == alone
+    assert len(ruff_runs(scan_sessions.scan_session(fixture_tree.root))) == 1

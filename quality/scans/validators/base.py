@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import yaml
@@ -38,6 +39,11 @@ class Finding:
     message: str
     snippet: str = ""
     rule_name: str = ""
+
+
+def finding_order(finding: Finding) -> tuple:
+    """A total order of findings (by file and line first), so a scan's list never depends on how it was made."""
+    return (finding.file, finding.line, finding.rule_id, finding.message, finding.severity, finding.snippet, finding.rule_name)
 
 
 @dataclass
@@ -75,20 +81,63 @@ def as_list(value) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+@cache
+def globs_regex(patterns: tuple[str, ...]) -> re.Pattern | None:
+    """One regex matching a path that any of the globs matches (None for no glob)."""
+    return re.compile("|".join(f"(?:{glob_regex(p).pattern})" for p in patterns)) if patterns else None
+
+
 def path_matches(path: str, patterns: Iterable[str]) -> bool:
-    return any(glob_regex(p).match(path) for p in patterns)
+    regex = globs_regex(tuple(patterns))
+    return regex is not None and regex.match(path) is not None
+
+
+def python_files(root: Path) -> dict[str, tuple[int, int]]:
+    """Every Python file under the root but the always-excluded folders: its size and modification time (ns).
+
+    The folders of ALWAYS_EXCLUDED (each pattern ends in ``/**``) are not entered; symlinked folders
+    are not followed.
+    """
+    found: dict[str, tuple[int, int]] = {}
+    folders = [("", str(root))]
+    while folders:
+        prefix, folder = folders.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if not path_matches(rel + "/", ALWAYS_EXCLUDED):
+                    folders.append((rel + "/", entry.path))
+            elif entry.name.endswith(".py") and entry.is_file():
+                stat = entry.stat()
+                found[rel] = (stat.st_size, stat.st_mtime_ns)
+    return found
 
 
 def load_rules(path: Path) -> dict:
-    """Read a rules file; a missing or malformed file is a readable failure."""
+    """Read a rules file; a missing or malformed file is a readable failure.
+
+    The document is shared by every scan of the same text in this process: read it, never change it.
+    """
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
+        text = path.read_bytes()
     except FileNotFoundError:
         raise ValidatorFailed(f"The rules file {path.name} is missing") from None
-    except yaml.YAMLError as exc:
-        raise ValidatorFailed(f"The rules file {path.name} is not valid YAML: {exc}") from None
+    return _parse_rules(text, path.name)
+
+
+@lru_cache(maxsize=16)
+def _parse_rules(text: bytes, name: str) -> dict:
+    """The document of a rules file's text, parsed once per process and text (every scan reads the file)."""
+    try:
+        data = yaml.load(text.decode("utf-8"), Loader=SafeLoader)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ValidatorFailed(f"The rules file {name} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise ValidatorFailed(f"The rules file {path.name} must hold a mapping")
+        raise ValidatorFailed(f"The rules file {name} must hold a mapping")
     return data
 
 
@@ -102,6 +151,8 @@ class ParsedFiles:
         self.trees: dict[str, ast.Module] = {}
         self.nodes: dict[str, list[ast.AST]] = {}
         self.derived: dict[tuple[str, str], object] = {}
+        # The root's Python files with their size and modification time, when the session listed them.
+        self.listing: dict[str, tuple[int, int]] | None = None
 
 
 class SourceTree:
@@ -116,23 +167,18 @@ class SourceTree:
         self._nodes = parsed.nodes
         self._lock = parsed.lock
         self._derived = parsed.derived
+        self.listing = parsed.listing if parsed.listing is not None else python_files(self.root)
         self._files: list[str] | None = None
 
     def files(self) -> list[str]:
         """Return every Python file's path relative to the root (posix), sorted."""
         if self._files is None:
-            found = []
-            for path in self.root.rglob("*.py"):
-                rel = path.relative_to(self.root).as_posix()
-                if not path_matches(rel, self.exclude):
-                    found.append(rel)
-            self._files = sorted(found)
+            skip = globs_regex(tuple(self.exclude))
+            self._files = sorted(rel for rel in self.listing if not skip.match(rel))
         return self._files
 
     def select(self, applies_to=None, exclude=None) -> list[str]:
-        include = as_list(applies_to) or ["**/*.py"]
-        skip = as_list(exclude)
-        return [f for f in self.files() if path_matches(f, include) and not path_matches(f, skip)]
+        return list(_select(tuple(self.files()), tuple(as_list(applies_to) or ["**/*.py"]), tuple(as_list(exclude))))
 
     def source(self, rel: str) -> str:
         if rel not in self._sources:
@@ -207,6 +253,13 @@ class SourceTree:
             snippet=self.snippet(rel, line) if line else "",
             rule_name=str(rule.get("name", "")),
         )
+
+
+@lru_cache(maxsize=256)
+def _select(files: tuple[str, ...], include: tuple[str, ...], exclude: tuple[str, ...]) -> tuple[str, ...]:
+    """The files one rule reads; the same for every scan of an unchanged file list."""
+    chosen, skip = globs_regex(include), globs_regex(exclude)
+    return tuple(f for f in files if chosen.match(f) and not (skip and skip.match(f)))
 
 
 def children(node: ast.AST) -> list[ast.AST]:

@@ -15,9 +15,11 @@ from .base import (
     call_name,
     children,
     dotted,
+    finding_order,
     load_rules,
 )
-from .ruff import lint_diagnostics, ruff_findings
+from .cache import FindingsCache, cached_findings, rules_fingerprint
+from .ruff import lint_run, ruff_findings
 from .session import scan_session
 
 RULES_FILE = "code_quality.yaml"
@@ -171,36 +173,44 @@ PROJECT_RULES = {
 }
 
 
-def project_findings(tree: SourceTree, rules: list[dict]) -> Iterator[Finding]:
-    """Run the project's query rules; each scope (module, function) is walked once for all of them."""
+def check_rules(rules: list[dict]) -> None:
+    """Refuse a rule without an id or with an unknown check before any file is read."""
     for rule in rules:
+        if not isinstance(rule, dict) or "id" not in rule:
+            raise ValidatorFailed(f"{RULES_FILE}: every performance rule needs an id and a check (got {rule!r:.80})")
         if rule.get("check") not in PROJECT_RULES:
             raise ValidatorFailed(f"Rule {rule.get('id')}: unknown check {rule.get('check')!r}; known: {', '.join(PROJECT_RULES)}")
-    chosen = {rule["id"]: set(tree.select(rule.get("applies_to"), rule.get("exclude"))) for rule in rules}
-    for rel in sorted(set().union(*chosen.values()) if chosen else ()):
-        for _scope, own in tree.derived(rel, "performance-scopes", _own_by_scope):
-            names = _queryset_names(own)
-            for rule in rules:
-                if rel in chosen[rule["id"]]:
-                    yield from PROJECT_RULES[rule["check"]](tree, rule, rel, own, names)
 
 
-def validate(*, root: Path, rules_path: Path, report: Report, timeout: float) -> ValidatorResult:
+def file_findings(tree: SourceTree, rules: list[dict], chosen: dict[str, set[str]], rel: str) -> list[Finding]:
+    """The project's query rules over one file; each scope (module, function) is walked once for all of them."""
+    findings = []
+    for _scope, own in tree.derived(rel, "performance-scopes", _own_by_scope):
+        names = _queryset_names(own)
+        for rule in rules:
+            if rel in chosen[rule["id"]]:
+                findings += PROJECT_RULES[rule["check"]](tree, rule, rel, own, names)
+    return findings
+
+
+def validate(*, root: Path, rules_path: Path, report: Report, timeout: float, cache_dir: Path | None = None) -> ValidatorResult:
     document = load_rules(rules_path)
     section = document.get("performance") or {}
-    session = scan_session(root)
+    # ruff starts first (before the files are listed, when no session is current): it runs on the other core.
+    lint = lint_run(root=root, document=document, timeout=timeout, cache_dir=cache_dir)
+    session = scan_session(root, early=lint)
     ruff = section.get("ruff") or {}
-    # ruff runs in its own process (one run for both lint validators) while this one parses and applies the rules.
-    linted = lint_diagnostics(session=session, root=session.root, document=document, timeout=timeout)
+    linted = session.background(*lint)
     tree = SourceTree(root, exclude=as_list(document.get("exclude")), parsed=session.parsed)
     rules = section.get("rules") or []
-    files = sorted({rel for rule in rules for rel in tree.select(rule.get("applies_to"), rule.get("exclude"))})
-    report(5, f"Parsing {len(files)} files")
-    tree.parse_all(files)
-    report(30, "Django query rules")
-    findings = list(project_findings(tree, rules))
+    check_rules(rules)
+    chosen = {rule["id"]: set(tree.select(rule.get("applies_to"), rule.get("exclude"))) for rule in rules}
+    files = sorted(set().union(*chosen.values()) if chosen else ())
+    report(5, f"Django query rules over {len(files)} files")
+    kept = FindingsCache(cache_dir, root=session.root, validator="performance", fingerprint=rules_fingerprint("performance", document))
+    findings = cached_findings(tree, files, lambda rel: file_findings(tree, rules, chosen, rel), kept)
     report(60, "ruff PERF rules")
     findings += ruff_findings(
         root=session.root, diagnostics=linted.result(), config=ruff, exclude=as_list(ruff.get("exclude")), rule_name="ruff (perflint)"
     )
-    return ValidatorResult(findings=sorted(set(findings), key=lambda f: (f.file, f.line, f.rule_id)), files_scanned=len(files))
+    return ValidatorResult(findings=sorted(set(findings), key=finding_order), files_scanned=len(files))

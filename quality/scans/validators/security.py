@@ -7,11 +7,22 @@ import re
 import secrets
 import subprocess  # noqa: S404  (a fixed argv, shell=False)
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-from .base import Finding, Report, SourceTree, ValidatorFailed, ValidatorResult, as_list, call_name, dotted, load_rules
-from .ruff import lint_diagnostics, ruff_findings
+from .base import (
+    Finding,
+    Report,
+    SourceTree,
+    ValidatorFailed,
+    ValidatorResult,
+    as_list,
+    call_name,
+    dotted,
+    finding_order,
+    load_rules,
+)
+from .cache import FindingsCache, cached_findings, rules_fingerprint
+from .ruff import lint_run, ruff_findings
 from .session import scan_session, start_in_background
 
 RULES_FILE = "code_quality.yaml"
@@ -119,18 +130,28 @@ def _candidates(nodes: list[ast.AST]) -> tuple[list[ast.Call], list[ast.AST]]:
     return calls, bare
 
 
-def project_findings(tree: SourceTree, rules: list[dict]) -> Iterator[Finding]:
-    """Run the project's own ast rules (each rule names one of PROJECT_RULES as its check)."""
+def check_rules(rules: list[dict]) -> None:
+    """Refuse a rule without an id or with an unknown check before any file is read."""
     for rule in rules:
+        if not isinstance(rule, dict) or "id" not in rule:
+            raise ValidatorFailed(f"{RULES_FILE}: every security rule needs an id and a check (got {rule!r:.80})")
         if rule.get("check") not in PROJECT_RULES:
             raise ValidatorFailed(f"Rule {rule.get('id')}: unknown check {rule.get('check')!r}; known: {', '.join(PROJECT_RULES)}")
+
+
+def file_findings(tree: SourceTree, rules: list[dict], chosen: dict[str, set[str]], rel: str) -> list[Finding]:
+    """The project's own ast rules (each names one of PROJECT_RULES as its check) over one file."""
+    findings = []
+    calls, bare = tree.derived(rel, "security-candidates", _candidates)
+    for rule in rules:
+        if rel not in chosen[rule["id"]]:
+            continue
         check = PROJECT_RULES[rule["check"]]
-        for rel in tree.select(rule.get("applies_to"), rule.get("exclude")):
-            calls, bare = tree.derived(rel, "security-candidates", _candidates)
-            for candidate in [*calls, *bare] if check is _rule_csrf_exempt else calls:
-                message = check(candidate)
-                if message:
-                    yield tree.finding(rule, rel, candidate.lineno, message)
+        for candidate in [*calls, *bare] if check is _rule_csrf_exempt else calls:
+            message = check(candidate)
+            if message:
+                findings.append(tree.finding(rule, rel, candidate.lineno, message))
+    return findings
 
 
 def deploy_check_env(settings_module: str) -> dict[str, str]:
@@ -195,13 +216,17 @@ def _setting_line(path: Path, message: str) -> int:
     return next((number for number, text in enumerate(lines, start=1) if text.startswith(f"{names[-1]} ")), 0)
 
 
-def validate(*, root: Path, rules_path: Path, report: Report, settings_module: str, timeout: float) -> ValidatorResult:
+def validate(
+    *, root: Path, rules_path: Path, report: Report, settings_module: str, timeout: float, cache_dir: Path | None = None
+) -> ValidatorResult:
     document = load_rules(rules_path)
     section = document.get("security") or {}
-    session = scan_session(root)
+    # ruff starts first (before the files are listed, when no session is current): it runs on the other core.
+    lint = lint_run(root=root, document=document, timeout=timeout, cache_dir=cache_dir)
+    session = scan_session(root, early=lint)
     ruff = section.get("ruff") or {}
-    # ruff and the deploy check run in their own processes while this one parses and applies the project rules.
-    linted = lint_diagnostics(session=session, root=session.root, document=document, timeout=timeout)
+    linted = session.background(*lint)
+    # The deploy check runs in its own process while this one applies the project rules.
     deploy = section.get("deploy_check") or {}
     deployed = None
     if deploy.get("enabled", True) and (root / "manage.py").exists():
@@ -210,11 +235,12 @@ def validate(*, root: Path, rules_path: Path, report: Report, settings_module: s
         )
     tree = SourceTree(root, exclude=as_list(document.get("exclude")), parsed=session.parsed)
     rules = section.get("rules") or []
-    files = sorted({rel for rule in rules for rel in tree.select(rule.get("applies_to"), rule.get("exclude"))})
-    report(5, f"Parsing {len(files)} files")
-    tree.parse_all(files)
-    report(20, "Project rules")
-    findings = list(project_findings(tree, rules))
+    check_rules(rules)
+    chosen = {rule["id"]: set(tree.select(rule.get("applies_to"), rule.get("exclude"))) for rule in rules}
+    files = sorted(set().union(*chosen.values()) if chosen else ())
+    report(5, f"Project rules over {len(files)} files")
+    kept = FindingsCache(cache_dir, root=session.root, validator="security", fingerprint=rules_fingerprint("security", document))
+    findings = cached_findings(tree, files, lambda rel: file_findings(tree, rules, chosen, rel), kept)
     report(40, "ruff bandit rules")
     findings += ruff_findings(
         root=session.root, diagnostics=linted.result(), config=ruff, exclude=as_list(ruff.get("exclude")), rule_name="ruff (bandit)"
@@ -222,4 +248,4 @@ def validate(*, root: Path, rules_path: Path, report: Report, settings_module: s
     if deployed is not None:
         report(70, "Django deploy checks")
         findings += deployed.result()
-    return ValidatorResult(findings=sorted(set(findings), key=lambda f: (f.file, f.line, f.rule_id)), files_scanned=len(files))
+    return ValidatorResult(findings=sorted(set(findings), key=finding_order), files_scanned=len(files))

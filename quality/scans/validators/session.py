@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from .base import ALWAYS_EXCLUDED, ParsedFiles, path_matches
+from .base import ParsedFiles, python_files
 
 LINGER_SECONDS = 120.0
 # Background work of a session: ruff and the deploy check, each a subprocess waited on by a thread.
@@ -24,24 +25,19 @@ _current: ScanSession | None = None
 _timer: threading.Timer | None = None
 
 
-def fingerprint(root: Path) -> tuple:
+def fingerprint(root: Path) -> dict[str, tuple[int, int]]:
     """Every Python file under the root (but the always-excluded folders): path, size, modification time."""
-    found = []
-    for path in root.rglob("*.py"):
-        rel = path.relative_to(root).as_posix()
-        if not path_matches(rel, ALWAYS_EXCLUDED):
-            stat = path.stat()
-            found.append((rel, stat.st_size, stat.st_mtime_ns))
-    return tuple(sorted(found))
+    return python_files(root)
 
 
 class ScanSession:
     """The parsed files of one root at one state, and its background runs (ruff, by argv)."""
 
-    def __init__(self, root: Path, state: tuple):
+    def __init__(self, root: Path, state: dict[str, tuple[int, int]]):
         self.root = root
         self.state = state
         self.parsed = ParsedFiles()
+        self.parsed.listing = state
         self.last_used = time.monotonic()
         self._runs: dict[tuple, Future] = {}
         self._lock = threading.Lock()
@@ -54,16 +50,58 @@ class ScanSession:
             return self._runs[key]
 
 
-def scan_session(root: Path) -> ScanSession:
-    """Return the session of ``root`` in its current state (a new one if the files changed or it lingered too long)."""
-    global _current
+def scan_session(root: Path, *, early: tuple[tuple, Callable[[], object]] | None = None) -> ScanSession:
+    """Return the session of ``root`` in its current state (a new one if the files changed or it lingered too long).
+
+    Scans that ask while another one lists the files take that listing (it began before they asked).
+    ``early`` is a background run (key, function) the caller will ask the session for: when no
+    session of this root is current, it starts before the listing, so it runs while Python lists.
+    """
     root = Path(root).resolve()
-    state = fingerprint(root)
+    with _LOCK:
+        listing = _listings.get(root)
+        if listing is None:
+            listing = _listings[root] = _Listing()
+            cold = _current is None or _current.root != root
+            listing.early = (early[0], _EXECUTOR.submit(early[1])) if early and cold else None
+            lister = True
+        else:
+            lister = False
+    if lister:
+        try:
+            listing.session = _session_for(root, fingerprint(root), listing.early)
+        finally:
+            with _LOCK:
+                del _listings[root]
+            listing.done.set()
+    else:
+        listing.done.wait()
+    if listing.session is None:  # the listing failed in the other scan: list here
+        return scan_session(root, early=early)
+    return listing.session
+
+
+class _Listing:
+    """A listing of a root's files in progress, and the session it found."""
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.session: ScanSession | None = None
+        self.early: tuple[tuple, Future] | None = None
+
+
+_listings: dict[Path, _Listing] = {}
+
+
+def _session_for(root: Path, state: dict, early: tuple[tuple, Future] | None) -> ScanSession:
+    global _current
     with _LOCK:
         now = time.monotonic()
         stale = _current is None or _current.root != root or _current.state != state
         if stale or now - _current.last_used > LINGER_SECONDS:
             _current = ScanSession(root, state)
+        if early is not None:
+            _current._runs.setdefault(*early)
         _current.last_used = now
         _schedule_drop()
         return _current
