@@ -25,7 +25,7 @@ from .parsing import ShipmentRecord, Unusable, parse_shipment
 from .selectors import order_import_default_since
 from .serializers import missing_key_message
 from .sources import FileUnusable, Prefetcher, api_pages, file_pages, read_shipment_file
-from .writers import PageWrite, orders_write_page
+from .writers import PageWrite, orders_write_pages
 
 FILES_DIR = "imports/order-files"
 logger = logging.getLogger(__name__)
@@ -85,8 +85,8 @@ class _ImportRun:
         self.progress(0, f"Resuming after page {job.pages_fetched}" if resumed else "Reading the first page", force=True)
         try:
             with Prefetcher(self._pages, ahead=orders_settings.PREFETCH_PAGES) as pages:
-                for page in pages:
-                    self._page(page)
+                for batch in pages.batches():
+                    self._write(batch)
         except (LetzshopError, FileUnusable) as exc:
             raise JobFailed(str(exc)) from None
         finally:
@@ -125,16 +125,21 @@ class _ImportRun:
             raise FileUnusable("The uploaded file is no longer stored.") from None
         return read_shipment_file(content)
 
-    def _page(self, page: ShipmentPage) -> None:
-        records, rejected = self._parse(page)
+    def _write(self, pages: list[ShipmentPage]) -> None:
+        """Write the pages fetched so far in one transaction with the last one's cursor (one round of statements)."""
+        parsed = [self._parse(page) for page in pages]
         own_transaction = not connection.in_atomic_block
         with transaction.atomic():
             if own_transaction:  # inside someone else's transaction, its commit is not ours to change
                 _commit_without_flush_wait()
-            written = orders_write_page(vendor=self.vendor, records=records)
-            self._count(page, records, rejected, written)
+            written = orders_write_pages(vendor=self.vendor, pages=[records for records, _ in parsed])
+            progress = []
+            for page, (records, rejected), page_written in zip(pages, parsed, written, strict=True):
+                self._count(page, records, rejected, page_written)
+                progress.append((self._percent(), self._message()))
             self._checkpoint()
-        self.progress(self._percent(), self._message())
+        for percent, message in progress:
+            self.progress(percent, message)
 
     def _parse(self, page: ShipmentPage) -> tuple[list[ShipmentRecord], list[dict]]:
         records, rejected = [], []

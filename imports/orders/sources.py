@@ -87,6 +87,27 @@ class Prefetcher:
                 raise item.exc
             yield item
 
+    def batches(self) -> Iterator[list[ShipmentPage]]:
+        """Yield every page fetched so far at once (at least one): a writer that fell behind catches up in one go.
+
+        A failure of the fetching thread is raised after the pages fetched before it are handed over.
+        """
+        while True:
+            batch, item = [], self._queue.get()
+            while not (item is _END or isinstance(item, _Failed)):
+                batch.append(item)
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    item = None
+                    break
+            if batch:
+                yield batch
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+
     def _run(self) -> None:
         try:
             for page in self._produce(self.stop_event):

@@ -49,30 +49,58 @@ def link_products(*, vendor: Vendor, records: list[ShipmentRecord]) -> None:
 
 
 def orders_write_page(*, vendor: Vendor, records: list[ShipmentRecord]) -> PageWrite:
-    """Upsert the page's orders by (vendor, shipment id) and items by inventory unit id; skip the unchanged.
+    """Write one page of shipments (see orders_write_pages)."""
+    return orders_write_pages(vendor=vendor, pages=[records])[0]
 
-    Call inside the transaction that also commits the page's cursor.
+
+def orders_write_pages(*, vendor: Vendor, pages: list[list[ShipmentRecord]]) -> list[PageWrite]:
+    """Upsert the pages' orders by (vendor, shipment id) and items by inventory unit id; skip the unchanged.
+
+    Several pages are written together, one statement a table: the counts of each page are what
+    writing the pages one after another would give (a shipment created on one page and changed
+    on a later one is created, then updated), and each shipment's last state is what is stored.
+    Call inside the transaction that also commits the last page's cursor.
     """
-    latest = {record.key: record for record in records}  # a shipment twice on one page: its last state wins
-    records = list(latest.values())
+    # A shipment twice on one page: its last state wins.
+    pages = [list({record.key: record for record in records}.values()) for records in pages]
+    records = [record for page in pages for record in page]
     link_products(vendor=vendor, records=records)
-    result = PageWrite(unknown_skus=[(r.key, sku) for r in records for sku in r.unknown_skus])
-    stored = dict(Order.objects.filter(vendor=vendor, external_id__in=latest).values_list("external_id", "import_digest"))
-    changed = [record for record in records if stored.get(record.key) != record.digest]
-    result.unchanged = len(records) - len(changed)
+    keys = {record.key for record in records}
+    stored = dict(Order.objects.filter(vendor=vendor, external_id__in=keys).values_list("external_id", "import_digest")) if keys else {}
+    results, latest = _count_pages(pages, stored)
+    changed = [record for record in latest.values() if stored.get(record.key) != record.digest]
     if not changed:
-        return result
-    result.updated = sum(1 for record in changed if record.key in stored)
-    result.created = len(changed) - result.updated
+        return results
     upsert_orders, upsert_items = (_pg_upsert_orders, _pg_upsert_items) if connection.vendor == "postgresql" else (
         _orm_upsert_orders, _orm_upsert_items)
     ids = upsert_orders(vendor=vendor, records=changed)
     rows = [(ids[record.key], item) for record in changed for item in record.items]
     if rows:
         upsert_items(rows=rows)
-    result.items_written = len(rows)
+    written_on = {id(record): n for n, page in enumerate(pages) for record in page}
+    for record in changed:
+        results[written_on[id(record)]].items_written += len(record.items)
     _delete_dropped_items(order_ids=[ids[r.key] for r in changed if r.key in stored], kept=[item["external_id"] for _, item in rows])
-    return result
+    return results
+
+
+def _count_pages(pages: list[list[ShipmentRecord]], stored: dict[str, str]) -> tuple[list[PageWrite], dict[str, ShipmentRecord]]:
+    """Count each page's created/updated/unchanged as if written in turn; return the counts and each shipment's last state."""
+    results, state, latest = [], dict(stored), {}
+    for page in pages:
+        result = PageWrite(unknown_skus=[(r.key, sku) for r in page for sku in r.unknown_skus])
+        for record in page:
+            if record.key not in state:
+                result.created += 1
+            elif state[record.key] != record.digest:
+                result.updated += 1
+            else:
+                result.unchanged += 1
+            state[record.key] = record.digest
+            latest.pop(record.key, None)  # re-inserted: the dict keeps the order of last appearance
+            latest[record.key] = record
+        results.append(result)
+    return results, latest
 
 
 def _delete_dropped_items(*, order_ids: list[int], kept: list[str]) -> None:
