@@ -25,9 +25,11 @@ from .parsing import ShipmentRecord, Unusable, parse_shipment
 from .selectors import order_import_default_since
 from .serializers import missing_key_message
 from .sources import FileUnusable, Prefetcher, api_pages, file_pages, read_shipment_file
-from .writers import PageWrite, orders_write_pages
+from .writers import PageWrite, orders_write_pages, refresh_stale_statistics
 
 FILES_DIR = "imports/order-files"
+# Orders a run creates before it checks that the database's statistics know the tables' size.
+STATISTICS_CHECK_AFTER = 1000
 logger = logging.getLogger(__name__)
 
 
@@ -76,6 +78,8 @@ class _ImportRun:
         self._api_url = settings.LETZSHOP_API_URL
         self.retries_before = job.retries
         self.wait_before = job.rate_limit_wait_seconds
+        self.created_before = job.orders_created
+        self.statistics_checked = False
 
     def run(self) -> Outcome:
         job = self.job
@@ -140,6 +144,14 @@ class _ImportRun:
             self._checkpoint()
         for percent, message in progress:
             self.progress(percent, message)
+        self._refresh_statistics()
+
+    def _refresh_statistics(self) -> None:
+        """Once a run has created enough orders, make sure the database plans for tables of that size."""
+        created = self.job.orders_created - self.created_before
+        if not self.statistics_checked and created >= STATISTICS_CHECK_AFTER:
+            self.statistics_checked = True
+            refresh_stale_statistics(created=created)
 
     def _parse(self, page: ShipmentPage) -> tuple[list[ShipmentRecord], list[dict]]:
         records, rejected = [], []

@@ -103,6 +103,26 @@ def _count_pages(pages: list[list[ShipmentRecord]], stored: dict[str, str]) -> t
     return results, latest
 
 
+def refresh_stale_statistics(*, created: int) -> bool:
+    """ANALYZE the order tables when their statistics say they hold fewer orders than this run created.
+
+    PostgreSQL plans the foreign-key checks of a connection once and keeps the plan: planned
+    while the tables were (nearly) empty, each check of an item's order scans the whole order
+    table, and a page's commit grows with every page written before it. Fresh statistics
+    replan them as index lookups. Autovacuum would, but only after a minute or more. Returns
+    whether it ran; without the privilege ANALYZE only warns and skips.
+    """
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Order._meta.db_table])
+        (estimate,) = cursor.fetchone()
+        if estimate >= created:
+            return False
+        cursor.execute(f"ANALYZE {Order._meta.db_table}, {OrderItem._meta.db_table}")
+    return True
+
+
 def _delete_dropped_items(*, order_ids: list[int], kept: list[str]) -> None:
     """Delete the items an updated shipment no longer has (Letzshop removed the unit)."""
     if order_ids:
