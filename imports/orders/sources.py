@@ -55,6 +55,31 @@ _END = object()
 SWITCH_INTERVAL = 0.0005
 
 
+class _SwitchInterval:
+    """Keep the short interval while any run in this process reads pages; the last one out restores it."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._runs = 0
+        self._saved = sys.getswitchinterval()
+
+    def enter(self) -> None:
+        with self._lock:
+            if self._runs == 0:
+                self._saved = sys.getswitchinterval()
+                sys.setswitchinterval(SWITCH_INTERVAL)
+            self._runs += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._runs -= 1
+            if self._runs == 0:
+                sys.setswitchinterval(self._saved)
+
+
+_switch_interval = _SwitchInterval()
+
+
 class _Failed:
     def __init__(self, exc: BaseException):
         self.exc = exc
@@ -74,8 +99,7 @@ class Prefetcher:
         self._thread = threading.Thread(target=self._run, name="order-import-fetch", daemon=True)
 
     def __enter__(self) -> Prefetcher:
-        self._switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(SWITCH_INTERVAL)
+        _switch_interval.enter()
         self._thread.start()
         return self
 
@@ -84,7 +108,7 @@ class Prefetcher:
         while self._thread.is_alive():
             self._drain()
             self._thread.join(0.05)
-        sys.setswitchinterval(self._switch_interval)
+        _switch_interval.leave()
 
     def __iter__(self) -> Iterator[ShipmentPage]:
         while True:

@@ -40,3 +40,23 @@ def test_fetches_overlap_writes_and_stay_bounded(fake_letzshop, vendor, catalogu
         assert sum(1 for at in received if at < ended) <= written + 3
     # Overlapped, six pages of 0.1 s and slow writes take about the writes, not the sum.
     assert writes[-1][1] - received[0] < len(writes) * 0.3 + 6 * 0.1
+
+
+def test_the_short_switch_interval_lasts_while_any_run_reads_and_is_restored_after():
+    import sys
+
+    from imports.orders.sources import SWITCH_INTERVAL, Prefetcher
+
+    before = sys.getswitchinterval()
+    assert before != SWITCH_INTERVAL
+
+    def pages(stop_event):
+        yield from ()
+
+    with Prefetcher(pages) as first:
+        assert sys.getswitchinterval() == SWITCH_INTERVAL
+        with Prefetcher(pages):  # a second run in the same process (an in-process pool)
+            pass
+        assert sys.getswitchinterval() == SWITCH_INTERVAL  # the first run still reads
+        assert list(first.batches()) == []
+    assert sys.getswitchinterval() == before
