@@ -25,9 +25,11 @@ from .parsing import ShipmentRecord, Unusable, parse_shipment
 from .selectors import order_import_default_since
 from .serializers import missing_key_message
 from .sources import FileUnusable, Prefetcher, api_pages, file_pages, read_shipment_file
-from .writers import PageWrite, orders_write_page
+from .writers import PageWrite, orders_write_pages, refresh_stale_statistics
 
 FILES_DIR = "imports/order-files"
+# Orders a run creates before it checks that the database's statistics know the tables' size.
+STATISTICS_CHECK_AFTER = 1000
 logger = logging.getLogger(__name__)
 
 
@@ -76,6 +78,8 @@ class _ImportRun:
         self._api_url = settings.LETZSHOP_API_URL
         self.retries_before = job.retries
         self.wait_before = job.rate_limit_wait_seconds
+        self.created_before = job.orders_created
+        self.statistics_checked = False
 
     def run(self) -> Outcome:
         job = self.job
@@ -85,8 +89,8 @@ class _ImportRun:
         self.progress(0, f"Resuming after page {job.pages_fetched}" if resumed else "Reading the first page", force=True)
         try:
             with Prefetcher(self._pages, ahead=orders_settings.PREFETCH_PAGES) as pages:
-                for page in pages:
-                    self._page(page)
+                for batch in pages.batches():
+                    self._write(batch)
         except (LetzshopError, FileUnusable) as exc:
             raise JobFailed(str(exc)) from None
         finally:
@@ -125,16 +129,29 @@ class _ImportRun:
             raise FileUnusable("The uploaded file is no longer stored.") from None
         return read_shipment_file(content)
 
-    def _page(self, page: ShipmentPage) -> None:
-        records, rejected = self._parse(page)
+    def _write(self, pages: list[ShipmentPage]) -> None:
+        """Write the pages fetched so far in one transaction with the last one's cursor (one round of statements)."""
+        parsed = [self._parse(page) for page in pages]
         own_transaction = not connection.in_atomic_block
         with transaction.atomic():
             if own_transaction:  # inside someone else's transaction, its commit is not ours to change
                 _commit_without_flush_wait()
-            written = orders_write_page(vendor=self.vendor, records=records)
-            self._count(page, records, rejected, written)
+            written = orders_write_pages(vendor=self.vendor, pages=[records for records, _ in parsed])
+            progress = []
+            for page, (records, rejected), page_written in zip(pages, parsed, written, strict=True):
+                self._count(page, records, rejected, page_written)
+                progress.append((self._percent(), self._message()))
             self._checkpoint()
-        self.progress(self._percent(), self._message())
+        for percent, message in progress:
+            self.progress(percent, message)
+        self._refresh_statistics()
+
+    def _refresh_statistics(self) -> None:
+        """Once a run has created enough orders, make sure the database plans for tables of that size."""
+        created = self.job.orders_created - self.created_before
+        if not self.statistics_checked and created >= STATISTICS_CHECK_AFTER:
+            self.statistics_checked = True
+            refresh_stale_statistics(created=created)
 
     def _parse(self, page: ShipmentPage) -> tuple[list[ShipmentRecord], list[dict]]:
         records, rejected = [], []

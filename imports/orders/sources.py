@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import queue
+import sys
 import threading
 from collections.abc import Callable, Iterator
 
@@ -48,6 +49,35 @@ def file_pages(nodes: list, *, first: int, after: str | None) -> Iterator[Shipme
 
 
 _END = object()
+# While a page is read, the writer's Python work holds the interpreter lock; the fetching thread,
+# woken by its socket, waits for it up to this long each time (Python's default is 5 ms, several
+# times a page). A short interval lets the next request go out as soon as a page is in.
+SWITCH_INTERVAL = 0.0005
+
+
+class _SwitchInterval:
+    """Keep the short interval while any run in this process reads pages; the last one out restores it."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._runs = 0
+        self._saved = sys.getswitchinterval()
+
+    def enter(self) -> None:
+        with self._lock:
+            if self._runs == 0:
+                self._saved = sys.getswitchinterval()
+                sys.setswitchinterval(SWITCH_INTERVAL)
+            self._runs += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._runs -= 1
+            if self._runs == 0:
+                sys.setswitchinterval(self._saved)
+
+
+_switch_interval = _SwitchInterval()
 
 
 class _Failed:
@@ -69,6 +99,7 @@ class Prefetcher:
         self._thread = threading.Thread(target=self._run, name="order-import-fetch", daemon=True)
 
     def __enter__(self) -> Prefetcher:
+        _switch_interval.enter()
         self._thread.start()
         return self
 
@@ -77,6 +108,7 @@ class Prefetcher:
         while self._thread.is_alive():
             self._drain()
             self._thread.join(0.05)
+        _switch_interval.leave()
 
     def __iter__(self) -> Iterator[ShipmentPage]:
         while True:
@@ -86,6 +118,27 @@ class Prefetcher:
             if isinstance(item, _Failed):
                 raise item.exc
             yield item
+
+    def batches(self) -> Iterator[list[ShipmentPage]]:
+        """Yield every page fetched so far at once (at least one): a writer that fell behind catches up in one go.
+
+        A failure of the fetching thread is raised after the pages fetched before it are handed over.
+        """
+        while True:
+            batch, item = [], self._queue.get()
+            while not (item is _END or isinstance(item, _Failed)):
+                batch.append(item)
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    item = None
+                    break
+            if batch:
+                yield batch
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
 
     def _run(self) -> None:
         try:

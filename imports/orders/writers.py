@@ -49,30 +49,78 @@ def link_products(*, vendor: Vendor, records: list[ShipmentRecord]) -> None:
 
 
 def orders_write_page(*, vendor: Vendor, records: list[ShipmentRecord]) -> PageWrite:
-    """Upsert the page's orders by (vendor, shipment id) and items by inventory unit id; skip the unchanged.
+    """Write one page of shipments (see orders_write_pages)."""
+    return orders_write_pages(vendor=vendor, pages=[records])[0]
 
-    Call inside the transaction that also commits the page's cursor.
+
+def orders_write_pages(*, vendor: Vendor, pages: list[list[ShipmentRecord]]) -> list[PageWrite]:
+    """Upsert the pages' orders by (vendor, shipment id) and items by inventory unit id; skip the unchanged.
+
+    Several pages are written together, one statement a table: the counts of each page are what
+    writing the pages one after another would give (a shipment created on one page and changed
+    on a later one is created, then updated), and each shipment's last state is what is stored.
+    Call inside the transaction that also commits the last page's cursor.
     """
-    latest = {record.key: record for record in records}  # a shipment twice on one page: its last state wins
-    records = list(latest.values())
+    # A shipment twice on one page: its last state wins.
+    pages = [list({record.key: record for record in records}.values()) for records in pages]
+    records = [record for page in pages for record in page]
     link_products(vendor=vendor, records=records)
-    result = PageWrite(unknown_skus=[(r.key, sku) for r in records for sku in r.unknown_skus])
-    stored = dict(Order.objects.filter(vendor=vendor, external_id__in=latest).values_list("external_id", "import_digest"))
-    changed = [record for record in records if stored.get(record.key) != record.digest]
-    result.unchanged = len(records) - len(changed)
+    keys = {record.key for record in records}
+    stored = dict(Order.objects.filter(vendor=vendor, external_id__in=keys).values_list("external_id", "import_digest")) if keys else {}
+    results, latest = _count_pages(pages, stored)
+    changed = [record for record in latest.values() if stored.get(record.key) != record.digest]
     if not changed:
-        return result
-    result.updated = sum(1 for record in changed if record.key in stored)
-    result.created = len(changed) - result.updated
+        return results
     upsert_orders, upsert_items = (_pg_upsert_orders, _pg_upsert_items) if connection.vendor == "postgresql" else (
         _orm_upsert_orders, _orm_upsert_items)
     ids = upsert_orders(vendor=vendor, records=changed)
     rows = [(ids[record.key], item) for record in changed for item in record.items]
     if rows:
         upsert_items(rows=rows)
-    result.items_written = len(rows)
+    written_on = {id(record): n for n, page in enumerate(pages) for record in page}
+    for record in changed:
+        results[written_on[id(record)]].items_written += len(record.items)
     _delete_dropped_items(order_ids=[ids[r.key] for r in changed if r.key in stored], kept=[item["external_id"] for _, item in rows])
-    return result
+    return results
+
+
+def _count_pages(pages: list[list[ShipmentRecord]], stored: dict[str, str]) -> tuple[list[PageWrite], dict[str, ShipmentRecord]]:
+    """Count each page's created/updated/unchanged as if written in turn; return the counts and each shipment's last state."""
+    results, state, latest = [], dict(stored), {}
+    for page in pages:
+        result = PageWrite(unknown_skus=[(r.key, sku) for r in page for sku in r.unknown_skus])
+        for record in page:
+            if record.key not in state:
+                result.created += 1
+            elif state[record.key] != record.digest:
+                result.updated += 1
+            else:
+                result.unchanged += 1
+            state[record.key] = record.digest
+            latest.pop(record.key, None)  # re-inserted: the dict keeps the order of last appearance
+            latest[record.key] = record
+        results.append(result)
+    return results, latest
+
+
+def refresh_stale_statistics(*, created: int) -> bool:
+    """ANALYZE the order tables when their statistics say they hold fewer orders than this run created.
+
+    PostgreSQL plans the foreign-key checks of a connection once and keeps the plan: planned
+    while the tables were (nearly) empty, each check of an item's order scans the whole order
+    table, and a page's commit grows with every page written before it. Fresh statistics
+    replan them as index lookups. Autovacuum would, but only after a minute or more. Returns
+    whether it ran; without the privilege ANALYZE only warns and skips.
+    """
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Order._meta.db_table])
+        (estimate,) = cursor.fetchone()
+        if estimate >= created:
+            return False
+        cursor.execute(f"ANALYZE {Order._meta.db_table}, {OrderItem._meta.db_table}")
+    return True
 
 
 def _delete_dropped_items(*, order_ids: list[int], kept: list[str]) -> None:
@@ -102,24 +150,26 @@ def _unnest_upsert(
     *, model, columns: dict[str, list], types: dict[str, str], conflict: tuple[str, ...], extra: dict[str, str],
     keep: tuple[str, ...] = (), returning: str = "",
 ):
-    """One INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO UPDATE: a page in one statement, one array a column.
+    """One INSERT ... SELECT FROM json_to_recordset(rows) ON CONFLICT DO UPDATE: a page in one statement and one parameter.
 
-    Django's bulk_create builds one placeholder per value; on PostgreSQL a page's few thousand
-    values cost more to compile than to write, so its upserts send arrays instead.
+    Django's bulk_create builds one placeholder per value, and psycopg dumps an array a value at
+    a time in Python; one JSON text (dumped in C) costs the job's thread far less, and the server
+    casts each field to its column's type.
     """
     names = list(columns)
     table = model._meta.db_table
-    arrays = ", ".join(f"%s::{types.get(name, 'text')}[]" for name in names)
+    record_type = ", ".join(f"{name} {types.get(name, 'text')}" for name in names)
     extra_names = list(extra)
     updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in names + extra_names if name not in conflict + keep)
     computed = "".join(f", {value}" for value in extra.values())
     sql = (
         f"INSERT INTO {table} ({', '.join(names + extra_names)}) "
-        f"SELECT *{computed} FROM unnest({arrays}) "
+        f"SELECT {', '.join(names)}{computed} FROM json_to_recordset(%s::json) AS t({record_type}) "
         f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}{' RETURNING ' + returning if returning else ''}"
     )
+    rows = [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [columns[name] for name in names])
+        cursor.execute(sql, [json.dumps(rows, default=str, separators=(",", ":"))])
         return cursor.fetchall() if returning else None
 
 

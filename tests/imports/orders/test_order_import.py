@@ -253,17 +253,17 @@ def test_page_commits_skip_the_flush_wait_and_leave_the_session_synchronous(fake
             return cursor.fetchone()[0]
 
     seen = []
-    write = services.orders_write_page
+    write = services.orders_write_pages
 
     def watched_write(**kwargs):
         seen.append(synchronous_commit())
         return write(**kwargs)
 
-    monkeypatch.setattr(services, "orders_write_page", watched_write)
+    monkeypatch.setattr(services, "orders_write_pages", watched_write)
     fake_letzshop(shipments=250)
     job = order_import_create(vendor=vendor, triggered_by="manual:test")  # committed, then run here (eager)
     job.refresh_from_db()
 
     assert job.status == TaskStatus.COMPLETED and job.pages_fetched == 3
-    assert seen == ["off", "off", "off"]
+    assert seen and set(seen) == {"off"}
     assert synchronous_commit() == "on"

@@ -5,7 +5,7 @@ import pytest
 
 from imports.orders.letzshop.fake import FakeLetzshop
 from imports.orders.parsing import Unusable, parse_shipment
-from imports.orders.writers import orders_write_page
+from imports.orders.writers import orders_write_page, orders_write_pages, refresh_stale_statistics
 from wizamart.marketplace.models import Order, OrderItem
 
 FAKE = FakeLetzshop(vendors={"maison-lux": "k"}, shipments=20)
@@ -76,3 +76,36 @@ def test_unknown_state_and_extra_fields_do_not_break_the_import(vendor):
     node["somethingNew"] = {"x": 1}
     write(vendor, [node])
     assert Order.objects.get(external_id=node["id"]).status == "partially_refunded"
+
+
+def test_pages_written_together_count_as_written_in_turn_and_store_each_last_state(vendor, catalogue):
+    nodes = [FAKE.node("maison-lux", i) for i in range(6)]
+    write(vendor, nodes[:2])  # stored before
+    changed = copy.deepcopy(nodes[4])
+    changed["state"] = "returned"
+    changed["inventoryUnits"][0]["variant"]["price"] = "2.25"
+    pages = [nodes[:3], [nodes[3], nodes[4]], [changed, nodes[5]]]
+
+    first, second, third = orders_write_pages(
+        vendor=vendor, pages=[[parse_shipment(node) for node in page] for page in pages])
+
+    assert [(p.created, p.updated, p.unchanged) for p in (first, second, third)] == [(1, 0, 2), (2, 0, 0), (1, 1, 0)]
+    # Each shipment is written once, in its last state, and its items are counted on that page.
+    assert (first.items_written, second.items_written) == (len(nodes[2]["inventoryUnits"]), len(nodes[3]["inventoryUnits"]))
+    assert third.items_written == len(changed["inventoryUnits"]) + len(nodes[5]["inventoryUnits"])
+    assert Order.objects.count() == 6
+    assert Order.objects.get(external_id=changed["id"]).status == "returned"
+    assert str(OrderItem.objects.get(external_id=changed["inventoryUnits"][0]["id"]).unit_price) == "2.25"
+
+
+@pytest.mark.postgres
+def test_stale_statistics_of_the_order_tables_are_refreshed_once_they_fall_behind(vendor, catalogue):
+    from django.db import connection
+
+    write(vendor, [FAKE.node("maison-lux", i) for i in range(20)])
+
+    assert refresh_stale_statistics(created=10**9) is True  # the statistics know fewer orders than that
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [Order._meta.db_table])
+        assert cursor.fetchone()[0] >= 20
+    assert refresh_stale_statistics(created=20) is False  # fresh now: nothing to do
