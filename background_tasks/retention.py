@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.apps import apps
-from django.core.files.storage import storages
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from .conf import DEFAULTS, task_settings
+from .files import private_storage
 from .jobs import JobFailed, Outcome
 from .models import AdminNotification, BackgroundTask, TaskRef
 from .registry import task_models
@@ -142,7 +142,7 @@ def _batches(rows, size: int, fields: tuple[str, ...] = ()) -> Iterator[list[tup
 
 def _delete_files(names) -> int:
     """Delete these files of the private storage through its API; return how many there were."""
-    storage = storages["private"]
+    storage = private_storage()
     deleted = 0
     for name in names:
         if name:

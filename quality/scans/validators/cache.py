@@ -24,7 +24,7 @@ from dataclasses import astuple, fields
 from functools import cache
 from pathlib import Path
 
-from .base import SEVERITIES, Finding, SourceTree
+from .base import SEVERITIES, Finding, Report, SourceTree, ValidatorFailed, as_list
 
 logger = logging.getLogger(__name__)
 FORMAT = 2
@@ -163,3 +163,29 @@ def cached_findings(
         found += file_findings
     findings_cache.save()
     return found
+
+
+# A validator's per-file work: (tree, its rules, the files each rule applies to, a file) -> findings.
+FileFindings = Callable[[SourceTree, list[dict], dict[str, set[str]], str], list[Finding]]
+
+
+def project_rules_findings(
+    *, validator: str, root: Path, document: dict, session, known_checks: Iterable[str], file_findings: FileFindings,
+    cache_dir: Path | None, report: Report, label: str,
+) -> tuple[list[Finding], int]:
+    """Apply a validator's own rules (``document[validator]["rules"]``, each naming one of
+    ``known_checks``) to the files they apply to, each unchanged file's findings from the cache;
+    return the findings and how many files the rules cover."""
+    rules = (document.get(validator) or {}).get("rules") or []
+    known = list(known_checks)
+    for rule in rules:  # refused before any file is read
+        if not isinstance(rule, dict) or "id" not in rule:
+            raise ValidatorFailed(f"code_quality.yaml: every {validator} rule needs an id and a check (got {rule!r:.80})")
+        if rule.get("check") not in known:
+            raise ValidatorFailed(f"Rule {rule.get('id')}: unknown check {rule.get('check')!r}; known: {', '.join(known)}")
+    tree = SourceTree(root, exclude=as_list(document.get("exclude")), parsed=session.parsed)
+    chosen = {rule["id"]: set(tree.select(rule.get("applies_to"), rule.get("exclude"))) for rule in rules}
+    files = sorted(set().union(*chosen.values()) if chosen else ())
+    report(5, f"{label} over {len(files)} files")
+    kept = FindingsCache(cache_dir, root=session.root, validator=validator, fingerprint=rules_fingerprint(validator, document))
+    return cached_findings(tree, files, lambda rel: file_findings(tree, rules, chosen, rel), kept), len(files)

@@ -9,7 +9,6 @@ from .base import (
     Finding,
     Report,
     SourceTree,
-    ValidatorFailed,
     ValidatorResult,
     as_list,
     call_name,
@@ -18,7 +17,7 @@ from .base import (
     finding_order,
     load_rules,
 )
-from .cache import FindingsCache, cached_findings, rules_fingerprint
+from .cache import project_rules_findings
 from .ruff import lint_run, ruff_findings
 from .session import scan_session
 
@@ -173,15 +172,6 @@ PROJECT_RULES = {
 }
 
 
-def check_rules(rules: list[dict]) -> None:
-    """Refuse a rule without an id or with an unknown check before any file is read."""
-    for rule in rules:
-        if not isinstance(rule, dict) or "id" not in rule:
-            raise ValidatorFailed(f"{RULES_FILE}: every performance rule needs an id and a check (got {rule!r:.80})")
-        if rule.get("check") not in PROJECT_RULES:
-            raise ValidatorFailed(f"Rule {rule.get('id')}: unknown check {rule.get('check')!r}; known: {', '.join(PROJECT_RULES)}")
-
-
 def file_findings(tree: SourceTree, rules: list[dict], chosen: dict[str, set[str]], rel: str) -> list[Finding]:
     """The project's query rules over one file; each scope (module, function) is walked once for all of them."""
     findings = []
@@ -201,16 +191,12 @@ def validate(*, root: Path, rules_path: Path, report: Report, timeout: float, ca
     session = scan_session(root, early=lint)
     ruff = section.get("ruff") or {}
     linted = session.background(*lint)
-    tree = SourceTree(root, exclude=as_list(document.get("exclude")), parsed=session.parsed)
-    rules = section.get("rules") or []
-    check_rules(rules)
-    chosen = {rule["id"]: set(tree.select(rule.get("applies_to"), rule.get("exclude"))) for rule in rules}
-    files = sorted(set().union(*chosen.values()) if chosen else ())
-    report(5, f"Django query rules over {len(files)} files")
-    kept = FindingsCache(cache_dir, root=session.root, validator="performance", fingerprint=rules_fingerprint("performance", document))
-    findings = cached_findings(tree, files, lambda rel: file_findings(tree, rules, chosen, rel), kept)
+    findings, scanned = project_rules_findings(
+        validator="performance", root=root, document=document, session=session, known_checks=PROJECT_RULES,
+        file_findings=file_findings, cache_dir=cache_dir, report=report, label="Django query rules",
+    )
     report(60, "ruff PERF rules")
     findings += ruff_findings(
         root=session.root, diagnostics=linted.result(), config=ruff, exclude=as_list(ruff.get("exclude")), rule_name="ruff (perflint)"
     )
-    return ValidatorResult(findings=sorted(set(findings), key=finding_order), files_scanned=len(files))
+    return ValidatorResult(findings=sorted(set(findings), key=finding_order), files_scanned=scanned)

@@ -21,7 +21,7 @@ from .base import (
     finding_order,
     load_rules,
 )
-from .cache import FindingsCache, cached_findings, rules_fingerprint
+from .cache import project_rules_findings
 from .ruff import lint_run, ruff_findings
 from .session import scan_session, start_in_background
 
@@ -130,15 +130,6 @@ def _candidates(nodes: list[ast.AST]) -> tuple[list[ast.Call], list[ast.AST]]:
     return calls, bare
 
 
-def check_rules(rules: list[dict]) -> None:
-    """Refuse a rule without an id or with an unknown check before any file is read."""
-    for rule in rules:
-        if not isinstance(rule, dict) or "id" not in rule:
-            raise ValidatorFailed(f"{RULES_FILE}: every security rule needs an id and a check (got {rule!r:.80})")
-        if rule.get("check") not in PROJECT_RULES:
-            raise ValidatorFailed(f"Rule {rule.get('id')}: unknown check {rule.get('check')!r}; known: {', '.join(PROJECT_RULES)}")
-
-
 def file_findings(tree: SourceTree, rules: list[dict], chosen: dict[str, set[str]], rel: str) -> list[Finding]:
     """The project's own ast rules (each names one of PROJECT_RULES as its check) over one file."""
     findings = []
@@ -233,14 +224,10 @@ def validate(
         deployed = start_in_background(
             lambda: deploy_findings(root=root, config=deploy, settings_module=settings_module, timeout=timeout)
         )
-    tree = SourceTree(root, exclude=as_list(document.get("exclude")), parsed=session.parsed)
-    rules = section.get("rules") or []
-    check_rules(rules)
-    chosen = {rule["id"]: set(tree.select(rule.get("applies_to"), rule.get("exclude"))) for rule in rules}
-    files = sorted(set().union(*chosen.values()) if chosen else ())
-    report(5, f"Project rules over {len(files)} files")
-    kept = FindingsCache(cache_dir, root=session.root, validator="security", fingerprint=rules_fingerprint("security", document))
-    findings = cached_findings(tree, files, lambda rel: file_findings(tree, rules, chosen, rel), kept)
+    findings, scanned = project_rules_findings(
+        validator="security", root=root, document=document, session=session, known_checks=PROJECT_RULES,
+        file_findings=file_findings, cache_dir=cache_dir, report=report, label="Project rules",
+    )
     report(40, "ruff bandit rules")
     findings += ruff_findings(
         root=session.root, diagnostics=linted.result(), config=ruff, exclude=as_list(ruff.get("exclude")), rule_name="ruff (bandit)"
@@ -248,4 +235,4 @@ def validate(
     if deployed is not None:
         report(70, "Django deploy checks")
         findings += deployed.result()
-    return ValidatorResult(findings=sorted(set(findings), key=finding_order), files_scanned=len(files))
+    return ValidatorResult(findings=sorted(set(findings), key=finding_order), files_scanned=scanned)
