@@ -152,7 +152,7 @@ def _applied_format(job: MarketplaceImportJob, opener: Opener, *, verify: bool) 
     asked = bool(preset or mapping)
     origin = "given" if asked else "detected"
     saved = None if asked else vendor_column_mapping_get(vendor=job.vendor)
-    if saved is not None and saved.applies_to(_header(opener, verify) or []):
+    if saved is not None and saved.applies_to(_header(opener) or []):
         preset, mapping, origin = saved.preset, saved.mapping, "saved"
     fmt = feed_format(
         opener, verify=verify, currency=job.vendor.default_currency, preset=preset or None, mapping=mapping or None
@@ -172,10 +172,11 @@ def _applied_format(job: MarketplaceImportJob, opener: Opener, *, verify: bool) 
     return fmt
 
 
-def _header(opener: Opener, verify: bool) -> list[str] | None:
-    """The feed's source columns (None when it has no header at all): its format may still need a mapping."""
+def _header(opener: Opener) -> list[str] | None:
+    """The feed's source columns (None when it has no header at all): its format may still need a mapping.
+    Read from the file's start only: the full format (and the encoding check) comes next, once."""
     try:
-        return detect_format(opener, verify=verify).header
+        return detect_format(opener, verify=False).header
     except FeedUnusable as exc:
         return exc.header
 
