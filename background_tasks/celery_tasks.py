@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 from celery import shared_task
 from celery.exceptions import Ignore
-from celery.signals import before_task_publish, task_prerun
+from celery.signals import before_task_publish, task_prerun, worker_init
 from django.db import InterfaceError, OperationalError, connections
 
 from .registry import celery_task_name, get_task_model, task_models
@@ -16,6 +17,21 @@ from .status import TaskStatus
 logger = logging.getLogger(__name__)
 
 _registered: set[str] = set()
+
+
+@worker_init.connect(dispatch_uid="background_tasks_lower_worker_priority")
+def lower_worker_priority(**kwargs) -> None:
+    """Lower the worker's CPU priority (its pool processes inherit it): pages and polls go first.
+
+    BACKGROUND_TASKS["WORKER_NICENESS"] (default 10) is added to the process's niceness; 0 keeps it.
+    A job on a busy machine then takes the CPU the web process leaves, instead of an equal share.
+    """
+    from django.conf import settings
+
+    niceness = int(settings.BACKGROUND_TASKS.get("WORKER_NICENESS", 0))
+    if niceness > 0:
+        now = os.nice(niceness)
+        logger.info("Worker CPU priority lowered: niceness %d", now)
 
 
 @task_prerun.connect(dispatch_uid="background_tasks_drop_broken_connections")

@@ -138,6 +138,10 @@ if AWS_STORAGE_BUCKET_NAME:
     STORAGES["private"] = {"BACKEND": "background_tasks.storage.PrivateS3Storage"}
 
 LOGIN_URL = "admin:login"
+# Django's database sessions and ModelBackend, with the SQL of the session and user lookups built
+# once per process rather than on every request (wizamart/auth.py; same rows, same checks).
+SESSION_ENGINE = "wizamart.auth"
+AUTHENTICATION_BACKENDS = ["wizamart.auth.ModelBackend"]
 
 ADMINS = [tuple(a.split(":", 1)) for a in env.list("ADMINS", default=[]) if ":" in a]
 SERVER_EMAIL = env.str("SERVER_EMAIL", default="wizamart@localhost")
@@ -218,6 +222,9 @@ BACKGROUND_TASKS = {
     # "files_days": 30}, "product_import": {"files_days": 7}}'. The nightly prune job applies it.
     "RETENTION": env.json("BACKGROUND_TASKS_RETENTION", default={"default": {"rows_days": 90, "files_days": 30}}),
     "RETENTION_BATCH_SIZE": env.int("BACKGROUND_TASKS_RETENTION_BATCH_SIZE", default=1000),
+    # Celery workers lower their CPU priority by this much (os.nice, 0-19) when they start, so the
+    # web process answering pages and polls on the same machine is served first.
+    "WORKER_NICENESS": env.int("BACKGROUND_TASKS_WORKER_NICENESS", default=10),
 }
 
 # --- Celery ---------------------------------------------------------------------------------
