@@ -26,9 +26,9 @@ def lower_worker_priority(**kwargs) -> None:
     BACKGROUND_TASKS["WORKER_NICENESS"] (default 10) is added to the process's niceness; 0 keeps it.
     A job on a busy machine then takes the CPU the web process leaves, instead of an equal share.
     """
-    from django.conf import settings
+    from .conf import task_settings
 
-    niceness = int(settings.BACKGROUND_TASKS.get("WORKER_NICENESS", 0))
+    niceness = int(task_settings.WORKER_NICENESS)
     if niceness > 0:
         now = os.nice(niceness)
         logger.info("Worker CPU priority lowered: niceness %d", now)

@@ -54,6 +54,9 @@ DEFAULTS = {
     # None keeps them forever. The prune job deletes in batches of RETENTION_BATCH_SIZE ids.
     "RETENTION": {"default": {"rows_days": 90, "files_days": 30}},
     "RETENTION_BATCH_SIZE": 1000,
+    # Celery workers add this to their niceness when they start (their pool processes inherit it):
+    # on a machine they share with the web process, pages and status polls get the CPU first.
+    "WORKER_NICENESS": 10,
 }
 
 task_settings = AppSettings(container="BACKGROUND_TASKS", defaults=DEFAULTS)
