@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django_celery_results",
     "django_celery_beat",
     "background_tasks",
+    "wizamart.accounts",
     "wizamart.marketplace",
     "imports",
     "exports",
@@ -141,10 +142,10 @@ if AWS_STORAGE_BUCKET_NAME:
     STORAGES["private"] = {"BACKEND": "background_tasks.storage.PrivateS3Storage"}
 
 LOGIN_URL = "admin:login"
-# Django's database sessions and ModelBackend, with the SQL of the session and user lookups built
-# once per process rather than on every request (wizamart/auth.py; same rows, same checks).
-SESSION_ENGINE = "wizamart.auth"
-AUTHENTICATION_BACKENDS = ["wizamart.auth.ModelBackend"]
+# Django's database sessions and ModelBackend, reading a request's session and its user in one
+# query built once per process (wizamart/accounts/auth.py; the same rows and checks as Django's).
+SESSION_ENGINE = "wizamart.accounts.auth"
+AUTHENTICATION_BACKENDS = ["wizamart.accounts.auth.ModelBackend"]
 
 ADMINS = [tuple(a.split(":", 1)) for a in env.list("ADMINS", default=[]) if ":" in a]
 SERVER_EMAIL = env.str("SERVER_EMAIL", default="wizamart@localhost")

@@ -1,17 +1,17 @@
-"""wizamart.auth answers as Django's database sessions and ModelBackend do, with its SQL built once."""
+"""wizamart.accounts.auth answers as Django's database sessions and ModelBackend do, in one query built once."""
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 from django.contrib.sessions.backends.db import SessionStore as DjangoSessionStore
-from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from wizamart.auth import ModelBackend, SessionStore
+from wizamart.accounts.auth import ModelBackend, SessionStore
+from wizamart.accounts.models import UserSession as Session
 
 from ..factories import StaffFactory
 
@@ -27,8 +27,8 @@ def logged_in_client(user) -> APIClient:
 
 
 def test_the_settings_use_these_classes(settings):
-    assert settings.SESSION_ENGINE == "wizamart.auth"
-    assert settings.AUTHENTICATION_BACKENDS == ["wizamart.auth.ModelBackend"]
+    assert settings.SESSION_ENGINE == "wizamart.accounts.auth"
+    assert settings.AUTHENTICATION_BACKENDS == ["wizamart.accounts.auth.ModelBackend"]
 
 
 def test_a_session_loads_the_same_data_as_djangos_store():
@@ -36,7 +36,14 @@ def test_a_session_loads_the_same_data_as_djangos_store():
     store["answer"] = 42
     store["nested"] = {"a": [1, 2]}
     store.create()
-    ours, djangos = SessionStore(store.session_key), DjangoSessionStore(store.session_key)
+
+    class DjangosStoreOnTheSameTable(DjangoSessionStore):
+        @classmethod
+        def get_model_class(cls):
+            return Session
+
+    DjangosStoreOnTheSameTable.__qualname__ = "SessionStore"  # the signing salt names the class
+    ours, djangos = SessionStore(store.session_key), DjangosStoreOnTheSameTable(store.session_key)
     assert ours.load() == djangos.load() == {"answer": 42, "nested": {"a": [1, 2]}}
     assert ours.session_key == store.session_key
 
@@ -81,14 +88,41 @@ def test_no_user_for_an_unknown_or_inactive_id_or_a_wrong_type():
     assert ModelBackend().get_user("not-a-number") is None
 
 
-def test_a_request_runs_one_session_and_one_user_query_without_orm_compilation():
-    client = logged_in_client(StaffFactory())
+def test_a_request_reads_its_session_and_user_in_one_query():
+    user = StaffFactory()
+    client = logged_in_client(user)
+    assert Session.objects.get(session_key=client.cookies["sessionid"].value).user_id == user.pk
     with CaptureQueriesContext(connection) as queries:
         assert client.get(STATUS_URL).status_code == 200
-    session_queries = [q["sql"] for q in queries.captured_queries if Session._meta.db_table in q["sql"]]
-    user_queries = [q["sql"] for q in queries.captured_queries if f"FROM {connection.ops.quote_name('auth_user')}" in q["sql"]]
-    assert len(session_queries) == 1 and len(user_queries) == 1
-    assert "LIMIT" not in session_queries[0]  # our SELECT, not the ORM's get()
+    auth_queries = [
+        q["sql"] for q in queries.captured_queries
+        if Session._meta.db_table in q["sql"] or connection.ops.quote_name("auth_user") in q["sql"]
+    ]
+    assert len(auth_queries) == 1, auth_queries
+    assert "LEFT JOIN" in auth_queries[0]
+
+
+def test_the_session_data_decides_when_the_column_disagrees():
+    alice, bob = StaffFactory(), StaffFactory(is_staff=False)
+    client = logged_in_client(bob)
+    Session.objects.filter(session_key=client.cookies["sessionid"].value).update(user_id=alice.pk)
+    # The data says bob (not staff): the column's alice is not taken.
+    assert client.get(STATUS_URL).status_code == 403
+
+
+def test_a_session_without_its_column_still_finds_its_user():
+    client = logged_in_client(StaffFactory())
+    Session.objects.filter(session_key=client.cookies["sessionid"].value).update(user_id=None)
+    assert client.get(STATUS_URL).status_code == 200
+
+
+def test_deleting_the_user_ends_the_session():
+    user = StaffFactory()
+    client = logged_in_client(user)
+    key = client.cookies["sessionid"].value
+    user.delete()
+    assert not Session.objects.filter(session_key=key).exists()
+    assert client.get(STATUS_URL).status_code in (401, 403)
 
 
 def test_logging_out_ends_the_session_at_once():
@@ -127,7 +161,8 @@ def test_the_admin_login_form_logs_in_through_this_backend():
     response = client.post("/admin/login/", {"username": user.username, "password": "correct-horse-battery", "next": "/admin/"})
     assert response.status_code == 302
     session = SessionStore(client.cookies["sessionid"].value)
-    assert session["_auth_user_backend"] == "wizamart.auth.ModelBackend"
+    assert session["_auth_user_backend"] == "wizamart.accounts.auth.ModelBackend"
+    assert Session.objects.get(session_key=session.session_key).user_id == user.pk
     assert client.get(STATUS_URL).status_code == 200
     stranger = APIClient()
     assert stranger.post("/admin/login/", {"username": user.username, "password": "wrong"}).status_code == 200
