@@ -52,12 +52,12 @@ def http_get(port: int, path: str, *, cookie: str, timeout: float) -> int:
 class Gunicorn:
     """`gunicorn -c gunicorn.conf.py` on a free loopback port, with production settings."""
 
-    def __init__(self, *, log_path: Path, extra_args: list[str]):
+    def __init__(self, *, log_path: Path, extra_args: list[str], database_options: str = ""):
         self.port = free_port()
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "wizamart.settings",
-            "DATABASE_URL": database_url(connection.settings_dict),
+            "DATABASE_URL": database_url(connection.settings_dict) + database_options,
             "REDIS_URL": redis_url(),
             "USE_CELERY": "true",
             "DEBUG": "false",
