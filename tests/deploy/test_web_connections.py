@@ -40,7 +40,7 @@ def server(tmp_path):
         server.stop()
 
 
-def test_polls_survive_postgresql_ending_the_web_connections(server, staff_cookie, job):
+def test_polls_survive_postgresql_ending_the_web_connections(server, staff_cookie, job):  # noqa: F811  (fixtures)
     path = f"/api/v1/admin/background-tasks/{job.pk}"
     for _ in range(POLLS):
         assert server.get(path, cookie=staff_cookie, timeout=10) == 200
