@@ -54,6 +54,9 @@ DEFAULTS = {
     # None keeps them forever. The prune job deletes in batches of RETENTION_BATCH_SIZE ids.
     "RETENTION": {"default": {"rows_days": 90, "files_days": 30}},
     "RETENTION_BATCH_SIZE": 1000,
+    # An upload stored for a job not created yet (the product import's mapping screen) and not
+    # taken by a job within this many hours is deleted by the prune (the screen's link expires too).
+    "PENDING_UPLOAD_HOURS": 24,
 }
 
 task_settings = AppSettings(container="BACKGROUND_TASKS", defaults=DEFAULTS)

@@ -218,6 +218,8 @@ BACKGROUND_TASKS = {
     # "files_days": 30}, "product_import": {"files_days": 7}}'. The nightly prune job applies it.
     "RETENTION": env.json("BACKGROUND_TASKS_RETENTION", default={"default": {"rows_days": 90, "files_days": 30}}),
     "RETENTION_BATCH_SIZE": env.int("BACKGROUND_TASKS_RETENTION_BATCH_SIZE", default=1000),
+    # An upload left on the import's mapping screen (no job took it) is deleted by the prune after this.
+    "PENDING_UPLOAD_HOURS": env.float("BACKGROUND_TASKS_PENDING_UPLOAD_HOURS", default=24.0),
 }
 
 # --- Celery ---------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from background_tasks.cli import finish_command, follow_job, must_wait, triggered_by_cli
+from background_tasks.conf import task_settings
 from background_tasks.jobs import JobFailed
 from background_tasks.models import RetentionPruneRun
 from background_tasks.retention import retention_for, retention_plan
@@ -12,7 +13,8 @@ from background_tasks.services import background_task_create
 class Command(BaseCommand):
     help = (
         'Delete the files, then the rows, of finished jobs past BACKGROUND_TASKS["RETENTION"] '
-        "(with their ids, results and notifications), in batches."
+        "(with their ids, results and notifications), in batches, and uploads no job took within "
+        'BACKGROUND_TASKS["PENDING_UPLOAD_HOURS"].'
     )
 
     def add_arguments(self, parser):
@@ -38,7 +40,12 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         for task_type, counts in report.by_type.items():
             self.stdout.write(f"{task_type:<28} {self.describe(task_type):<34} {counts['rows']:>9,} rows  {counts['files']:>9,} files")
-        self.stdout.write(f"Dry run: would remove {report.rows:,} job rows and {report.files:,} files.")
+        hours = f"(after {task_settings.PENDING_UPLOAD_HOURS:g} hours)"
+        self.stdout.write(f"{'uploads never imported':<28} {hours:<34} {'':>14}  {report.pending_uploads:>9,} files")
+        self.stdout.write(
+            f"Dry run: would remove {report.rows:,} job rows and {report.files:,} files, "
+            f"and {report.pending_uploads:,} uploads never imported."
+        )
 
     @staticmethod
     def describe(task_type: str) -> str:
