@@ -243,6 +243,38 @@ def prune_pending_uploads(*, now: datetime, report: PruneReport, step: Callable[
         step(len(ids))
 
 
+def pending_uploads_record_unheld(*, prefix: str, dry_run: bool = False) -> int:
+    """Record as pending uploads the files under ``prefix`` that no job holds and no row names yet (files
+    stored before pending uploads were recorded), stored when the storage says; return how many.
+
+    It lists that prefix of the storage once (the nightly prune never lists); ``dry_run`` only counts.
+    """
+    storage = private_storage()
+    folder = prefix.strip("/")
+    try:
+        _dirs, files = storage.listdir(folder)
+    except FileNotFoundError:  # a local folder never made
+        return 0
+    names = [f"{folder}/{name}" for name in files]
+    size = task_settings.RETENTION_BATCH_SIZE
+    recorded = 0
+    for start in range(0, len(names), size):
+        chunk = names[start:start + size]
+        known = set(PendingUpload.objects.filter(name__in=chunk).values_list("name", flat=True))
+        known |= files_held_by_jobs(chunk)
+        unheld = [name for name in chunk if name not in known]
+        rows = []
+        for name in unheld:
+            try:
+                rows.append(PendingUpload(name=name, stored_at=storage.get_modified_time(name)))
+            except FileNotFoundError:  # deleted meanwhile
+                continue
+        if not dry_run:
+            PendingUpload.objects.bulk_create(rows, ignore_conflicts=True)
+        recorded += len(rows)
+    return recorded
+
+
 def _count_pending_uploads(*, now: datetime) -> int:
     count = 0
     for batch in _batches(expired_pending_uploads(now=now), task_settings.RETENTION_BATCH_SIZE, ("name",)):

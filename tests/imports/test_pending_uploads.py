@@ -199,3 +199,28 @@ def test_an_api_upload_is_no_pending_upload(prune, staff_client, vendor, run_on_
     stored_ago(job.source_file, hours=100)
     assert prune().summary["totals"]["pending_uploads"] == 0
     assert stored_feeds() == {job.source_file}
+
+
+@pytest.mark.django_db(transaction=True)  # the command waits for its prune job, which starts at commit
+def test_files_stored_before_uploads_were_recorded_are_recorded_on_request(storage_kind, prune, vendor, capsys, run_on_commit):
+    storage = storages["private"]
+    stray = storage.save("imports/feeds/stray.csv", ContentFile(FEED))
+    elsewhere = storage.save("exports/stray.csv", ContentFile(FEED))
+    held = run_on_commit(
+        product_import_create, vendor=vendor, triggered_by="test", upload=ContentFile(FEED, name="held.csv")
+    ).source_file
+    recorded = product_import_store_pending_feed(content=ContentFile(FEED))
+
+    call_command("prune_tasks", "--dry-run", "--record-unheld", "imports/feeds")
+    assert "Would record 1 files under imports/feeds that no job holds" in capsys.readouterr().out
+    assert list(PendingUpload.objects.values_list("name", flat=True)) == [recorded]
+
+    call_command("prune_tasks", "--record-unheld", "imports/feeds/")  # records, then prunes (the stray is young)
+
+    assert "Recorded 1 files under imports/feeds/" in capsys.readouterr().out
+    assert set(PendingUpload.objects.values_list("name", flat=True)) == {recorded, stray}
+    assert PendingUpload.objects.get(name=stray).stored_at == storage.get_modified_time(stray)
+    stored_ago(stray, hours=25)
+    assert prune().summary["totals"]["pending_uploads"] == 1
+    assert stored_feeds() == {held, recorded}
+    assert storage.exists(elsewhere)

@@ -6,7 +6,7 @@ from background_tasks.cli import finish_command, follow_job, must_wait, triggere
 from background_tasks.conf import task_settings
 from background_tasks.jobs import JobFailed
 from background_tasks.models import RetentionPruneRun
-from background_tasks.retention import retention_for, retention_plan
+from background_tasks.retention import pending_uploads_record_unheld, retention_for, retention_plan
 from background_tasks.services import background_task_create
 
 
@@ -20,8 +20,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="Show what would be removed; remove nothing.")
         parser.add_argument("--wait", action="store_true", help="Wait for the prune job to finish, with a progress bar.")
+        parser.add_argument(
+            "--record-unheld",
+            metavar="PREFIX",
+            action="append",
+            default=[],
+            help="First record the files under PREFIX (e.g. imports/feeds) that no job holds as uploads no job took, "
+            "so the prune deletes them once older than PENDING_UPLOAD_HOURS (files stored before uploads were "
+            "recorded). Lists that prefix of the storage once.",
+        )
 
-    def handle(self, *args, dry_run=False, wait=False, **options):
+    def handle(self, *args, dry_run=False, wait=False, record_unheld=(), **options):
+        for prefix in record_unheld:
+            count = pending_uploads_record_unheld(prefix=prefix, dry_run=dry_run)
+            verb = "Would record" if dry_run else "Recorded"
+            self.stdout.write(f"{verb} {count:,} files under {prefix} that no job holds as uploads no job took.")
         if dry_run:
             self.show_plan()
             return
