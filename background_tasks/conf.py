@@ -57,6 +57,9 @@ DEFAULTS = {
     # Celery workers add this to their niceness when they start (their pool processes inherit it):
     # on a machine they share with the web process, pages and status polls get the CPU first.
     "WORKER_NICENESS": 10,
+    # An upload stored for a job not created yet (the product import's mapping screen) and not
+    # taken by a job within this many hours is deleted by the prune (the screen's link expires too).
+    "PENDING_UPLOAD_HOURS": 24,
 }
 
 task_settings = AppSettings(container="BACKGROUND_TASKS", defaults=DEFAULTS)

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from django.core.validators import MaxValueValidator
 from django.db import models, transaction
+from django.utils import timezone
 
 from .querysets import BackgroundTaskQuerySet
 from .status import TaskStatus
@@ -234,3 +235,21 @@ class RetentionPruneRun(ScheduledBackgroundTask):
         if self.tick is not None:
             details.update(schedule=self.schedule, tick=self.tick.isoformat())
         return details
+
+
+class PendingUpload(models.Model):
+    """A file stored in the private storage for a job not created yet (an upload waiting on its mapping screen).
+
+    The job that takes the file deletes this row (``pending_upload_claim``); a row left older than
+    ``BACKGROUND_TASKS["PENDING_UPLOAD_HOURS"]`` goes with its file at the next retention prune. The
+    prune finds these files here, never by listing the storage.
+    """
+
+    name = models.CharField(max_length=255, unique=True, help_text="The file's name in the private storage.")
+    stored_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = "pending upload"
+
+    def __str__(self) -> str:
+        return self.name

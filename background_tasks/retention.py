@@ -4,6 +4,10 @@ Per task type, ``BACKGROUND_TASKS["RETENTION"]`` says after how many days a fini
 ``completed_at``) loses its files (``files_days``) and its row (``rows_days``); ``"default"`` covers the
 types not named. Active jobs are never touched. Work goes in batches of ``RETENTION_BATCH_SIZE`` ids,
 each batch one short transaction, so the job tables stay writable while a prune runs.
+
+Uploads stored for a job that was never created (``PendingUpload``: the product import's mapping
+screen left without starting the import) go with their file after ``PENDING_UPLOAD_HOURS``, unless
+a job holds the file.
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from django.utils import timezone
 from .conf import DEFAULTS, task_settings
 from .files import private_storage
 from .jobs import JobFailed, Outcome
-from .models import AdminNotification, BackgroundTask, TaskRef
+from .models import AdminNotification, BackgroundTask, PendingUpload, TaskRef
 from .registry import task_models
 
 logger = logging.getLogger(__name__)
@@ -41,11 +45,15 @@ RETENTION_KEYS = ("rows_days", "files_days")
 
 
 def retention_problems() -> list[str]:
-    """Return what is wrong with BACKGROUND_TASKS["RETENTION"] (the system check and the prune say it)."""
+    """Return what is wrong with BACKGROUND_TASKS["RETENTION"] and ["PENDING_UPLOAD_HOURS"] (the system check
+    and the prune say it)."""
+    problems = []
+    hours = task_settings.PENDING_UPLOAD_HOURS
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or not hours > 0:
+        problems.append(f'BACKGROUND_TASKS["PENDING_UPLOAD_HOURS"] must be a number of hours above 0, not {hours!r}.')
     configured = task_settings.RETENTION
     if not isinstance(configured, dict):
-        return [f'BACKGROUND_TASKS["RETENTION"] must be a dict of task types, not {configured!r}.']
-    problems = []
+        return [*problems, f'BACKGROUND_TASKS["RETENTION"] must be a dict of task types, not {configured!r}.']
     for name, entry in configured.items():
         if not isinstance(entry, dict):
             problems.append(f'BACKGROUND_TASKS["RETENTION"][{name!r}] must be a dict with {" and ".join(RETENTION_KEYS)}.')
@@ -77,6 +85,8 @@ class PruneReport:
     by_type: dict[str, dict[str, int]] = field(default_factory=dict)
     results: int = 0
     notifications: int = 0
+    # Uploads no job took within PENDING_UPLOAD_HOURS (their files).
+    pending_uploads: int = 0
 
     def add(self, task_type: str, *, rows: int = 0, files: int = 0) -> None:
         counts = self.by_type.setdefault(task_type, {"rows": 0, "files": 0})
@@ -92,12 +102,16 @@ class PruneReport:
         return sum(counts["files"] for counts in self.by_type.values())
 
     def as_summary(self) -> dict:
-        return {**self.by_type, "totals": {"rows": self.rows, "files": self.files, "results": self.results, "notifications": self.notifications}}
+        totals = {
+            "rows": self.rows, "files": self.files, "results": self.results, "notifications": self.notifications,
+            "pending_uploads": self.pending_uploads,
+        }
+        return {**self.by_type, "totals": totals}
 
     def __str__(self) -> str:
         return (
             f"{self.rows} job rows, {self.files} files, {self.results} task results, "
-            f"{self.notifications} notifications"
+            f"{self.notifications} notifications, {self.pending_uploads} uploads never imported"
         )
 
 
@@ -187,6 +201,88 @@ def prune_rows(model: type[BackgroundTask], *, now: datetime, report: PruneRepor
         step(len(ids))
 
 
+def pending_upload_limit() -> timedelta:
+    """How long an upload may wait for its job (BACKGROUND_TASKS["PENDING_UPLOAD_HOURS"])."""
+    problems = retention_problems()
+    if problems:
+        raise JobFailed(" ".join(problems))
+    return timedelta(hours=task_settings.PENDING_UPLOAD_HOURS)
+
+
+def expired_pending_uploads(*, now: datetime):
+    """Pending uploads stored longer ago than the limit (some may be held by a job all the same)."""
+    return PendingUpload.objects.filter(stored_at__lt=now - pending_upload_limit())
+
+
+def files_held_by_jobs(names: list[str]) -> set[str]:
+    """Those of ``names`` that a job of any type holds in one of its file fields."""
+    held: set[str] = set()
+    for model in task_models().values():
+        if not model.file_fields or not names:
+            continue
+        query = Q()
+        for name in model.file_fields:
+            query |= Q(**{f"{name}__in": names})
+        for values in model.objects.filter(query).values_list(*model.file_fields):
+            held.update(values)
+    return held.intersection(names)
+
+
+def prune_pending_uploads(*, now: datetime, report: PruneReport, step: Callable[[int], None]) -> None:
+    """Delete the files of uploads no job took within the limit, and their rows; a file a job holds stays."""
+    expired = expired_pending_uploads(now=now)
+    for batch in _batches(expired, task_settings.RETENTION_BATCH_SIZE):
+        ids = [pk for pk, in batch]
+        with transaction.atomic():
+            # Locked (PostgreSQL): a job claiming one of these uploads waits, then finds its file gone;
+            # a row a job claimed meanwhile is no longer here.
+            locked = dict(expired.filter(pk__in=ids).select_for_update().values_list("pk", "name"))
+            held = files_held_by_jobs(list(locked.values()))
+            report.pending_uploads += _delete_files(name for name in locked.values() if name not in held)
+            PendingUpload.objects.filter(pk__in=list(locked)).delete()
+        step(len(ids))
+
+
+def pending_uploads_record_unheld(*, prefix: str, dry_run: bool = False) -> int:
+    """Record as pending uploads the files under ``prefix`` that no job holds and no row names yet (files
+    stored before pending uploads were recorded), stored when the storage says; return how many.
+
+    It lists that prefix of the storage once (the nightly prune never lists); ``dry_run`` only counts.
+    """
+    storage = private_storage()
+    folder = prefix.strip("/")
+    try:
+        _dirs, files = storage.listdir(folder)
+    except FileNotFoundError:  # a local folder never made
+        return 0
+    names = [f"{folder}/{name}" for name in files]
+    size = task_settings.RETENTION_BATCH_SIZE
+    recorded = 0
+    for start in range(0, len(names), size):
+        chunk = names[start:start + size]
+        known = set(PendingUpload.objects.filter(name__in=chunk).values_list("name", flat=True))
+        known |= files_held_by_jobs(chunk)
+        unheld = [name for name in chunk if name not in known]
+        rows = []
+        for name in unheld:
+            try:
+                rows.append(PendingUpload(name=name, stored_at=storage.get_modified_time(name)))
+            except FileNotFoundError:  # deleted meanwhile
+                continue
+        if not dry_run:
+            PendingUpload.objects.bulk_create(rows, ignore_conflicts=True)
+        recorded += len(rows)
+    return recorded
+
+
+def _count_pending_uploads(*, now: datetime) -> int:
+    count = 0
+    for batch in _batches(expired_pending_uploads(now=now), task_settings.RETENTION_BATCH_SIZE, ("name",)):
+        names = [name for _, name in batch]
+        count += len(set(names) - files_held_by_jobs(names))
+    return count
+
+
 def _delete_results(task_ids: list[str]) -> int:
     """Delete the Celery results (django-celery-results) of these task ids."""
     if not task_ids or not apps.is_installed("django_celery_results"):
@@ -204,14 +300,16 @@ def retention_plan(*, now: datetime) -> PruneReport:
         old = jobs_past_retention(model, now=now)
         files = _count_files(expired, model) + _count_files(old.exclude(pk__in=expired.values("pk")), model)
         report.add(model.task_type, rows=old.count(), files=files)
+    report.pending_uploads = _count_pending_uploads(now=now)
     return report
 
 
 def retention_prune(*, now: datetime | None = None, progress: ProgressCallback | None = None) -> PruneReport:
-    """Delete expired files, then expired rows, of every task type; report progress per batch."""
+    """Delete expired files, then expired rows, of every task type, then uploads no job took; report progress per batch."""
     now = now or timezone.now()
     models = list(task_models().values())
     total = sum(jobs_with_expired_files(m, now=now).count() + jobs_past_retention(m, now=now).count() for m in models)
+    total += expired_pending_uploads(now=now).count()
     report = PruneReport()
     done = 0
 
@@ -228,6 +326,7 @@ def retention_prune(*, now: datetime | None = None, progress: ProgressCallback |
         prune_files(model, now=now, report=report, step=step_for(f"Deleting old files of {model._meta.verbose_name_plural}"))
     for model in models:
         prune_rows(model, now=now, report=report, step=step_for(f"Deleting old {model._meta.verbose_name_plural}"))
+    prune_pending_uploads(now=now, report=report, step=step_for("Deleting uploads never imported"))
     _forget_cached_counts()
     logger.info("Retention pruned %s", report)
     return report

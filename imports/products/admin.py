@@ -4,13 +4,15 @@ from django import forms
 from django.contrib import admin, messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import urlencode
 
 from background_tasks.admin import BackgroundTaskAdmin, InputSerializerFormMixin, triggered_by_admin
-from background_tasks.files import open_stream
+from background_tasks.conf import task_settings
+from background_tasks.files import UPLOAD_EXPIRED_MESSAGE, UploadExpired, open_stream, pending_upload_discard
 from background_tasks.uploads import with_upload_limit
 from wizamart.marketplace.feed import FEED_COLUMNS
 from wizamart.marketplace.models import Vendor
@@ -21,12 +23,13 @@ from .models import MarketplaceImportJob, VendorColumnMapping
 from .presets import PRESETS
 from .reading import FeedUnusable, detect_format
 from .serializers import ProductImportInputSerializer, upload_size_limit, upload_too_large_message
-from .services import private_storage, product_import_create, product_import_store_feed
+from .services import private_storage, product_import_create, product_import_store_pending_feed
 
 TRIGGER_FIELDS = ("vendor", "marketplace", "upload", "source_url", "preset", "dry_run", "deactivate_missing")
-# The mapping screen's link to a stored upload: signed, so it names only files this admin stored.
+# The mapping screen's link to a stored upload: signed, so it names only files this admin stored;
+# it expires with the upload (BACKGROUND_TASKS["PENDING_UPLOAD_HOURS"], after which the prune deletes it).
 UPLOAD_SALT = "imports.products.admin.columns"
-UPLOAD_MAX_AGE = 24 * 3600
+UPLOAD_LINK_INVALID = "The link to the uploaded file is not valid; upload the file again."
 PREVIEW_ROWS = 5
 
 
@@ -111,12 +114,12 @@ class MarketplaceImportJobAdmin(BackgroundTaskAdmin):
     def store_upload(self, request, inputs: dict):
         """Store the upload and send the user to its columns; None (and the reason noted) when it has none."""
         upload = inputs["upload"]
-        stored = product_import_store_feed(content=upload)
+        stored = product_import_store_pending_feed(content=upload)
         try:
             detect_format(self.opener(stored), verify=False)
         except FeedUnusable as exc:
             if not exc.header:
-                private_storage().delete(stored)
+                pending_upload_discard(stored)
                 request.upload_unusable = str(exc)
                 return None
         state = {
@@ -139,10 +142,21 @@ class MarketplaceImportJobAdmin(BackgroundTaskAdmin):
         """Show the stored upload's columns (preset, each column's field, key column, first rows); start the import."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        state = self.upload_state(request)
-        if state is None:
-            self.message_user(request, "The uploaded file is no longer available; upload it again.", messages.ERROR)
-            return HttpResponseRedirect(reverse(f"admin:{self._url_name('add')}"))
+        try:
+            state = self.upload_state(request)
+            return self.columns_screen(request, state)
+        except UploadExpired as exc:
+            return self.upload_again(request, str(exc))
+        except FileNotFoundError:
+            # Pruned while the screen was reading it.
+            return self.upload_again(request, UPLOAD_EXPIRED_MESSAGE)
+
+    def upload_again(self, request, message: str):
+        """Back to the import form, saying why the file must be uploaded again."""
+        self.message_user(request, message, messages.ERROR)
+        return HttpResponseRedirect(reverse(f"admin:{self._url_name('add')}"))
+
+    def columns_screen(self, request, state: dict):
         vendor = Vendor.objects.filter(pk=state["vendor"]).first()
         if vendor is None:
             raise Http404("No such vendor.")
@@ -178,34 +192,41 @@ class MarketplaceImportJobAdmin(BackgroundTaskAdmin):
                 problem = ""
         return self.render_columns(request, state, vendor, proposal, columns, formset, fmt, problem)
 
-    def upload_state(self, request) -> dict | None:
+    def upload_state(self, request) -> dict:
+        """The stored upload the screen's link names; UploadExpired when it is gone or the link is not valid."""
         token = request.GET.get("upload", "")
         try:
-            state = signing.loads(token, salt=UPLOAD_SALT, max_age=UPLOAD_MAX_AGE)
+            state = signing.loads(token, salt=UPLOAD_SALT, max_age=task_settings.PENDING_UPLOAD_HOURS * 3600)
+        except signing.SignatureExpired:
+            raise UploadExpired() from None
         except signing.BadSignature:
-            return None
-        return state if private_storage().exists(state["feed"]) else None
+            raise UploadExpired(UPLOAD_LINK_INVALID) from None
+        if not private_storage().exists(state["feed"]):
+            raise UploadExpired()
+        return state
 
     def columns_restart(self, request, state: dict, preset: str):
         token = signing.dumps({**state, "preset": preset}, salt=UPLOAD_SALT, compress=True)
         return HttpResponseRedirect(f"{request.path}?{urlencode({'upload': token})}")
 
     def start_import(self, request, state: dict, vendor, *, preset: str, overrides: dict[str, str], fmt):
-        """Keep the mapping for the vendor's next files with these columns, and start the import."""
-        vendor_column_mapping_save(
-            vendor=vendor, header=fmt.header, preset=preset, mapping=overrides, updated_by=triggered_by_admin(request)
-        )
-        job = product_import_create(
-            vendor=vendor,
-            triggered_by=triggered_by_admin(request),
-            stored_feed=state["feed"],
-            source_name=state["name"],
-            marketplace=state.get("marketplace") or "letzshop",
-            dry_run=bool(state.get("dry_run")),
-            deactivate_missing=bool(state.get("deactivate_missing")),
-            preset=preset,
-            mapping=overrides,
-        )
+        """Keep the mapping for the vendor's next files with these columns, and start the import
+        (UploadExpired, nothing kept, when the upload was pruned meanwhile)."""
+        with transaction.atomic():
+            vendor_column_mapping_save(
+                vendor=vendor, header=fmt.header, preset=preset, mapping=overrides, updated_by=triggered_by_admin(request)
+            )
+            job = product_import_create(
+                vendor=vendor,
+                triggered_by=triggered_by_admin(request),
+                stored_feed=state["feed"],
+                source_name=state["name"],
+                marketplace=state.get("marketplace") or "letzshop",
+                dry_run=bool(state.get("dry_run")),
+                deactivate_missing=bool(state.get("deactivate_missing")),
+                preset=preset,
+                mapping=overrides,
+            )
         self.log_addition(request, job, [{"added": {}}])
         return self.response_add(request, job)
 

@@ -8,9 +8,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.core.files import File
+from django.db import transaction
 from django.utils import timezone
 
-from background_tasks.files import open_stream, private_storage
+from background_tasks.files import open_stream, pending_upload_claim, pending_upload_store, private_storage
 from background_tasks.jobs import JobFailed, JobProgress, Outcome
 from background_tasks.services import background_task_create
 from wizamart.marketplace.models import Vendor
@@ -31,10 +32,28 @@ FEEDS_DIR = "imports/feeds"
 DUPLICATE_EXAMPLES = 5
 
 
+def _feed_name() -> str:
+    return f"{FEEDS_DIR}/{uuid.uuid4().hex}.csv"
+
+
+def _as_file(content, name: str):
+    return content if hasattr(content, "chunks") else File(content, name=name)
+
+
 def product_import_store_feed(*, content) -> str:
     """Store an uploaded feed under a generated name in private storage; return that name."""
-    name = f"{FEEDS_DIR}/{uuid.uuid4().hex}.csv"
-    return private_storage().save(name, content if hasattr(content, "chunks") else File(content, name=name))
+    name = _feed_name()
+    return private_storage().save(name, _as_file(content, name))
+
+
+def product_import_store_pending_feed(*, content) -> str:
+    """Store an uploaded feed whose import is not created yet (it waits on the mapping screen); return its name.
+
+    ``product_import_create(stored_feed=...)`` takes it; if none does within
+    ``BACKGROUND_TASKS["PENDING_UPLOAD_HOURS"]``, the retention prune deletes it.
+    """
+    name = _feed_name()
+    return pending_upload_store(name, _as_file(content, name))
 
 
 def product_import_create(
@@ -53,7 +72,8 @@ def product_import_create(
 ) -> MarketplaceImportJob:
     """Store the feed (an uploaded file) or note its URL, create the job and queue it.
 
-    ``stored_feed``: a feed already in private storage (product_import_store_feed), named ``source_name``.
+    ``stored_feed``: a feed already in private storage (product_import_store_pending_feed), named
+    ``source_name``; the job takes it, or UploadExpired says it is gone (pruned).
     ``preset`` / ``mapping``: how to read its columns; the vendor keeps them for its next imports.
     """
     source_file = stored_feed
@@ -61,19 +81,22 @@ def product_import_create(
     if upload is not None:
         source_name = os.path.basename(getattr(upload, "name", "") or "")[:255]
         source_file = product_import_store_feed(content=upload)
-    return background_task_create(
-        model=MarketplaceImportJob,
-        triggered_by=triggered_by,
-        vendor=vendor,
-        marketplace=marketplace,
-        source_file=source_file,
-        source_name=source_name,
-        source_url=source_url,
-        dry_run=dry_run,
-        deactivate_missing=deactivate_missing,
-        requested_preset=preset or "",
-        requested_mapping=mapping or {},
-    )
+    with transaction.atomic():
+        if stored_feed:
+            pending_upload_claim(stored_feed)
+        return background_task_create(
+            model=MarketplaceImportJob,
+            triggered_by=triggered_by,
+            vendor=vendor,
+            marketplace=marketplace,
+            source_file=source_file,
+            source_name=source_name,
+            source_url=source_url,
+            dry_run=dry_run,
+            deactivate_missing=deactivate_missing,
+            requested_preset=preset or "",
+            requested_mapping=mapping or {},
+        )
 
 
 @contextmanager

@@ -176,7 +176,7 @@ def test_dry_run_counts_and_removes_nothing(vendor, capsys):
     call_command("prune_tasks", "--dry-run")
 
     out = capsys.readouterr().out
-    assert "Dry run: would remove 1 job rows and 3 files." in out
+    assert "Dry run: would remove 1 job rows and 3 files, and 0 uploads never imported." in out
     assert "product_import" in out and "(rows 90 days, files 30 days)" in out
     assert MarketplaceImportJob.objects.filter(pk__in=[job.pk, files_only.pk]).count() == 2
     assert exists(job.source_file) and exists(files_only.source_file)
@@ -284,7 +284,9 @@ def test_a_prune_of_100000_old_jobs_goes_in_batches_and_leaves_the_rest(transact
     assert all(exists(job.source_file) for job in recent)
     files_old.refresh_from_db()
     assert files_old.source_file == "" and files_old.files_pruned_at is not None
-    assert run.summary["totals"] == {"rows": OLD_JOBS, "files": 2 * len(with_files) + 1, "results": 25, "notifications": 25}
+    assert run.summary["totals"] == {
+        "rows": OLD_JOBS, "files": 2 * len(with_files) + 1, "results": 25, "notifications": 25, "pending_uploads": 0,
+    }
 
     # in batches of 1,000 ids: one DELETE of the job table and one of the id table per batch
     deletes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(f'DELETE FROM "{table}"')]
@@ -317,6 +319,23 @@ def test_the_system_check_names_a_wrong_retention_setting(settings):
     assert ("background_tasks.E004", """BACKGROUND_TASKS["RETENTION"]['default']: rows_days must be a number of days (0 or more) or None, not -1.""") in found
     assert ("background_tasks.E004", """BACKGROUND_TASKS["RETENTION"]['default']: unknown key 'file_days' (use rows_days or files_days).""") in found
     assert ("background_tasks.W002", """BACKGROUND_TASKS["RETENTION"] names 'product_imports', which is no task type.""") in found
+
+
+@pytest.mark.parametrize("hours", [0, "a day"])
+def test_a_wrong_pending_upload_limit_is_named_by_the_check_and_fails_the_prune(transactional_db, settings, hours):
+    from django.core import checks
+
+    settings.BACKGROUND_TASKS = {**settings.BACKGROUND_TASKS, "PENDING_UPLOAD_HOURS": hours}
+    expected = f'BACKGROUND_TASKS["PENDING_UPLOAD_HOURS"] must be a number of hours above 0, not {hours!r}.'
+
+    found = {(message.id, message.msg) for message in checks.run_checks() if message.id.startswith("background_tasks.")}
+    job = background_task_create(model=RetentionPruneRun, triggered_by="test")
+
+    assert ("background_tasks.E004", expected) in found
+    job.refresh_from_db()
+    assert (job.status, job.error_message) == (TaskStatus.FAILED, expected)
+    with pytest.raises(CommandError, match="PENDING_UPLOAD_HOURS"):
+        call_command("prune_tasks", "--dry-run")
 
 
 def test_the_prune_has_a_task_page_with_a_dry_run_trigger(transactional_db, staff_client, vendor):

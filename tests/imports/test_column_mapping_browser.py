@@ -1,9 +1,14 @@
-"""The column mapping screen in headless Chromium: a clerk maps an unknown export, imports it, and the next one is prefilled."""
+"""The column mapping screen in headless Chromium: a clerk maps an unknown export, imports it, and the next one is prefilled;
+an upload pruned meanwhile asks for the file again."""
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from background_tasks.models import PendingUpload
+from background_tasks.retention import retention_prune
 from background_tasks.status import TaskStatus
 from imports.models import MarketplaceImportJob, VendorColumnMapping
 from tests.conftest import CLERK_PERMISSIONS
@@ -102,3 +107,22 @@ def test_clerk_maps_an_unknown_export_and_the_next_one_is_prefilled(clerk_page, 
     job = start_and_wait(page)
     assert (job.rows_created, job.rows_updated) == (1, 1)
     assert Product.objects.get(vendor=vendor, sku="A-1").title == "Fahrradlampe LED"
+
+
+def test_an_upload_pruned_while_the_screen_was_open_asks_for_the_file_again(clerk_page, live_jobs, tmp_path):
+    page = clerk_page
+    vendor = VendorFactory(code="velo-esch")
+    feed = tmp_path / "export.csv"
+    feed.write_text(FIRST, encoding="utf-8")
+    upload(page, live_jobs.url, vendor, feed)
+    page.select_option("#id_key_column", label="Artikelnummer")
+
+    # The clerk leaves the screen open past the limit; the nightly prune deletes the upload.
+    PendingUpload.objects.update(stored_at=timezone.now() - timedelta(hours=25))
+    assert retention_prune().pending_uploads == 1
+
+    page.click("input.bg-start")
+    page.wait_for_url(re.compile(r".*/admin/imports/marketplaceimportjob/add/$"))
+    expect(page.locator(".messagelist .error")).to_have_text("The uploaded file has expired; upload it again.")
+    expect(page.locator("#id_upload")).to_be_visible()
+    assert not MarketplaceImportJob.objects.exists()
