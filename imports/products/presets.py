@@ -25,6 +25,7 @@ from .derive import (
     OtherImages,
     ParentRow,
     Rest,
+    TrackedStock,
     WithUnit,
 )
 
@@ -154,6 +155,8 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
 _SHOPIFY_GROUP = (  # (key, mode): the product's own values its variant rows inherit, and its images
     ("title", "first"), ("body_html", "first"), ("vendor", "first"), ("type", "first"), ("product_category", "first"),
     ("image_src", "head"), ("image_src", "tail"), ("image_src", "all"),
+    # Product-level Google Shopping fields: written on the product's first row only.
+    ("google_shopping_condition", "first"), ("google_shopping_google_product_category", "first"),
 )
 
 
@@ -172,6 +175,7 @@ def _shopify(cols: Columns, width: int) -> Shape:
     price, compare = cols.col("variant_price"), cols.col("variant_compare_at_price")
     options = tuple(o for o in (cols.col(f"option{n}_value") for n in (1, 2, 3)) if o is not None)
     own_key = Joined((Col(handle), *options), ignore=("Default Title",)) if handle is not None else None
+    tracker, qty = cols.col("variant_inventory_tracker"), cols.col("variant_inventory_qty")
     variant_image = cols.col("variant_image")
     head = inherited.get("image_src:head")
     image = cols.first(variant_image, head)
@@ -187,13 +191,17 @@ def _shopify(cols: Columns, width: int) -> Shape:
         "product_type": cols.first(inherited.get("product_category:first"), inherited.get("type:first")),
         "price": CompareAtPrice(price, compare, "price") if price and compare else price,
         "sale_price": CompareAtPrice(price, compare, "sale") if price and compare else None,
-        "quantity": cols.col("variant_inventory_qty"),
+        "quantity": qty,
+        "availability": TrackedStock(
+            qty, cols.col("variant_inventory_policy"), backorder=("continue",), tracker=tracker,
+        ) if tracker and qty else None,
         "gtin": Barcode(cols.col("variant_barcode")) if "variant_barcode" in cols.at else None,
         "weight": WithUnit(cols.col("variant_grams"), "g") if "variant_grams" in cols.at else None,
         "image_link": image,
         "additional_image_link": others,
         "mpn": cols.col("google_shopping_mpn"),
-        "condition": cols.col("google_shopping_condition"),
+        "condition": inherited.get("google_shopping_condition:first"),
+        "google_product_category": inherited.get("google_shopping_google_product_category:first"),
     }
     marks = tuple(m for m in (cols.col("variant_sku"), *options) if m is not None)
     skip = ParentRow(price, marks=marks) if price else None
@@ -203,6 +211,10 @@ def _shopify(cols: Columns, width: int) -> Shape:
 # --- PrestaShop: the product CSV (";"), its import template's and its back office export's columns --
 def _prestashop(cols: Columns, width: int) -> Shape:
     images = cols.col("image_urls_x_y_z", "image_urls", "images")
+    quantity = cols.col("quantity")
+    # No stock flag: the quantity is the stock; when none is left, "Out of stock action" 1 still
+    # takes orders (0 refuses them, 2 follows the shop's setting, which refuses them by default).
+    action = cols.col("out_of_stock_action", "out_of_stock", "when_out_of_stock")
     categories = cols.col("categories_x_y_z", "categories", "category")
     values = {
         "id": cols.first(cols.col("reference", "reference_code"), cols.col("product_id", "id")),
@@ -210,12 +222,16 @@ def _prestashop(cols: Columns, width: int) -> Shape:
         "description": cols.first(cols.col("description"), cols.col("short_description", "summary")),
         "price": cols.first(
             cols.col("price_tax_included", "price_tax_incl", "final_price"),
-            cols.col("price_tax_excluded", "price_tax_excl", "base_price", "price"),
+            cols.col("price_tax_excluded", "price_tax_excl", "base_price", "price",
+                     # the import template of PrestaShop 1.5/1.6 names its one price column so
+                     "price_tax_excluded_or_price_tax_included"),
         ),
-        "quantity": cols.col("quantity"),
+        "quantity": quantity,
+        "availability": TrackedStock(quantity, action, backorder=("1",)) if quantity else None,
         "gtin": Barcode(cols.col("ean13", "ean_13", "ean")) if cols.col("ean13", "ean_13", "ean") else None,
         "brand": cols.col("manufacturer", "brand"),
         "mpn": cols.col("mpn", "supplier_reference"),
+        "condition": cols.col("condition"),
         "image_link": First(images) if images else cols.col("image", "cover_image_url"),
         "additional_image_link": Rest(images) if images else None,
         "product_type": First(categories) if categories else None,
@@ -246,7 +262,12 @@ def _magento(cols: Columns, width: int) -> Shape:
     }
     store_view = tuple(c for c in (cols.col("store_view_code"),) if c is not None)
     kind = cols.col("product_type")
-    skip = ParentRow(price, kind=kind, kinds=("configurable", "grouped", "bundle"), other=store_view) if price else None
+    # A configurable or grouped product is never sold itself (its simple products are), even when
+    # its row carries a price; a bundle without a price of its own is priced by its parts.
+    skip = ParentRow(
+        price, kind=kind, kinds=("configurable", "grouped", "bundle"), other=store_view,
+        always=("configurable", "grouped") if kind is not None else (),
+    ) if price else None
     return Shape(values=values, skip=skip)
 
 
@@ -279,6 +300,8 @@ PRESETS: dict[str, Preset] = {
             "variant_compare_at_price": "price", "variant_inventory_qty": "quantity", "variant_barcode": "gtin",
             "variant_grams": "weight", "image_src": "image_link", "variant_image": "image_link",
             "google_shopping_mpn": "mpn", "google_shopping_condition": "condition",
+            "variant_inventory_tracker": "availability", "variant_inventory_policy": "availability",
+            "google_shopping_google_product_category": "google_product_category",
         },
         signatures=(frozenset({"handle", "variant_price"}), frozenset({"handle", "variant_sku"})),
         skip_reason="row that only adds an image to its product",
@@ -290,13 +313,15 @@ PRESETS: dict[str, Preset] = {
         columns={
             "reference": "id", "product_id": "id", "name": "title", "description": "description",
             "short_description": "description", "price_tax_included": "price", "price_tax_excluded": "price",
-            "price_tax_incl": "price", "price_tax_excl": "price", "quantity": "quantity", "ean13": "gtin",
+            "price_tax_incl": "price", "price_tax_excl": "price", "price_tax_excluded_or_price_tax_included": "price",
+            "quantity": "quantity", "out_of_stock_action": "availability", "condition": "condition", "ean13": "gtin",
             "manufacturer": "brand", "supplier_reference": "mpn", "image_urls_x_y_z": "image_link",
             "categories_x_y_z": "product_type", "weight": "weight",
         },
         signatures=(
             frozenset({"reference", "price_tax_excluded"}), frozenset({"reference", "price_tax_included"}),
             frozenset({"reference", "price_tax_excl"}), frozenset({"reference", "price_tax_incl"}),
+            frozenset({"reference", "price_tax_excluded_or_price_tax_included"}),
         ),
         shape=_prestashop,
     ),
@@ -313,7 +338,8 @@ PRESETS: dict[str, Preset] = {
             frozenset({"sku", "product_type", "attribute_set_code"}), frozenset({"sku", "store_view_code", "name"}),
             frozenset({"sku", "name", "price", "is_in_stock", "base_image_url"}),
         ),
-        skip_reason="configurable, grouped or bundle product without a price, or a store view's row",
+        skip_reason="configurable or grouped product (its simple products are imported), bundle without a price, "
+        "or a store view's row",
         shape=_magento,
     ),
     "google": Preset(
