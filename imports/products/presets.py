@@ -80,12 +80,32 @@ class GroupFill:
 
 
 @dataclass(frozen=True)
+class ParentFill:
+    """Rows that name their parent row (WooCommerce's variations, by the parent's sku or "id:<ID>"):
+    each row gets, after the file's own cells, per fill the parent's value of that cell (empty
+    without a parent). A parent is a row of a ``kinds`` type, named by any of its ``keys`` cells
+    (with their prefix), and comes before the rows naming it, as shops export them; when two rows
+    go by the same name, the first is the parent."""
+
+    parent: int
+    kind: int
+    kinds: tuple[str, ...]
+    keys: tuple[tuple[int, str], ...]  # (cell index, prefix): "woo-tee" by its SKU, "id:44" by its ID
+    fills: tuple[tuple[int, str], ...]  # (cell index, "parent")
+
+    @property
+    def kind_pattern(self) -> str:
+        """The regular expression a parent's lower-cased, trimmed type matches (the type is a list)."""
+        return "(^|,) *(" + "|".join(re.escape(k) for k in self.kinds) + ") *(,|$)"
+
+
+@dataclass(frozen=True)
 class Shape:
     """What a preset makes of one header: feed column -> expression, the parent-row test, a grouping."""
 
     values: dict[str, Expr]
     skip: Expr | None = None
-    group: GroupFill | None = None
+    group: GroupFill | ParentFill | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +139,7 @@ _WOO = {
     "gtin": ("gtin_upc_ean_or_isbn", "gtin_upc_ean_ou_isbn", "gtin_upc_ean_oder_isbn"),
     "brands": ("brands", "marques", "marken"),
 }
+_WOO_PARENT = ("parent", "übergeordnetes_produkt")  # English and French, German
 STOCK_FLAGS = (("1", "in stock"), ("0", "out of stock"), ("yes", "in stock"), ("no", "out of stock"),
                ("true", "in stock"), ("false", "out of stock"), ("onbackorder", "backorder"))
 
@@ -129,10 +150,33 @@ def _weight(cols: Columns) -> Expr | None:
     return None
 
 
+# What a variation takes from its variable product when it has none of its own, as WooCommerce shows it.
+_WOO_INHERITED = ("name", "description", "short_description", "categories", "images", "brands")
+
+
 def _woocommerce(cols: Columns, width: int) -> Shape:
     c = {role: cols.col(*keys) for role, keys in _WOO.items()}
+    weight = _weight(cols)
+    parent, kind = cols.col(*_WOO_PARENT), c["type"]
+    group = None
+    if isinstance(parent, Col) and isinstance(kind, Col):
+        inherited = [(role, c[role].index) for role in _WOO_INHERITED if isinstance(c[role], Col)]
+        if isinstance(weight, WithUnit) and isinstance(weight.part, Col):
+            inherited.append(("weight", weight.part.index))
+        keys = tuple((e.index, prefix) for e, prefix in ((c["sku"], ""), (c["id"], "id:")) if isinstance(e, Col))
+        if inherited and keys:
+            group = ParentFill(
+                parent=parent.index, kind=kind.index, kinds=("variable",), keys=keys,
+                fills=tuple((index, "parent") for _, index in inherited),
+            )
+            for n, (role, index) in enumerate(inherited):
+                own = Coalesce((Col(index), Col(width + n)))
+                if role == "weight":
+                    weight = WithUnit(own, weight.unit)
+                else:
+                    c[role] = own
     images = c["images"]
-    skip = ParentRow(c["regular_price"], kind=c["type"], kinds=("variable", "grouped")) if c["regular_price"] else None
+    skip = ParentRow(c["regular_price"], kind=kind, kinds=("variable", "grouped")) if c["regular_price"] else None
     values = {
         "id": cols.first(c["sku"], c["id"]),
         "title": c["name"],
@@ -146,9 +190,9 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
         "product_type": First(c["categories"]) if c["categories"] else None,
         "gtin": Barcode(c["gtin"]) if c["gtin"] else None,
         "brand": First(c["brands"]) if c["brands"] else None,
-        "weight": _weight(cols),
+        "weight": weight,
     }
-    return Shape(values=values, skip=skip)
+    return Shape(values=values, skip=skip, group=group)
 
 
 # --- Shopify: the product CSV, one row per variant and per extra image, grouped by Handle ----------

@@ -4,7 +4,9 @@ Each sample under feeds/ is modelled on its format's documentation: Shopify's st
 (tracker, quantity, policy) and its product-level Google Shopping fields, a barcode kept as text
 with an apostrophe, Magento's configurable and grouped products that carry a price, PrestaShop's
 1.5/1.6 import template (one price column named for both, blank header cells, Windows line
-endings) and its stock, WooCommerce's weight in pounds written ".5". Both readers must agree.
+endings) and its stock, WooCommerce's weight in pounds written ".5" and its variations, which
+take what they lack from their variable product (named by its SKU, or "id:<ID>" without one).
+Both readers must agree.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ EXPECTED = {
     "magento_configurable_priced.csv": ("magento", (3, 3, 0, 0, 0, 4)),
     "prestashop_template_16.csv": ("prestashop", (3, 3, 0, 0, 0, 0)),
     "woocommerce_us_lbs.csv": ("woocommerce", (2, 2, 0, 0, 0, 0)),
+    "woocommerce_variations.csv": ("woocommerce", (5, 5, 0, 0, 0, 2)),
 }
 
 
@@ -97,6 +100,28 @@ def test_woocommerce_weight_in_pounds_reads_as_google_reads_it(run_import):
     tea, pot = by_sku(shop)["US-TEA"], by_sku(shop)["US-POT"]
     assert (tea.weight, pot.weight) == ("0.5 lbs", "2 lbs")
     assert google_weight(tea.weight) == "0.5 lb"
+
+
+def test_woocommerce_variations_take_what_they_lack_from_their_parent(run_import):
+    job, shop = import_sample(run_import, sample("woocommerce_variations.csv"), "lux")
+    found = by_sku(shop)
+    assert set(found) == {"LUX-CAP", "LUX-TEE-S", "LUX-TEE-M", "61", "LUX-BAG-RED"}
+    small, medium = found["LUX-TEE-S"], found["LUX-TEE-M"]
+    assert (small.title, small.price, small.quantity) == ("Organic tee - S", Decimal("29.00"), 4)
+    assert small.description == "<p>Organic cotton,\nmade in Portugal.</p>"
+    assert (small.product_type, small.brand, small.weight) == ("Clothing > Tees", "Lux Wear", "0.3 kg")
+    assert small.image_link == "https://shop.example.lu/img/tee.jpg"
+    assert small.additional_image_link == "https://shop.example.lu/img/tee-back.jpg"
+    # What a variation has of its own stays its own.
+    assert (medium.description, medium.weight, medium.availability) == ("Medium: 52 cm chest.", "0.35 kg", "out_of_stock")
+    assert (medium.image_link, medium.additional_image_link) == ("https://shop.example.lu/img/tee-m.jpg", "")
+    assert (medium.price, medium.sale_price) == (Decimal("29.00"), Decimal("24.00"))
+    socks = found["61"]  # its parent has no SKU: named "id:60"
+    assert (socks.description, socks.product_type, socks.image_link) == (
+        "Merino socks.", "Accessories > Socks", "https://shop.example.lu/img/socks.jpg")
+    bag = found["LUX-BAG-RED"]  # its parent is not in the file: it has what it has
+    assert (bag.title, bag.description, bag.image_link, bag.product_type) == ("Tote bag - Red", "", "", "")
+    assert found["LUX-CAP"].product_type == "Accessories"
 
 
 @pytest.mark.postgres
