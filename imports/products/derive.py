@@ -449,3 +449,45 @@ class TrackedStock(Expr):
         for part in (self.policy, self.tracker):
             found |= part.sources() if part is not None else set()
         return found
+
+
+@dataclass(frozen=True)
+class Hidden(Expr):
+    """"1" for a product its shop does not sell: its cell holds one of ``values``, in any case
+    (a draft or private product, a disabled one)."""
+
+    part: Expr
+    values: tuple[str, ...]
+
+    def py(self, cells):
+        return "1" if self.part.py(cells).lower() in self.values else ""
+
+    def sql(self, cell):
+        return f"CASE WHEN lower({self.part.sql(cell)}) IN ({', '.join(quote(v) for v in self.values)}) THEN '1' ELSE '' END"
+
+    def checks(self, cell):
+        # lower() agrees with str.lower() on ASCII; anything else is read in Python.
+        return self.part.checks(cell) + [f"{self.part.sql(cell)} ~ '^[ -~]*$'"]
+
+    def sources(self):
+        return self.part.sources()
+
+
+@dataclass(frozen=True)
+class AnyOf(Expr):
+    """"1" when any of the tests is (a row skipped for any of its preset's reasons)."""
+
+    parts: tuple[Expr, ...]
+
+    def py(self, cells):
+        return "1" if any(part.py(cells) == "1" for part in self.parts) else ""
+
+    def sql(self, cell):
+        tests = " OR ".join(f"({part.sql(cell)}) = '1'" for part in self.parts)
+        return f"CASE WHEN {tests} THEN '1' ELSE '' END"
+
+    def checks(self, cell):
+        return [c for part in self.parts for c in part.checks(cell)]
+
+    def sources(self):
+        return set().union(*(part.sources() for part in self.parts))

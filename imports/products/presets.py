@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from wizamart.marketplace.feed import FEED_COLUMNS, HEADER_ALIASES, REQUIRED_COLUMNS, normalise_header
 
 from .derive import (
+    AnyOf,
     Barcode,
     Coalesce,
     Col,
@@ -21,6 +22,7 @@ from .derive import (
     Expr,
     First,
     Flag,
+    Hidden,
     Joined,
     OtherImages,
     ParentRow,
@@ -60,6 +62,14 @@ class Columns:
             if key in self.at:
                 return Col(self.at[key])
         return None
+
+    @staticmethod
+    def any_of(*tests: Expr | None) -> Expr | None:
+        """The row is skipped when any of the tests that exist says so."""
+        found = tuple(t for t in tests if t is not None)
+        if not found:
+            return None
+        return found[0] if len(found) == 1 else AnyOf(found)
 
     def first(self, *alternatives: Expr | None) -> Expr | None:
         """The first of the expressions whose columns exist, or their coalesced value when several do."""
@@ -138,6 +148,7 @@ _WOO = {
     "images": ("images", "bilder"),
     "gtin": ("gtin_upc_ean_or_isbn", "gtin_upc_ean_ou_isbn", "gtin_upc_ean_oder_isbn"),
     "brands": ("brands", "marques", "marken"),
+    "published": ("published", "publié", "veröffentlicht"),
 }
 _WOO_PARENT = ("parent", "übergeordnetes_produkt")  # English and French, German
 STOCK_FLAGS = (("1", "in stock"), ("0", "out of stock"), ("yes", "in stock"), ("no", "out of stock"),
@@ -176,7 +187,9 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
                 else:
                     c[role] = own
     images = c["images"]
-    skip = ParentRow(c["regular_price"], kind=kind, kinds=("variable", "grouped")) if c["regular_price"] else None
+    parents = ParentRow(c["regular_price"], kind=kind, kinds=("variable", "grouped")) if c["regular_price"] else None
+    # Published: 1; a draft -1, a private product (or a disabled variation) 0: not for sale.
+    skip = cols.any_of(parents, Hidden(c["published"], ("-1", "0")) if c["published"] else None)
     values = {
         "id": cols.first(c["sku"], c["id"]),
         "title": c["name"],
@@ -201,6 +214,7 @@ _SHOPIFY_GROUP = (  # (key, mode): the product's own values its variant rows inh
     ("image_src", "head"), ("image_src", "tail"), ("image_src", "all"),
     # Product-level Google Shopping fields: written on the product's first row only.
     ("google_shopping_condition", "first"), ("google_shopping_google_product_category", "first"),
+    ("status", "first"), ("published", "first"),
 )
 
 
@@ -248,7 +262,13 @@ def _shopify(cols: Columns, width: int) -> Shape:
         "google_product_category": inherited.get("google_shopping_google_product_category:first"),
     }
     marks = tuple(m for m in (cols.col("variant_sku"), *options) if m is not None)
-    skip = ParentRow(price, marks=marks) if price else None
+    # A product's status (active, draft, archived) and whether it is on the online store: on its first row.
+    status, published = inherited.get("status:first"), inherited.get("published:first")
+    skip = cols.any_of(
+        ParentRow(price, marks=marks) if price else None,
+        Hidden(status, ("draft", "archived")) if status else None,
+        Hidden(published, ("false",)) if published else None,
+    )
     return Shape(values=values, skip=skip, group=group)
 
 
@@ -281,7 +301,8 @@ def _prestashop(cols: Columns, width: int) -> Shape:
         "product_type": First(categories) if categories else None,
         "weight": cols.col("weight"),
     }
-    return Shape(values=values)
+    active = cols.col("active_0_1", "active", "status")
+    return Shape(values=values, skip=Hidden(active, ("0",)) if active else None)
 
 
 # --- Magento 2: System > Export > Products ---------------------------------------------------------
@@ -308,10 +329,13 @@ def _magento(cols: Columns, width: int) -> Shape:
     kind = cols.col("product_type")
     # A configurable or grouped product is never sold itself (its simple products are), even when
     # its row carries a price; a bundle without a price of its own is priced by its parts.
-    skip = ParentRow(
+    parents = ParentRow(
         price, kind=kind, kinds=("configurable", "grouped", "bundle"), other=store_view,
         always=("configurable", "grouped") if kind is not None else (),
     ) if price else None
+    # product_online: 1 enabled, 2 disabled (not for sale).
+    online = cols.col("product_online")
+    skip = cols.any_of(parents, Hidden(online, ("2",)) if online else None)
     return Shape(values=values, skip=skip)
 
 
@@ -332,7 +356,8 @@ PRESETS: dict[str, Preset] = {
             frozenset({"name", "regular_price"}), frozenset({"nom", "tarif_régulier"}),
             frozenset({"name", "regulärer_preis"}),
         ),
-        skip_reason="variable or grouped product without a price of its own (its variations are imported)",
+        skip_reason="variable or grouped product without a price of its own (its variations are imported), "
+        "or a product not published (a draft, a private product or a disabled variation)",
         shape=_woocommerce,
     ),
     "shopify": Preset(
@@ -348,7 +373,8 @@ PRESETS: dict[str, Preset] = {
             "google_shopping_google_product_category": "google_product_category",
         },
         signatures=(frozenset({"handle", "variant_price"}), frozenset({"handle", "variant_sku"})),
-        skip_reason="row that only adds an image to its product",
+        skip_reason="row that only adds an image to its product, or a product not published (draft or archived, "
+        "or not on the online store)",
         shape=_shopify,
     ),
     "prestashop": Preset(
@@ -367,6 +393,7 @@ PRESETS: dict[str, Preset] = {
             frozenset({"reference", "price_tax_excl"}), frozenset({"reference", "price_tax_incl"}),
             frozenset({"reference", "price_tax_excluded_or_price_tax_included"}),
         ),
+        skip_reason="product not active",
         shape=_prestashop,
     ),
     "magento": Preset(
@@ -383,7 +410,7 @@ PRESETS: dict[str, Preset] = {
             frozenset({"sku", "name", "price", "is_in_stock", "base_image_url"}),
         ),
         skip_reason="configurable or grouped product (its simple products are imported), bundle without a price, "
-        "or a store view's row",
+        "a store view's row, or a disabled product",
         shape=_magento,
     ),
     "google": Preset(

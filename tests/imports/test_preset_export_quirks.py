@@ -4,7 +4,8 @@ Each sample under feeds/ is modelled on its format's documentation: Shopify's st
 (tracker, quantity, policy) and its product-level Google Shopping fields, a barcode kept as text
 with an apostrophe, Magento's configurable and grouped products that carry a price, PrestaShop's
 1.5/1.6 import template (one price column named for both, blank header cells, Windows line
-endings) and its stock, WooCommerce's weight in pounds written ".5" and its variations, which
+endings) and its stock, products their shop does not sell (drafts, private or disabled
+products and variations), WooCommerce's weight in pounds written ".5" and its variations, which
 take what they lack from their variable product (named by its SKU, or "id:<ID>" without one).
 Both readers must agree.
 """
@@ -24,11 +25,11 @@ pytestmark = pytest.mark.django_db
 
 EXPECTED = {
     # file: (preset, counts (total, created, updated, unchanged, rejected, skipped))
-    "shopify_tracked_stock.csv": ("shopify", (5, 5, 0, 0, 0, 1)),
-    "magento_configurable_priced.csv": ("magento", (3, 3, 0, 0, 0, 4)),
-    "prestashop_template_16.csv": ("prestashop", (3, 3, 0, 0, 0, 0)),
+    "shopify_tracked_stock.csv": ("shopify", (5, 5, 0, 0, 0, 3)),
+    "magento_configurable_priced.csv": ("magento", (3, 3, 0, 0, 0, 5)),
+    "prestashop_template_16.csv": ("prestashop", (3, 3, 0, 0, 0, 1)),
     "woocommerce_us_lbs.csv": ("woocommerce", (2, 2, 0, 0, 0, 0)),
-    "woocommerce_variations.csv": ("woocommerce", (5, 5, 0, 0, 0, 2)),
+    "woocommerce_variations.csv": ("woocommerce", (5, 5, 0, 0, 0, 4)),
 }
 
 
@@ -54,7 +55,7 @@ def test_shopify_tracked_stock_sets_availability(run_import):
         "LIN-L": ("backorder", 0),  # policy "continue": still sold
         "LIN-XL": ("out_of_stock", -2),  # oversold
         "WRAP": ("in_stock", 0),  # no tracker: Shopify does not count it, always available
-    }
+    }  # the draft coat (its status on its first row only) is not for sale: both its variants skipped
 
 
 def test_shopify_product_level_google_fields_reach_every_variant(run_import):
@@ -72,7 +73,8 @@ def test_shopify_product_level_google_fields_reach_every_variant(run_import):
 def test_magento_configurable_and_grouped_rows_are_parents_even_with_a_price(run_import):
     job, shop = import_sample(run_import, sample("magento_configurable_priced.csv"), "mg")
     found = by_sku(shop)
-    assert set(found) == {"MG-SHOE-42", "MG-SHOE-43", "MG-KIT"}  # a fixed-price bundle is sold as it is
+    # A fixed-price bundle is sold as it is; a disabled product (product_online 2) is not.
+    assert set(found) == {"MG-SHOE-42", "MG-SHOE-43", "MG-KIT"}
     shoe = found["MG-SHOE-42"]
     assert (shoe.title, shoe.price, shoe.sale_price, shoe.quantity) == ("Trail shoe 42", Decimal("120.00"), Decimal("99.00"), 4)
     assert shoe.additional_image_link == "https://shop.example.lu/media/shoe-42-b.jpg"
@@ -83,7 +85,7 @@ def test_magento_configurable_and_grouped_rows_are_parents_even_with_a_price(run
 def test_prestashop_import_template_and_stock(run_import):
     _, shop = import_sample(run_import, sample("prestashop_template_16.csv"), "ps16")
     found = by_sku(shop)
-    assert set(found) == {"PS-SAVON", "11", "PS-COFFRET"}  # no reference: the product's ID
+    assert set(found) == {"PS-SAVON", "11", "PS-COFFRET"}  # no reference: the product's ID; PS-OLD is not active
     savon = found["PS-SAVON"]
     assert (savon.title, savon.price, savon.quantity, savon.availability) == (
         "Savon au lait d'ânesse", Decimal("6.50"), 30, "in_stock")
@@ -105,7 +107,9 @@ def test_woocommerce_weight_in_pounds_reads_as_google_reads_it(run_import):
 def test_woocommerce_variations_take_what_they_lack_from_their_parent(run_import):
     job, shop = import_sample(run_import, sample("woocommerce_variations.csv"), "lux")
     found = by_sku(shop)
+    # The draft scarf (Published -1) and the disabled L variation (0) are not for sale.
     assert set(found) == {"LUX-CAP", "LUX-TEE-S", "LUX-TEE-M", "61", "LUX-BAG-RED"}
+    assert "not published" in job.progress_message
     small, medium = found["LUX-TEE-S"], found["LUX-TEE-M"]
     assert (small.title, small.price, small.quantity) == ("Organic tee - S", Decimal("29.00"), 4)
     assert small.description == "<p>Organic cotton,\nmade in Portugal.</p>"
