@@ -217,11 +217,15 @@ class WithUnit(Expr):
 
     def py(self, cells):
         text = self.part.py(cells)
-        return f"{text} {self.unit}" if text else ""
+        if not text:
+            return ""
+        # Half a pound is often written ".5": read everywhere as "0.5".
+        return f"{'0' if text.startswith('.') else ''}{text} {self.unit}"
 
     def sql(self, cell):
         value = self.part.sql(cell)
-        return f"CASE WHEN {value} = '' THEN '' ELSE {value} || {quote(' ' + self.unit)} END"
+        number = f"CASE WHEN left({value}, 1) = '.' THEN '0' || {value} ELSE {value} END"
+        return f"CASE WHEN {value} = '' THEN '' ELSE {number} || {quote(' ' + self.unit)} END"
 
     def sources(self):
         return self.part.sources()
@@ -229,17 +233,21 @@ class WithUnit(Expr):
 
 @dataclass(frozen=True)
 class Barcode(Expr):
-    """A barcode, left empty when a spreadsheet turned it into "4.00638E+12" (its digits are lost)."""
+    """A barcode, left empty when a spreadsheet turned it into "4.00638E+12" (its digits are lost),
+    without the apostrophe typed before digits to keep them as text in a spreadsheet ("'0123")."""
 
     part: Expr
 
     def py(self, cells):
         text = self.part.py(cells)
-        return "" if _MANGLED_NUMBER_RE.match(text) else text
+        if _MANGLED_NUMBER_RE.match(text):
+            return ""
+        return text[1:].strip() if text.startswith("'") else text
 
     def sql(self, cell):
         value = self.part.sql(cell)
-        return f"CASE WHEN {value} ~ {quote(MANGLED_NUMBER)} THEN '' ELSE {value} END"
+        unquoted = f"CASE WHEN left({value}, 1) = {quote(chr(39))} THEN btrim(substr({value}, 2), {WS}) ELSE {value} END"
+        return f"CASE WHEN {value} ~ {quote(MANGLED_NUMBER)} THEN '' ELSE {unquoted} END"
 
     def sources(self):
         return self.part.sources()
@@ -294,32 +302,41 @@ class CompareAtPrice(Expr):
 class ParentRow(Expr):
     """"1" for a row that is not a product of its own: no price, and (with ``kinds``) a type
     among ``kinds`` (WooCommerce's variable and grouped parents), or (with ``marks``) none of
-    those cells filled (a Shopify row that only adds an image); or any ``other`` cell filled
-    (a Magento store view's row)."""
+    those cells filled (a Shopify row that only adds an image); a type among ``always``, price
+    or not (a Magento configurable product: only its simple products are sold); or any
+    ``other`` cell filled (a Magento store view's row)."""
 
     price: Expr
     kind: Expr | None = None
     kinds: tuple[str, ...] = ()
     marks: tuple[Expr, ...] = ()
     other: tuple[Expr, ...] = ()
+    always: tuple[str, ...] = ()
 
     def py(self, cells):
         if any(o.py(cells) for o in self.other):
             return "1"
+        types = {t.strip().lower() for t in self.kind.py(cells).split(",")} if self.kind is not None else set()
+        if types & set(self.always):
+            return "1"
         if self.price.py(cells):
             return ""
         if self.kind is not None:
-            types = {t.strip().lower() for t in self.kind.py(cells).split(",")}
             return "1" if types & set(self.kinds) else ""
         return "" if any(m.py(cells) for m in self.marks) else "1"
 
+    def _kind_in(self, kinds: tuple[str, ...], cell: CellSql) -> str:
+        # The kind is ASCII (see checks): its items are trimmed of spaces only.
+        pattern = "|".join(re.escape(k) for k in kinds)
+        return f"lower({self.kind.sql(cell)}) ~ {quote(f'(^|,) *({pattern}) *(,|$)')}"
+
     def sql(self, cell):
         conditions = [f"{o.sql(cell)} <> ''" for o in self.other]
+        if self.kind is not None and self.always:
+            conditions.append(self._kind_in(self.always, cell))
         parent = f"{self.price.sql(cell)} = ''"
         if self.kind is not None:
-            # The kind is ASCII (see checks): its items are trimmed of spaces only.
-            kinds = "|".join(re.escape(k) for k in self.kinds)
-            parent += f" AND lower({self.kind.sql(cell)}) ~ {quote(f'(^|,) *({kinds}) *(,|$)')}"
+            parent += f" AND {self._kind_in(self.kinds, cell)}"
         else:
             parent += "".join(f" AND {m.sql(cell)} = ''" for m in self.marks)
         conditions.append(f"({parent})")
@@ -381,3 +398,96 @@ class OtherImages(Expr):
 
     def sources(self):
         return self.own.sources() | self.tail.sources() | self.every.sources()
+
+
+# A whole number of items as both readers compare it: digits, maybe negative (oversold), no more than 18.
+WHOLE_NUMBER = r"^-?[0-9]{1,18}$"
+_WHOLE_NUMBER_RE = re.compile(WHOLE_NUMBER)
+
+
+@dataclass(frozen=True)
+class TrackedStock(Expr):
+    """Availability from a stock count: above zero in stock, else out of stock, or backorder when
+    the ``policy`` cell is one of ``backorder`` (the shop sells on when none is left). With a
+    ``tracker`` cell (Shopify's variant), only a stock someone tracks counts: an untracked one is
+    always available, left empty (the feed's default, in stock). A quantity that is no whole
+    number is left to the quantity's own reading."""
+
+    quantity: Expr
+    policy: Expr | None = None
+    backorder: tuple[str, ...] = ()
+    tracker: Expr | None = None
+
+    def py(self, cells):
+        quantity = self.quantity.py(cells)
+        if (self.tracker is not None and not self.tracker.py(cells)) or not _WHOLE_NUMBER_RE.match(quantity):
+            return ""
+        if int(quantity) > 0:
+            return "in stock"
+        policy = self.policy.py(cells).lower() if self.policy is not None else ""
+        return "backorder" if policy in self.backorder else "out of stock"
+
+    def sql(self, cell):
+        quantity = self.quantity.sql(cell)
+        untracked = f"{self.tracker.sql(cell)} = '' OR " if self.tracker is not None else ""
+        if self.policy is not None and self.backorder:
+            allowed = ", ".join(quote(word) for word in self.backorder)
+            backorder = f"WHEN lower({self.policy.sql(cell)}) IN ({allowed}) THEN 'backorder' "
+        else:
+            backorder = ""
+        return (
+            f"CASE WHEN {untracked}{quantity} !~ {quote(WHOLE_NUMBER)} THEN '' "
+            f"WHEN {quantity}::numeric > 0 THEN 'in stock' {backorder}ELSE 'out of stock' END"
+        )
+
+    def checks(self, cell):
+        # lower() agrees with str.lower() on ASCII; anything else is read in Python.
+        return [f"{self.policy.sql(cell)} ~ '^[ -~]*$'"] if self.policy is not None and self.backorder else []
+
+    def sources(self):
+        found = self.quantity.sources()
+        for part in (self.policy, self.tracker):
+            found |= part.sources() if part is not None else set()
+        return found
+
+
+@dataclass(frozen=True)
+class Hidden(Expr):
+    """"1" for a product its shop does not sell: its cell holds one of ``values``, in any case
+    (a draft or private product, a disabled one)."""
+
+    part: Expr
+    values: tuple[str, ...]
+
+    def py(self, cells):
+        return "1" if self.part.py(cells).lower() in self.values else ""
+
+    def sql(self, cell):
+        return f"CASE WHEN lower({self.part.sql(cell)}) IN ({', '.join(quote(v) for v in self.values)}) THEN '1' ELSE '' END"
+
+    def checks(self, cell):
+        # lower() agrees with str.lower() on ASCII; anything else is read in Python.
+        return self.part.checks(cell) + [f"{self.part.sql(cell)} ~ '^[ -~]*$'"]
+
+    def sources(self):
+        return self.part.sources()
+
+
+@dataclass(frozen=True)
+class AnyOf(Expr):
+    """"1" when any of the tests is (a row skipped for any of its preset's reasons)."""
+
+    parts: tuple[Expr, ...]
+
+    def py(self, cells):
+        return "1" if any(part.py(cells) == "1" for part in self.parts) else ""
+
+    def sql(self, cell):
+        tests = " OR ".join(f"({part.sql(cell)}) = '1'" for part in self.parts)
+        return f"CASE WHEN {tests} THEN '1' ELSE '' END"
+
+    def checks(self, cell):
+        return [c for part in self.parts for c in part.checks(cell)]
+
+    def sources(self):
+        return set().union(*(part.sources() for part in self.parts))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from wizamart.marketplace.feed import FEED_COLUMNS, HEADER_ALIASES, REQUIRED_COLUMNS, normalise_header
 
 from .derive import (
+    AnyOf,
     Barcode,
     Coalesce,
     Col,
@@ -21,10 +22,12 @@ from .derive import (
     Expr,
     First,
     Flag,
+    Hidden,
     Joined,
     OtherImages,
     ParentRow,
     Rest,
+    TrackedStock,
     WithUnit,
 )
 
@@ -60,6 +63,14 @@ class Columns:
                 return Col(self.at[key])
         return None
 
+    @staticmethod
+    def any_of(*tests: Expr | None) -> Expr | None:
+        """The row is skipped when any of the tests that exist says so."""
+        found = tuple(t for t in tests if t is not None)
+        if not found:
+            return None
+        return found[0] if len(found) == 1 else AnyOf(found)
+
     def first(self, *alternatives: Expr | None) -> Expr | None:
         """The first of the expressions whose columns exist, or their coalesced value when several do."""
         found = tuple(a for a in alternatives if a is not None)
@@ -79,12 +90,32 @@ class GroupFill:
 
 
 @dataclass(frozen=True)
+class ParentFill:
+    """Rows that name their parent row (WooCommerce's variations, by the parent's sku or "id:<ID>"):
+    each row gets, after the file's own cells, per fill the parent's value of that cell (empty
+    without a parent). A parent is a row of a ``kinds`` type, named by any of its ``keys`` cells
+    (with their prefix), and comes before the rows naming it, as shops export them; when two rows
+    go by the same name, the first is the parent."""
+
+    parent: int
+    kind: int
+    kinds: tuple[str, ...]
+    keys: tuple[tuple[int, str], ...]  # (cell index, prefix): "woo-tee" by its SKU, "id:44" by its ID
+    fills: tuple[tuple[int, str], ...]  # (cell index, "parent")
+
+    @property
+    def kind_pattern(self) -> str:
+        """The regular expression a parent's lower-cased, trimmed type matches (the type is a list)."""
+        return "(^|,) *(" + "|".join(re.escape(k) for k in self.kinds) + ") *(,|$)"
+
+
+@dataclass(frozen=True)
 class Shape:
     """What a preset makes of one header: feed column -> expression, the parent-row test, a grouping."""
 
     values: dict[str, Expr]
     skip: Expr | None = None
-    group: GroupFill | None = None
+    group: GroupFill | ParentFill | None = None
 
 
 @dataclass(frozen=True)
@@ -117,7 +148,9 @@ _WOO = {
     "images": ("images", "bilder"),
     "gtin": ("gtin_upc_ean_or_isbn", "gtin_upc_ean_ou_isbn", "gtin_upc_ean_oder_isbn"),
     "brands": ("brands", "marques", "marken"),
+    "published": ("published", "publié", "veröffentlicht"),
 }
+_WOO_PARENT = ("parent", "übergeordnetes_produkt")  # English and French, German
 STOCK_FLAGS = (("1", "in stock"), ("0", "out of stock"), ("yes", "in stock"), ("no", "out of stock"),
                ("true", "in stock"), ("false", "out of stock"), ("onbackorder", "backorder"))
 
@@ -128,10 +161,35 @@ def _weight(cols: Columns) -> Expr | None:
     return None
 
 
+# What a variation takes from its variable product when it has none of its own, as WooCommerce shows it.
+_WOO_INHERITED = ("name", "description", "short_description", "categories", "images", "brands")
+
+
 def _woocommerce(cols: Columns, width: int) -> Shape:
     c = {role: cols.col(*keys) for role, keys in _WOO.items()}
+    weight = _weight(cols)
+    parent, kind = cols.col(*_WOO_PARENT), c["type"]
+    group = None
+    if isinstance(parent, Col) and isinstance(kind, Col):
+        inherited = [(role, c[role].index) for role in _WOO_INHERITED if isinstance(c[role], Col)]
+        if isinstance(weight, WithUnit) and isinstance(weight.part, Col):
+            inherited.append(("weight", weight.part.index))
+        keys = tuple((e.index, prefix) for e, prefix in ((c["sku"], ""), (c["id"], "id:")) if isinstance(e, Col))
+        if inherited and keys:
+            group = ParentFill(
+                parent=parent.index, kind=kind.index, kinds=("variable",), keys=keys,
+                fills=tuple((index, "parent") for _, index in inherited),
+            )
+            for n, (role, index) in enumerate(inherited):
+                own = Coalesce((Col(index), Col(width + n)))
+                if role == "weight":
+                    weight = WithUnit(own, weight.unit)
+                else:
+                    c[role] = own
     images = c["images"]
-    skip = ParentRow(c["regular_price"], kind=c["type"], kinds=("variable", "grouped")) if c["regular_price"] else None
+    parents = ParentRow(c["regular_price"], kind=kind, kinds=("variable", "grouped")) if c["regular_price"] else None
+    # Published: 1; a draft -1, a private product (or a disabled variation) 0: not for sale.
+    skip = cols.any_of(parents, Hidden(c["published"], ("-1", "0")) if c["published"] else None)
     values = {
         "id": cols.first(c["sku"], c["id"]),
         "title": c["name"],
@@ -145,15 +203,18 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
         "product_type": First(c["categories"]) if c["categories"] else None,
         "gtin": Barcode(c["gtin"]) if c["gtin"] else None,
         "brand": First(c["brands"]) if c["brands"] else None,
-        "weight": _weight(cols),
+        "weight": weight,
     }
-    return Shape(values=values, skip=skip)
+    return Shape(values=values, skip=skip, group=group)
 
 
 # --- Shopify: the product CSV, one row per variant and per extra image, grouped by Handle ----------
 _SHOPIFY_GROUP = (  # (key, mode): the product's own values its variant rows inherit, and its images
     ("title", "first"), ("body_html", "first"), ("vendor", "first"), ("type", "first"), ("product_category", "first"),
     ("image_src", "head"), ("image_src", "tail"), ("image_src", "all"),
+    # Product-level Google Shopping fields: written on the product's first row only.
+    ("google_shopping_condition", "first"), ("google_shopping_google_product_category", "first"),
+    ("status", "first"), ("published", "first"),
 )
 
 
@@ -172,6 +233,7 @@ def _shopify(cols: Columns, width: int) -> Shape:
     price, compare = cols.col("variant_price"), cols.col("variant_compare_at_price")
     options = tuple(o for o in (cols.col(f"option{n}_value") for n in (1, 2, 3)) if o is not None)
     own_key = Joined((Col(handle), *options), ignore=("Default Title",)) if handle is not None else None
+    tracker, qty = cols.col("variant_inventory_tracker"), cols.col("variant_inventory_qty")
     variant_image = cols.col("variant_image")
     head = inherited.get("image_src:head")
     image = cols.first(variant_image, head)
@@ -187,22 +249,36 @@ def _shopify(cols: Columns, width: int) -> Shape:
         "product_type": cols.first(inherited.get("product_category:first"), inherited.get("type:first")),
         "price": CompareAtPrice(price, compare, "price") if price and compare else price,
         "sale_price": CompareAtPrice(price, compare, "sale") if price and compare else None,
-        "quantity": cols.col("variant_inventory_qty"),
+        "quantity": qty,
+        "availability": TrackedStock(
+            qty, cols.col("variant_inventory_policy"), backorder=("continue",), tracker=tracker,
+        ) if tracker and qty else None,
         "gtin": Barcode(cols.col("variant_barcode")) if "variant_barcode" in cols.at else None,
         "weight": WithUnit(cols.col("variant_grams"), "g") if "variant_grams" in cols.at else None,
         "image_link": image,
         "additional_image_link": others,
         "mpn": cols.col("google_shopping_mpn"),
-        "condition": cols.col("google_shopping_condition"),
+        "condition": inherited.get("google_shopping_condition:first"),
+        "google_product_category": inherited.get("google_shopping_google_product_category:first"),
     }
     marks = tuple(m for m in (cols.col("variant_sku"), *options) if m is not None)
-    skip = ParentRow(price, marks=marks) if price else None
+    # A product's status (active, draft, archived) and whether it is on the online store: on its first row.
+    status, published = inherited.get("status:first"), inherited.get("published:first")
+    skip = cols.any_of(
+        ParentRow(price, marks=marks) if price else None,
+        Hidden(status, ("draft", "archived")) if status else None,
+        Hidden(published, ("false",)) if published else None,
+    )
     return Shape(values=values, skip=skip, group=group)
 
 
 # --- PrestaShop: the product CSV (";"), its import template's and its back office export's columns --
 def _prestashop(cols: Columns, width: int) -> Shape:
     images = cols.col("image_urls_x_y_z", "image_urls", "images")
+    quantity = cols.col("quantity")
+    # No stock flag: the quantity is the stock; when none is left, "Out of stock action" 1 still
+    # takes orders (0 refuses them, 2 follows the shop's setting, which refuses them by default).
+    action = cols.col("out_of_stock_action", "out_of_stock", "when_out_of_stock")
     categories = cols.col("categories_x_y_z", "categories", "category")
     values = {
         "id": cols.first(cols.col("reference", "reference_code"), cols.col("product_id", "id")),
@@ -210,18 +286,23 @@ def _prestashop(cols: Columns, width: int) -> Shape:
         "description": cols.first(cols.col("description"), cols.col("short_description", "summary")),
         "price": cols.first(
             cols.col("price_tax_included", "price_tax_incl", "final_price"),
-            cols.col("price_tax_excluded", "price_tax_excl", "base_price", "price"),
+            cols.col("price_tax_excluded", "price_tax_excl", "base_price", "price",
+                     # the import template of PrestaShop 1.5/1.6 names its one price column so
+                     "price_tax_excluded_or_price_tax_included"),
         ),
-        "quantity": cols.col("quantity"),
+        "quantity": quantity,
+        "availability": TrackedStock(quantity, action, backorder=("1",)) if quantity else None,
         "gtin": Barcode(cols.col("ean13", "ean_13", "ean")) if cols.col("ean13", "ean_13", "ean") else None,
         "brand": cols.col("manufacturer", "brand"),
         "mpn": cols.col("mpn", "supplier_reference"),
+        "condition": cols.col("condition"),
         "image_link": First(images) if images else cols.col("image", "cover_image_url"),
         "additional_image_link": Rest(images) if images else None,
         "product_type": First(categories) if categories else None,
         "weight": cols.col("weight"),
     }
-    return Shape(values=values)
+    active = cols.col("active_0_1", "active", "status")
+    return Shape(values=values, skip=Hidden(active, ("0",)) if active else None)
 
 
 # --- Magento 2: System > Export > Products ---------------------------------------------------------
@@ -246,7 +327,15 @@ def _magento(cols: Columns, width: int) -> Shape:
     }
     store_view = tuple(c for c in (cols.col("store_view_code"),) if c is not None)
     kind = cols.col("product_type")
-    skip = ParentRow(price, kind=kind, kinds=("configurable", "grouped", "bundle"), other=store_view) if price else None
+    # A configurable or grouped product is never sold itself (its simple products are), even when
+    # its row carries a price; a bundle without a price of its own is priced by its parts.
+    parents = ParentRow(
+        price, kind=kind, kinds=("configurable", "grouped", "bundle"), other=store_view,
+        always=("configurable", "grouped") if kind is not None else (),
+    ) if price else None
+    # product_online: 1 enabled, 2 disabled (not for sale).
+    online = cols.col("product_online")
+    skip = cols.any_of(parents, Hidden(online, ("2",)) if online else None)
     return Shape(values=values, skip=skip)
 
 
@@ -267,7 +356,8 @@ PRESETS: dict[str, Preset] = {
             frozenset({"name", "regular_price"}), frozenset({"nom", "tarif_régulier"}),
             frozenset({"name", "regulärer_preis"}),
         ),
-        skip_reason="variable or grouped product without a price of its own (its variations are imported)",
+        skip_reason="variable or grouped product without a price of its own (its variations are imported), "
+        "or a product not published (a draft, a private product or a disabled variation)",
         shape=_woocommerce,
     ),
     "shopify": Preset(
@@ -279,9 +369,12 @@ PRESETS: dict[str, Preset] = {
             "variant_compare_at_price": "price", "variant_inventory_qty": "quantity", "variant_barcode": "gtin",
             "variant_grams": "weight", "image_src": "image_link", "variant_image": "image_link",
             "google_shopping_mpn": "mpn", "google_shopping_condition": "condition",
+            "variant_inventory_tracker": "availability", "variant_inventory_policy": "availability",
+            "google_shopping_google_product_category": "google_product_category",
         },
         signatures=(frozenset({"handle", "variant_price"}), frozenset({"handle", "variant_sku"})),
-        skip_reason="row that only adds an image to its product",
+        skip_reason="row that only adds an image to its product, or a product not published (draft or archived, "
+        "or not on the online store)",
         shape=_shopify,
     ),
     "prestashop": Preset(
@@ -290,14 +383,17 @@ PRESETS: dict[str, Preset] = {
         columns={
             "reference": "id", "product_id": "id", "name": "title", "description": "description",
             "short_description": "description", "price_tax_included": "price", "price_tax_excluded": "price",
-            "price_tax_incl": "price", "price_tax_excl": "price", "quantity": "quantity", "ean13": "gtin",
+            "price_tax_incl": "price", "price_tax_excl": "price", "price_tax_excluded_or_price_tax_included": "price",
+            "quantity": "quantity", "out_of_stock_action": "availability", "condition": "condition", "ean13": "gtin",
             "manufacturer": "brand", "supplier_reference": "mpn", "image_urls_x_y_z": "image_link",
             "categories_x_y_z": "product_type", "weight": "weight",
         },
         signatures=(
             frozenset({"reference", "price_tax_excluded"}), frozenset({"reference", "price_tax_included"}),
             frozenset({"reference", "price_tax_excl"}), frozenset({"reference", "price_tax_incl"}),
+            frozenset({"reference", "price_tax_excluded_or_price_tax_included"}),
         ),
+        skip_reason="product not active",
         shape=_prestashop,
     ),
     "magento": Preset(
@@ -313,7 +409,8 @@ PRESETS: dict[str, Preset] = {
             frozenset({"sku", "product_type", "attribute_set_code"}), frozenset({"sku", "store_view_code", "name"}),
             frozenset({"sku", "name", "price", "is_in_stock", "base_image_url"}),
         ),
-        skip_reason="configurable, grouped or bundle product without a price, or a store view's row",
+        skip_reason="configurable or grouped product (its simple products are imported), bundle without a price, "
+        "a store view's row, or a disabled product",
         shape=_magento,
     ),
     "google": Preset(

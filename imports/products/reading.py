@@ -5,6 +5,7 @@ import codecs
 import csv
 import io
 import operator
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -29,7 +30,7 @@ from wizamart.marketplace.feed import (
 from wizamart.marketplace.models import Product
 
 from .derive import Col, Expr, Unless
-from .presets import Columns, GroupFill, Preset, detect_preset, preset_named
+from .presets import Columns, GroupFill, ParentFill, Preset, detect_preset, preset_named
 
 SAMPLE_SIZE = 256 * 1024
 CHUNK_SIZE = 1024 * 1024
@@ -106,7 +107,7 @@ class FeedFormat:
     mapping: dict[str, str] = field(default_factory=dict)  # source header text -> feed column, as applied
     overrides: dict[str, str] | None = None  # the mapping asked for (kept to read the file again)
     forced_preset: str | None = None
-    group: GroupFill | None = None
+    group: GroupFill | ParentFill | None = None
     derived: tuple[Expr, ...] = ()
     skip_at: int | None = None  # the derived cell that is "1" on a row to skip
     sources: dict[int, str] = field(default_factory=dict)  # header index -> the feed column it feeds
@@ -426,6 +427,8 @@ class FeedRows:
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
         records = self._records()
+        if isinstance(self.fmt.group, ParentFill):
+            return parented_records(records, self.fmt)
         return grouped_records(records, self.fmt) if self.fmt.group is not None else records
 
     def _records(self) -> Iterator[tuple[int, list[str]]]:
@@ -471,6 +474,25 @@ def grouped_records(records: Iterator[tuple[int, list[str]]], fmt: FeedFormat) -
         held.append((line, cells))
     if held:
         yield from _filled(held, group)
+
+
+def parented_records(records: Iterator[tuple[int, list[str]]], fmt: FeedFormat) -> Iterator[tuple[int, list[str]]]:
+    """The records with their parent's values after their cells (see ParentFill). Only the
+    values of the rows that can be parents are held, by their names; the first of a name wins."""
+    group, width = fmt.group, len(fmt.header)
+    kind = re.compile(group.kind_pattern)
+    empty = [""] * len(group.fills)
+    parents: dict[str, list[str]] = {}
+    for line, cells in records:
+        cells = (cells + [""] * width)[:width] if len(cells) != width else cells
+        named = cells[group.parent].strip()
+        found = parents.get(named, empty) if named else empty
+        if kind.search(cells[group.kind].strip().lower()):
+            own = [cells[index].strip() for index, _ in group.fills]
+            for index, prefix in group.keys:
+                if key := cells[index].strip():
+                    parents.setdefault(prefix + key, own)
+        yield line, cells + found
 
 
 def _filled(held: list[tuple[int, list[str]]], group: GroupFill) -> Iterator[tuple[int, list[str]]]:

@@ -10,6 +10,7 @@ from django.db import connection
 from wizamart.marketplace.models import Product
 
 from ...conf import imports_settings
+from ..presets import ParentFill
 from ..reading import FeedFormat, Opener
 from ..writers import drop_seen_skus
 from .batches import StagedBatch, deallocate, prepare_batches, staged_batches
@@ -17,6 +18,7 @@ from .checking import check_records, find_repeated_skus, refuse_long_values
 from .copying import copy_feed
 from .groups import fill_groups
 from .lines import LineNumbers
+from .parents import fill_parents
 from .scan import NotStageable
 from .second import SharedWork
 from .statements import RecordSql, StagedStatements
@@ -70,7 +72,9 @@ class StagedFeed:
             raise NotStageable(f"the server could not read it: {str(exc).splitlines()[0]}") from None
         # The SQL looks for the apostrophe in the trimmed value, where it may follow whitespace
         # (" '=x") that the scan did not take for the start of the value.
-        if self.fmt.group is not None:
+        if isinstance(self.fmt.group, ParentFill):
+            fill_parents(self.tables, self.fmt, strip=scan.strip)
+        elif self.fmt.group is not None:
             fill_groups(self.tables, self.fmt, strip=scan.strip)
         record = RecordSql(fmt=self.fmt, strip=scan.strip, apostrophe=scan.apostrophe or scan.strip)
         # The skus are the staged column as it is only when it is one of the file's cells.

@@ -1,0 +1,44 @@
+"""After the COPY, for a preset whose rows name their parent row (WooCommerce's variations): each
+record's parent values, as reading.parented_records() gives them."""
+from __future__ import annotations
+
+from django.db import connection, transaction
+
+from ..derive import quote
+from ..reading import FeedFormat
+from .statements import python_whitespace
+from .tables import StagingTables
+
+
+def fill_parents_sql(tables: StagingTables, fmt: FeedFormat, *, strip: bool = True) -> list[str]:
+    """Add the parent's columns after the file's, empty (no rewrite of the table), then set them
+    on the records that name a parent: only those are written again. A parent is the first
+    record (in file order) of a parent type going by that name, before the record naming it.
+    ``strip``: whether a value may need trimming."""
+    group, width, table = fmt.group, len(fmt.header), tables.raw
+    trim = "btrim({}.c{}, %(ws)s)" if strip else "{}.c{}"
+    extra = [f"c{width + n}" for n in range(len(group.fills))]
+    values = ", ".join(f"{trim.format('r', index)} AS v{n}" for n, (index, _) in enumerate(group.fills))
+    names = ", ".join(f"{trim.format('r', index)} AS n{n}" for n, (index, _) in enumerate(group.keys))
+    pairs = ", ".join(f"(p.n{n} <> '', {quote(prefix)} || p.n{n})" for n, (_, prefix) in enumerate(group.keys))
+    kept = ", ".join(f"p.v{n}" for n in range(len(extra)))
+    return [
+        f"ALTER TABLE {table} " + ", ".join(f"ADD COLUMN {c} text NOT NULL DEFAULT ''" for c in extra),
+        f"""UPDATE {table} AS child SET {", ".join(f"{c} = parent.v{n}" for n, c in enumerate(extra))}
+            FROM (
+                SELECT DISTINCT ON (k.name) k.name, p.rec, {kept}
+                FROM (SELECT r.rec, {values}, {names} FROM {table} AS r
+                      WHERE lower({trim.format('r', group.kind)}) ~ %(parent_kind)s) AS p
+                CROSS JOIN LATERAL (VALUES {pairs}) AS k(named, name)
+                WHERE k.named
+                ORDER BY k.name, p.rec
+            ) AS parent
+            WHERE parent.name = {trim.format('child', group.parent)} AND parent.rec < child.rec""",
+    ]
+
+
+def fill_parents(tables: StagingTables, fmt: FeedFormat, *, strip: bool = True) -> None:
+    params = {"ws": python_whitespace(), "parent_kind": fmt.group.kind_pattern}
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in fill_parents_sql(tables, fmt, strip=strip):
+            cursor.execute(statement, params)

@@ -1,0 +1,142 @@
+"""Shop exports as shops write them, beyond the first samples: what each format's columns mean.
+
+Each sample under feeds/ is modelled on its format's documentation: Shopify's stock tracking
+(tracker, quantity, policy) and its product-level Google Shopping fields, a barcode kept as text
+with an apostrophe, Magento's configurable and grouped products that carry a price, PrestaShop's
+1.5/1.6 import template (one price column named for both, blank header cells, Windows line
+endings) and its stock, products their shop does not sell (drafts, private or disabled
+products and variations), WooCommerce's weight in pounds written ".5" and its variations, which
+take what they lack from their variable product (named by its SKU, or "id:<ID>" without one).
+Both readers must agree.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from background_tasks.status import TaskStatus
+from exports.google import google_weight
+
+from .test_presets import by_sku, counts, import_sample, sample
+from .test_staged_parity import outcome, products
+
+pytestmark = pytest.mark.django_db
+
+EXPECTED = {
+    # file: (preset, counts (total, created, updated, unchanged, rejected, skipped))
+    "shopify_tracked_stock.csv": ("shopify", (5, 5, 0, 0, 0, 3)),
+    "magento_configurable_priced.csv": ("magento", (3, 3, 0, 0, 0, 5)),
+    "prestashop_template_16.csv": ("prestashop", (3, 3, 0, 0, 0, 1)),
+    "woocommerce_us_lbs.csv": ("woocommerce", (2, 2, 0, 0, 0, 0)),
+    "woocommerce_variations.csv": ("woocommerce", (5, 5, 0, 0, 0, 4)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_export_imports_and_reimports_unchanged(run_import, name):
+    preset, expected = EXPECTED[name]
+    job, shop = import_sample(run_import, sample(name), "shop")
+    assert job.status == TaskStatus.COMPLETED, (job.error_message, job.warnings, job.rejected_sample)
+    assert job.file_info["preset"] == preset
+    assert counts(job) == expected
+    again = run_import(sample(name), for_vendor=shop)
+    total, *_, skipped = expected
+    assert counts(again) == (total, 0, 0, total, 0, skipped)
+
+
+def test_shopify_tracked_stock_sets_availability(run_import):
+    _, shop = import_sample(run_import, sample("shopify_tracked_stock.csv"), "lin")
+    found = by_sku(shop)
+    stock = {sku: (p.availability, p.quantity) for sku, p in found.items()}
+    assert stock == {
+        "LIN-S": ("in_stock", 3),
+        "LIN-M": ("out_of_stock", 0),  # tracked, none left, policy "deny"
+        "LIN-L": ("backorder", 0),  # policy "continue": still sold
+        "LIN-XL": ("out_of_stock", -2),  # oversold
+        "WRAP": ("in_stock", 0),  # no tracker: Shopify does not count it, always available
+    }  # the draft coat (its status on its first row only) is not for sale: both its variants skipped
+
+
+def test_shopify_product_level_google_fields_reach_every_variant(run_import):
+    _, shop = import_sample(run_import, sample("shopify_tracked_stock.csv"), "lin")
+    small, medium = by_sku(shop)["LIN-S"], by_sku(shop)["LIN-M"]
+    assert small.gtin == "04006381333931"  # "'04006381333931": the apostrophe kept the leading zero
+    for variant in (small, medium):
+        assert variant.condition == "refurbished"
+        assert variant.google_product_category == "Apparel & Accessories > Clothing"
+        assert variant.description == "<p>Washed linen.</p>\n<ul>\n<li>100% linen</li>\n</ul>"
+        assert variant.additional_image_link == "https://cdn.example.lu/linen-2.jpg"
+    assert (small.mpn, medium.mpn) == ("LIN-MPN-S", "")  # a variant's own part number is not inherited
+
+
+def test_magento_configurable_and_grouped_rows_are_parents_even_with_a_price(run_import):
+    job, shop = import_sample(run_import, sample("magento_configurable_priced.csv"), "mg")
+    found = by_sku(shop)
+    # A fixed-price bundle is sold as it is; a disabled product (product_online 2) is not.
+    assert set(found) == {"MG-SHOE-42", "MG-SHOE-43", "MG-KIT"}
+    shoe = found["MG-SHOE-42"]
+    assert (shoe.title, shoe.price, shoe.sale_price, shoe.quantity) == ("Trail shoe 42", Decimal("120.00"), Decimal("99.00"), 4)
+    assert shoe.additional_image_link == "https://shop.example.lu/media/shoe-42-b.jpg"
+    assert found["MG-SHOE-43"].availability == "out_of_stock"
+    assert "configurable or grouped product" in job.progress_message
+
+
+def test_prestashop_import_template_and_stock(run_import):
+    _, shop = import_sample(run_import, sample("prestashop_template_16.csv"), "ps16")
+    found = by_sku(shop)
+    assert set(found) == {"PS-SAVON", "11", "PS-COFFRET"}  # no reference: the product's ID; PS-OLD is not active
+    savon = found["PS-SAVON"]
+    assert (savon.title, savon.price, savon.quantity, savon.availability) == (
+        "Savon au lait d'ânesse", Decimal("6.50"), 30, "in_stock")
+    assert (savon.gtin, savon.brand, savon.product_type) == ("3760001234567", "Savonnerie du Nord", "Cosmétiques")
+    assert savon.description == "<p>Savon artisanal.</p>\n<p>100 g</p>"
+    assert savon.additional_image_link == "https://presta.example.lu/img/11.jpg"
+    bougie, coffret = found["11"], found["PS-COFFRET"]
+    assert (bougie.price, bougie.availability, bougie.condition) == (Decimal("18.00"), "out_of_stock", "used")
+    assert coffret.availability == "backorder"  # out of stock action 1: orders still taken
+
+
+def test_woocommerce_weight_in_pounds_reads_as_google_reads_it(run_import):
+    _, shop = import_sample(run_import, sample("woocommerce_us_lbs.csv"), "us")
+    tea, pot = by_sku(shop)["US-TEA"], by_sku(shop)["US-POT"]
+    assert (tea.weight, pot.weight) == ("0.5 lbs", "2 lbs")
+    assert google_weight(tea.weight) == "0.5 lb"
+
+
+def test_woocommerce_variations_take_what_they_lack_from_their_parent(run_import):
+    job, shop = import_sample(run_import, sample("woocommerce_variations.csv"), "lux")
+    found = by_sku(shop)
+    # The draft scarf (Published -1) and the disabled L variation (0) are not for sale.
+    assert set(found) == {"LUX-CAP", "LUX-TEE-S", "LUX-TEE-M", "61", "LUX-BAG-RED"}
+    assert "not published" in job.progress_message
+    small, medium = found["LUX-TEE-S"], found["LUX-TEE-M"]
+    assert (small.title, small.price, small.quantity) == ("Organic tee - S", Decimal("29.00"), 4)
+    assert small.description == "<p>Organic cotton,\nmade in Portugal.</p>"
+    assert (small.product_type, small.brand, small.weight) == ("Clothing > Tees", "Lux Wear", "0.3 kg")
+    assert small.image_link == "https://shop.example.lu/img/tee.jpg"
+    assert small.additional_image_link == "https://shop.example.lu/img/tee-back.jpg"
+    # What a variation has of its own stays its own.
+    assert (medium.description, medium.weight, medium.availability) == ("Medium: 52 cm chest.", "0.35 kg", "out_of_stock")
+    assert (medium.image_link, medium.additional_image_link) == ("https://shop.example.lu/img/tee-m.jpg", "")
+    assert (medium.price, medium.sale_price) == (Decimal("29.00"), Decimal("24.00"))
+    socks = found["61"]  # its parent has no SKU: named "id:60"
+    assert (socks.description, socks.product_type, socks.image_link) == (
+        "Merino socks.", "Accessories > Socks", "https://shop.example.lu/img/socks.jpg")
+    bag = found["LUX-BAG-RED"]  # its parent is not in the file: it has what it has
+    assert (bag.title, bag.description, bag.image_link, bag.product_type) == ("Tote bag - Red", "", "", "")
+    assert found["LUX-CAP"].product_type == "Accessories"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_staged_and_python_readers_agree(run_import, settings, name):
+    settings.IMPORTS_USE_COPY = True
+    results = []
+    for in_database in (True, False):
+        settings.IMPORTS_PARSE_IN_DATABASE = in_database
+        results.append(import_sample(run_import, sample(name), f"agree-{in_database}"))
+    (staged, staged_shop), (python, python_shop) = results
+    assert staged.file_info["reader"] == "postgresql", staged.file_info
+    assert (outcome(staged), counts(staged)) == (outcome(python), counts(python))
+    assert products(staged_shop) == products(python_shop)
