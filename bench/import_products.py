@@ -362,6 +362,9 @@ def main() -> None:
         size = generate_feed(path, args.rows) if args.shape == "google" else generate_shop_feed(path, args.rows, args.shape)
         print(f"Feed ({args.shape}): {args.rows:,} rows, {size / 1e6:.1f} MB ({size / args.rows:.0f} bytes a row)\n")
         results = {}
+        # The machine's load (1-minute average) before the run and after each method: the
+        # ratios hold against a peer measured in the same conditions, the rates move with it.
+        loads = [f"before {os.getloadavg()[0]:.1f}"]
         for method in args.methods:
             empty_table()
             done = subprocess.run(
@@ -372,8 +375,10 @@ def main() -> None:
             if done.returncode:
                 raise SystemExit(f"{method} failed:\n{done.stderr[-3000:]}")
             results[method] = json.loads(done.stdout.strip().splitlines()[-1])
+            loads.append(f"after {method} {os.getloadavg()[0]:.1f}")
         empty_table()
     report(results)
+    print(f"Load average (1 min, {os.cpu_count()} cores): {', '.join(loads)}")
 
 
 def report(results: dict) -> None:

@@ -138,6 +138,7 @@ def test_a_database_user_that_may_not_create_tables_gets_the_file_read_in_python
 def test_progress_tells_the_reading_the_check_and_the_batches(vendor, feed_bytes, settings, monkeypatch):
     monkeypatch.setattr(checking, "CHECK_RECORDS", 4)
     settings.IMPORTS_BATCH_SIZE = 5
+    Product.objects.create(vendor=vendor, sku="S-1", title="Ancien", price=Decimal("1.50"))  # compared: checked first
     seen = progress_of_import(vendor, feed_bytes(HEADER, *LINES))
 
     messages = [message.split(" (")[0] if message.startswith("Reading") else message for _, message in seen if message]
@@ -148,3 +149,14 @@ def test_progress_tells_the_reading_the_check_and_the_batches(vendor, feed_bytes
     ]
     percents = [percent for percent, message in seen if message]
     assert percents == sorted(percents)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_import_checks_its_rows_as_its_batches_write_them(vendor, feed_bytes, settings, monkeypatch):
+    monkeypatch.setattr(checking, "CHECK_RECORDS", 4)
+    settings.IMPORTS_BATCH_SIZE = 5
+    seen = progress_of_import(vendor, feed_bytes(HEADER, *LINES))
+
+    messages = [message.split(" (")[0] if message.startswith("Reading") else message for _, message in seen if message]
+    assert messages == ["Reading the feed", "Processing batch 1 of 2", "Processing batch 2 of 2"]
+    assert Product.objects.filter(vendor=vendor).count() == 9

@@ -260,6 +260,25 @@ CASES = [
         {},
     ),
     (
+        # Blank records before the first group and between groups, keys and values with spaces
+        # around them (trimmed in SQL too), a group whose first record has no title.
+        "shopify-preset-edges",
+        feed(
+            "Handle,Title,Body (HTML),Vendor,Option1 Value,Variant SKU,Variant Price,Image Src",
+            ",,,,,,,",
+            ",,,,,,,",
+            " h1 ,,Sans titre,Lux,S,E-1,5, https://i/1.jpg ",
+            "h1, Titre tardif ,,,M,E-2,6,https://i/2.jpg",
+            ",,,,,,,",
+            "h2,Autre,, Maison ,S,E-3,7,",
+            "h2,,,,,,,https://i/3.jpg",
+            "h2,,,,M,E-4,8,",
+        ),
+        PG,
+        {},
+    ),
+    ("shopify-preset-blank-only", feed("Handle,Title,Variant SKU,Variant Price", ",,,", ",,,"), PG, {}),
+    (
         "magento-preset",
         feed(
             "sku,store_view_code,attribute_set_code,product_type,name,price,special_price,qty,is_in_stock,"
@@ -299,12 +318,15 @@ def outcome(job) -> dict:
     }
 
 
-def import_with(run_import, settings, content: bytes, options: dict, in_database: bool):
+def import_with(run_import, settings, content: bytes, options: dict, in_database: bool, first: bool = False):
+    """Import into a vendor holding products (records are compared with them), or into a vendor
+    without any (``first``: a first import, whose batches check the records as they write them)."""
     settings.IMPORTS_PARSE_IN_DATABASE = in_database
     vendor = VendorFactory(code=f"parity-{'db' if in_database else 'py'}")
-    ProductFactory(vendor=vendor, sku="P-1", title="Ancien", price="5", quantity=1)
-    ProductFactory(vendor=vendor, sku="P-2", title="Inchangé", price="5", quantity=1, availability="in_stock")
-    ProductFactory(vendor=vendor, sku="GONE", title="Plus vendu")
+    if not first:
+        ProductFactory(vendor=vendor, sku="P-1", title="Ancien", price="5", quantity=1)
+        ProductFactory(vendor=vendor, sku="P-2", title="Inchangé", price="5", quantity=1, availability="in_stock")
+        ProductFactory(vendor=vendor, sku="GONE", title="Plus vendu")
     job = run_import(content, for_vendor=vendor, **options)
     return job, vendor
 
@@ -316,23 +338,31 @@ def test_database_and_python_readers_agree(run_import, settings, content, reader
     assert_readers_agree(run_import, settings, content, reader, options)
 
 
+@pytest.mark.parametrize("batch_size", [2, 5_000])
+@pytest.mark.parametrize(("content", "reader", "options"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_readers_agree_on_a_first_import(run_import, settings, content, reader, options, batch_size):
+    settings.IMPORTS_BATCH_SIZE = batch_size
+    assert_readers_agree(run_import, settings, content, reader, options, first=True)
+
+
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("first", [False, True], ids=["compared", "first-import"])
 @pytest.mark.parametrize(("content", "reader", "options"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_readers_agree_when_a_second_connection_runs_every_other_batch(
-    run_import, settings, second_connections, content, reader, options
+    run_import, settings, second_connections, content, reader, options, first
 ):
     # Committed work (not the test's transaction): a second connection takes its share.
     settings.IMPORTS_BATCH_SIZE = 2
-    staged = assert_readers_agree(run_import, settings, content, reader, options)
+    staged = assert_readers_agree(run_import, settings, content, reader, options, first=first)
     if reader == PG and staged.rows_total > 2:
         assert len(second_connections["answers"]) >= 2  # the repeated skus, and at least one batch
     assert no_staging_tables()
 
 
-def assert_readers_agree(run_import, settings, content, reader, options):
+def assert_readers_agree(run_import, settings, content, reader, options, first: bool = False):
     settings.IMPORTS_USE_COPY = True
-    staged, staged_vendor = import_with(run_import, settings, content, options, in_database=True)
-    python, python_vendor = import_with(run_import, settings, content, options, in_database=False)
+    staged, staged_vendor = import_with(run_import, settings, content, options, in_database=True, first=first)
+    python, python_vendor = import_with(run_import, settings, content, options, in_database=False, first=first)
 
     assert staged.file_info.get("reader") == reader, staged.file_info
     assert python.file_info.get("reader") == PY

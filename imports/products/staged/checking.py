@@ -1,4 +1,5 @@
-"""Stage 3, the check: find the repeated skus, then note every record SQL does not write itself."""
+"""Stage 3, the check: find the repeated skus, then note every record SQL does not write itself (or, for a
+vendor with products, the ones to write); a first import's batches do that as they write."""
 from __future__ import annotations
 
 import csv
@@ -50,7 +51,10 @@ def check_records(
     statements: StagedStatements, *, shared: SharedWork, params: dict, records: int, on_checked: Callable[[int], None]
 ) -> None:
     """Check the records CHECK_RECORDS at a time (every other range on the second connection);
-    ``on_checked`` is told the records checked so far."""
+    ``on_checked`` is told the records checked so far. A first import has nothing to compare:
+    its batches check their records as they write them (StagedStatements.batch)."""
+    if not statements.compare:
+        return
     shared.submit(CHECK_SETTINGS)
     check = statements.check()
     ranges = [(lo, min(lo + CHECK_RECORDS - 1, records)) for lo in range(1, records + 1, CHECK_RECORDS)]
@@ -67,11 +71,19 @@ def check_records(
 
 def refuse_long_values(statements: StagedStatements) -> None:
     """Raise NotStageable when a value is longer than Python's csv reads: that fails the file in
-    Python, so the file is read there (a value's bytes bound its characters from above)."""
+    Python, so the file is read there (a value's bytes bound its characters from above).
+
+    After the check, only the records it noted as long are looked at; a first import (not
+    checked before its batches) looks at the file's values of more bytes than the check's limit.
+    """
     limit = csv.field_size_limit()  # reading.CSV_FIELD_LIMIT unless changed
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {statements.tables.special} WHERE long)")
-        if cursor.fetchone()[0]:
+        if statements.compare:
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {statements.tables.special} WHERE long)")
+            if not cursor.fetchone()[0]:
+                return
             cursor.execute(statements.long_values(limit))
-            if cursor.fetchone()[0]:
-                raise NotStageable(f"a value longer than {limit:,} characters")
+        else:
+            cursor.execute(statements.long_values_in_file(limit))
+        if cursor.fetchone()[0]:
+            raise NotStageable(f"a value longer than {limit:,} characters")

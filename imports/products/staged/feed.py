@@ -74,9 +74,9 @@ class StagedFeed:
         # (" '=x") that the scan did not take for the start of the value.
         if isinstance(self.fmt.group, ParentFill):
             fill_parents(self.tables, self.fmt, strip=scan.strip)
-        elif self.fmt.group is not None:
-            fill_groups(self.tables, self.fmt, strip=scan.strip)
         record = RecordSql(fmt=self.fmt, strip=scan.strip, apostrophe=scan.apostrophe or scan.strip)
+        if self.fmt.group is not None and not isinstance(self.fmt.group, ParentFill):
+            fill_groups(self.tables, self.fmt, strip=scan.strip, params=record.params)
         # The skus are the staged column as it is only when it is one of the file's cells.
         self.seen_view = not (scan.strip or scan.apostrophe) and self.fmt.columns["id"] < len(self.fmt.header)
         self.statements = self._statements(record)
@@ -95,7 +95,6 @@ class StagedFeed:
             tables=self.tables,
             record=record,
             cells=self.cells,
-            extra=[f"c{i}" for i in range(len(self.cells), self.fmt.grouped_width)],
             product_table=connection.ops.quote_name(Product._meta.db_table),
             compare=Product.objects.filter(vendor_id=self.vendor_id).exists(),
             dry_run=self.dry_run,

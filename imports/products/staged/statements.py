@@ -14,9 +14,11 @@ from wizamart.marketplace.feed import (
     parse_condition,
 )
 
+from ..presets import ParentFill
 from ..reading import CELL_LIMIT, MAX_LENGTH, PRODUCT_FIELDS, FeedFormat
 from ..upsert import STAGE_COLUMNS, column_default, compared, upsert_statement
 from ..writers import SEEN_TABLE
+from .groups import GROUP, fill_sql, group_join, group_scan
 from .tables import StagingTables
 
 # The common "19.99 EUR" the Python parser reads inline (SIMPLE_PRICE_RE, anchored for PostgreSQL),
@@ -76,6 +78,7 @@ class RecordSql:
     checks: list[str] = field(default_factory=list)
     params: dict = field(default_factory=dict)
     skip: str = "FALSE"  # whether the preset skips the record (SQL over its cells)
+    group_cells: list[str] = field(default_factory=list)  # a record's group values (SQL), after its cells
 
     def __post_init__(self):
         cell = "btrim(s.{}, %(ws)s)" if self.strip else "s.{}"
@@ -83,8 +86,17 @@ class RecordSql:
         raw_checks: list[str] = []  # conditions on the record's cells (the others are on its values)
 
         def cell_sql(index: int) -> str:
-            # A group's values (after the file's cells) are stored trimmed.
-            return f"s.c{index}" if index >= len(self.fmt.header) else cell.format(f"c{index}")
+            width = len(self.fmt.header)
+            if index < width:
+                return cell.format(f"c{index}")
+            if isinstance(self.fmt.group, ParentFill):
+                # A parent's value: a column added after the file's, stored trimmed (parents.py).
+                return f"s.c{index}"
+            # A group's value (after the file's cells): read from the record's group (groups.py).
+            source = self.fmt.group.fills[index - width][0]
+            return fill_sql(self.fmt, index - width, cell.format(f"c{source}"))
+
+        self.group_cells = [cell_sql(index) for index in range(len(self.fmt.header), base)]
 
         for column, name in FEED_COLUMNS.items():
             index = self.fmt.columns.get(column)
@@ -166,7 +178,15 @@ class StagedStatements:
     product_table: str
     compare: bool  # the vendor has products: records are compared with them (else all are new)
     dry_run: bool
-    extra: list[str] = field(default_factory=list)  # the group values added after the file's cells
+
+    def _reads_group(self, *read: str) -> bool:
+        """Whether one of the SQL texts ``read`` reads a record's group values."""
+        group = self.record.fmt.group
+        return group is not None and not isinstance(group, ParentFill) and any(f"{GROUP}." in text for text in read)
+
+    def _group(self, *read: str) -> str:
+        """The join to each record's group (alias ``s``), when one of the SQL texts ``read`` reads it."""
+        return " " + group_join(self.tables) if self._reads_group(*read) else ""
 
     def repeated_skus(self) -> str:
         """The skus the file repeats, with their count: SQL writes none of their records.
@@ -176,43 +196,55 @@ class StagedStatements:
         """
         key = self.record.sku_key(self.record.values["sku"])
         return f"""CREATE UNLOGGED TABLE {self.tables.dup} AS SELECT key AS sku, COUNT(*) AS n
-            FROM (SELECT {key} AS key FROM {self.tables.raw} s) x
+            FROM (SELECT {key} AS key FROM {self.tables.raw} s{self._group(key)}) x
             GROUP BY key HAVING COUNT(*) > 1"""
+
+    def _records(self, lo: str, hi: str) -> str:
+        """Per record from ``lo`` to ``hi``: where it is (tid), whether it has a value, holds one
+        too long for Python's csv, is one the preset skips, its sku key, whether Python reads it,
+        and its values as SQL converts them.
+
+        Python reads blank records (skipped there), records with a value SQL does not convert
+        exactly as Python would (or too long), and every occurrence of a repeated sku. A skipped
+        record is one Python would skip: not blank, no value too long (it rejects those first).
+        The values are computed once (OFFSET 0 keeps the planner from copying each expression
+        into every check that reads it).
+        """
+        record = self.record
+        field_limit = min(CELL_LIMIT, csv.field_size_limit())
+        nonempty = " OR ".join(f"s.{c} <> ''" for c in self.cells)
+        longer = " OR ".join(f"octet_length(s.{c}) > {field_limit}" for c in self.cells)
+        key = record.sku_key("v.sku")
+        if self._reads_group(record.skip, *record.selected):
+            scan, tid = group_scan(self.tables, lo, hi), "s.tid"
+        else:
+            scan, tid = f"{self.tables.raw} s WHERE s.rec BETWEEN {lo} AND {hi}", "s.ctid"
+        return f"""SELECT v.*, {key} AS key, (v.nonempty AND NOT v.long AND v.skipped) AS skip,
+                    (NOT v.nonempty OR v.long OR NOT ({" AND ".join(record.checks)})
+                     OR {key} IN (SELECT sku FROM {self.tables.dup})) AS python
+                FROM (
+                    SELECT s.rec, {tid} AS tid, ({nonempty}) AS nonempty, ({longer}) AS long,
+                        COALESCE({record.skip}, FALSE) AS skipped, {", ".join(record.selected)}
+                    FROM {scan} OFFSET 0
+                ) v"""
 
     def check(self) -> str:
         """Note the records of a range (%(lo)s to %(hi)s) that SQL does not convert, and those to write.
 
-        Noted: blank records (skipped), the ones Python reads, every occurrence of a repeated sku.
-        A vendor without products (a first import) has nothing to compare: each batch then writes
-        its other records straight from the staged file. Otherwise each record is compared with its
-        product and the ones to write are noted too: an unchanged feed writes nothing and its
-        batches have nothing to do. Should products change meanwhile, the upsert's ON CONFLICT ...
-        WHERE still decides what is written.
+        For a vendor with products only (a first import notes them as its batches write: see
+        batch()). Noted: the records Python reads (see _records), those the preset skips, and the
+        ones to write: each record is compared with its product, so an unchanged feed writes
+        nothing and its batches have nothing to do. Should products change meanwhile, the
+        upsert's ON CONFLICT ... WHERE still decides what is written.
         """
-        record, raw = self.record, self.tables.raw
-        field_limit = min(CELL_LIMIT, csv.field_size_limit())
-        nonempty = " OR ".join(f"s.{c} <> ''" for c in self.cells)
-        longer = " OR ".join(f"octet_length(s.{c}) > {field_limit}" for c in self.cells)
         new, joined, kept = self._comparison()
-        # A skipped record is one Python would skip: not blank, no value too long (it rejects those first).
         return f"""INSERT INTO {self.tables.special} (rec, tid, nonempty, long, key, python, new, skip)
             SELECT w.rec, w.tid, w.nonempty, w.long, w.key, w.python AND NOT w.skip, {new}, w.skip
-            FROM (
-                SELECT v.*, {record.sku_key("v.sku")} AS key, (v.nonempty AND NOT v.long AND v.skipped) AS skip,
-                    (NOT v.nonempty OR v.long OR NOT ({" AND ".join(record.checks)})
-                     OR {record.sku_key("v.sku")} IN (SELECT sku FROM {self.tables.dup})) AS python
-                FROM (
-                    SELECT s.rec, s.ctid AS tid, ({nonempty}) AS nonempty, ({longer}) AS long,
-                        COALESCE({record.skip}, FALSE) AS skipped, {", ".join(record.selected)}
-                    FROM {raw} s WHERE s.rec BETWEEN %(lo)s AND %(hi)s
-                ) v
-            ) w {joined}
+            FROM ({self._records("%(lo)s", "%(hi)s")}) w {joined}
             WHERE {kept}"""
 
     def _comparison(self) -> tuple[str, str, str]:
         """For the check: whether a record's product is new, the join to it, and which records to note."""
-        if not self.compare:
-            return "NULL::boolean", "", "w.python OR w.skip"
         changed = self.record.changed()
         staged = ", ".join(self.record.converted("w")[name] for name in changed) + ", TRUE"
         # Each record looks its product up by the (vendor, sku) index, whatever the statistics
@@ -224,15 +256,24 @@ class StagedStatements:
         kept = f"CASE WHEN w.python OR w.skip THEN TRUE ELSE cur.id IS NULL OR ({compared('cur', changed)}) IS DISTINCT FROM ({staged}) END"
         return "cur.id IS NULL", joined, kept
 
+    def _first_rows(self) -> str:
+        """A first import's batch ($1 to $2), before its write: each record read and checked once
+        (see _records); the ones SQL does not write are noted as the check notes them, the
+        others are the rows ``r``. Nothing is stored yet, so there is nothing to compare."""
+        special = self.tables.special
+        return f"""v AS ({self._records("$1", "$2")}),
+            noted AS (
+                INSERT INTO {special} (rec, tid, nonempty, long, key, python, new, skip)
+                SELECT v.rec, v.tid, v.nonempty, v.long, v.key, v.python AND NOT v.skip, NULL::boolean, v.skip
+                FROM v WHERE v.python OR v.skip
+            ),
+            r AS (SELECT * FROM v WHERE NOT v.python AND NOT v.skip)"""
+
     def batch_rows(self) -> str:
-        """The converted values of the records of a batch ($1 to $2) that SQL writes."""
+        """The converted values of the records of a batch ($1 to $2) that the check noted to write."""
         selected, raw, special = ", ".join(self.record.selected), self.tables.raw, self.tables.special
-        if self.compare:  # the check noted them
-            return f"""SELECT {selected} FROM {special} x JOIN {raw} s ON s.ctid = x.tid
-                       WHERE x.rec BETWEEN $1 AND $2 AND NOT x.python AND NOT x.skip"""
-        # All but the ones the check noted.
-        return f"""SELECT {selected} FROM {raw} s WHERE s.rec BETWEEN $1 AND $2
-                   AND s.rec NOT IN (SELECT x.rec FROM {special} x WHERE x.rec BETWEEN $1 AND $2)"""
+        return f"""SELECT {selected} FROM {special} x JOIN {raw} s ON s.ctid = x.tid{self._group(selected)}
+                   WHERE x.rec BETWEEN $1 AND $2 AND NOT x.python AND NOT x.skip"""
 
     def batch(self) -> str:
         """Write a batch ($1 to $2) and answer (created, updated); a dry run only counts them."""
@@ -240,22 +281,23 @@ class StagedStatements:
             return f"""SELECT COUNT(*) FILTER (WHERE x.new), COUNT(*) FILTER (WHERE NOT x.new)
                 FROM {self.tables.special} x WHERE x.rec BETWEEN $1 AND $2 AND NOT x.python AND NOT x.skip"""
         if self.dry_run:  # nothing stored yet: every record SQL converts would be created
-            return f"SELECT COUNT(*), 0 FROM ({self.batch_rows()}) r"
+            return f"WITH {self._first_rows()} SELECT COUNT(*), 0 FROM r"
         values = self.record.converted("r")
         return upsert_statement(
             table=self.product_table,
             source="r",
             values=", ".join(values.get(name, column_default(name)) for name in STAGE_COLUMNS),
             changed=self.record.changed(),
-            before=f"r AS ({self.batch_rows()})",
+            before=self._first_rows() if not self.compare else f"r AS ({self.batch_rows()})",
         )
 
     def python_rows(self) -> str:
-        """The records of a range (%(lo)s to %(hi)s) that Python reads, with their cells, in order."""
-        cells = ", ".join(f"s.{c}" for c in [*self.cells, *self.extra])
+        """The records of a range (%(lo)s to %(hi)s) that Python reads, with their cells (and their
+        group's values after them), in order."""
+        cells = ", ".join([*(f"s.{c}" for c in self.cells), *self.record.group_cells])
         return (
             f"SELECT x.rec, x.nonempty, ARRAY[{cells}] FROM {self.tables.special} x JOIN {self.tables.raw} s "
-            f"ON s.ctid = x.tid WHERE x.rec BETWEEN %(lo)s AND %(hi)s AND x.python ORDER BY x.rec"
+            f"ON s.ctid = x.tid{self._group(cells)} WHERE x.rec BETWEEN %(lo)s AND %(hi)s AND x.python ORDER BY x.rec"
         )
 
     def seen_skus(self) -> str:
@@ -264,8 +306,9 @@ class StagedStatements:
         python = (
             f"SELECT x.rec FROM {self.tables.special} x WHERE x.rec BETWEEN %(lo)s AND %(hi)s AND (x.python OR x.skip)"
         )
+        sku = self.record.values["sku"]
         return (
-            f"INSERT INTO {SEEN_TABLE} (sku) SELECT {self.record.values['sku']} FROM {self.tables.raw} s "
+            f"INSERT INTO {SEEN_TABLE} (sku) SELECT {sku} FROM {self.tables.raw} s{self._group(sku)} "
             f"WHERE s.rec BETWEEN %(lo)s AND %(hi)s AND s.rec NOT IN ({python})"
         )
 
@@ -284,4 +327,15 @@ class StagedStatements:
         return (
             f"SELECT EXISTS (SELECT 1 FROM {self.tables.special} x JOIN {self.tables.raw} s ON s.ctid = x.tid "
             f"WHERE x.long AND ({longer}))"
+        )
+
+    def long_values_in_file(self, limit: int) -> str:
+        """Whether any record holds a value of more than ``limit`` characters, before any is noted
+        (a first import): only values of more bytes than the check's limit are counted."""
+        field_limit = min(CELL_LIMIT, csv.field_size_limit())
+        bytes_over = " OR ".join(f"octet_length(s.{c}) > {field_limit}" for c in self.cells)
+        longer = " OR ".join(f"char_length(s.{c}) > {limit}" for c in self.cells)
+        return (
+            f"SELECT EXISTS (SELECT 1 FROM {self.tables.raw} s "
+            f"WHERE CASE WHEN {bytes_over} THEN {longer} ELSE FALSE END)"
         )

@@ -35,14 +35,14 @@ class StagingTables:
     raw: str  # the file: its record number and one text column per header cell
     special: str  # the records SQL does not write itself (blank, for Python, repeated), and the ones to write
     dup: str  # the skus repeated in the file, with their count
-    grouped: str  # the raw table rebuilt with its groups' values, for a preset that groups rows
+    groups: str  # for a preset that groups rows: one row per group, its values (see groups.py)
 
     @classmethod
     def named(cls, name: str) -> StagingTables:
-        return cls(raw=name, special=f"{name}_special", dup=f"{name}_dup", grouped=f"{name}_grouped")
+        return cls(raw=name, special=f"{name}_special", dup=f"{name}_dup", groups=f"{name}_groups")
 
     def __str__(self) -> str:
-        return f"{self.raw}, {self.special}, {self.dup}, {self.grouped}"
+        return f"{self.raw}, {self.special}, {self.dup}, {self.groups}"
 
 
 def create_raw_table_sql(tables: StagingTables, cells: Sequence[str]) -> str:
