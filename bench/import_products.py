@@ -108,7 +108,7 @@ SHOP_SELECT = {
         THEN 'out_of_stock' ELSE 'backorder' END, c10::numeric, 'EUR', nullif(c9, '')::numeric, '', '', '', 'new', '',
         c11, '', '', c14, nullif(c8, '')::integer""", "c10 <> ''"),
     "shopify": ("c7", """c7, c1, c2, '', c13, '', 'in_stock', c10::numeric, 'EUR', nullif(c11, '')::numeric, c3,
-        c12, '', 'new', '', c4, '', '', c8, nullif(c9, '')::integer""", "c10 <> ''"),
+        c12, '', 'new', '', c4, '', c6, c8, nullif(c9, '')::integer""", "c10 <> ''"),
 }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from wizamart.marketplace.feed import FeedValueError, parse_price
 
@@ -491,3 +491,149 @@ class AnyOf(Expr):
 
     def sources(self):
         return set().union(*(part.sources() for part in self.parts))
+
+
+# Option names are compared with their ASCII letters lowered, the same in Python and SQL whatever
+# the database's locale; other letters are matched in the usual spellings (see option_spellings).
+_UPPER, _LOWER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
+_ASCII_LOWER = str.maketrans(_UPPER, _LOWER)
+
+
+def option_spellings(*names: str) -> frozenset[str]:
+    """The names as an option name is compared: each in lower, upper, title and first-capital case,
+    its ASCII letters then lowered ("Größe" -> "größe", "grÖsse")."""
+    cases = (str.lower, str.upper, str.title, str.capitalize)
+    return frozenset(case(name).translate(_ASCII_LOWER) for name in names for case in cases)
+
+
+@dataclass(frozen=True)
+class NamedOption(Expr):
+    """The value of the first option whose name is one of ``spellings`` (see option_spellings):
+    Shopify's "Option1 Name" "Color" with "Option1 Value" "Red" is the colour red."""
+
+    names: tuple[Expr, ...]
+    values: tuple[Expr, ...]
+    spellings: frozenset[str]
+
+    def py(self, cells):
+        for name, value in zip(self.names, self.values, strict=True):
+            if name.py(cells).translate(_ASCII_LOWER) in self.spellings:
+                return value.py(cells)
+        return ""
+
+    def sql(self, cell):
+        listed = ", ".join(quote(s) for s in sorted(self.spellings))
+        whens = " ".join(
+            f"WHEN translate({name.sql(cell)}, '{_UPPER}', '{_LOWER}') IN ({listed}) THEN {value.sql(cell)}"
+            for name, value in zip(self.names, self.values, strict=True)
+        )
+        return f"CASE {whens} ELSE '' END"
+
+    def checks(self, cell):
+        return [c for part in (*self.names, *self.values) for c in part.checks(cell)]
+
+    def sources(self):
+        return set().union(*(part.sources() for part in (*self.names, *self.values)))
+
+
+# A day as PrestaShop writes it ("2024-06-01", or "2024-06-01 00:00:00": its first ten characters).
+ISO_DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_ISO_DAY_RE = re.compile(ISO_DAY)
+NO_DAY = ("", "0000-00-00")  # no bound
+
+
+def _within(day: str, today: str, *, start: bool) -> bool:
+    day = day[:10]
+    if day in NO_DAY:
+        return True
+    if not _ISO_DAY_RE.match(day):
+        return False
+    return day <= today if start else today <= day
+
+
+@dataclass(frozen=True)
+class Discounted(Expr):
+    """A sale price from a regular price and a discount (PrestaShop's): the price less ``amount``
+    when that is above zero, else less ``percent`` per cent, when the discount runs on ``today``
+    (ISO day; ``start``..``end`` inclusive, either empty or "0000-00-00" for no bound); rounded
+    to the cent. Empty without a discount running, or when nothing would be left to pay."""
+
+    price: Expr
+    amount: Expr | None
+    percent: Expr | None
+    start: Expr | None
+    end: Expr | None
+    today: str
+
+    def py(self, cells):
+        if not (
+            _within(self.start.py(cells) if self.start else "", self.today, start=True)
+            and _within(self.end.py(cells) if self.end else "", self.today, start=False)
+        ):
+            return ""
+        price = _amount(self.price.py(cells)) if self.price.py(cells) else None
+        if price is None:
+            return ""
+        amount = _amount(self.amount.py(cells)) if self.amount and self.amount.py(cells) else None
+        percent = _amount(self.percent.py(cells)) if self.percent and self.percent.py(cells) else None
+        if amount is not None and amount > 0:
+            sale = price - amount
+        elif percent is not None and percent > 0:
+            sale = price * (1 - percent / 100)
+        else:
+            return ""
+        sale = sale.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return f"{sale:.2f}" if sale > 0 else ""
+
+    def _within_sql(self, part: Expr | None, cell: CellSql, *, start: bool) -> str:
+        if part is None:
+            return "TRUE"
+        day = f"left({part.sql(cell)}, 10)"
+        # Compared as Python compares the texts, character by character, whatever the collation.
+        ordered = f'{day} COLLATE "C"'
+        compared = f"{ordered} <= {quote(self.today)}" if start else f"{quote(self.today)} <= {ordered}"
+        return f"CASE WHEN {day} IN ('', '0000-00-00') THEN TRUE WHEN {day} ~ {quote(ISO_DAY)} THEN {compared} ELSE FALSE END"
+
+    def sql(self, cell):
+        def number(part: Expr) -> str:
+            return f"split_part({part.sql(cell)}, ' ', 1)::numeric"
+
+        price = number(self.price)
+        # Only plain amounts are read here (the checks send any other record to Python).
+        found = []
+        if self.amount is not None:
+            less = f"round({price} - {number(self.amount)}, 2)"
+            found.append((self.amount, f"{number(self.amount)} > 0", less))
+        if self.percent is not None:
+            less = f"round({price} * (1 - {number(self.percent)} / 100), 2)"
+            found.append((self.percent, f"{number(self.percent)} > 0", less))
+        # A CASE evaluates in order: nothing is cast that is not a plain amount.
+        choice = "''"
+        for part, above_zero, sale in reversed(found):
+            taken = f"CASE WHEN {sale} > 0 THEN {sale}::text ELSE '' END"
+            choice = (
+                f"CASE WHEN {part.sql(cell)} ~ {quote(PLAIN_AMOUNT)} THEN "
+                f"(CASE WHEN {above_zero} THEN ({taken}) ELSE ({choice}) END) ELSE ({choice}) END"
+            )
+        running = (
+            f"({self._within_sql(self.start, cell, start=True)}) AND ({self._within_sql(self.end, cell, start=False)})"
+        )
+        return (
+            f"CASE WHEN NOT ({running}) THEN '' WHEN {self.price.sql(cell)} ~ {quote(PLAIN_AMOUNT)} "
+            f"THEN ({choice}) ELSE '' END"
+        )
+
+    def checks(self, cell):
+        parts = [p for p in (self.amount, self.percent) if p is not None]
+        plain = [f"({p.sql(cell)} = '' OR {p.sql(cell)} ~ {quote(PLAIN_AMOUNT)})" for p in parts]
+        none = " AND ".join(f"{p.sql(cell)} = ''" for p in parts) or "TRUE"
+        price = self.price.sql(cell)
+        return [c for p in (self.price, *parts) for c in p.checks(cell)] + plain + [
+            f"({price} = '' OR {price} ~ {quote(PLAIN_AMOUNT)} OR ({none}))"
+        ]
+
+    def sources(self):
+        found = self.price.sources()
+        for part in (self.amount, self.percent, self.start, self.end):
+            found |= part.sources() if part is not None else set()
+        return found

@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+
 from wizamart.marketplace.feed import FEED_COLUMNS, HEADER_ALIASES, REQUIRED_COLUMNS, normalise_header
 
 from .derive import (
@@ -19,16 +21,19 @@ from .derive import (
     Coalesce,
     Col,
     CompareAtPrice,
+    Discounted,
     Expr,
     First,
     Flag,
     Hidden,
     Joined,
+    NamedOption,
     OtherImages,
     ParentRow,
     Rest,
     TrackedStock,
     WithUnit,
+    option_spellings,
 )
 
 # A cell that names a column with its unit: "Weight (kg)", "Poids (kg)", "Gewicht (g)".
@@ -215,7 +220,36 @@ _SHOPIFY_GROUP = (  # (key, mode): the product's own values its variant rows inh
     # Product-level Google Shopping fields: written on the product's first row only.
     ("google_shopping_condition", "first"), ("google_shopping_google_product_category", "first"),
     ("status", "first"), ("published", "first"),
+    # A product's option names: on its first row only, its variant rows carry only their values.
+    ("option1_name", "first"), ("option2_name", "first"), ("option3_name", "first"),
 )
+
+# The names shops give their colour and size options (en, fr, de, lb, nl, it, es, pt, pl, nordic).
+COLOUR_OPTIONS = option_spellings(
+    "color", "colour", "colors", "colours", "couleur", "couleurs", "farbe", "farben", "faarf", "kleur", "colore",
+    "colori", "cor", "kolor", "färg", "farve", "farge", "väri",
+)
+SIZE_OPTIONS = option_spellings(
+    "size", "sizes", "taille", "tailles", "größe", "grösse", "groesse", "gréisst", "maat", "taglia", "talla",
+    "tamaño", "tamanho", "rozmiar", "storlek", "størrelse", "koko",
+)
+
+
+def _named_options(cols: Columns, inherited: dict[str, Expr]) -> dict[str, Expr]:
+    """Shopify's options as the feed's colour and size, by the option's name (inherited from the
+    product's first row)."""
+    pairs = [
+        (inherited[f"option{n}_name:first"], value)
+        for n in (1, 2, 3)
+        if f"option{n}_name:first" in inherited and (value := cols.col(f"option{n}_value")) is not None
+    ]
+    if not pairs:
+        return {}
+    names, values = tuple(n for n, _ in pairs), tuple(v for _, v in pairs)
+    return {
+        "color": NamedOption(names, values, COLOUR_OPTIONS),
+        "size": NamedOption(names, values, SIZE_OPTIONS),
+    }
 
 
 def _shopify(cols: Columns, width: int) -> Shape:
@@ -260,6 +294,7 @@ def _shopify(cols: Columns, width: int) -> Shape:
         "mpn": cols.col("google_shopping_mpn"),
         "condition": inherited.get("google_shopping_condition:first"),
         "google_product_category": inherited.get("google_shopping_google_product_category:first"),
+        **_named_options(cols, inherited),
     }
     marks = tuple(m for m in (cols.col("variant_sku"), *options) if m is not None)
     # A product's status (active, draft, archived) and whether it is on the online store: on its first row.
@@ -280,16 +315,25 @@ def _prestashop(cols: Columns, width: int) -> Shape:
     # takes orders (0 refuses them, 2 follows the shop's setting, which refuses them by default).
     action = cols.col("out_of_stock_action", "out_of_stock", "when_out_of_stock")
     categories = cols.col("categories_x_y_z", "categories", "category")
+    price = cols.first(
+        cols.col("price_tax_included", "price_tax_incl", "final_price"),
+        cols.col("price_tax_excluded", "price_tax_excl", "base_price", "price",
+                 # the import template of PrestaShop 1.5/1.6 names its one price column so
+                 "price_tax_excluded_or_price_tax_included"),
+    )
+    amount, percent = cols.col("discount_amount"), cols.col("discount_percent")
+    # A discount (a specific price, as PrestaShop imports it): an amount above zero, else a
+    # percentage, off the price while it runs; "On sale (0/1)" only shows a banner in the shop.
+    sale = Discounted(
+        price, amount, percent, start=cols.col("discount_from_yyyy_mm_dd", "discount_from"),
+        end=cols.col("discount_to_yyyy_mm_dd", "discount_to"), today=timezone.localdate().isoformat(),
+    ) if price is not None and (amount or percent) else None
     values = {
         "id": cols.first(cols.col("reference", "reference_code"), cols.col("product_id", "id")),
         "title": cols.col("name"),
         "description": cols.first(cols.col("description"), cols.col("short_description", "summary")),
-        "price": cols.first(
-            cols.col("price_tax_included", "price_tax_incl", "final_price"),
-            cols.col("price_tax_excluded", "price_tax_excl", "base_price", "price",
-                     # the import template of PrestaShop 1.5/1.6 names its one price column so
-                     "price_tax_excluded_or_price_tax_included"),
-        ),
+        "price": price,
+        "sale_price": sale,
         "quantity": quantity,
         "availability": TrackedStock(quantity, action, backorder=("1",)) if quantity else None,
         "gtin": Barcode(cols.col("ean13", "ean_13", "ean")) if cols.col("ean13", "ean_13", "ean") else None,
@@ -386,7 +430,9 @@ PRESETS: dict[str, Preset] = {
             "price_tax_incl": "price", "price_tax_excl": "price", "price_tax_excluded_or_price_tax_included": "price",
             "quantity": "quantity", "out_of_stock_action": "availability", "condition": "condition", "ean13": "gtin",
             "manufacturer": "brand", "supplier_reference": "mpn", "image_urls_x_y_z": "image_link",
-            "categories_x_y_z": "product_type", "weight": "weight",
+            "categories_x_y_z": "product_type", "weight": "weight", "discount_amount": "sale_price",
+            "discount_percent": "sale_price", "discount_from_yyyy_mm_dd": "sale_price",
+            "discount_to_yyyy_mm_dd": "sale_price",
         },
         signatures=(
             frozenset({"reference", "price_tax_excluded"}), frozenset({"reference", "price_tax_included"}),

@@ -1,0 +1,142 @@
+"""Shopify's options as colour and size, PrestaShop's discounts as sale prices: stored fields,
+counts and re-import, through the real job on every database; on PostgreSQL the staged reader
+(SQL over the COPY) and Python's agree, and SQL derives the values itself."""
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from background_tasks.status import TaskStatus
+from imports.products.derive import Col, Discounted, NamedOption
+from imports.products.presets import COLOUR_OPTIONS, SIZE_OPTIONS
+from imports.products.staged.statements import python_whitespace, whitespace_but_space
+from tests.factories import VendorFactory
+from wizamart.marketplace.models import Product
+
+from .test_staged_parity import outcome, products
+
+pytestmark = pytest.mark.django_db
+FEEDS = Path(__file__).parent / "feeds"
+
+
+def sample(name: str) -> bytes:
+    return (FEEDS / name).read_bytes()
+
+
+def counts(job) -> tuple:
+    return job.rows_total, job.rows_created, job.rows_updated, job.rows_unchanged, job.rows_rejected, job.rows_skipped
+
+
+def stored(vendor, *fields) -> dict[str, tuple]:
+    return {p["sku"]: tuple(p[f] for f in fields) for p in Product.objects.filter(vendor=vendor).values("sku", *fields)}
+
+
+SHOPIFY = {  # sku: (title, color, size)
+    "LS-S-WHT": ("Linen shirt", "White", "S"),
+    "LS-M-WHT": ("Linen shirt", "White", "M"),
+    "LS-M-SND": ("Linen shirt", "Sand", "M"),
+    "WH-ROT": ("Wollmütze", "Rot", "Einheitsgröße"),
+    "WH-BLAU": ("Wollmütze", "Blau", "Einheitsgröße"),
+    "GC-50": ("Gift card", "", ""),
+}
+PRESTASHOP = {  # sku: (price, sale_price)
+    "PS-TASSE": (Decimal("20.00"), Decimal("15.00")),  # amount, no dates
+    "PS-THEIERE": (Decimal("48.00"), Decimal("36.00")),  # 25 %, running
+    "PS-BOL": (Decimal("10.30"), Decimal("9.79")),  # 95 % of 10.30 = 9.785, rounded half up; 0000-00-00 bounds
+    "PS-ASSIETTE": (Decimal("19.99"), Decimal("17.49")),  # 12.5 %, dates with a time
+    "PS-PLAT": (Decimal("35.00"), None),  # ended
+    "PS-PICHET": (Decimal("30.00"), None),  # not started
+    "PS-CUILLERE": (Decimal("4.00"), None),  # more off than the price
+    "PS-VASE": (Decimal("60.00"), None),  # no discount
+    "PS-CARAFE": (Decimal("22.00"), Decimal("19.00")),  # amount and percent: the amount, as PrestaShop takes it
+}
+CASES = {
+    "shopify_options.csv": ("shopify", ("title", "color", "size"), SHOPIFY),
+    "prestashop_discounts.csv": ("prestashop", ("price", "sale_price"), PRESTASHOP),
+}
+
+
+def _import_twice(run_import, name: str, code: str):
+    preset, fields, expected = CASES[name]
+    shop = VendorFactory(code=code)
+    job = run_import(sample(name), for_vendor=shop)
+    assert job.status == TaskStatus.COMPLETED, (job.error_message, job.warnings, job.rejected_sample)
+    assert job.file_info["preset"] == preset
+    assert counts(job) == (len(expected), len(expected), 0, 0, 0, 0)
+    assert stored(shop, *fields) == expected
+    again = run_import(sample(name), for_vendor=shop)
+    assert counts(again) == (len(expected), 0, 0, len(expected), 0, 0)
+    assert stored(shop, *fields) == expected
+    return job, shop
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_sample_imports_as_its_format_means_and_reimports_unchanged(run_import, name):
+    _import_twice(run_import, name, "shop")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_staged_and_python_readers_agree(run_import, settings, name):
+    settings.IMPORTS_USE_COPY = True
+    results = []
+    for in_database in (True, False):
+        settings.IMPORTS_PARSE_IN_DATABASE = in_database
+        results.append(_import_twice(run_import, name, f"agree-{in_database}"))
+    (staged, staged_shop), (python, python_shop) = results
+    assert staged.file_info["reader"] == "postgresql", staged.file_info
+    assert python.file_info["reader"] == "python", python.file_info
+    assert outcome(staged) == outcome(python)
+    assert products(staged_shop) == products(python_shop)
+
+
+# --- each expression, SQL against Python, over many cells (PostgreSQL) -------------------------
+
+def _sql_agrees(expr, rows: list[list[str]]) -> None:
+    """Every row's value in SQL is Python's, and the checks let SQL derive it (no row left to Python)."""
+    width = len(rows[0])
+    params = {"ws": python_whitespace(), "ws_not_space": whitespace_but_space()}
+    values = []
+    for r, row in enumerate(rows):
+        params.update({f"v{r}_{i}": value for i, value in enumerate(row)})
+        values.append("(" + ", ".join(f"%(v{r}_{i})s::text" for i in range(width)) + ")")
+    checks = " AND ".join(expr.checks(lambda index: f"c{index}")) or "TRUE"
+    columns = ", ".join(f"c{i}" for i in range(width))
+    statement = (
+        f"SELECT {expr.sql(lambda index: f'c{index}')}, {checks} FROM (VALUES {', '.join(values)}) AS v({columns})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        found = cursor.fetchall()
+    assert [value for value, _ in found] == [expr.py(row) for row in rows]
+    assert all(derivable for _, derivable in found)
+
+
+@pytest.mark.postgres
+def test_named_options_sql_matches_python():
+    names = ["Color", "COLOUR", "couleur", "Farbe", "FARBE", "Größe", "GRÖSSE", "grösse", "Size", "Maat", "Material", ""]
+    rows = [[a, "Red", b, "XL"] for a, b in itertools.product(names, names)]
+    for spellings in (COLOUR_OPTIONS, SIZE_OPTIONS):
+        _sql_agrees(NamedOption((Col(0), Col(2)), (Col(1), Col(3)), spellings), rows)
+    expr = NamedOption((Col(0), Col(2)), (Col(1), Col(3)), SIZE_OPTIONS)
+    assert expr.py(["GRÖSSE", "L", "Farbe", "Rot"]) == "L"
+    assert expr.py(["Material", "Wool", "Maat", "42"]) == "42"
+
+
+@pytest.mark.postgres
+def test_discounts_sql_matches_python():
+    prices = ["20.00", "10.30", "19.99", "0.01", ""]
+    amounts = ["", "0", "5", "25.5", "19.99 EUR"]
+    percents = ["", "0", "5", "12.5", "100"]
+    days = [("", ""), ("0000-00-00", "0000-00-00 00:00:00"), ("2026-01-01", "2026-06-30"),
+            ("2026-06-30", ""), ("", "2026-06-29"), ("2026-06-30 10:00:00", "2026-06-30")]
+    rows = [[p, a, r, s, e] for p, a, r, (s, e) in itertools.product(prices, amounts, percents, days)]
+    expr = Discounted(Col(0), Col(1), Col(2), start=Col(3), end=Col(4), today="2026-06-30")
+    _sql_agrees(expr, rows)
+    assert expr.py(["10.30", "", "5", "", ""]) == "9.79"
+    assert expr.py(["20.00", "5", "50", "2026-07-01", ""]) == ""
+    assert expr.py(["20.00", "5", "50", "", "2026-06-30"]) == "15.00"
