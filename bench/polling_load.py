@@ -51,7 +51,7 @@ def free_port() -> int:
 
 def locust_child(args) -> None:
     import gevent
-    from locust import FastHttpUser, constant_pacing, task
+    from locust import FastHttpUser, task
     from locust.env import Environment
 
     ids_file = Path(args.ids_file)
@@ -64,11 +64,19 @@ def locust_child(args) -> None:
         return ids_cache["ids"]
 
     class TaskPage(FastHttpUser):
-        wait_time = constant_pacing(POLL_EVERY)
+        # Each page polls every POLL_EVERY seconds from the moment it was opened: pages are opened at
+        # their own moments, so their polls are spread over the interval. (locust's constant_pacing
+        # counts from the user's start: the users of one spawn batch, 75 here, would all poll within
+        # the same few milliseconds every 3 s, a burst no set of real pages makes.)
+        def wait_time(self):
+            self.next_poll += POLL_EVERY
+            return max(0.0, self.next_poll - time.monotonic())
 
         def on_start(self):
             self.job_id = None
             self.etag = None
+            self.next_poll = time.monotonic() + random.uniform(0, POLL_EVERY)
+            gevent.sleep(self.next_poll - time.monotonic())
 
         @task
         def poll(self):
@@ -185,8 +193,10 @@ def start_gunicorn(env: dict, log_path: Path, port: int, extra_args: tuple[str, 
 class JobKeeper(threading.Thread):
     """Keeps IMPORTS imports and EXPORTS exports running; writes the active job ids for the load tool."""
 
-    def __init__(self, *, import_vendor, export_vendor, feed: Path, ids_file: Path):
+    def __init__(self, *, import_vendor, export_vendor, feed: Path, ids_file: Path, imports: int = IMPORTS,
+                 exports: int = EXPORTS):
         super().__init__(daemon=True)
+        self.imports, self.exports = imports, exports
         self.import_vendor, self.export_vendor, self.feed, self.ids_file = import_vendor, export_vendor, feed, ids_file
         self.stop = threading.Event()
         self.started = {"imports": 0, "exports": 0}
@@ -222,8 +232,8 @@ class JobKeeper(threading.Thread):
         from imports.models import MarketplaceImportJob
 
         kinds = (
-            ("imports", MarketplaceImportJob, IMPORTS, self.create_import),
-            ("exports", ProductExportJob, EXPORTS, self.create_export),
+            ("imports", MarketplaceImportJob, self.imports, self.create_import),
+            ("exports", ProductExportJob, self.exports, self.create_export),
         )
         active_ids, running = [], []
         for kind, model, wanted, create in kinds:
@@ -235,13 +245,17 @@ class JobKeeper(threading.Thread):
             self.finished[kind] = self.started[kind] - len(active)
             active_ids += active
         self.running_samples.append((time.monotonic(), *running))
+        if not active_ids:  # no job kept running (the control run): the pages follow finished jobs
+            active_ids = list(MarketplaceImportJob.objects.order_by("-pk").values_list("pk", flat=True)[:5])
+            active_ids += ProductExportJob.objects.order_by("-pk").values_list("pk", flat=True)[:5]
         tmp = self.ids_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(active_ids))
         tmp.replace(self.ids_file)
 
     def all_running(self) -> bool:
         """Both imports running, and as many exports as the default worker runs at once (the third queued)."""
-        return bool(self.running_samples) and self.running_samples[-1][1:] >= (IMPORTS, min(EXPORTS, DEFAULT_CONCURRENCY))
+        wanted = (self.imports, min(self.exports, DEFAULT_CONCURRENCY))
+        return bool(self.running_samples) and self.running_samples[-1][1:] >= wanted
 
     def mean_running(self, start: float, end: float) -> tuple[float, float]:
         window = [sample for sample in self.running_samples if start <= sample[0] <= end] or [(0, 0, 0)]
@@ -367,6 +381,9 @@ def main() -> None:
     parser.add_argument("--ids-file", help=argparse.SUPPRESS)
     parser.add_argument("--no-etag", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-peer", action="store_true", help="Skip the peer run (the old web shape).")
+    parser.add_argument("--imports", type=int, default=IMPORTS, help="Imports kept running (0 with --exports 0: "
+                        "a control run with no job, the pages polling finished jobs).")
+    parser.add_argument("--exports", type=int, default=EXPORTS, help="Exports kept running.")
     args = parser.parse_args()
     if args.locust_child:
         locust_child(args)
@@ -385,7 +402,8 @@ def main() -> None:
     port = free_port()
     ids_file = work / "active-ids.json"
     processes = start_shape(env, web_env, work, port)
-    keeper = JobKeeper(import_vendor=import_vendor, export_vendor=export_vendor, feed=feed, ids_file=ids_file)
+    keeper = JobKeeper(import_vendor=import_vendor, export_vendor=export_vendor, feed=feed, ids_file=ids_file,
+                       imports=args.imports, exports=args.exports)
     try:
         keeper.start()
         deadline = time.monotonic() + 120
@@ -393,7 +411,7 @@ def main() -> None:
             if time.monotonic() > deadline:
                 raise SystemExit(f"The jobs did not all start; logs in {work}")
             time.sleep(0.5)
-        print(f"{IMPORTS} imports and {EXPORTS} exports running; loading http://127.0.0.1:{port} ...", flush=True)
+        print(f"{args.imports} imports and {args.exports} exports running; loading http://127.0.0.1:{port} ...", flush=True)
         pages = f"{int(args.rate * POLL_EVERY)} pages polling every {POLL_EVERY:g} s, {args.seconds:g} s measured"
         load, rate = measure(
             args, title=f"This shape (gunicorn.conf.py, If-None-Match): {pages}", host=f"http://127.0.0.1:{port}",
