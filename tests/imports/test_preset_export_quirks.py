@@ -15,10 +15,9 @@ from decimal import Decimal
 
 import pytest
 
-from background_tasks.status import TaskStatus
 from exports.google import google_weight
 
-from .test_presets import by_sku, counts, import_sample, sample
+from .test_presets import assert_imports_and_reimports_unchanged, by_sku, counts, import_sample, sample
 from .test_staged_parity import outcome, products
 
 pytestmark = pytest.mark.django_db
@@ -35,14 +34,7 @@ EXPECTED = {
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_export_imports_and_reimports_unchanged(run_import, name):
-    preset, expected = EXPECTED[name]
-    job, shop = import_sample(run_import, sample(name), "shop")
-    assert job.status == TaskStatus.COMPLETED, (job.error_message, job.warnings, job.rejected_sample)
-    assert job.file_info["preset"] == preset
-    assert counts(job) == expected
-    again = run_import(sample(name), for_vendor=shop)
-    total, *_, skipped = expected
-    assert counts(again) == (total, 0, 0, total, 0, skipped)
+    assert_imports_and_reimports_unchanged(run_import, name, *EXPECTED[name])
 
 
 def test_shopify_tracked_stock_sets_availability(run_import):

@@ -54,9 +54,8 @@ EXPECTED = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_a_shop_export_imports_and_reimports_unchanged(run_import, name):
-    preset, expected = EXPECTED[name]
+def assert_imports_and_reimports_unchanged(run_import, name: str, preset: str, expected: tuple) -> None:
+    """The sample imports completed with the preset and counts expected; importing it again changes nothing."""
     job, shop = import_sample(run_import, sample(name), "shop")
     assert job.status == TaskStatus.COMPLETED, (job.error_message, job.warnings, job.rejected_sample)
     assert job.file_info["preset"] == preset
@@ -64,6 +63,11 @@ def test_a_shop_export_imports_and_reimports_unchanged(run_import, name):
     again = run_import(sample(name), for_vendor=shop)
     total, *_, skipped = expected
     assert counts(again) == (total, 0, 0, total, 0, skipped)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_a_shop_export_imports_and_reimports_unchanged(run_import, name):
+    assert_imports_and_reimports_unchanged(run_import, name, *EXPECTED[name])
 
 
 def test_woocommerce_sku_beats_id_and_variations_import(run_import):

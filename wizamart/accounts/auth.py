@@ -14,6 +14,7 @@ a deactivated or demoted user take effect on the next request, as with Django's 
 """
 from __future__ import annotations
 
+import functools
 import logging
 from contextvars import ContextVar
 
@@ -59,51 +60,31 @@ def _convert(row, converters, connection) -> list:
     return row
 
 
-class _Statements:
-    """The two SELECTs, built once per database alias."""
+@functools.cache
+def _session_statement(alias: str) -> dict:
+    """The SELECT of a session with its user's row, built once per database alias."""
+    from .models import UserSession
 
-    def __init__(self):
-        self._built: dict[str, tuple] = {}
-
-    def get(self, alias: str):
-        built = self._built.get(alias)
-        if built is None:
-            built = self._built[alias] = self._build(alias)
-        return built
-
-    @staticmethod
-    def _build(alias: str):
-        from .models import UserSession
-
-        connection = connections[alias]
-        quote = connection.ops.quote_name
-        user_model = get_user_model()
-        session_fields = [UserSession._meta.get_field(name) for name in ("session_key", "session_data", "expire_date", "user")]
-        user_fields = list(user_model._meta.concrete_fields)
-        session_table, user_table = UserSession._meta.db_table, user_model._meta.db_table
-        columns = ", ".join(
-            [f"s.{quote(field.column)}" for field in session_fields] + [f"u.{quote(field.column)}" for field in user_fields]
-        )
-        session_sql = (
-            f"SELECT {columns} FROM {quote(session_table)} s"
-            f" LEFT JOIN {quote(user_table)} u ON u.{quote(user_model._meta.pk.column)} = s.{quote(session_fields[3].column)}"
-            f" WHERE s.{quote(session_fields[0].column)} = %s AND s.{quote(session_fields[2].column)} > %s"
-        )
-        user_sql = (
-            f"SELECT {', '.join(quote(field.column) for field in user_fields)} FROM {quote(user_table)}"
-            f" WHERE {quote(user_model._meta.pk.column)} = %s"
-        )
-        return {
-            "session_sql": session_sql,
-            "session_converters": _converters(connection, [(session_table, session_fields), (user_table, user_fields)]),
-            "user_sql": user_sql,
-            "user_converters": _converters(connection, [(user_table, user_fields)]),
-            "user_attnames": [field.attname for field in user_fields],
-            "expire_field": session_fields[2],
-        }
-
-
-_statements = _Statements()
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    user_model = get_user_model()
+    session_fields = [UserSession._meta.get_field(name) for name in ("session_key", "session_data", "expire_date", "user")]
+    user_fields = list(user_model._meta.concrete_fields)
+    session_table, user_table = UserSession._meta.db_table, user_model._meta.db_table
+    columns = ", ".join(
+        [f"s.{quote(field.column)}" for field in session_fields] + [f"u.{quote(field.column)}" for field in user_fields]
+    )
+    sql = (
+        f"SELECT {columns} FROM {quote(session_table)} s"
+        f" LEFT JOIN {quote(user_table)} u ON u.{quote(user_model._meta.pk.column)} = s.{quote(session_fields[3].column)}"
+        f" WHERE s.{quote(session_fields[0].column)} = %s AND s.{quote(session_fields[2].column)} > %s"
+    )
+    return {
+        "sql": sql,
+        "converters": _converters(connection, [(session_table, session_fields), (user_table, user_fields)]),
+        "user_attnames": [field.attname for field in user_fields],
+        "expire_field": session_fields[2],
+    }
 
 
 def _user_pk(value):
@@ -134,11 +115,11 @@ class SessionStore(DatabaseSessionStore):
         _session_user.set(None)
         alias = router.db_for_read(self.model)
         connection = connections[alias]
-        built = _statements.get(alias)
+        built = _session_statement(alias)
         try:
             now = built["expire_field"].get_db_prep_value(timezone.now(), connection)
             with connection.cursor() as cursor:
-                cursor.execute(built["session_sql"], [self.session_key, now])
+                cursor.execute(built["sql"], [self.session_key, now])
                 row = cursor.fetchone()
         except SuspiciousOperation as error:  # as Django's store: logged, and the session is empty
             logging.getLogger(f"django.security.{error.__class__.__name__}").warning(str(error))
@@ -146,7 +127,7 @@ class SessionStore(DatabaseSessionStore):
         if row is None:
             self._session_key = None
             return None
-        row = _convert(row, built["session_converters"], connection)
+        row = _convert(row, built["converters"], connection)
         session_key, session_data, expire_date, user_id, user_row = row[0], row[1], row[2], row[3], row[4:]
         if user_id is not None and user_row[0] is not None:
             _session_user.set((user_id, user_row))
@@ -154,7 +135,7 @@ class SessionStore(DatabaseSessionStore):
 
 
 class ModelBackend(DjangoModelBackend):
-    """Django's ``ModelBackend``, taking the user row its session was read with, else reading it by id."""
+    """Django's ``ModelBackend``, taking the user row its session was read with, else Django's own lookup."""
 
     def get_user(self, user_id):
         pk = _user_pk(user_id)
@@ -162,18 +143,9 @@ class ModelBackend(DjangoModelBackend):
         _session_user.set(None)
         if pk is None:
             return None
+        if loaded is None or loaded[0] != pk:
+            return super().get_user(pk)
         model = get_user_model()
         alias = router.db_for_read(model)
-        connection = connections[alias]
-        built = _statements.get(alias)
-        if loaded is not None and loaded[0] == pk:
-            row = loaded[1]
-        else:
-            with connection.cursor() as cursor:
-                cursor.execute(built["user_sql"], [model._meta.pk.get_db_prep_value(pk, connection)])
-                row = cursor.fetchone()
-            if row is None:
-                return None
-            row = _convert(row, built["user_converters"], connection)
-        user = model.from_db(alias, built["user_attnames"], row)
+        user = model.from_db(alias, _session_statement(alias)["user_attnames"], loaded[1])
         return user if self.user_can_authenticate(user) else None
