@@ -637,3 +637,44 @@ class Discounted(Expr):
         for part in (self.amount, self.percent, self.start, self.end):
             found |= part.sources() if part is not None else set()
         return found
+
+
+# Magento's "additional_attributes": "code=value" pairs separated by commas. A comma inside a value
+# only continues it (the segment after it has no "="); with the export's "Fields Enclosure" the
+# values are quoted ('color="Red, dark"', '""' for a quote) and may hold anything.
+_UNWRAPPED_PAIR = r"(^|,)({codes})=([^,]*(,[^,=]*(?=,|$))*)"
+_WRAPPED_PAIR_RE = re.compile(r'([a-zA-Z0-9_]+)="((?:[^"]|""|"(?!,))+)"+')
+
+
+@dataclass(frozen=True)
+class PairValue(Expr):
+    """The value of the first ``code=value`` pair whose code is one of ``codes`` in a list cell
+    (Magento's additional_attributes "color=Red,size=M"); quoted values are read in Python."""
+
+    part: Expr
+    codes: tuple[str, ...]
+
+    @property
+    def _pattern(self) -> str:
+        return _UNWRAPPED_PAIR.format(codes="|".join(re.escape(code) for code in self.codes))
+
+    def py(self, cells):
+        text = self.part.py(cells)
+        if '="' in text:
+            for match in _WRAPPED_PAIR_RE.finditer(text):
+                if match[1] in self.codes:
+                    return match[2].replace('""', '"').strip()
+            return ""
+        found = re.search(self._pattern, text)
+        return found[3].strip() if found else ""
+
+    def sql(self, cell):
+        value = self.part.sql(cell)
+        return f"btrim(COALESCE((regexp_match({value}, {quote(self._pattern)}))[3], ''), {WS})"
+
+    def checks(self, cell):
+        # Quoted values (the export's "Fields Enclosure") are read in Python.
+        return self.part.checks(cell) + [f"strpos({self.part.sql(cell)}, '=\"') = 0"]
+
+    def sources(self):
+        return self.part.sources()
