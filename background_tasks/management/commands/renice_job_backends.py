@@ -79,7 +79,8 @@ class Command(BaseCommand):
                 # Until a worker's new connection says so, or the next round is due.
                 for _ in listening.notifies(timeout=every, stop_after=1):
                     pass
-            except psycopg.Error:
+            except psycopg.Error as exc:
+                logger.warning("Lost the database connection (%s); connecting again", str(exc).strip().splitlines()[0])
                 connections[database].close()
                 listening = None
 
