@@ -21,6 +21,10 @@ NOT_HERE = (
 )
 
 
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 class Command(BaseCommand):
     help = (
         f"Give the PostgreSQL backends of Celery workers (application_name {WORKER_APPLICATION_NAME!r}) the "
@@ -64,7 +68,7 @@ class Command(BaseCommand):
                 result = lower_worker_backends(niceness, using=database)
             except (DatabaseError, psycopg.Error) as exc:
                 # The database restarting is no reason to stop: check again after a pause.
-                logger.warning("Could not list the workers' backends: %s", str(exc).strip().splitlines()[0])
+                logger.warning("Could not list the workers' backends: %s", _first_line(exc))
                 connections[database].close()
                 listening = None
                 time.sleep(max(every, 5.0))
@@ -80,7 +84,7 @@ class Command(BaseCommand):
                 for _ in listening.notifies(timeout=every, stop_after=1):
                     pass
             except psycopg.Error as exc:
-                logger.warning("Lost the database connection (%s); connecting again", str(exc).strip().splitlines()[0])
+                logger.warning("Lost the database connection (%s); connecting again", _first_line(exc))
                 connections[database].close()
                 listening = None
 
