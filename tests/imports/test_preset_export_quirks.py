@@ -5,7 +5,7 @@ Each sample under feeds/ is modelled on its format's documentation: Shopify's st
 with an apostrophe, Magento's configurable and grouped products that carry a price, PrestaShop's
 1.5/1.6 import template (one price column named for both, blank header cells, Windows line
 endings) and its stock, products their shop does not sell (drafts, private or disabled
-products and variations), WooCommerce's weight in pounds written ".5" and its variations, which
+products and variations, a draft's "-1" also as WooCommerce's exporter guards it: "'-1"), WooCommerce's weight in pounds written ".5" and its variations, which
 take what they lack from their variable product (named by its SKU, or "id:<ID>" without one).
 Both readers must agree.
 """
@@ -29,6 +29,7 @@ EXPECTED = {
     "prestashop_template_16.csv": ("prestashop", (3, 3, 0, 0, 0, 1)),
     "woocommerce_us_lbs.csv": ("woocommerce", (2, 2, 0, 0, 0, 0)),
     "woocommerce_variations.csv": ("woocommerce", (5, 5, 0, 0, 0, 4)),
+    "woocommerce_guarded_cells.csv": ("woocommerce", (2, 2, 0, 0, 0, 4)),
 }
 
 
@@ -118,6 +119,18 @@ def test_woocommerce_variations_take_what_they_lack_from_their_parent(run_import
     bag = found["LUX-BAG-RED"]  # its parent is not in the file: it has what it has
     assert (bag.title, bag.description, bag.image_link, bag.product_type) == ("Tote bag - Red", "", "", "")
     assert found["LUX-CAP"].product_type == "Accessories"
+
+
+def test_woocommerce_values_its_exporter_guards_read_as_they_were(run_import):
+    # WooCommerce's exporter puts an apostrophe before a value a spreadsheet would run as a
+    # formula: a draft's "-1" comes as "'-1", a negative stock as "'-2".
+    job, shop = import_sample(run_import, sample("woocommerce_guarded_cells.csv"), "grd")
+    found = by_sku(shop)
+    assert set(found) == {"GRD-OVERSOLD", "GRD-FORMULA"}  # the drafts and the private vase are not for sale
+    assert "not published" in job.progress_message
+    mug = found["GRD-OVERSOLD"]
+    assert (mug.availability, mug.quantity, mug.price) == ("backorder", -2, Decimal("9.50"))
+    assert found["GRD-FORMULA"].title == "=Bonus pack"
 
 
 @pytest.mark.postgres
