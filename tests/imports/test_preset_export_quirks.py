@@ -6,7 +6,8 @@ with an apostrophe, Magento's configurable and grouped products that carry a pri
 1.5/1.6 import template (one price column named for both, blank header cells, Windows line
 endings) and its stock, products their shop does not sell (drafts, private or disabled
 products and variations, a draft's "-1" also as WooCommerce's exporter guards it: "'-1"), WooCommerce's weight in pounds written ".5" and its variations, which
-take what they lack from their variable product (named by its SKU, or "id:<ID>" without one).
+take what they lack from their variable product (named by its SKU, or "id:<ID>" without one),
+and the product identifiers Yoast WooCommerce SEO adds to WooCommerce's export (GTIN13 / EAN, MPN...).
 Both readers must agree.
 """
 from __future__ import annotations
@@ -30,6 +31,7 @@ EXPECTED = {
     "woocommerce_us_lbs.csv": ("woocommerce", (2, 2, 0, 0, 0, 0)),
     "woocommerce_variations.csv": ("woocommerce", (5, 5, 0, 0, 0, 4)),
     "woocommerce_guarded_cells.csv": ("woocommerce", (2, 2, 0, 0, 0, 4)),
+    "woocommerce_identifiers.csv": ("woocommerce", (5, 5, 0, 0, 0, 0)),
 }
 
 
@@ -131,6 +133,22 @@ def test_woocommerce_values_its_exporter_guards_read_as_they_were(run_import):
     mug = found["GRD-OVERSOLD"]
     assert (mug.availability, mug.quantity, mug.price) == ("backorder", -2, Decimal("9.50"))
     assert found["GRD-FORMULA"].title == "=Bonus pack"
+
+
+def test_woocommerce_identifier_columns_give_gtin_and_mpn(run_import):
+    job, shop = import_sample(run_import, sample("woocommerce_identifiers.csv"), "ids")
+    found = by_sku(shop)
+    gtins = {sku: p.gtin for sku, p in found.items()}
+    assert gtins == {
+        "ID-CORE": "4006381333931",  # WooCommerce's own GTIN first
+        "ID-EAN": "4012345678918",
+        "ID-UPC": "012345678905",  # its leading zero kept
+        "ID-ISBN": "9783161484100",
+        "ID-NONE": "",
+    }
+    assert (found["ID-CORE"].mpn, found["ID-EAN"].mpn, found["ID-UPC"].mpn) == ("TT-100", "TP-200", "")
+    assert job.column_mapping["MPN"] == "mpn"
+    assert job.column_mapping["GTIN13 / EAN"] == "gtin"
 
 
 @pytest.mark.postgres
