@@ -236,16 +236,22 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
     c = {role: cols.col(*keys) for role, keys in _WOO.items()}
     weight = _weight(cols)
     parent, kind = cols.col(*_WOO_PARENT), c["type"]
-    group = None
+    group = parent_published = None
     if isinstance(parent, Col) and isinstance(kind, Col):
         inherited = [(role, c[role].index) for role in _WOO_INHERITED if isinstance(c[role], Col)]
         if isinstance(weight, WithUnit) and isinstance(weight.part, Col):
             inherited.append(("weight", weight.part.index))
         keys = tuple((e.index, prefix) for e, prefix in ((c["sku"], ""), (c["id"], "id:")) if isinstance(e, Col))
         if inherited and keys:
+            fills = [index for _, index in inherited]
+            if isinstance(c["published"], Col):
+                # A variation is not for sale when its variable product is not published (WooCommerce's
+                # is_purchasable()), whatever its own Published says.
+                parent_published = Col(width + len(fills))
+                fills.append(c["published"].index)
             group = ParentFill(
                 parent=parent.index, kind=kind.index, kinds=("variable",), keys=keys,
-                fills=tuple((index, "parent") for _, index in inherited),
+                fills=tuple((index, "parent") for index in fills),
             )
             for n, (role, index) in enumerate(inherited):
                 own = Coalesce((Col(index), Col(width + n)))
@@ -256,7 +262,11 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
     images = c["images"]
     parents = ParentRow(c["regular_price"], kind=kind, kinds=("variable", "grouped")) if c["regular_price"] else None
     # Published: 1; a draft -1, a private product (or a disabled variation) 0: not for sale.
-    skip = cols.any_of(parents, Hidden(c["published"], ("-1", "0")) if c["published"] else None)
+    skip = cols.any_of(
+        parents,
+        Hidden(c["published"], ("-1", "0")) if c["published"] else None,
+        Hidden(parent_published, ("-1", "0")) if parent_published else None,
+    )
     # WooCommerce's GTIN, else the first of the plugin's identifiers (EAN, UPC, GTIN-14, GTIN-8, ISBN) a row has.
     gtin = cols.first(c["gtin"], *(cols.col(key) for key in _WOO_IDENTIFIERS))
     values = {
@@ -466,7 +476,7 @@ PRESETS: dict[str, Preset] = {
             frozenset({"name", "regulärer_preis"}),
         ),
         skip_reason="variable or grouped product without a price of its own (its variations are imported), "
-        "or a product not published (a draft, a private product or a disabled variation)",
+        "or a product not published (a draft, a private product, a disabled variation or one of a product not published)",
         shape=_woocommerce,
     ),
     "shopify": Preset(

@@ -5,7 +5,7 @@ Each sample under feeds/ is modelled on its format's documentation: Shopify's st
 with an apostrophe, Magento's configurable and grouped products that carry a price, PrestaShop's
 1.5/1.6 import template (one price column named for both, blank header cells, Windows line
 endings) and its stock, products their shop does not sell (drafts, private or disabled
-products and variations, a draft's "-1" also as WooCommerce's exporter guards it: "'-1"), WooCommerce's weight in pounds written ".5" and its variations, which
+products and variations, the variations of a variable product not published, a draft's "-1" also as WooCommerce's exporter guards it: "'-1"), WooCommerce's weight in pounds written ".5" and its variations, which
 take what they lack from their variable product (named by its SKU, or "id:<ID>" without one),
 and the product identifiers Yoast WooCommerce SEO adds to WooCommerce's export (GTIN13 / EAN, MPN...).
 Both readers must agree.
@@ -32,6 +32,7 @@ EXPECTED = {
     "woocommerce_variations.csv": ("woocommerce", (5, 5, 0, 0, 0, 4)),
     "woocommerce_guarded_cells.csv": ("woocommerce", (2, 2, 0, 0, 0, 4)),
     "woocommerce_identifiers.csv": ("woocommerce", (5, 5, 0, 0, 0, 0)),
+    "woocommerce_unpublished_parents.csv": ("woocommerce", (2, 2, 0, 0, 0, 6)),
 }
 
 
@@ -133,6 +134,16 @@ def test_woocommerce_values_its_exporter_guards_read_as_they_were(run_import):
     mug = found["GRD-OVERSOLD"]
     assert (mug.availability, mug.quantity, mug.price) == ("backorder", -2, Decimal("9.50"))
     assert found["GRD-FORMULA"].title == "=Bonus pack"
+
+
+def test_woocommerce_variations_of_a_product_not_published_are_not_for_sale(run_import):
+    _, shop = import_sample(run_import, sample("woocommerce_unpublished_parents.csv"), "unpub")
+    found = by_sku(shop)
+    # The private hoodie's (named "id:90") and the draft scarf's variations are published
+    # themselves, but WooCommerce sells a variation only when its variable product is published.
+    assert set(found) == {"UP-CAP-BLACK", "UP-MUG"}
+    cap = found["UP-CAP-BLACK"]
+    assert (cap.description, cap.color, cap.image_link) == ("Cotton cap.", "Black", "https://shop.example.lu/img/cap.jpg")
 
 
 def test_woocommerce_identifier_columns_give_gtin_and_mpn(run_import):
