@@ -13,8 +13,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 
-from wizamart.marketplace.feed import FeedValueError, parse_price
+from wizamart.marketplace.feed import ESCAPE_PREFIX, FORMULA_PREFIXES, FeedValueError, parse_price
 
 # The SQL of a cell's trimmed text, given its index; and the SQL of the characters str.strip() removes.
 CellSql = Callable[[int], str]
@@ -454,16 +455,22 @@ class TrackedStock(Expr):
 @dataclass(frozen=True)
 class Hidden(Expr):
     """"1" for a product its shop does not sell: its cell holds one of ``values``, in any case
-    (a draft or private product, a disabled one)."""
+    (a draft or private product, a disabled one), also behind the apostrophe that guards a value
+    starting like a formula (WooCommerce's exporter writes a draft's "-1" as "'-1")."""
 
     part: Expr
     values: tuple[str, ...]
 
+    @cached_property
+    def spellings(self) -> tuple[str, ...]:
+        guarded = tuple(ESCAPE_PREFIX + v for v in self.values if v.startswith(FORMULA_PREFIXES))
+        return self.values + guarded
+
     def py(self, cells):
-        return "1" if self.part.py(cells).lower() in self.values else ""
+        return "1" if self.part.py(cells).lower() in self.spellings else ""
 
     def sql(self, cell):
-        return f"CASE WHEN lower({self.part.sql(cell)}) IN ({', '.join(quote(v) for v in self.values)}) THEN '1' ELSE '' END"
+        return f"CASE WHEN lower({self.part.sql(cell)}) IN ({', '.join(quote(v) for v in self.spellings)}) THEN '1' ELSE '' END"
 
     def checks(self, cell):
         # lower() agrees with str.lower() on ASCII; anything else is read in Python.

@@ -183,7 +183,10 @@ _WOO = {
     "gtin": ("gtin_upc_ean_or_isbn", "gtin_upc_ean_ou_isbn", "gtin_upc_ean_oder_isbn"),
     "brands": ("brands", "marques", "marken"),
     "published": ("published", "publié", "veröffentlicht"),
+    # The product identifiers Yoast WooCommerce SEO adds to the export, after WooCommerce's own GTIN.
+    "mpn": ("mpn",),
 }
+_WOO_IDENTIFIERS = ("gtin13_ean", "gtin12_upc", "gtin14_itf_14", "gtin8", "isbn")
 _WOO_PARENT = ("parent", "übergeordnetes_produkt")  # English and French, German
 # "Attribute 1 name" / "Attribute 1 value(s)", fr "Nom de l’attribut 1" / "Valeur(s) de l’attribut 1",
 # de "Attribut 1 Name" / "Attribut 1 Wert(e)" (keys: see preset_key); "visible", "global" and "default" are not read.
@@ -233,16 +236,22 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
     c = {role: cols.col(*keys) for role, keys in _WOO.items()}
     weight = _weight(cols)
     parent, kind = cols.col(*_WOO_PARENT), c["type"]
-    group = None
+    group = parent_published = None
     if isinstance(parent, Col) and isinstance(kind, Col):
         inherited = [(role, c[role].index) for role in _WOO_INHERITED if isinstance(c[role], Col)]
         if isinstance(weight, WithUnit) and isinstance(weight.part, Col):
             inherited.append(("weight", weight.part.index))
         keys = tuple((e.index, prefix) for e, prefix in ((c["sku"], ""), (c["id"], "id:")) if isinstance(e, Col))
         if inherited and keys:
+            fills = [index for _, index in inherited]
+            if isinstance(c["published"], Col):
+                # A variation is not for sale when its variable product is not published (WooCommerce's
+                # is_purchasable()), whatever its own Published says.
+                parent_published = Col(width + len(fills))
+                fills.append(c["published"].index)
             group = ParentFill(
                 parent=parent.index, kind=kind.index, kinds=("variable",), keys=keys,
-                fills=tuple((index, "parent") for _, index in inherited),
+                fills=tuple((index, "parent") for index in fills),
             )
             for n, (role, index) in enumerate(inherited):
                 own = Coalesce((Col(index), Col(width + n)))
@@ -253,7 +262,13 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
     images = c["images"]
     parents = ParentRow(c["regular_price"], kind=kind, kinds=("variable", "grouped")) if c["regular_price"] else None
     # Published: 1; a draft -1, a private product (or a disabled variation) 0: not for sale.
-    skip = cols.any_of(parents, Hidden(c["published"], ("-1", "0")) if c["published"] else None)
+    skip = cols.any_of(
+        parents,
+        Hidden(c["published"], ("-1", "0")) if c["published"] else None,
+        Hidden(parent_published, ("-1", "0")) if parent_published else None,
+    )
+    # WooCommerce's GTIN, else the first of the plugin's identifiers (EAN, UPC, GTIN-14, GTIN-8, ISBN) a row has.
+    gtin = cols.first(c["gtin"], *(cols.col(key) for key in _WOO_IDENTIFIERS))
     values = {
         "id": cols.first(c["sku"], c["id"]),
         "title": c["name"],
@@ -265,7 +280,8 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
         "image_link": First(images) if images else None,
         "additional_image_link": Rest(images) if images else None,
         "product_type": First(c["categories"]) if c["categories"] else None,
-        "gtin": Barcode(c["gtin"]) if c["gtin"] else None,
+        "gtin": Barcode(gtin) if gtin else None,
+        "mpn": c["mpn"],
         "brand": First(c["brands"]) if c["brands"] else None,
         "weight": weight,
     }
@@ -453,14 +469,14 @@ PRESETS: dict[str, Preset] = {
         columns=_display(_WOO, {
             "sku": "id", "id": "id", "name": "title", "description": "description", "short_description": "description",
             "in_stock": "availability", "stock": "quantity", "sale_price": "sale_price", "regular_price": "price",
-            "categories": "product_type", "images": "image_link", "gtin": "gtin", "brands": "brand",
-        }),
+            "categories": "product_type", "images": "image_link", "gtin": "gtin", "brands": "brand", "mpn": "mpn",
+        }) | dict.fromkeys(_WOO_IDENTIFIERS, "gtin"),
         signatures=(
             frozenset({"name", "regular_price"}), frozenset({"nom", "tarif_régulier"}),
             frozenset({"name", "regulärer_preis"}),
         ),
         skip_reason="variable or grouped product without a price of its own (its variations are imported), "
-        "or a product not published (a draft, a private product or a disabled variation)",
+        "or a product not published (a draft, a private product, a disabled variation or one of a product not published)",
         shape=_woocommerce,
     ),
     "shopify": Preset(

@@ -5,8 +5,9 @@ Each sample under feeds/ is modelled on its format's documentation: Shopify's st
 with an apostrophe, Magento's configurable and grouped products that carry a price, PrestaShop's
 1.5/1.6 import template (one price column named for both, blank header cells, Windows line
 endings) and its stock, products their shop does not sell (drafts, private or disabled
-products and variations), WooCommerce's weight in pounds written ".5" and its variations, which
-take what they lack from their variable product (named by its SKU, or "id:<ID>" without one).
+products and variations, the variations of a variable product not published, a draft's "-1" also as WooCommerce's exporter guards it: "'-1"), WooCommerce's weight in pounds written ".5" and its variations, which
+take what they lack from their variable product (named by its SKU, or "id:<ID>" without one),
+and the product identifiers Yoast WooCommerce SEO adds to WooCommerce's export (GTIN13 / EAN, MPN...).
 Both readers must agree.
 """
 from __future__ import annotations
@@ -29,6 +30,9 @@ EXPECTED = {
     "prestashop_template_16.csv": ("prestashop", (3, 3, 0, 0, 0, 1)),
     "woocommerce_us_lbs.csv": ("woocommerce", (2, 2, 0, 0, 0, 0)),
     "woocommerce_variations.csv": ("woocommerce", (5, 5, 0, 0, 0, 4)),
+    "woocommerce_guarded_cells.csv": ("woocommerce", (2, 2, 0, 0, 0, 4)),
+    "woocommerce_identifiers.csv": ("woocommerce", (5, 5, 0, 0, 0, 0)),
+    "woocommerce_unpublished_parents.csv": ("woocommerce", (2, 2, 0, 0, 0, 6)),
 }
 
 
@@ -118,6 +122,44 @@ def test_woocommerce_variations_take_what_they_lack_from_their_parent(run_import
     bag = found["LUX-BAG-RED"]  # its parent is not in the file: it has what it has
     assert (bag.title, bag.description, bag.image_link, bag.product_type) == ("Tote bag - Red", "", "", "")
     assert found["LUX-CAP"].product_type == "Accessories"
+
+
+def test_woocommerce_values_its_exporter_guards_read_as_they_were(run_import):
+    # WooCommerce's exporter puts an apostrophe before a value a spreadsheet would run as a
+    # formula: a draft's "-1" comes as "'-1", a negative stock as "'-2".
+    job, shop = import_sample(run_import, sample("woocommerce_guarded_cells.csv"), "grd")
+    found = by_sku(shop)
+    assert set(found) == {"GRD-OVERSOLD", "GRD-FORMULA"}  # the drafts and the private vase are not for sale
+    assert "not published" in job.progress_message
+    mug = found["GRD-OVERSOLD"]
+    assert (mug.availability, mug.quantity, mug.price) == ("backorder", -2, Decimal("9.50"))
+    assert found["GRD-FORMULA"].title == "=Bonus pack"
+
+
+def test_woocommerce_variations_of_a_product_not_published_are_not_for_sale(run_import):
+    _, shop = import_sample(run_import, sample("woocommerce_unpublished_parents.csv"), "unpub")
+    found = by_sku(shop)
+    # The private hoodie's (named "id:90") and the draft scarf's variations are published
+    # themselves, but WooCommerce sells a variation only when its variable product is published.
+    assert set(found) == {"UP-CAP-BLACK", "UP-MUG"}
+    cap = found["UP-CAP-BLACK"]
+    assert (cap.description, cap.color, cap.image_link) == ("Cotton cap.", "Black", "https://shop.example.lu/img/cap.jpg")
+
+
+def test_woocommerce_identifier_columns_give_gtin_and_mpn(run_import):
+    job, shop = import_sample(run_import, sample("woocommerce_identifiers.csv"), "ids")
+    found = by_sku(shop)
+    gtins = {sku: p.gtin for sku, p in found.items()}
+    assert gtins == {
+        "ID-CORE": "4006381333931",  # WooCommerce's own GTIN first
+        "ID-EAN": "4012345678918",
+        "ID-UPC": "012345678905",  # its leading zero kept
+        "ID-ISBN": "9783161484100",
+        "ID-NONE": "",
+    }
+    assert (found["ID-CORE"].mpn, found["ID-EAN"].mpn, found["ID-UPC"].mpn) == ("TT-100", "TP-200", "")
+    assert job.column_mapping["MPN"] == "mpn"
+    assert job.column_mapping["GTIN13 / EAN"] == "gtin"
 
 
 @pytest.mark.postgres
