@@ -387,9 +387,12 @@ def _header_sources(expr: Expr, fmt: FeedFormat) -> set[int]:
 
 def _generic_columns(header: list[str], ignored: set[int]) -> dict[str, int]:
     """The feed columns a header names (aliases resolved): the canonical name beats an alias
-    ('id' over 'sku'); otherwise the first column wins."""
+    ('title' over 'name'); otherwise the first column wins. The one exception is the key: a
+    'sku' column beats 'id' and the other id aliases, since a file with both is a shop's export,
+    whose id is its database's number and whose sku is the product's reference."""
     columns: dict[str, int] = {}
     canonical: dict[str, bool] = {}
+    sku: int | None = None
     for index, cell in enumerate(header):
         name = feed_column(cell)
         if name is None or index in ignored:
@@ -397,6 +400,10 @@ def _generic_columns(header: list[str], ignored: set[int]) -> dict[str, int]:
         exact = normalise_header(cell) == name
         if name not in columns or (exact and not canonical[name]):
             columns[name], canonical[name] = index, exact
+        if sku is None and normalise_header(cell) == "sku":
+            sku = index
+    if sku is not None:
+        columns["id"] = sku
     return columns
 
 

@@ -174,3 +174,36 @@ def test_staged_and_python_readers_agree(run_import, settings, name):
     assert staged.file_info["reader"] == "postgresql", staged.file_info
     assert (outcome(staged), counts(staged)) == (outcome(python), counts(python))
     assert products(staged_shop) == products(python_shop)
+
+
+# A shop's own export that no preset knows (a back office's product grid, say) names its
+# database's number "ID" and the product's reference "SKU": the generic reader keys on the SKU.
+GENERIC_ID_AND_SKU = (
+    b"ID,Name,SKU,Price,Quantity,Status\n"
+    b"1841,Canvas tote,TOTE-NAT,24.90,12,Enabled\n"
+    b"1842,Canvas tote black,TOTE-BLK,24.90,0,Enabled\n"
+)
+
+
+def test_a_generic_file_with_an_id_and_a_sku_is_keyed_on_the_sku(run_import):
+    job, shop = import_sample(run_import, GENERIC_ID_AND_SKU, "grid")
+    assert job.status == "completed", (job.status, job.error_message)
+    assert job.file_info.get("preset") is None
+    found = by_sku(shop)
+    assert set(found) == {"TOTE-NAT", "TOTE-BLK"}
+    assert found["TOTE-NAT"].title == "Canvas tote" and found["TOTE-NAT"].price == Decimal("24.90")
+    assert job.column_mapping["SKU"] == "id" and job.column_mapping["ID"] == ""
+
+
+@pytest.mark.postgres
+def test_both_readers_key_a_generic_file_on_its_sku(run_import, settings):
+    settings.IMPORTS_USE_COPY = True
+    results = []
+    for in_database in (True, False):
+        settings.IMPORTS_PARSE_IN_DATABASE = in_database
+        results.append(import_sample(run_import, GENERIC_ID_AND_SKU, f"grid-{in_database}"))
+    (staged, staged_shop), (python, python_shop) = results
+    assert staged.file_info["reader"] == "postgresql", staged.file_info
+    assert (outcome(staged), counts(staged)) == (outcome(python), counts(python))
+    assert products(staged_shop) == products(python_shop)
+    assert set(by_sku(staged_shop)) == {"TOTE-NAT", "TOTE-BLK"}
