@@ -685,3 +685,126 @@ class PairValue(Expr):
 
     def sources(self):
         return self.part.sources()
+
+
+@dataclass(frozen=True)
+class Blank(Expr):
+    """A cell, empty when it holds a placeholder for nothing (Magento's product grid writes " -")."""
+
+    part: Expr
+    marks: tuple[str, ...] = ("-",)
+
+    def py(self, cells):
+        text = self.part.py(cells)
+        return "" if text in self.marks else text
+
+    def sql(self, cell):
+        value = self.part.sql(cell)
+        return f"CASE WHEN {value} IN ({', '.join(quote(m) for m in self.marks)}) THEN '' ELSE {value} END"
+
+    def checks(self, cell):
+        return self.part.checks(cell)
+
+    def sources(self):
+        return self.part.sources()
+
+
+# A price as a back office shows it, its currency's symbol first ("€64.99").
+SYMBOL_PRICE = r"^([€$£])([0-9]{1,10}(\.[0-9]{1,2})?)$"
+_SYMBOL_PRICE_RE = re.compile(SYMBOL_PRICE)
+_SYMBOL_CURRENCIES = (("€", "EUR"), ("$", "USD"), ("£", "GBP"))
+
+
+@dataclass(frozen=True)
+class SymbolPrice(Expr):
+    """A price written with its currency's symbol first ("€64.99") as "64.99 EUR", which both
+    readers read alike; any other text is kept, for the price's own reading."""
+
+    part: Expr
+
+    def py(self, cells):
+        text = self.part.py(cells)
+        found = _SYMBOL_PRICE_RE.match(text)
+        return f"{found[2]} {dict(_SYMBOL_CURRENCIES)[found[1]]}" if found else text
+
+    def sql(self, cell):
+        value = self.part.sql(cell)
+        whens = " ".join(f"WHEN {quote(s)} THEN {quote(c)}" for s, c in _SYMBOL_CURRENCIES)
+        return (
+            f"CASE WHEN {value} ~ {quote(SYMBOL_PRICE)} THEN substr({value}, 2) || ' ' || "
+            f"(CASE left({value}, 1) {whens} END) ELSE {value} END"
+        )
+
+    def checks(self, cell):
+        return self.part.checks(cell)
+
+    def sources(self):
+        return self.part.sources()
+
+
+# A number of items, or a list of them by source ("Default Source: 1, Supplier Stock: 0", as
+# Magento's product grid shows a product's stock in each of its sources).
+STOCK_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
+STOCK_LIST = r"^[^,:]+: *-?[0-9]+(\.[0-9]+)?( *, *[^,:]+: *-?[0-9]+(\.[0-9]+)?)*$"
+STOCK_LIST_ITEM = r": *(-?[0-9]+(\.[0-9]+)?)"
+_STOCK_NUMBER_RE, _STOCK_LIST_RE, _STOCK_LIST_ITEM_RE = map(re.compile, (STOCK_NUMBER, STOCK_LIST, STOCK_LIST_ITEM))
+
+
+def _count_text(total: Decimal) -> str:
+    return str(int(total)) if total == total.to_integral_value() else f"{total:f}"
+
+
+@dataclass(frozen=True)
+class StockTotal(Expr):
+    """A stock as a whole number when it is one ("4.0000" -> "4"), or the sum of a list of stocks
+    by source ("Default Source: 1, Supplier Stock: 2" -> "3"); any other text is kept, for the
+    quantity's own reading."""
+
+    part: Expr
+
+    def py(self, cells):
+        text = self.part.py(cells)
+        if _STOCK_NUMBER_RE.match(text):
+            return _count_text(Decimal(text))
+        if _STOCK_LIST_RE.match(text):
+            return _count_text(sum((Decimal(m[0]) for m in _STOCK_LIST_ITEM_RE.findall(text)), Decimal(0)))
+        return text
+
+    def sql(self, cell):
+        value = self.part.sql(cell)
+
+        def counted(number: str) -> str:
+            return f"(CASE WHEN {number} = trunc({number}) THEN trunc({number})::text ELSE ({number})::text END)"
+
+        total = f"(SELECT sum(m.found[1]::numeric) FROM regexp_matches({value}, {quote(STOCK_LIST_ITEM)}, 'g') AS m(found))"
+        return (
+            f"CASE WHEN {value} ~ {quote(STOCK_NUMBER)} THEN {counted(f'({value})::numeric')} "
+            f"WHEN {value} ~ {quote(STOCK_LIST)} THEN {counted(total)} ELSE {value} END"
+        )
+
+    def checks(self, cell):
+        return self.part.checks(cell)
+
+    def sources(self):
+        return self.part.sources()
+
+
+@dataclass(frozen=True)
+class Link(Expr):
+    """A cell when it is a web address (http or https), else empty: a back office's image path is no link."""
+
+    part: Expr
+
+    def py(self, cells):
+        text = self.part.py(cells)
+        return text if re.match(r"https?://", text, re.IGNORECASE) else ""
+
+    def sql(self, cell):
+        value = self.part.sql(cell)
+        return f"CASE WHEN {value} ~* '^https?://' THEN {value} ELSE '' END"
+
+    def checks(self, cell):
+        return self.part.checks(cell)
+
+    def sources(self):
+        return self.part.sources()

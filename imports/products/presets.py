@@ -1,4 +1,4 @@
-"""Column presets: the product CSVs shops export (WooCommerce, Shopify, PrestaShop, Magento), recognised by their header.
+"""Column presets: the product CSVs shops export (WooCommerce, Shopify, PrestaShop, Magento and its product grid), recognised by their header.
 
 A preset maps the format's own columns to the feed columns and says what its rows mean (a
 shop's sku beats its internal id, stock flags, image lists, sale prices, parent rows, Shopify's
@@ -18,6 +18,7 @@ from wizamart.marketplace.feed import FEED_COLUMNS, HEADER_ALIASES, REQUIRED_COL
 from .derive import (
     AnyOf,
     Barcode,
+    Blank,
     Coalesce,
     Col,
     CompareAtPrice,
@@ -27,11 +28,14 @@ from .derive import (
     Flag,
     Hidden,
     Joined,
+    Link,
     NamedOption,
     OtherImages,
     PairValue,
     ParentRow,
     Rest,
+    StockTotal,
+    SymbolPrice,
     TrackedStock,
     WithUnit,
     option_spellings,
@@ -458,6 +462,57 @@ def _magento(cols: Columns, width: int) -> Shape:
     return Shape(values=values, skip=skip, notes=notes)
 
 
+# --- Magento 2: the admin product grid (Catalog > Products), its "Export" > "CSV" ------------------
+# The grid's own columns in English, the shop's attributes by their labels (in its language), " -" in
+# an empty cell; the columns shown are the admin's choice, so any may be missing.
+MAGENTO_GRID_PARENTS = ("configurable product", "grouped product")
+MAGENTO_GRID_STOCK_NOTES = {  # what the mapping screen says of the stock columns (availability follows)
+    "quantity": "quantity and availability",
+    "quantity_per_source": "quantity and availability, each source's stock added up",
+    "salable_quantity": "quantity and availability, each stock's salable quantity added up",
+}
+_GRID_BARCODES = ("ean", "ean13", "ean_13", "ean_code", "gtin", "gtin13", "barcode", "upc")
+
+
+def _magento_grid(cols: Columns, width: int) -> Shape:
+    def cell(*keys: str) -> Expr | None:
+        found = cols.col(*keys)
+        return Blank(found) if found is not None else None
+
+    price, special = cell("price"), cell("special_price")
+    # The stock: one number, or (with multi-source inventory) each source's, added up; else the
+    # salable quantity of each stock, added up the same way.
+    stocks = [key for key in ("quantity", "quantity_per_source", "salable_quantity") if key in cols.at]
+    quantity = cols.first(*(StockTotal(cell(key)) for key in stocks))
+    notes = {cols.at[key]: MAGENTO_GRID_STOCK_NOTES[key] for key in stocks}
+    barcode = cell(*_GRID_BARCODES)
+    values = {
+        "id": cell("sku"),
+        "title": cell("name"),
+        "description": cols.first(cell("description"), cell("short_description")),
+        "price": SymbolPrice(price) if price else None,
+        "sale_price": SymbolPrice(special) if special else None,
+        "quantity": quantity,
+        "availability": TrackedStock(quantity) if quantity else None,
+        "gtin": Barcode(barcode) if barcode else None,
+        "image_link": Link(cell("thumbnail")) if "thumbnail" in cols.at else None,
+        "brand": cell("manufacturer", "brand"),
+        "weight": cell("weight"),
+        "color": cell(*COLOUR_NAMES),
+        "size": cell(*SIZE_NAMES),
+    }
+    kind = cell("type")
+    # A configurable or grouped product is never sold itself (its simple products are), whatever
+    # price it shows; a bundle without a price of its own is priced by its parts.
+    parents = ParentRow(
+        price, kind=kind, kinds=(*MAGENTO_GRID_PARENTS, "bundle product"),
+        always=MAGENTO_GRID_PARENTS if kind is not None else (),
+    ) if price else None
+    status = cell("status")
+    skip = cols.any_of(parents, Hidden(status, ("disabled",)) if status else None)
+    return Shape(values=values, skip=skip, notes=notes)
+
+
 def _display(roles: dict[str, tuple[str, ...]], targets: dict[str, str]) -> dict[str, str]:
     return {key: targets[role] for role, keys in roles.items() if role in targets for key in keys}
 
@@ -533,6 +588,23 @@ PRESETS: dict[str, Preset] = {
         skip_reason="configurable or grouped product (its simple products are imported), bundle without a price, "
         "a store view's row, or a disabled product",
         shape=_magento,
+    ),
+    "magento_grid": Preset(
+        name="magento_grid",
+        label="Magento 2 product grid export",
+        columns={
+            "sku": "id", "name": "title", "description": "description", "short_description": "description",
+            "price": "price", "special_price": "sale_price", "quantity": "quantity",
+            "quantity_per_source": "quantity", "salable_quantity": "quantity", "thumbnail": "image_link",
+            "manufacturer": "brand", "weight": "weight",
+        } | dict.fromkeys(_GRID_BARCODES, "gtin"),
+        signatures=(
+            frozenset({"sku", "type", "attribute_set"}), frozenset({"sku", "quantity_per_source"}),
+            frozenset({"sku", "salable_quantity"}), frozenset({"sku", "visibility", "websites"}),
+        ),
+        skip_reason="configurable or grouped product (its simple products are imported), bundle without a price, "
+        "or a disabled product",
+        shape=_magento_grid,
     ),
     "google": Preset(
         name="google",

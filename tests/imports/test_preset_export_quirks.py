@@ -7,7 +7,8 @@ with an apostrophe, Magento's configurable and grouped products that carry a pri
 endings) and its stock, products their shop does not sell (drafts, private or disabled
 products and variations, the variations of a variable product not published, a draft's "-1" also as WooCommerce's exporter guards it: "'-1"), WooCommerce's weight in pounds written ".5" and its variations, which
 take what they lack from their variable product (named by its SKU, or "id:<ID>" without one),
-and the product identifiers Yoast WooCommerce SEO adds to WooCommerce's export (GTIN13 / EAN, MPN...).
+and the product identifiers Yoast WooCommerce SEO adds to WooCommerce's export (GTIN13 / EAN, MPN...);
+Magento's admin product grid export, its " -" for an empty cell, its "€" prices and its stock by source.
 Both readers must agree.
 """
 from __future__ import annotations
@@ -17,7 +18,9 @@ from decimal import Decimal
 import pytest
 
 from exports.google import google_weight
+from imports.products.derive import Blank, Col, Link, StockTotal, SymbolPrice, TrackedStock
 
+from .test_preset_options_discounts import _sql_agrees
 from .test_presets import assert_imports_and_reimports_unchanged, by_sku, counts, import_sample, sample
 from .test_staged_parity import outcome, products
 
@@ -27,6 +30,7 @@ EXPECTED = {
     # file: (preset, counts (total, created, updated, unchanged, rejected, skipped))
     "shopify_tracked_stock.csv": ("shopify", (5, 5, 0, 0, 0, 3)),
     "magento_configurable_priced.csv": ("magento", (3, 3, 0, 0, 0, 5)),
+    "magento_grid_quantity.csv": ("magento_grid", (4, 4, 0, 0, 0, 1)),
     "prestashop_template_16.csv": ("prestashop", (3, 3, 0, 0, 0, 1)),
     "woocommerce_us_lbs.csv": ("woocommerce", (2, 2, 0, 0, 0, 0)),
     "woocommerce_variations.csv": ("woocommerce", (5, 5, 0, 0, 0, 4)),
@@ -76,6 +80,69 @@ def test_magento_configurable_and_grouped_rows_are_parents_even_with_a_price(run
     assert shoe.additional_image_link == "https://shop.example.lu/media/shoe-42-b.jpg"
     assert found["MG-SHOE-43"].availability == "out_of_stock"
     assert "configurable or grouped product" in job.progress_message
+
+
+def test_magento_grid_reads_sources_placeholders_and_parents(run_import):
+    job, shop = import_sample(run_import, sample("magento_grid.csv"), "grid")
+    found = by_sku(shop)
+    # The configurable and grouped products are parents, the disabled shirt is not for sale;
+    # a bundle with its own price is sold as it is. The grid's ID is never the key.
+    assert set(found) == {"001340-100-45", "001340-100-46", "001340-100-47", "CADEAUBON-25", "GARDEROBE"}
+    assert "configurable or grouped product" in job.progress_message
+    shirt = found["001340-100-45"]
+    assert (shirt.title, shirt.price, shirt.currency) == ("Venti lichtblauw ruit-45", Decimal("64.99"), "EUR")
+    assert (shirt.quantity, shirt.availability) == (1, "in_stock")  # "Default Source: 1, Default Original: 0, ..."
+    assert (shirt.gtin, shirt.color, shirt.size, shirt.image_link) == ("4051233090197", "Lichtblauw", "45", "")
+    larger = found["001340-100-46"]
+    assert (larger.quantity, larger.gtin) == (5, "")  # 2 + 0 + 3 in its sources; " -" is no barcode
+    assert larger.image_link == "https://shop.example.nl/media/catalog/product/v/e/venti-46.jpg"
+    assert (found["001340-100-47"].quantity, found["001340-100-47"].availability) == (0, "out_of_stock")
+    card = found["CADEAUBON-25"]  # a virtual product in no source: its stock unknown, its image a path
+    assert (card.quantity, card.availability, card.image_link, card.color) == (None, "in_stock", "", "")
+    assert found["GARDEROBE"].price == Decimal("1064.99")
+
+
+def test_magento_grid_with_one_quantity_column(run_import):
+    _, shop = import_sample(run_import, sample("magento_grid_quantity.csv"), "tote", default_currency="CHF")
+    found = by_sku(shop)
+    assert set(found) == {"TOTE-NAT", "TOTE-BLK", "BAG-S", "TOTE-GUIDE"}  # the configurable bag is a parent
+    stock = {sku: (p.quantity, p.availability) for sku, p in found.items()}
+    assert stock == {
+        "TOTE-NAT": (12, "in_stock"), "TOTE-BLK": (0, "out_of_stock"), "BAG-S": (3, "in_stock"),
+        "TOTE-GUIDE": (None, "in_stock"),
+    }
+    prices = {sku: (p.price, p.currency) for sku, p in found.items()}
+    assert prices == {  # the currency of its symbol, else the vendor's
+        "TOTE-NAT": (Decimal("24.90"), "EUR"), "TOTE-BLK": (Decimal("24.90"), "CHF"),
+        "BAG-S": (Decimal("39.00"), "EUR"), "TOTE-GUIDE": (Decimal("4.50"), "GBP"),
+    }
+    tote = found["TOTE-NAT"]
+    assert (tote.gtin, tote.color, tote.size) == ("4006381333931", "Natural", "")
+    assert tote.image_link == "https://tote.example.lu/media/catalog/product/t/o/tote.jpg"
+    assert found["BAG-S"].size == "S"
+
+
+@pytest.mark.postgres
+def test_magento_grid_values_sql_matches_python():
+    stocks = [
+        "", "-", "4", "4.0000", "0.0000", "-2", "1.5", "007", "Default Source: 1, Default Original: 0, Supplier Stock: 0",
+        "Default Source: 2,Supplier Stock: 3", "Default Stock: 1.5, B: 0.5", "Default Source: -3, B: 1", "Lager: 2",
+        "Default Source: 1,", "Default Source: x", "Default Source: 1\nB: 2", "many", "1,5",
+    ]
+    rows = [[cell] for cell in stocks]
+    total = StockTotal(Blank(Col(0)))
+    _sql_agrees(total, rows)
+    _sql_agrees(TrackedStock(total), rows)
+    assert [total.py([cell]) for cell in stocks[:6]] == ["", "", "4", "4", "0", "-2"]
+    assert total.py([stocks[8]]) == "1" and total.py([stocks[10]]) == "2" and total.py([stocks[11]]) == "-2"
+    prices = ["€64.99", "€ 64.99", "$5", "£4.50", "€1,064.99", "64.99", "-", "", "EUR 5", "€64.999", "¥500"]
+    price = SymbolPrice(Blank(Col(0)))
+    _sql_agrees(price, [[cell] for cell in prices])
+    assert [price.py([cell]) for cell in prices[:5]] == ["64.99 EUR", "€ 64.99", "5 USD", "4.50 GBP", "€1,064.99"]
+    links = ["https://a.example/x.jpg", "HTTP://a.example/x.jpg", "/v/e/venti.jpg", "-", "", "ftp://a/x.jpg"]
+    link = Link(Blank(Col(0)))
+    _sql_agrees(link, [[cell] for cell in links])
+    assert [link.py([cell]) for cell in links] == ["https://a.example/x.jpg", "HTTP://a.example/x.jpg", "", "", "", ""]
 
 
 def test_prestashop_import_template_and_stock(run_import):

@@ -52,6 +52,7 @@ EXPECTED = {
     "shopify.csv": ("shopify", (3, 3, 0, 0, 0, 1)),
     "prestashop.csv": ("prestashop", (2, 2, 0, 0, 0, 0)),
     "magento.csv": ("magento", (2, 2, 0, 0, 0, 2)),
+    "magento_grid.csv": ("magento_grid", (5, 5, 0, 0, 0, 3)),
 }
 
 
@@ -164,6 +165,7 @@ VARIATIONS = [
     ("woocommerce_en.csv", {"extra": True, "drop": ("Weight (kg)", "Images", "Short description", "Tags")}),
     ("shopify.csv", {"order": "reversed", "extra": True}),
     ("magento.csv", {"order": "reversed", "drop": ("additional_images", "special_price")}),
+    ("magento_grid.csv", {"order": "reversed", "extra": True, "drop": ("Thumbnail", "Salable Quantity", "Websites")}),
     ("prestashop.csv", {"order": "reversed", "delimiter": ";", "drop": ("Price tax included",)}),
 ]
 
@@ -185,7 +187,11 @@ def test_presets_are_recognised_and_forced():
     assert detect_preset(["Handle", "Title", "Variant SKU", "Variant Price"]).name == "shopify"
     assert detect_preset(["id", "title", "price"]).name == "google"
     assert detect_preset(["foo", "bar"]) is None
-    assert set(PRESETS) == {"woocommerce", "shopify", "prestashop", "magento", "google"}
+    assert set(PRESETS) == {"woocommerce", "shopify", "prestashop", "magento", "magento_grid", "google"}
+    # Magento's product grid: its columns are the admin's choice, any of its own marks it.
+    assert detect_preset(["ID", "Name", "Type", "Attribute Set", "SKU", "Price"]).name == "magento_grid"
+    assert detect_preset(["SKU", "Name", "Price", "Quantity per Source"]).name == "magento_grid"
+    assert detect_preset(["sku", "attribute_set_code", "product_type", "name"]).name == "magento"
     opener = lambda: io.BytesIO(b"Ref,Label,Cost\nA,B,1\n")  # noqa: E731
     with pytest.raises(FeedUnusable) as missing:
         detect_format(opener)
@@ -244,6 +250,12 @@ OPTION_NAME = "color or size: names what its option's value is (Color, Size…)"
             "Attribut 1 Name": "color or size: names what its attribute's value is (Color, Size…)",
             "Attribut 2 Wert(e)": "color or size, by the attribute's name", "Attribut 1 Sichtbar": "",
         }),
+        ("magento_grid.csv", {
+            "ID": "", "SKU": "id", "Name": "title", "Price": "price", "EAN": "gtin", "Thumbnail": "image_link",
+            "Kleur": "color", "Maat": "size", "Visibility": "", "Action": "",
+            "Quantity per Source": "quantity and availability, each source's stock added up",
+            "Salable Quantity": "quantity and availability, each stock's salable quantity added up",
+        }),
         ("magento_attributes.csv", {
             "sku": "id", "qty": "quantity", "additional_attributes": "color and size, from its color=… and size=… pairs",
         }),
@@ -260,7 +272,7 @@ def test_mapping_says_what_each_column_does(name, expected):
 
 KEYS = {
     "shopify_options.csv": "Variant SKU", "woocommerce_attributes.csv": "SKU", "woocommerce_attributes_fr.csv": "UGS",
-    "woocommerce_attributes_de.csv": "Artikelnummer", "magento_attributes.csv": "sku",
+    "woocommerce_attributes_de.csv": "Artikelnummer", "magento_attributes.csv": "sku", "magento_grid.csv": "SKU",
 }
 
 
