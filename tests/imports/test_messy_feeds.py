@@ -71,7 +71,15 @@ def test_header_case_spaces_and_aliases(run_import, feed_bytes, vendor):
 
 
 def test_canonical_column_beats_alias(run_import, feed_bytes, vendor):
-    job = run_import(feed_bytes("sku,id,title,price", "internal-9,C-1,Chaise,40 EUR"))
+    job = run_import(feed_bytes("name,id,title,price", "Stuhl,C-1,Chaise,40 EUR"))
+
+    assert job.status == TaskStatus.COMPLETED, job.error_message
+    assert products(vendor)["C-1"].title == "Chaise"
+
+
+def test_a_sku_beats_an_id_as_the_key(run_import, feed_bytes, vendor):
+    # Both in one file: a shop's database number and the product's reference.
+    job = run_import(feed_bytes("id,sku,title,price", "9,C-1,Chaise,40 EUR"))
 
     assert job.status == TaskStatus.COMPLETED, job.error_message
     assert list(products(vendor)) == ["C-1"]
