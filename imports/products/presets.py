@@ -33,6 +33,7 @@ from .derive import (
     Rest,
     TrackedStock,
     WithUnit,
+    option_cases,
     option_spellings,
 )
 
@@ -225,14 +226,19 @@ _SHOPIFY_GROUP = (  # (key, mode): the product's own values its variant rows inh
 )
 
 # The names shops give their colour and size options (en, fr, de, lb, nl, it, es, pt, pl, nordic).
-COLOUR_OPTIONS = option_spellings(
+COLOUR_NAMES = (
     "color", "colour", "colors", "colours", "couleur", "couleurs", "farbe", "farben", "faarf", "kleur", "colore",
     "colori", "cor", "kolor", "färg", "farve", "farge", "väri",
 )
-SIZE_OPTIONS = option_spellings(
+SIZE_NAMES = (
     "size", "sizes", "taille", "tailles", "größe", "grösse", "groesse", "gréisst", "maat", "taglia", "talla",
     "tamaño", "tamanho", "rozmiar", "storlek", "størrelse", "koko",
 )
+COLOUR_OPTIONS = option_spellings(*COLOUR_NAMES)
+SIZE_OPTIONS = option_spellings(*SIZE_NAMES)
+# Option names as shops write them, which SQL looks up as they are (see NamedOption): the colours
+# and sizes, Shopify's "Title" of a product without options, other usual ones, and none.
+KNOWN_OPTION_NAMES = option_cases(*COLOUR_NAMES, *SIZE_NAMES, "title", "material", "style", "")
 
 
 def _named_options(cols: Columns, inherited: dict[str, Expr]) -> dict[str, Expr]:
@@ -247,8 +253,8 @@ def _named_options(cols: Columns, inherited: dict[str, Expr]) -> dict[str, Expr]
         return {}
     names, values = tuple(n for n, _ in pairs), tuple(v for _, v in pairs)
     return {
-        "color": NamedOption(names, values, COLOUR_OPTIONS),
-        "size": NamedOption(names, values, SIZE_OPTIONS),
+        "color": NamedOption(names, values, COLOUR_OPTIONS, known=KNOWN_OPTION_NAMES),
+        "size": NamedOption(names, values, SIZE_OPTIONS, known=KNOWN_OPTION_NAMES),
     }
 
 
