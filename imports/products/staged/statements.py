@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import re
 from dataclasses import dataclass, field
 
 from wizamart.marketplace.feed import (
@@ -198,6 +199,15 @@ class StagedStatements:
         return f"""CREATE UNLOGGED TABLE {self.tables.dup} AS SELECT key AS sku, COUNT(*) AS n
             FROM (SELECT {key} AS key FROM {self.tables.raw} s{self._group(key)}) x
             GROUP BY key HAVING COUNT(*) > 1"""
+
+    def repeated_skus_read_fills(self) -> bool:
+        """Whether counting the repeated skus reads values a preset fills in after the COPY (a
+        group's, or a parent's columns after the file's): else it may run while they are filled."""
+        key = self.record.values["sku"]
+        if self._reads_group(key):
+            return True
+        width = len(self.record.fmt.header)
+        return any(int(index) >= width for index in re.findall(r"\bs\.c(\d+)\b", key))
 
     def _records(self, lo: str, hi: str) -> str:
         """Per record from ``lo`` to ``hi``: where it is (tid), whether it has a value, holds one
