@@ -28,6 +28,22 @@ MANGLED_NUMBER = r"^[0-9]+([.,][0-9]+)?[eE]\+?[0-9]+$"
 _MANGLED_NUMBER_RE = re.compile(MANGLED_NUMBER)
 
 
+# The values shops usually write in their flag, type and policy cells, all printable ASCII: SQL
+# finds a value in this list before it runs a regular expression (about 0.5 µs a record) on any other.
+USUAL_ASCII = (
+    "", "0", "1", "-1", "yes", "no", "true", "false", "simple", "variable", "variation", "grouped", "external",
+    "backorder", "onbackorder", "instock", "outofstock", "continue", "deny", "draft", "active", "archived",
+)
+_PRINTABLE_ASCII = r"^[ -~]*$"
+assert all(re.match(_PRINTABLE_ASCII, value) for value in USUAL_ASCII)
+
+
+def ascii_check(value: str) -> str:
+    """SQL: whether ``value`` (SQL) is printable ASCII, where lower() agrees with str.lower()."""
+    usual = ", ".join(f"'{value}'" for value in USUAL_ASCII)
+    return f"({value} IN ({usual}) OR {value} ~ '{_PRINTABLE_ASCII}')"
+
+
 def quote(text: str) -> str:
     """A SQL string literal (the texts quoted are the presets' own constants)."""
     return "'" + text.replace("'", "''").replace("%", "%%") + "'"
@@ -202,7 +218,7 @@ class Flag(Expr):
 
     def checks(self, cell):
         # lower() agrees with str.lower() on ASCII; anything else is read in Python.
-        return self.part.checks(cell) + [f"{self.part.sql(cell)} ~ '^[ -~]*$'"]
+        return self.part.checks(cell) + [ascii_check(self.part.sql(cell))]
 
     def sources(self):
         return self.part.sources()
@@ -346,7 +362,7 @@ class ParentRow(Expr):
     def checks(self, cell):
         checks = []
         if self.kind is not None:
-            checks.append(f"{self.kind.sql(cell)} ~ '^[ -~]*$'")
+            checks.append(ascii_check(self.kind.sql(cell)))
         return checks
 
     def sources(self):
@@ -443,7 +459,7 @@ class TrackedStock(Expr):
 
     def checks(self, cell):
         # lower() agrees with str.lower() on ASCII; anything else is read in Python.
-        return [f"{self.policy.sql(cell)} ~ '^[ -~]*$'"] if self.policy is not None and self.backorder else []
+        return [ascii_check(self.policy.sql(cell))] if self.policy is not None and self.backorder else []
 
     def sources(self):
         found = self.quantity.sources()
@@ -468,7 +484,7 @@ class Hidden(Expr):
 
     def checks(self, cell):
         # lower() agrees with str.lower() on ASCII; anything else is read in Python.
-        return self.part.checks(cell) + [f"{self.part.sql(cell)} ~ '^[ -~]*$'"]
+        return self.part.checks(cell) + [ascii_check(self.part.sql(cell))]
 
     def sources(self):
         return self.part.sources()

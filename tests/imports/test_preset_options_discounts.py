@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 
 from background_tasks.status import TaskStatus
-from imports.products.derive import Col, CompareAtPrice, Discounted, NamedOption
+from imports.products.derive import Col, CompareAtPrice, Discounted, NamedOption, ascii_check
 from imports.products.presets import COLOUR_OPTIONS, KNOWN_OPTION_NAMES, SIZE_OPTIONS
 from imports.products.staged.statements import python_whitespace, whitespace_but_space
 from tests.factories import VendorFactory
@@ -154,3 +154,13 @@ def test_compare_at_prices_sql_matches_python():
         _sql_agrees(CompareAtPrice(Col(0), Col(1), role), rows)
     assert CompareAtPrice(Col(0), Col(1), "sale").py(["10.00", "12.00"]) == "10.00"
     assert CompareAtPrice(Col(0), Col(1), "price").py(["10.00", ""]) == "10.00"
+
+
+@pytest.mark.postgres
+def test_the_ascii_check_finds_usual_values_and_reads_others_as_before():
+    values = ["", "1", "variable", "Variable", "simple, variable", "Größe", "in\tstock", "yes\n", "\x7f", "backorder"]
+    with connection.cursor() as cursor:
+        for value in values:
+            cursor.execute(f"SELECT {ascii_check('%(v)s::text')}, %(v)s::text ~ '^[ -~]*$'", {"v": value})
+            fast, plain = cursor.fetchone()
+            assert fast == plain == all(" " <= ch <= "~" for ch in value), value
