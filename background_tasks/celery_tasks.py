@@ -10,6 +10,7 @@ from celery.exceptions import Ignore
 from celery.signals import before_task_publish, task_prerun, worker_init
 from django.db import InterfaceError, OperationalError, connections
 
+from .backend_priority import name_worker_connections
 from .registry import celery_task_name, get_task_model, task_models
 from .schedules import SENT_AT_HEADER
 from .status import TaskStatus
@@ -23,7 +24,7 @@ _registered: set[str] = set()
 def lower_worker_priority(**kwargs) -> None:
     """Lower the worker's CPU priority (its pool processes inherit it): pages and polls go first.
 
-    BACKGROUND_TASKS["WORKER_NICENESS"] (default 10) is added to the process's niceness; 0 keeps it.
+    BACKGROUND_TASKS["WORKER_NICENESS"] (default 19) is added to the process's niceness; 0 keeps it.
     A job on a busy machine then takes the CPU the web process leaves, instead of an equal share.
     """
     from .conf import task_settings
@@ -32,6 +33,8 @@ def lower_worker_priority(**kwargs) -> None:
     if niceness > 0:
         now = os.nice(niceness)
         logger.info("Worker CPU priority lowered: niceness %d", now)
+    # Its database work runs in PostgreSQL backends: named, so that `renice_job_backends` finds them.
+    name_worker_connections()
 
 
 @task_prerun.connect(dispatch_uid="background_tasks_drop_broken_connections")

@@ -56,7 +56,7 @@ DEFAULTS = {
     "RETENTION_BATCH_SIZE": 1000,
     # Celery workers add this to their niceness when they start (their pool processes inherit it):
     # on a machine they share with the web process, pages and status polls get the CPU first.
-    "WORKER_NICENESS": 10,
+    "WORKER_NICENESS": 19,
     # An upload stored for a job not created yet (the product import's mapping screen) and not
     # taken by a job within this many hours is deleted by the prune (the screen's link expires too).
     "PENDING_UPLOAD_HOURS": 24,

@@ -2,7 +2,7 @@
 
 The production shape on loopback: gunicorn started with the project's gunicorn.conf.py, USE_CELERY=true,
 one Celery worker per queue as docker-compose.yml runs them (default: 2 processes; long_running: 2,
-prefetch 1), PostgreSQL and Redis. Two product imports and three product exports are kept running
+prefetch 1), `renice_job_backends` beside PostgreSQL as the job-priority service, PostgreSQL and Redis. Two product imports and three product exports are kept running
 for the whole measurement (a finished one is replaced at once). Locust users behave like task pages:
 each follows a running job, polls its status every 3 s with If-None-Match, as tasks.js does.
 
@@ -167,9 +167,15 @@ def with_persistent_connections(url: str) -> str:
 PEER_GUNICORN_ARGS = ("--worker-class", "sync", "--workers", "3", "--threads", "1")
 
 
-def start_shape(env: dict, web_env: dict, logs: Path, port: int) -> list[subprocess.Popen]:
-    """Two Celery workers as compose runs them, then gunicorn with the project's config."""
+def start_shape(env: dict, web_env: dict, logs: Path, port: int, renice: bool = True) -> list[subprocess.Popen]:
+    """Two Celery workers as compose runs them, the job-backend renicer beside PostgreSQL, then gunicorn."""
     celery = str(Path(sys.executable).parent / "celery")
+    keeper = []
+    if renice:
+        keeper.append(start_process(
+            [sys.executable, "manage.py", "renice_job_backends"], log_path=logs / "renice-job-backends.log", env=env,
+            ready="Keeping the workers' PostgreSQL backends",
+        ))
     common = ["-A", "wizamart", "worker", "--loglevel", "INFO", "--without-mingle", "--without-gossip"]
     workers = [
         start_process(
@@ -182,7 +188,27 @@ def start_shape(env: dict, web_env: dict, logs: Path, port: int) -> list[subproc
             log_path=logs / "worker-long-running.log", env=env, ready=" ready.",
         ),
     ]
-    return [*workers, start_gunicorn(web_env, logs / "gunicorn.log", port)]
+    return [*keeper, *workers, start_gunicorn(web_env, logs / "gunicorn.log", port)]
+
+
+def worker_backend_niceness() -> dict[int, int]:
+    """How many of the workers' PostgreSQL backends run at each niceness (they are processes of this machine)."""
+    from django.db import connection
+
+    from background_tasks.backend_priority import WORKER_APPLICATION_NAME
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s AND datname = current_database()",
+                       [WORKER_APPLICATION_NAME])
+        pids = [pid for (pid,) in cursor.fetchall()]
+    counts: dict[int, int] = {}
+    for pid in pids:
+        try:
+            value = os.getpriority(os.PRIO_PROCESS, pid)
+        except OSError:
+            continue
+        counts[value] = counts.get(value, 0) + 1
+    return counts
 
 
 def start_gunicorn(env: dict, log_path: Path, port: int, extra_args: tuple[str, ...] = ()) -> subprocess.Popen:
@@ -384,6 +410,8 @@ def main() -> None:
     parser.add_argument("--imports", type=int, default=IMPORTS, help="Imports kept running (0 with --exports 0: "
                         "a control run with no job, the pages polling finished jobs).")
     parser.add_argument("--exports", type=int, default=EXPORTS, help="Exports kept running.")
+    parser.add_argument("--no-renice", action="store_true", help="Do not run renice_job_backends beside PostgreSQL "
+                        "(the jobs' database work then competes with the polls' at the server's priority).")
     args = parser.parse_args()
     if args.locust_child:
         locust_child(args)
@@ -401,7 +429,7 @@ def main() -> None:
     import_vendor, export_vendor, cookie = prepare(args.rows, feed)
     port = free_port()
     ids_file = work / "active-ids.json"
-    processes = start_shape(env, web_env, work, port)
+    processes = start_shape(env, web_env, work, port, renice=not args.no_renice)
     keeper = JobKeeper(import_vendor=import_vendor, export_vendor=export_vendor, feed=feed, ids_file=ids_file,
                        imports=args.imports, exports=args.exports)
     try:
@@ -417,6 +445,9 @@ def main() -> None:
             args, title=f"This shape (gunicorn.conf.py, If-None-Match): {pages}", host=f"http://127.0.0.1:{port}",
             cookie=cookie, keeper=keeper, server_pid=processes[-1].pid, etag=True,
         )
+        levels = ", ".join(f"{count} at niceness {value}" for value, count in sorted(worker_backend_niceness().items()))
+        print(f"  workers' PostgreSQL backends: {levels or 'none open'}"
+              f" (workers: niceness {os.environ.get('BACKGROUND_TASKS_WORKER_NICENESS', '19')})")
         met = rate >= 0.95 * args.rate and load["p99"] < 100 and not load["failures"]
         print(f"\n  target {'met' if met else 'NOT met'}: {args.rate:g} polls/s sustained with p99 under 100 ms")
         if not args.no_peer:

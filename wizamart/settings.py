@@ -228,7 +228,7 @@ BACKGROUND_TASKS = {
     "RETENTION_BATCH_SIZE": env.int("BACKGROUND_TASKS_RETENTION_BATCH_SIZE", default=1000),
     # Celery workers lower their CPU priority by this much (os.nice, 0-19) when they start, so the
     # web process answering pages and polls on the same machine is served first.
-    "WORKER_NICENESS": env.int("BACKGROUND_TASKS_WORKER_NICENESS", default=10),
+    "WORKER_NICENESS": env.int("BACKGROUND_TASKS_WORKER_NICENESS", default=19),
     # An upload left on the import's mapping screen (no job took it) is deleted by the prune after this.
     "PENDING_UPLOAD_HOURS": env.float("BACKGROUND_TASKS_PENDING_UPLOAD_HOURS", default=24.0),
 }

@@ -172,7 +172,9 @@ class MarketplaceImportJobAdmin(BackgroundTaskAdmin):
         initial = {"preset": state.get("preset") or "", "shown_preset": state.get("preset") or ""}
         initial["key_column"] = header.index(key) if key in header else None
         columns = ColumnsForm(request.POST or None, header=header, initial=initial)
-        formset = source_column_formset(header, data=request.POST or None, mapping=proposal.mapping)
+        formset = source_column_formset(
+            header, data=request.POST or None, mapping=proposal.mapping, notes=proposal.notes
+        )
         fmt, problem = proposal.fmt, proposal.problem
         if request.method == "POST" and columns.is_valid() and formset.is_valid():
             if columns.cleaned_data["preset"] != columns.cleaned_data["shown_preset"]:

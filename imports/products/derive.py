@@ -13,8 +13,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 
-from wizamart.marketplace.feed import FeedValueError, parse_price
+from wizamart.marketplace.feed import ESCAPE_PREFIX, FORMULA_PREFIXES, FeedValueError, parse_price
 
 # The SQL of a cell's trimmed text, given its index; and the SQL of the characters str.strip() removes.
 CellSql = Callable[[int], str]
@@ -471,16 +472,22 @@ class TrackedStock(Expr):
 @dataclass(frozen=True)
 class Hidden(Expr):
     """"1" for a product its shop does not sell: its cell holds one of ``values``, in any case
-    (a draft or private product, a disabled one)."""
+    (a draft or private product, a disabled one), also behind the apostrophe that guards a value
+    starting like a formula (WooCommerce's exporter writes a draft's "-1" as "'-1")."""
 
     part: Expr
     values: tuple[str, ...]
 
+    @cached_property
+    def spellings(self) -> tuple[str, ...]:
+        guarded = tuple(ESCAPE_PREFIX + v for v in self.values if v.startswith(FORMULA_PREFIXES))
+        return self.values + guarded
+
     def py(self, cells):
-        return "1" if self.part.py(cells).lower() in self.values else ""
+        return "1" if self.part.py(cells).lower() in self.spellings else ""
 
     def sql(self, cell):
-        return f"CASE WHEN lower({self.part.sql(cell)}) IN ({', '.join(quote(v) for v in self.values)}) THEN '1' ELSE '' END"
+        return f"CASE WHEN lower({self.part.sql(cell)}) IN ({', '.join(quote(v) for v in self.spellings)}) THEN '1' ELSE '' END"
 
     def checks(self, cell):
         # lower() agrees with str.lower() on ASCII; anything else is read in Python.
@@ -679,3 +686,44 @@ class Discounted(Expr):
         for part in (self.amount, self.percent, self.start, self.end):
             found |= part.sources() if part is not None else set()
         return found
+
+
+# Magento's "additional_attributes": "code=value" pairs separated by commas. A comma inside a value
+# only continues it (the segment after it has no "="); with the export's "Fields Enclosure" the
+# values are quoted ('color="Red, dark"', '""' for a quote) and may hold anything.
+_UNWRAPPED_PAIR = r"(^|,)({codes})=([^,]*(,[^,=]*(?=,|$))*)"
+_WRAPPED_PAIR_RE = re.compile(r'([a-zA-Z0-9_]+)="((?:[^"]|""|"(?!,))+)"+')
+
+
+@dataclass(frozen=True)
+class PairValue(Expr):
+    """The value of the first ``code=value`` pair whose code is one of ``codes`` in a list cell
+    (Magento's additional_attributes "color=Red,size=M"); quoted values are read in Python."""
+
+    part: Expr
+    codes: tuple[str, ...]
+
+    @property
+    def _pattern(self) -> str:
+        return _UNWRAPPED_PAIR.format(codes="|".join(re.escape(code) for code in self.codes))
+
+    def py(self, cells):
+        text = self.part.py(cells)
+        if '="' in text:
+            for match in _WRAPPED_PAIR_RE.finditer(text):
+                if match[1] in self.codes:
+                    return match[2].replace('""', '"').strip()
+            return ""
+        found = re.search(self._pattern, text)
+        return found[3].strip() if found else ""
+
+    def sql(self, cell):
+        value = self.part.sql(cell)
+        return f"btrim(COALESCE((regexp_match({value}, {quote(self._pattern)}))[3], ''), {WS})"
+
+    def checks(self, cell):
+        # Quoted values (the export's "Fields Enclosure") are read in Python.
+        return self.part.checks(cell) + [f"strpos({self.part.sql(cell)}, '=\"') = 0"]
+
+    def sources(self):
+        return self.part.sources()

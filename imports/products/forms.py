@@ -24,28 +24,34 @@ class SourceColumnForm(forms.Form):
 
 
 class BaseSourceColumnFormSet(forms.BaseFormSet):
-    """One form per column of the file's header, in order."""
+    """One form per column of the file's header, in order. A column the preset reads by a rule
+    (``notes``: source header -> what it does) offers that first, as the preset reads it."""
 
-    def __init__(self, *args, header: list[str], **kwargs):
+    def __init__(self, *args, header: list[str], notes: dict[str, str] | None = None, **kwargs):
         self.header = header
         super().__init__(*args, **kwargs)
         for form, cell in zip(self.forms, header, strict=False):
             form.source = cell
             form.fields["field"].label = cell
+            if note := (notes or {}).get(cell):
+                form.fields["field"].choices = [(note, note), *form.fields["field"].choices]
 
     def clean(self):
         if self.total_form_count() != len(self.header):
             raise ValidationError("The columns sent are not those of the file; reload the page.")
 
 
-def source_column_formset(header: list[str], *, data=None, mapping: dict[str, str] | None = None):
-    """The formset of the file's columns, prefilled from ``mapping`` (source header -> feed column)."""
+def source_column_formset(
+    header: list[str], *, data=None, mapping: dict[str, str] | None = None, notes: dict[str, str] | None = None
+):
+    """The formset of the file's columns, prefilled from ``mapping`` (source header -> feed column, or
+    a note: see BaseSourceColumnFormSet)."""
     FormSet = forms.formset_factory(
         SourceColumnForm, formset=BaseSourceColumnFormSet, extra=0, min_num=len(header), max_num=len(header),
         absolute_max=max(len(header), 1),
     )
     initial = [{"field": (mapping or {}).get(cell, "")} for cell in header]
-    return FormSet(data=data, initial=None if data is not None else initial, prefix="columns", header=header)
+    return FormSet(data=data, initial=None if data is not None else initial, prefix="columns", header=header, notes=notes)
 
 
 class ColumnsForm(forms.Form):

@@ -71,6 +71,11 @@ class ColumnsProposal:
         return {**self.baseline, **self.overrides}
 
     @property
+    def notes(self) -> dict[str, str]:
+        """The columns the preset reads by a rule rather than as one feed column, and what they do."""
+        return {cell: target for cell, target in self.baseline.items() if target and target not in FEED_COLUMNS}
+
+    @property
     def key(self) -> str | None:
         return next((cell for cell, target in self.overrides.items() if target == "id"), self.baseline_key)
 
@@ -141,5 +146,6 @@ def _shown(value) -> str:
 
 
 def applied_mapping(fmt: FeedFormat) -> dict[str, str]:
-    """Each source column of the feed and the feed column it goes to ("" when it is not imported)."""
+    """Each source column of the feed and the feed column it goes to ("" when it is not imported), or
+    what it does when the preset reads it by a rule ("color or size, by the option's name")."""
     return {cell: fmt.mapping.get(cell, "") for cell in fmt.header}

@@ -29,6 +29,7 @@ from .derive import (
     Joined,
     NamedOption,
     OtherImages,
+    PairValue,
     ParentRow,
     Rest,
     TrackedStock,
@@ -117,11 +118,14 @@ class ParentFill:
 
 @dataclass(frozen=True)
 class Shape:
-    """What a preset makes of one header: feed column -> expression, the parent-row test, a grouping."""
+    """What a preset makes of one header: feed column -> expression, the parent-row test, a grouping,
+    and what the columns it reads by a rule do (header index -> text for the mapping screen:
+    "color or size, by the option's name"), where naming one feed column would not be true."""
 
     values: dict[str, Expr]
     skip: Expr | None = None
     group: GroupFill | ParentFill | None = None
+    notes: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,37 @@ class Preset:
 
     def matches(self, keys: set[str]) -> bool:
         return any(signature <= keys for signature in self.signatures)
+
+
+# The names shops give their colour and size options (en, fr, de, lb, nl, it, es, pt, pl, nordic).
+COLOUR_NAMES = (
+    "color", "colour", "colors", "colours", "couleur", "couleurs", "farbe", "farben", "faarf", "kleur", "colore",
+    "colori", "cor", "kolor", "färg", "farve", "farge", "väri",
+)
+SIZE_NAMES = (
+    "size", "sizes", "taille", "tailles", "größe", "grösse", "groesse", "gréisst", "maat", "taglia", "talla",
+    "tamaño", "tamanho", "rozmiar", "storlek", "størrelse", "koko",
+)
+COLOUR_OPTIONS = option_spellings(*COLOUR_NAMES)
+SIZE_OPTIONS = option_spellings(*SIZE_NAMES)
+# Option names as shops write them, which SQL looks up as they are (see NamedOption): the colours
+# and sizes, Shopify's "Title" of a product without options, other usual ones, and none.
+KNOWN_OPTION_NAMES = option_cases(*COLOUR_NAMES, *SIZE_NAMES, "title", "material", "style", "")
+
+# What the mapping screen says of the columns that give color or size by a name in another column.
+OPTION_NAME_NOTE = "color or size: names what its {0}'s value is (Color, Size…)"
+OPTION_VALUE_NOTE = "color or size, by the {0}'s name"
+
+
+def named_options(pairs: list[tuple[Expr, Expr]], colours: frozenset[str], sizes: frozenset[str]) -> dict[str, Expr]:
+    """Options as the feed's colour and size, by their names: (name, value) pairs, the first named so wins."""
+    if not pairs:
+        return {}
+    names, values = tuple(n for n, _ in pairs), tuple(v for _, v in pairs)
+    return {
+        "color": NamedOption(names, values, colours, known=KNOWN_OPTION_NAMES),
+        "size": NamedOption(names, values, sizes, known=KNOWN_OPTION_NAMES),
+    }
 
 
 # --- WooCommerce: the built-in product CSV exporter, in English, French and German ----------------
@@ -155,10 +190,43 @@ _WOO = {
     "gtin": ("gtin_upc_ean_or_isbn", "gtin_upc_ean_ou_isbn", "gtin_upc_ean_oder_isbn"),
     "brands": ("brands", "marques", "marken"),
     "published": ("published", "publié", "veröffentlicht"),
+    # The product identifiers Yoast WooCommerce SEO adds to the export, after WooCommerce's own GTIN.
+    "mpn": ("mpn",),
 }
+_WOO_IDENTIFIERS = ("gtin13_ean", "gtin12_upc", "gtin14_itf_14", "gtin8", "isbn")
 _WOO_PARENT = ("parent", "übergeordnetes_produkt")  # English and French, German
+# "Attribute 1 name" / "Attribute 1 value(s)", fr "Nom de l’attribut 1" / "Valeur(s) de l’attribut 1",
+# de "Attribut 1 Name" / "Attribut 1 Wert(e)" (keys: see preset_key); "visible", "global" and "default" are not read.
+_WOO_ATTRIBUTE_NAME = re.compile(r"^(?:attribute_(\d+)_name|nom_de_l_attribut_(\d+)|attribut_(\d+)_name)$")
+_WOO_ATTRIBUTE_VALUE = re.compile(r"^(?:attribute_(\d+)_value_s|valeur_s_de_l_attribut_(\d+)|attribut_(\d+)_wert_e)$")
+# An attribute is named by its label ("Color", "Taille") or, imported from elsewhere, its slug ("pa_color").
+_WOO_COLOURS = COLOUR_OPTIONS | option_spellings(*(f"pa_{name}" for name in COLOUR_NAMES))
+_WOO_SIZES = SIZE_OPTIONS | option_spellings(*(f"pa_{name}" for name in SIZE_NAMES))
 STOCK_FLAGS = (("1", "in stock"), ("0", "out of stock"), ("yes", "in stock"), ("no", "out of stock"),
                ("true", "in stock"), ("false", "out of stock"), ("onbackorder", "backorder"))
+
+
+def _numbered(cols: Columns, pattern: re.Pattern) -> dict[int, int]:
+    """The header's numbered columns of a kind: number -> header index."""
+    found = {}
+    for key, index in cols.at.items():
+        if match := pattern.match(key):
+            found.setdefault(int(next(n for n in match.groups() if n)), index)
+    return found
+
+
+def _woo_attributes(cols: Columns) -> tuple[dict[str, Expr], dict[int, str]]:
+    """WooCommerce's attributes as the feed's colour and size, by the attribute's name, with what the
+    mapping screen says of their columns. A variation has one value; a variable product lists its
+    values (it is skipped), a simple product its own."""
+    names, values = _numbered(cols, _WOO_ATTRIBUTE_NAME), _numbered(cols, _WOO_ATTRIBUTE_VALUE)
+    numbers = sorted(names.keys() & values.keys())
+    notes = {}
+    for n in numbers:
+        notes[names[n]] = OPTION_NAME_NOTE.format("attribute")
+        notes[values[n]] = OPTION_VALUE_NOTE.format("attribute")
+    pairs = [(Col(names[n]), Col(values[n])) for n in numbers]
+    return named_options(pairs, _WOO_COLOURS, _WOO_SIZES), notes
 
 
 def _weight(cols: Columns) -> Expr | None:
@@ -175,16 +243,22 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
     c = {role: cols.col(*keys) for role, keys in _WOO.items()}
     weight = _weight(cols)
     parent, kind = cols.col(*_WOO_PARENT), c["type"]
-    group = None
+    group = parent_published = None
     if isinstance(parent, Col) and isinstance(kind, Col):
         inherited = [(role, c[role].index) for role in _WOO_INHERITED if isinstance(c[role], Col)]
         if isinstance(weight, WithUnit) and isinstance(weight.part, Col):
             inherited.append(("weight", weight.part.index))
         keys = tuple((e.index, prefix) for e, prefix in ((c["sku"], ""), (c["id"], "id:")) if isinstance(e, Col))
         if inherited and keys:
+            fills = [index for _, index in inherited]
+            if isinstance(c["published"], Col):
+                # A variation is not for sale when its variable product is not published (WooCommerce's
+                # is_purchasable()), whatever its own Published says.
+                parent_published = Col(width + len(fills))
+                fills.append(c["published"].index)
             group = ParentFill(
                 parent=parent.index, kind=kind.index, kinds=("variable",), keys=keys,
-                fills=tuple((index, "parent") for _, index in inherited),
+                fills=tuple((index, "parent") for index in fills),
             )
             for n, (role, index) in enumerate(inherited):
                 own = Coalesce((Col(index), Col(width + n)))
@@ -195,7 +269,13 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
     images = c["images"]
     parents = ParentRow(c["regular_price"], kind=kind, kinds=("variable", "grouped")) if c["regular_price"] else None
     # Published: 1; a draft -1, a private product (or a disabled variation) 0: not for sale.
-    skip = cols.any_of(parents, Hidden(c["published"], ("-1", "0")) if c["published"] else None)
+    skip = cols.any_of(
+        parents,
+        Hidden(c["published"], ("-1", "0")) if c["published"] else None,
+        Hidden(parent_published, ("-1", "0")) if parent_published else None,
+    )
+    # WooCommerce's GTIN, else the first of the plugin's identifiers (EAN, UPC, GTIN-14, GTIN-8, ISBN) a row has.
+    gtin = cols.first(c["gtin"], *(cols.col(key) for key in _WOO_IDENTIFIERS))
     values = {
         "id": cols.first(c["sku"], c["id"]),
         "title": c["name"],
@@ -207,11 +287,13 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
         "image_link": First(images) if images else None,
         "additional_image_link": Rest(images) if images else None,
         "product_type": First(c["categories"]) if c["categories"] else None,
-        "gtin": Barcode(c["gtin"]) if c["gtin"] else None,
+        "gtin": Barcode(gtin) if gtin else None,
+        "mpn": c["mpn"],
         "brand": First(c["brands"]) if c["brands"] else None,
         "weight": weight,
     }
-    return Shape(values=values, skip=skip, group=group)
+    options, notes = _woo_attributes(cols)
+    return Shape(values={**values, **options}, skip=skip, group=group, notes=notes)
 
 
 # --- Shopify: the product CSV, one row per variant and per extra image, grouped by Handle ----------
@@ -225,37 +307,19 @@ _SHOPIFY_GROUP = (  # (key, mode): the product's own values its variant rows inh
     ("option1_name", "first"), ("option2_name", "first"), ("option3_name", "first"),
 )
 
-# The names shops give their colour and size options (en, fr, de, lb, nl, it, es, pt, pl, nordic).
-COLOUR_NAMES = (
-    "color", "colour", "colors", "colours", "couleur", "couleurs", "farbe", "farben", "faarf", "kleur", "colore",
-    "colori", "cor", "kolor", "färg", "farve", "farge", "väri",
-)
-SIZE_NAMES = (
-    "size", "sizes", "taille", "tailles", "größe", "grösse", "groesse", "gréisst", "maat", "taglia", "talla",
-    "tamaño", "tamanho", "rozmiar", "storlek", "størrelse", "koko",
-)
-COLOUR_OPTIONS = option_spellings(*COLOUR_NAMES)
-SIZE_OPTIONS = option_spellings(*SIZE_NAMES)
-# Option names as shops write them, which SQL looks up as they are (see NamedOption): the colours
-# and sizes, Shopify's "Title" of a product without options, other usual ones, and none.
-KNOWN_OPTION_NAMES = option_cases(*COLOUR_NAMES, *SIZE_NAMES, "title", "material", "style", "")
-
-
-def _named_options(cols: Columns, inherited: dict[str, Expr]) -> dict[str, Expr]:
+def _named_options(cols: Columns, inherited: dict[str, Expr]) -> tuple[dict[str, Expr], dict[int, str]]:
     """Shopify's options as the feed's colour and size, by the option's name (inherited from the
-    product's first row)."""
-    pairs = [
-        (inherited[f"option{n}_name:first"], value)
-        for n in (1, 2, 3)
-        if f"option{n}_name:first" in inherited and (value := cols.col(f"option{n}_value")) is not None
+    product's first row), with what the mapping screen says of their columns."""
+    numbers = [
+        n for n in (1, 2, 3) if f"option{n}_name:first" in inherited and cols.col(f"option{n}_value") is not None
     ]
-    if not pairs:
-        return {}
-    names, values = tuple(n for n, _ in pairs), tuple(v for _, v in pairs)
-    return {
-        "color": NamedOption(names, values, COLOUR_OPTIONS, known=KNOWN_OPTION_NAMES),
-        "size": NamedOption(names, values, SIZE_OPTIONS, known=KNOWN_OPTION_NAMES),
-    }
+    pairs = [(inherited[f"option{n}_name:first"], cols.col(f"option{n}_value")) for n in numbers]
+    fallback = "; with the handle, the id when Variant SKU is empty" if "handle" in cols.at else ""
+    notes = {}
+    for n in numbers:
+        notes[cols.at[f"option{n}_name"]] = OPTION_NAME_NOTE.format("option")
+        notes[cols.at[f"option{n}_value"]] = OPTION_VALUE_NOTE.format("option") + fallback
+    return named_options(pairs, COLOUR_OPTIONS, SIZE_OPTIONS), notes
 
 
 def _shopify(cols: Columns, width: int) -> Shape:
@@ -300,8 +364,9 @@ def _shopify(cols: Columns, width: int) -> Shape:
         "mpn": cols.col("google_shopping_mpn"),
         "condition": inherited.get("google_shopping_condition:first"),
         "google_product_category": inherited.get("google_shopping_google_product_category:first"),
-        **_named_options(cols, inherited),
     }
+    named, notes = _named_options(cols, inherited)
+    values.update(named)
     marks = tuple(m for m in (cols.col("variant_sku"), *options) if m is not None)
     # A product's status (active, draft, archived) and whether it is on the online store: on its first row.
     status, published = inherited.get("status:first"), inherited.get("published:first")
@@ -310,7 +375,7 @@ def _shopify(cols: Columns, width: int) -> Shape:
         Hidden(status, ("draft", "archived")) if status else None,
         Hidden(published, ("false",)) if published else None,
     )
-    return Shape(values=values, skip=skip, group=group)
+    return Shape(values=values, skip=skip, group=group, notes=notes)
 
 
 # --- PrestaShop: the product CSV (";"), its import template's and its back office export's columns --
@@ -356,6 +421,12 @@ def _prestashop(cols: Columns, width: int) -> Shape:
 
 
 # --- Magento 2: System > Export > Products ---------------------------------------------------------
+# The attribute codes of colour and size in "additional_attributes" ("color=Red,size=M,material=Cotton").
+MAGENTO_COLOUR_CODES = ("color", "colour")
+MAGENTO_SIZE_CODES = ("size",)
+MAGENTO_ATTRIBUTES_NOTE = "color and size, from its color=… and size=… pairs"
+
+
 def _magento(cols: Columns, width: int) -> Shape:
     gallery = cols.col("additional_images")
     image = cols.first(cols.col("base_image_url", "base_image"), First(gallery) if gallery else None)
@@ -375,6 +446,11 @@ def _magento(cols: Columns, width: int) -> Shape:
         "brand": cols.col("manufacturer", "brand"),
         "gtin": Barcode(cols.col("ean", "gtin")) if cols.col("ean", "gtin") else None,
     }
+    notes = {}
+    if (attributes := cols.col("additional_attributes")) is not None:
+        values["color"] = PairValue(attributes, MAGENTO_COLOUR_CODES)
+        values["size"] = PairValue(attributes, MAGENTO_SIZE_CODES)
+        notes[attributes.index] = MAGENTO_ATTRIBUTES_NOTE
     store_view = tuple(c for c in (cols.col("store_view_code"),) if c is not None)
     kind = cols.col("product_type")
     # A configurable or grouped product is never sold itself (its simple products are), even when
@@ -386,7 +462,7 @@ def _magento(cols: Columns, width: int) -> Shape:
     # product_online: 1 enabled, 2 disabled (not for sale).
     online = cols.col("product_online")
     skip = cols.any_of(parents, Hidden(online, ("2",)) if online else None)
-    return Shape(values=values, skip=skip)
+    return Shape(values=values, skip=skip, notes=notes)
 
 
 def _display(roles: dict[str, tuple[str, ...]], targets: dict[str, str]) -> dict[str, str]:
@@ -400,14 +476,14 @@ PRESETS: dict[str, Preset] = {
         columns=_display(_WOO, {
             "sku": "id", "id": "id", "name": "title", "description": "description", "short_description": "description",
             "in_stock": "availability", "stock": "quantity", "sale_price": "sale_price", "regular_price": "price",
-            "categories": "product_type", "images": "image_link", "gtin": "gtin", "brands": "brand",
-        }),
+            "categories": "product_type", "images": "image_link", "gtin": "gtin", "brands": "brand", "mpn": "mpn",
+        }) | dict.fromkeys(_WOO_IDENTIFIERS, "gtin"),
         signatures=(
             frozenset({"name", "regular_price"}), frozenset({"nom", "tarif_régulier"}),
             frozenset({"name", "regulärer_preis"}),
         ),
         skip_reason="variable or grouped product without a price of its own (its variations are imported), "
-        "or a product not published (a draft, a private product or a disabled variation)",
+        "or a product not published (a draft, a private product, a disabled variation or one of a product not published)",
         shape=_woocommerce,
     ),
     "shopify": Preset(

@@ -104,13 +104,18 @@ class FeedFormat:
     skip_records: int = 1  # records before the first product row (header, Excel's "sep=" line)
     verified: bool = True  # False: UTF-8 read from the first 256 KB only (see detect_encoding)
     preset: str | None = None  # the preset applied (detected or forced), None for the generic reader
-    mapping: dict[str, str] = field(default_factory=dict)  # source header text -> feed column, as applied
+    # Source header text -> feed column, as applied; for a column a preset reads by a rule, what it
+    # does instead (see notes).
+    mapping: dict[str, str] = field(default_factory=dict)
     overrides: dict[str, str] | None = None  # the mapping asked for (kept to read the file again)
     forced_preset: str | None = None
     group: GroupFill | ParentFill | None = None
     derived: tuple[Expr, ...] = ()
     skip_at: int | None = None  # the derived cell that is "1" on a row to skip
     sources: dict[int, str] = field(default_factory=dict)  # header index -> the feed column it feeds
+    # Header index -> what a column the preset reads by a rule does ("color or size, by the option's
+    # name"), where the first feed column it feeds would not say it.
+    notes: dict[int, str] = field(default_factory=dict)
     parent_columns: frozenset[int] = frozenset()  # header indexes that only tell a preset's parent rows
     skip_reason: str = ""
     currency: str = "EUR"  # the currency of prices that carry none (the vendor's default)
@@ -332,11 +337,17 @@ def _lay_out(fmt: FeedFormat, preset: Preset | None, mapping: dict[str, str]) ->
         values = {name: expr for name, expr in shape.values.items() if expr is not None}
         fmt.group, skip = shape.group, shape.skip
         fmt.skip_reason = preset.skip_reason
+        fmt.notes = {index: note for index, note in shape.notes.items() if index not in by_index}
     else:
         values = {name: Col(index) for name, index in _generic_columns(fmt.header, ignored).items()}
     for index, target in by_index.items():
         if target and target in FEED_COLUMNS:
             values[target] = Col(index)
+    # A column that is a field as it is names that field ("Variant Inventory Qty" is the quantity,
+    # though the availability is told from it too); any other, the first field derived from it.
+    for name in FEED_COLUMNS:
+        if isinstance(values.get(name), Col) and values[name].index < len(fmt.header):
+            fmt.sources.setdefault(values[name].index, name)
     for name in FEED_COLUMNS:
         if name in values:
             for source in sorted(_header_sources(values[name], fmt)):
@@ -359,7 +370,7 @@ def _lay_out(fmt: FeedFormat, preset: Preset | None, mapping: dict[str, str]) ->
         fmt.skip_at = base + len(derived)
         derived.append(skip)
     fmt.derived = tuple(derived)
-    fmt.mapping = {fmt.header[index]: name for index, name in sorted(fmt.sources.items())}
+    fmt.mapping = {fmt.header[index]: fmt.notes.get(index, name) for index, name in sorted(fmt.sources.items())}
 
 
 def _header_sources(expr: Expr, fmt: FeedFormat) -> set[int]:
@@ -376,9 +387,12 @@ def _header_sources(expr: Expr, fmt: FeedFormat) -> set[int]:
 
 def _generic_columns(header: list[str], ignored: set[int]) -> dict[str, int]:
     """The feed columns a header names (aliases resolved): the canonical name beats an alias
-    ('id' over 'sku'); otherwise the first column wins."""
+    ('title' over 'name'); otherwise the first column wins. The one exception is the key: a
+    'sku' column beats 'id' and the other id aliases, since a file with both is a shop's export,
+    whose id is its database's number and whose sku is the product's reference."""
     columns: dict[str, int] = {}
     canonical: dict[str, bool] = {}
+    sku: int | None = None
     for index, cell in enumerate(header):
         name = feed_column(cell)
         if name is None or index in ignored:
@@ -386,6 +400,10 @@ def _generic_columns(header: list[str], ignored: set[int]) -> dict[str, int]:
         exact = normalise_header(cell) == name
         if name not in columns or (exact and not canonical[name]):
             columns[name], canonical[name] = index, exact
+        if sku is None and normalise_header(cell) == "sku":
+            sku = index
+    if sku is not None:
+        columns["id"] = sku
     return columns
 
 

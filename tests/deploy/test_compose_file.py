@@ -114,3 +114,15 @@ def test_nginx_accepts_the_config(tmp_path):
     )
 
     assert result.returncode == 0, result.stderr
+
+
+def test_the_job_backend_renicer_runs_beside_postgresql_as_its_user(compose):
+    """renice_job_backends must see PostgreSQL's processes and be permitted to lower their priority."""
+    service = compose["services"]["job-priority"]
+    assert service["command"] == ["python", "manage.py", "renice_job_backends"]
+    assert service["pid"] == "service:postgres"
+    # The official postgres image (Debian) runs the server as uid 999: the same user may lower its backends.
+    assert compose["services"]["postgres"]["image"].split(":")[0] == "postgres"
+    assert service["user"].split(":")[0] == "999"
+    assert "ports" not in service and "cap_add" not in service
+    assert service["environment"]["DATABASE_URL"] == compose["services"]["worker-default"]["environment"]["DATABASE_URL"]

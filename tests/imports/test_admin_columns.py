@@ -1,5 +1,9 @@
 """The admin's column mapping screen: an upload shows its columns and first rows, the user maps them, the import starts."""
+import csv
+import io
 import re
+from html import unescape as html_unescape
+from pathlib import Path
 
 import pytest
 from django.core.files.storage import storages
@@ -227,3 +231,44 @@ def test_changing_the_key_column_of_a_preset_is_kept_as_an_override(admin_client
     assert job.requested_mapping == {"ID": "id", "SKU": "mpn"}
     assert VendorColumnMapping.objects.get(vendor=vendor).mapping == {"ID": "id", "SKU": "mpn"}
     assert sorted(Product.objects.filter(vendor=vendor).values_list("sku", "mpn")) == [("12", "W-1"), ("13", "W-2")]
+
+
+def test_shop_option_columns_say_they_go_to_color_or_size_by_name(admin_client, vendor, django_capture_on_commit_callbacks):
+    feed = (Path(__file__).parent / "feeds" / "shopify_options.csv").read_bytes()
+    columns_url = upload_feed(admin_client, vendor, feed).url
+    html = admin_client.get(columns_url).content.decode()
+    header = next(csv.reader(io.StringIO(feed.decode())))
+    shown = {cell: html_unescape(selected(html, i)) for i, cell in enumerate(header)}
+
+    assert "Shopify product CSV" in html
+    assert shown["Option1 Name"] == "color or size: names what its option's value is (Color, Size…)"
+    assert shown["Option2 Value"].startswith("color or size, by the option's name")
+    assert (shown["Variant SKU"], shown["Variant Inventory Qty"]) == ("id", "quantity")
+    assert re.search(rf'<option value="{header.index("Variant SKU")}" selected>Variant SKU</option>', html)
+    # Sent back as shown, the import reads the options as the preset does, with nothing set by hand.
+    data = {**columns_post(header, {}, "Variant SKU"), **{f"columns-{i}-field": shown[cell] for i, cell in enumerate(header)}}
+    data[f"columns-{header.index('Variant SKU')}-field"] = ""
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(columns_url, data)
+
+    job = MarketplaceImportJob.objects.get()
+    assert (job.requested_preset, job.requested_mapping) == ("shopify", {})
+    assert job.column_mapping["Option1 Value"] == shown["Option1 Value"]
+    assert Product.objects.get(vendor=vendor, sku="LS-M-SND").color == "Sand"
+
+
+def test_a_note_is_offered_only_for_the_column_it_describes(admin_client, vendor):
+    feed = (Path(__file__).parent / "feeds" / "shopify_options.csv").read_bytes()
+    columns_url = upload_feed(admin_client, vendor, feed).url
+    header = next(csv.reader(io.StringIO(feed.decode())))
+    html = admin_client.get(columns_url).content.decode()
+    data = {**columns_post(header, {}, "Variant SKU"), **{f"columns-{i}-field": html_unescape(selected(html, i)) for i in range(len(header))}}
+    data[f"columns-{header.index('Variant SKU')}-field"] = ""
+    data[f"columns-{header.index('Title')}-field"] = "color or size, by the option's name"
+
+    response = admin_client.post(columns_url, data)
+
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not MarketplaceImportJob.objects.exists()

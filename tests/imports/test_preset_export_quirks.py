@@ -5,8 +5,9 @@ Each sample under feeds/ is modelled on its format's documentation: Shopify's st
 with an apostrophe, Magento's configurable and grouped products that carry a price, PrestaShop's
 1.5/1.6 import template (one price column named for both, blank header cells, Windows line
 endings) and its stock, products their shop does not sell (drafts, private or disabled
-products and variations), WooCommerce's weight in pounds written ".5" and its variations, which
-take what they lack from their variable product (named by its SKU, or "id:<ID>" without one).
+products and variations, the variations of a variable product not published, a draft's "-1" also as WooCommerce's exporter guards it: "'-1"), WooCommerce's weight in pounds written ".5" and its variations, which
+take what they lack from their variable product (named by its SKU, or "id:<ID>" without one),
+and the product identifiers Yoast WooCommerce SEO adds to WooCommerce's export (GTIN13 / EAN, MPN...).
 Both readers must agree.
 """
 from __future__ import annotations
@@ -29,6 +30,9 @@ EXPECTED = {
     "prestashop_template_16.csv": ("prestashop", (3, 3, 0, 0, 0, 1)),
     "woocommerce_us_lbs.csv": ("woocommerce", (2, 2, 0, 0, 0, 0)),
     "woocommerce_variations.csv": ("woocommerce", (5, 5, 0, 0, 0, 4)),
+    "woocommerce_guarded_cells.csv": ("woocommerce", (2, 2, 0, 0, 0, 4)),
+    "woocommerce_identifiers.csv": ("woocommerce", (5, 5, 0, 0, 0, 0)),
+    "woocommerce_unpublished_parents.csv": ("woocommerce", (2, 2, 0, 0, 0, 6)),
 }
 
 
@@ -120,6 +124,44 @@ def test_woocommerce_variations_take_what_they_lack_from_their_parent(run_import
     assert found["LUX-CAP"].product_type == "Accessories"
 
 
+def test_woocommerce_values_its_exporter_guards_read_as_they_were(run_import):
+    # WooCommerce's exporter puts an apostrophe before a value a spreadsheet would run as a
+    # formula: a draft's "-1" comes as "'-1", a negative stock as "'-2".
+    job, shop = import_sample(run_import, sample("woocommerce_guarded_cells.csv"), "grd")
+    found = by_sku(shop)
+    assert set(found) == {"GRD-OVERSOLD", "GRD-FORMULA"}  # the drafts and the private vase are not for sale
+    assert "not published" in job.progress_message
+    mug = found["GRD-OVERSOLD"]
+    assert (mug.availability, mug.quantity, mug.price) == ("backorder", -2, Decimal("9.50"))
+    assert found["GRD-FORMULA"].title == "=Bonus pack"
+
+
+def test_woocommerce_variations_of_a_product_not_published_are_not_for_sale(run_import):
+    _, shop = import_sample(run_import, sample("woocommerce_unpublished_parents.csv"), "unpub")
+    found = by_sku(shop)
+    # The private hoodie's (named "id:90") and the draft scarf's variations are published
+    # themselves, but WooCommerce sells a variation only when its variable product is published.
+    assert set(found) == {"UP-CAP-BLACK", "UP-MUG"}
+    cap = found["UP-CAP-BLACK"]
+    assert (cap.description, cap.color, cap.image_link) == ("Cotton cap.", "Black", "https://shop.example.lu/img/cap.jpg")
+
+
+def test_woocommerce_identifier_columns_give_gtin_and_mpn(run_import):
+    job, shop = import_sample(run_import, sample("woocommerce_identifiers.csv"), "ids")
+    found = by_sku(shop)
+    gtins = {sku: p.gtin for sku, p in found.items()}
+    assert gtins == {
+        "ID-CORE": "4006381333931",  # WooCommerce's own GTIN first
+        "ID-EAN": "4012345678918",
+        "ID-UPC": "012345678905",  # its leading zero kept
+        "ID-ISBN": "9783161484100",
+        "ID-NONE": "",
+    }
+    assert (found["ID-CORE"].mpn, found["ID-EAN"].mpn, found["ID-UPC"].mpn) == ("TT-100", "TP-200", "")
+    assert job.column_mapping["MPN"] == "mpn"
+    assert job.column_mapping["GTIN13 / EAN"] == "gtin"
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_staged_and_python_readers_agree(run_import, settings, name):
@@ -132,3 +174,36 @@ def test_staged_and_python_readers_agree(run_import, settings, name):
     assert staged.file_info["reader"] == "postgresql", staged.file_info
     assert (outcome(staged), counts(staged)) == (outcome(python), counts(python))
     assert products(staged_shop) == products(python_shop)
+
+
+# A shop's own export that no preset knows (a back office's product grid, say) names its
+# database's number "ID" and the product's reference "SKU": the generic reader keys on the SKU.
+GENERIC_ID_AND_SKU = (
+    b"ID,Name,SKU,Price,Quantity,Status\n"
+    b"1841,Canvas tote,TOTE-NAT,24.90,12,Enabled\n"
+    b"1842,Canvas tote black,TOTE-BLK,24.90,0,Enabled\n"
+)
+
+
+def test_a_generic_file_with_an_id_and_a_sku_is_keyed_on_the_sku(run_import):
+    job, shop = import_sample(run_import, GENERIC_ID_AND_SKU, "grid")
+    assert job.status == "completed", (job.status, job.error_message)
+    assert job.file_info.get("preset") is None
+    found = by_sku(shop)
+    assert set(found) == {"TOTE-NAT", "TOTE-BLK"}
+    assert found["TOTE-NAT"].title == "Canvas tote" and found["TOTE-NAT"].price == Decimal("24.90")
+    assert job.column_mapping["SKU"] == "id" and job.column_mapping["ID"] == ""
+
+
+@pytest.mark.postgres
+def test_both_readers_key_a_generic_file_on_its_sku(run_import, settings):
+    settings.IMPORTS_USE_COPY = True
+    results = []
+    for in_database in (True, False):
+        settings.IMPORTS_PARSE_IN_DATABASE = in_database
+        results.append(import_sample(run_import, GENERIC_ID_AND_SKU, f"grid-{in_database}"))
+    (staged, staged_shop), (python, python_shop) = results
+    assert staged.file_info["reader"] == "postgresql", staged.file_info
+    assert (outcome(staged), counts(staged)) == (outcome(python), counts(python))
+    assert products(staged_shop) == products(python_shop)
+    assert set(by_sku(staged_shop)) == {"TOTE-NAT", "TOTE-BLK"}

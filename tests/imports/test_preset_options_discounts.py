@@ -1,4 +1,5 @@
-"""Shopify's options as colour and size, PrestaShop's discounts as sale prices: stored fields,
+"""Shopify's options, WooCommerce's attributes and Magento's additional attributes as colour and
+size, PrestaShop's discounts as sale prices: stored fields,
 counts and re-import, through the real job on every database; on PostgreSQL the staged reader
 (SQL over the COPY) and Python's agree, and SQL derives the values itself."""
 from __future__ import annotations
@@ -11,8 +12,14 @@ import pytest
 from django.db import connection
 
 from background_tasks.status import TaskStatus
-from imports.products.derive import Col, CompareAtPrice, Discounted, NamedOption, ascii_check
-from imports.products.presets import COLOUR_OPTIONS, KNOWN_OPTION_NAMES, SIZE_OPTIONS
+from imports.products.derive import Col, CompareAtPrice, Discounted, NamedOption, PairValue, ascii_check
+from imports.products.presets import (
+    COLOUR_OPTIONS,
+    KNOWN_OPTION_NAMES,
+    MAGENTO_COLOUR_CODES,
+    MAGENTO_SIZE_CODES,
+    SIZE_OPTIONS,
+)
 from imports.products.staged.statements import python_whitespace, whitespace_but_space
 from tests.factories import VendorFactory
 from wizamart.marketplace.models import Product
@@ -54,22 +61,50 @@ PRESTASHOP = {  # sku: (price, sale_price)
     "PS-VASE": (Decimal("60.00"), None),  # no discount
     "PS-CARAFE": (Decimal("22.00"), Decimal("19.00")),  # amount and percent: the amount, as PrestaShop takes it
 }
-CASES = {
-    "shopify_options.csv": ("shopify", ("title", "color", "size"), SHOPIFY),
-    "prestashop_discounts.csv": ("prestashop", ("price", "sale_price"), PRESTASHOP),
+WOOCOMMERCE = {  # sku: (title, color, size); the variable products are skipped
+    "WOO-HOODIE-RED-NO": ("Hoodie - Red, No", "Red", ""),
+    "WOO-HOODIE-BLUE-YES": ("Hoodie - Blue, Yes", "Blue", ""),
+    "WOO-TEE-M-BLK": ("T-Shirt - M, Black", "Black", "M"),
+    "WOO-TEE-L-WHT": ("T-Shirt - L, White", "White", "L"),  # "SIZE", "colour": any case
+    "WOO-BEANIE": ("Beanie", "Red", "One size"),  # attribute slugs pa_color, pa_size
+    "WOO-BELT": ("Belt", "", ""),  # Material only
+}
+WOOCOMMERCE_FR = {
+    "FR-ROBE-ROUGE-36": ("Robe d'été - Rouge, 36", "Rouge", "36"),
+    "FR-ROBE-MARINE-38": ("Robe d'été - Bleu marine, 38", "Bleu marine", "38"),
+}
+WOOCOMMERCE_DE = {
+    "DE-JACKE-S": ("Regenjacke - S", "Grün", "S"),
+    "DE-JACKE-M": ("Regenjacke - M", "Grün", "M"),  # "GRÖSSE"
+}
+MAGENTO = {  # sku: (title, color, size); the configurable product is skipped
+    "MG-TEE-S-BLU": ("Linen tee-S-Blue", "Blue", "S"),
+    "MG-TEE-M-BLU": ("Linen tee-M-Blue", "Blue", "M"),  # pairs in another order
+    "MG-BAG": ("Tote bag", "Black", ""),  # a comma inside another attribute's value
+    "MG-SCARF": ("Scarf", "Red, dark", "One size"),  # a comma inside the colour
+    "MG-BELT": ("Belt", 'Brown, "cognac"', "90"),  # quoted values ("Fields Enclosure")
+    "MG-CAP": ("Cap", "", ""),  # no additional attributes
+}
+CASES = {  # file: (preset, fields, expected, rows skipped)
+    "shopify_options.csv": ("shopify", ("title", "color", "size"), SHOPIFY, 0),
+    "prestashop_discounts.csv": ("prestashop", ("price", "sale_price"), PRESTASHOP, 0),
+    "woocommerce_attributes.csv": ("woocommerce", ("title", "color", "size"), WOOCOMMERCE, 2),
+    "woocommerce_attributes_fr.csv": ("woocommerce", ("title", "color", "size"), WOOCOMMERCE_FR, 1),
+    "woocommerce_attributes_de.csv": ("woocommerce", ("title", "color", "size"), WOOCOMMERCE_DE, 1),
+    "magento_attributes.csv": ("magento", ("title", "color", "size"), MAGENTO, 1),
 }
 
 
 def _import_twice(run_import, name: str, code: str):
-    preset, fields, expected = CASES[name]
+    preset, fields, expected, skipped = CASES[name]
     shop = VendorFactory(code=code)
     job = run_import(sample(name), for_vendor=shop)
     assert job.status == TaskStatus.COMPLETED, (job.error_message, job.warnings, job.rejected_sample)
     assert job.file_info["preset"] == preset
-    assert counts(job) == (len(expected), len(expected), 0, 0, 0, 0)
+    assert counts(job) == (len(expected), len(expected), 0, 0, 0, skipped)
     assert stored(shop, *fields) == expected
     again = run_import(sample(name), for_vendor=shop)
-    assert counts(again) == (len(expected), 0, 0, len(expected), 0, 0)
+    assert counts(again) == (len(expected), 0, 0, len(expected), 0, skipped)
     assert stored(shop, *fields) == expected
     return job, shop
 
@@ -164,3 +199,29 @@ def test_the_ascii_check_finds_usual_values_and_reads_others_as_before():
             cursor.execute(f"SELECT {ascii_check('%(v)s::text')}, %(v)s::text ~ '^[ -~]*$'", {"v": value})
             fast, plain = cursor.fetchone()
             assert fast == plain == all(" " <= ch <= "~" for ch in value), value
+
+
+@pytest.mark.postgres
+def test_additional_attributes_sql_matches_python():
+    cells = [
+        "color=Red,size=M", "size=M,color=Red", "material=Cotton,color=Red", "color=Red, dark,size=XL",
+        "material=Leather, Canvas,color=Black", "color=,size=", "colour=Blau,size=42", "color=a=b", "xcolor=Red",
+        "size=S|M,color=Blue|Green", " color = Red", "color=Red ,size= M ", "COLOR=Red", "", "color=Grün,size=Größe L",
+        "material=Cotton,\ncolor=Red", "color=Red,color=Blue",
+    ]
+    rows = [[cell] for cell in cells]
+    for codes in (MAGENTO_COLOUR_CODES, MAGENTO_SIZE_CODES):
+        _sql_agrees(PairValue(Col(0), codes), rows)
+    colour = PairValue(Col(0), MAGENTO_COLOUR_CODES)
+    assert colour.py(["material=Leather, Canvas,color=Black"]) == "Black"
+    assert colour.py(["color=Red, dark,size=XL"]) == "Red, dark"
+    assert colour.py(["size=M"]) == ""
+
+
+def test_quoted_additional_attributes_are_read_in_python():
+    """With the export's "Fields Enclosure" the values are quoted: a comma or a quote may be in them."""
+    colour, size = PairValue(Col(0), MAGENTO_COLOUR_CODES), PairValue(Col(0), MAGENTO_SIZE_CODES)
+    cell = 'material="Cotton, recycled",color="Brown, ""cognac""",size="M"'
+    assert (colour.py([cell]), size.py([cell])) == ('Brown, "cognac"', "M")
+    assert colour.py(['material="Wool, color=Red"']) == ""
+    assert colour.checks(lambda index: f"c{index}") == ["strpos(c0, '=\"') = 0"]

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from background_tasks.status import TaskStatus
+from imports.products.mappings import applied_mapping, key_column
 from imports.products.presets import PRESETS, detect_preset
 from imports.products.reading import FeedUnusable, detect_format
 from tests.factories import VendorFactory
@@ -213,3 +214,57 @@ def test_staged_and_python_readers_agree_on_presets(run_import, settings, conten
     assert staged.file_info["reader"] == "postgresql", staged.file_info
     assert (outcome(staged), counts(staged)) == (outcome(python), counts(python))
     assert products(staged_shop) == products(python_shop)
+
+
+# --- what the mapping says of each column -------------------------------------------------------
+
+OPTION_VALUE = "color or size, by the option's name; with the handle, the id when Variant SKU is empty"
+OPTION_NAME = "color or size: names what its option's value is (Color, Size…)"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("shopify_options.csv", {
+            "Handle": "id", "Variant SKU": "id", "Variant Inventory Qty": "quantity", "Variant Price": "price",
+            **{f"Option{n} Name": OPTION_NAME for n in (1, 2, 3)},
+            **{f"Option{n} Value": OPTION_VALUE for n in (1, 2, 3)},
+        }),
+        ("woocommerce_attributes.csv", {
+            "SKU": "id", "Stock": "quantity", "In stock?": "availability",
+            "Attribute 1 name": "color or size: names what its attribute's value is (Color, Size…)",
+            "Attribute 2 value(s)": "color or size, by the attribute's name",
+            "Attribute 1 visible": "", "Attribute 2 global": "", "Attribute 1 default": "",
+        }),
+        ("woocommerce_attributes_fr.csv", {
+            "Nom de l’attribut 2": "color or size: names what its attribute's value is (Color, Size…)",
+            "Valeur(s) de l’attribut 1": "color or size, by the attribute's name", "Attribut 1 visible": "",
+        }),
+        ("woocommerce_attributes_de.csv", {
+            "Attribut 1 Name": "color or size: names what its attribute's value is (Color, Size…)",
+            "Attribut 2 Wert(e)": "color or size, by the attribute's name", "Attribut 1 Sichtbar": "",
+        }),
+        ("magento_attributes.csv", {
+            "sku": "id", "qty": "quantity", "additional_attributes": "color and size, from its color=… and size=… pairs",
+        }),
+    ],
+)
+def test_mapping_says_what_each_column_does(name, expected):
+    fmt = detect_format(lambda: io.BytesIO(sample(name)))
+    applied = applied_mapping(fmt)
+
+    assert {cell: applied[cell] for cell in expected} == expected
+    # The key column is the shop's own sku: the last column going to id.
+    assert key_column(applied) == KEYS[name]
+
+
+KEYS = {
+    "shopify_options.csv": "Variant SKU", "woocommerce_attributes.csv": "SKU", "woocommerce_attributes_fr.csv": "UGS",
+    "woocommerce_attributes_de.csv": "Artikelnummer", "magento_attributes.csv": "sku",
+}
+
+
+def test_a_column_mapped_by_hand_loses_the_presets_note():
+    opener = lambda: io.BytesIO(sample("shopify_options.csv"))  # noqa: E731
+    fmt = detect_format(opener, mapping={"Option1 Value": "mpn"})
+    assert (fmt.mapping["Option1 Value"], fmt.mapping["Option2 Value"]) == ("mpn", OPTION_VALUE)
