@@ -38,6 +38,7 @@ from .derive import (
     SymbolPrice,
     TrackedStock,
     WithUnit,
+    option_cases,
     option_spellings,
 )
 
@@ -155,6 +156,9 @@ SIZE_NAMES = (
 )
 COLOUR_OPTIONS = option_spellings(*COLOUR_NAMES)
 SIZE_OPTIONS = option_spellings(*SIZE_NAMES)
+# Option names as shops write them, which SQL looks up as they are (see NamedOption): the colours
+# and sizes, Shopify's "Title" of a product without options, other usual ones, and none.
+KNOWN_OPTION_NAMES = option_cases(*COLOUR_NAMES, *SIZE_NAMES, "title", "material", "style", "")
 
 # What the mapping screen says of the columns that give color or size by a name in another column.
 OPTION_NAME_NOTE = "color or size: names what its {0}'s value is (Color, Size…)"
@@ -166,7 +170,10 @@ def named_options(pairs: list[tuple[Expr, Expr]], colours: frozenset[str], sizes
     if not pairs:
         return {}
     names, values = tuple(n for n, _ in pairs), tuple(v for _, v in pairs)
-    return {"color": NamedOption(names, values, colours), "size": NamedOption(names, values, sizes)}
+    return {
+        "color": NamedOption(names, values, colours, known=KNOWN_OPTION_NAMES),
+        "size": NamedOption(names, values, sizes, known=KNOWN_OPTION_NAMES),
+    }
 
 
 # --- WooCommerce: the built-in product CSV exporter, in English, French and German ----------------

@@ -12,8 +12,14 @@ import pytest
 from django.db import connection
 
 from background_tasks.status import TaskStatus
-from imports.products.derive import Col, Discounted, NamedOption, PairValue
-from imports.products.presets import COLOUR_OPTIONS, MAGENTO_COLOUR_CODES, MAGENTO_SIZE_CODES, SIZE_OPTIONS
+from imports.products.derive import Col, CompareAtPrice, Discounted, NamedOption, PairValue, ascii_check
+from imports.products.presets import (
+    COLOUR_OPTIONS,
+    KNOWN_OPTION_NAMES,
+    MAGENTO_COLOUR_CODES,
+    MAGENTO_SIZE_CODES,
+    SIZE_OPTIONS,
+)
 from imports.products.staged.statements import python_whitespace, whitespace_but_space
 from tests.factories import VendorFactory
 from wizamart.marketplace.models import Product
@@ -147,10 +153,13 @@ def _sql_agrees(expr, rows: list[list[str]]) -> None:
 
 @pytest.mark.postgres
 def test_named_options_sql_matches_python():
-    names = ["Color", "COLOUR", "couleur", "Farbe", "FARBE", "Größe", "GRÖSSE", "grösse", "Size", "Maat", "Material", ""]
+    names = ["Color", "COLOUR", "couleur", "Farbe", "FARBE", "Größe", "GRÖSSE", "grösse", "Size", "Maat", "Material", "",
+             "GrÖSSE", "sIZE", "Title", "Kolour"]
     rows = [[a, "Red", b, "XL"] for a, b in itertools.product(names, names)]
-    for spellings in (COLOUR_OPTIONS, SIZE_OPTIONS):
-        _sql_agrees(NamedOption((Col(0), Col(2)), (Col(1), Col(3)), spellings), rows)
+    # Names SQL looks up as they are (known) and names it lowers first give the same answers.
+    for spellings, known in itertools.product((COLOUR_OPTIONS, SIZE_OPTIONS), (frozenset(), KNOWN_OPTION_NAMES)):
+        _sql_agrees(NamedOption((Col(0), Col(2)), (Col(1), Col(3)), spellings, known=known), rows)
+    assert {"Size", "GRÖSSE", "Title", ""} <= KNOWN_OPTION_NAMES and "sIZE" not in KNOWN_OPTION_NAMES
     expr = NamedOption((Col(0), Col(2)), (Col(1), Col(3)), SIZE_OPTIONS)
     assert expr.py(["GRÖSSE", "L", "Farbe", "Rot"]) == "L"
     assert expr.py(["Material", "Wool", "Maat", "42"]) == "42"
@@ -169,6 +178,27 @@ def test_discounts_sql_matches_python():
     assert expr.py(["10.30", "", "5", "", ""]) == "9.79"
     assert expr.py(["20.00", "5", "50", "2026-07-01", ""]) == ""
     assert expr.py(["20.00", "5", "50", "", "2026-06-30"]) == "15.00"
+
+
+@pytest.mark.postgres
+def test_compare_at_prices_sql_matches_python():
+    prices = ["", "10.00", "9", "10.00 EUR", "abc", "12,50"]
+    compares = ["", "12.00", "9.99", "10.00", "10.50 EUR", "10"]
+    rows = [[p, c] for p, c in itertools.product(prices, compares)]
+    for role in ("price", "sale"):
+        _sql_agrees(CompareAtPrice(Col(0), Col(1), role), rows)
+    assert CompareAtPrice(Col(0), Col(1), "sale").py(["10.00", "12.00"]) == "10.00"
+    assert CompareAtPrice(Col(0), Col(1), "price").py(["10.00", ""]) == "10.00"
+
+
+@pytest.mark.postgres
+def test_the_ascii_check_finds_usual_values_and_reads_others_as_before():
+    values = ["", "1", "variable", "Variable", "simple, variable", "Größe", "in\tstock", "yes\n", "\x7f", "backorder"]
+    with connection.cursor() as cursor:
+        for value in values:
+            cursor.execute(f"SELECT {ascii_check('%(v)s::text')}, %(v)s::text ~ '^[ -~]*$'", {"v": value})
+            fast, plain = cursor.fetchone()
+            assert fast == plain == all(" " <= ch <= "~" for ch in value), value
 
 
 @pytest.mark.postgres

@@ -8,8 +8,9 @@ from django.db import connection
 from background_tasks.status import TaskStatus
 from imports.models import MarketplaceImportJob
 from imports.products import staged
-from imports.products.staged import checking
+from imports.products.staged import checking, feed
 from imports.products.staged.second import SecondConnection
+from tests.factories import ProductFactory
 from wizamart.marketplace.models import Product
 
 from .conftest import no_staging_tables, progress_of_import
@@ -160,3 +161,27 @@ def test_a_first_import_checks_its_rows_as_its_batches_write_them(vendor, feed_b
     messages = [message.split(" (")[0] if message.startswith("Reading") else message for _, message in seen if message]
     assert messages == ["Reading the feed", "Processing batch 1 of 2", "Processing batch 2 of 2"]
     assert Product.objects.filter(vendor=vendor).count() == 9
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("second", [True, False])
+def test_a_first_import_upserts_a_batch_that_meets_a_product_created_meanwhile(
+    run_import, feed_bytes, vendor, settings, monkeypatch, second
+):
+    # The vendor has no products when the import begins, so its batches only insert; another
+    # import then creates S-3 before the batches run: that batch is written by the upsert.
+    settings.IMPORTS_BATCH_SIZE = 2
+    settings.IMPORTS_SECOND_CONNECTION = second
+    prepare = feed.prepare_batches
+
+    def product_appears(statements, **kwargs):
+        prepare(statements, **kwargs)
+        ProductFactory(vendor=vendor, sku="S-3", title="Autre", price=Decimal("1.00"), quantity=0)
+
+    monkeypatch.setattr(feed, "prepare_batches", product_appears)
+    job = run_import(feed_bytes(HEADER, *LINES))
+
+    assert job.status == TaskStatus.COMPLETED, job.error_message
+    assert (job.rows_total, job.rows_created, job.rows_updated) == (9, 8, 1)
+    assert products(vendor) == sorted((f"S-{n}", f"Produit {n}", Decimal(f"{n}.50"), n) for n in range(1, 10))
+    assert no_staging_tables()

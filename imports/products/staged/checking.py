@@ -32,11 +32,19 @@ def index_records_sql(table: str) -> str:
     return f"CREATE INDEX ON {table} (rec)"
 
 
-def find_repeated_skus(statements: StagedStatements, *, shared: SharedWork, params: dict) -> None:
-    """Count the repeated skus (on the second connection if there is one) while the records are
-    indexed here, and make the table the check fills."""
+def count_repeated_skus(statements: StagedStatements, *, shared: SharedWork, params: dict) -> None:
+    """Start counting the repeated skus on the second connection, if there is one (find_repeated_skus
+    waits for the count)."""
     shared.submit(f"{REPEATED_SETTINGS}; {NO_PARALLEL_WORKERS}")
     shared.submit(statements.repeated_skus(), params, answer=True)
+
+
+def find_repeated_skus(statements: StagedStatements, *, shared: SharedWork, params: dict, counting: bool = False) -> None:
+    """Count the repeated skus (on the second connection if there is one) while the records are
+    indexed here, and make the table the check fills. ``counting``: the count was started before
+    (count_repeated_skus)."""
+    if not counting:
+        count_repeated_skus(statements, shared=shared, params=params)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(NO_PARALLEL_MAINTENANCE)
         cursor.execute(index_records_sql(statements.tables.raw))

@@ -14,11 +14,11 @@ from ..presets import ParentFill
 from ..reading import FeedFormat, Opener
 from ..writers import drop_seen_skus
 from .batches import StagedBatch, deallocate, prepare_batches, staged_batches
-from .checking import check_records, find_repeated_skus, refuse_long_values
+from .checking import check_records, count_repeated_skus, find_repeated_skus, refuse_long_values
 from .copying import copy_feed
 from .groups import fill_groups
 from .lines import LineNumbers
-from .parents import fill_parents
+from .parents import add_parent_columns, fill_parents
 from .scan import NotStageable
 from .second import SharedWork
 from .statements import RecordSql, StagedStatements
@@ -72,16 +72,28 @@ class StagedFeed:
             raise NotStageable(f"the server could not read it: {str(exc).splitlines()[0]}") from None
         # The SQL looks for the apostrophe in the trimmed value, where it may follow whitespace
         # (" '=x") that the scan did not take for the start of the value.
-        if isinstance(self.fmt.group, ParentFill):
-            fill_parents(self.tables, self.fmt, strip=scan.strip)
         record = RecordSql(fmt=self.fmt, strip=scan.strip, apostrophe=scan.apostrophe or scan.strip)
-        if self.fmt.group is not None and not isinstance(self.fmt.group, ParentFill):
-            fill_groups(self.tables, self.fmt, strip=scan.strip, params=record.params)
         # The skus are the staged column as it is only when it is one of the file's cells.
         self.seen_view = not (scan.strip or scan.apostrophe) and self.fmt.columns["id"] < len(self.fmt.header)
         self.statements = self._statements(record)
         self.params = {**record.params, "vendor": self.vendor_id, "now": self.now}
-        self._check(on_checked or (lambda done: None))
+        # The second connection shares the work outside the caller's transaction (it sees only
+        # what is committed).
+        enabled = bool(imports_settings.SECOND_CONNECTION) and not connection.in_atomic_block
+        self.shared = SharedWork(enabled=enabled)
+        parents = isinstance(self.fmt.group, ParentFill)
+        if parents:
+            add_parent_columns(self.tables, self.fmt)
+        # A preset's fill (one statement on one core) and the count of the repeated skus run side
+        # by side when the count does not read what the fill adds.
+        counting = self.fmt.group is not None and not self.statements.repeated_skus_read_fills()
+        if counting:
+            count_repeated_skus(self.statements, shared=self.shared, params=self.params)
+        if parents:
+            fill_parents(self.tables, self.fmt, strip=scan.strip)
+        elif self.fmt.group is not None:
+            fill_groups(self.tables, self.fmt, strip=scan.strip, params=record.params)
+        self._check(on_checked or (lambda done: None), counting=counting)
         if self.seen_view:
             with connection.cursor() as cursor:
                 drop_seen_skus(cursor)
@@ -100,12 +112,10 @@ class StagedFeed:
             dry_run=self.dry_run,
         )
 
-    def _check(self, on_checked: Callable[[int], None]) -> None:
-        """Find the repeated skus, check every record, prepare the batches; the second connection
-        shares the work outside the caller's transaction (it sees only what is committed)."""
-        enabled = bool(imports_settings.SECOND_CONNECTION) and not connection.in_atomic_block
-        self.shared = SharedWork(enabled=enabled)
-        find_repeated_skus(self.statements, shared=self.shared, params=self.params)
+    def _check(self, on_checked: Callable[[int], None], *, counting: bool) -> None:
+        """Find the repeated skus (``counting``: their count is started), check every record,
+        prepare the batches."""
+        find_repeated_skus(self.statements, shared=self.shared, params=self.params, counting=counting)
         check_records(
             self.statements, shared=self.shared, params=self.params, records=self.records, on_checked=on_checked
         )

@@ -37,8 +37,15 @@ def fill_parents_sql(tables: StagingTables, fmt: FeedFormat, *, strip: bool = Tr
     ]
 
 
+def add_parent_columns(tables: StagingTables, fmt: FeedFormat) -> None:
+    """Add the parent's columns, empty, in a transaction of their own: the ALTER locks the table
+    until it commits, and the repeated skus may be counted on the second connection meanwhile."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(fill_parents_sql(tables, fmt)[0])
+
+
 def fill_parents(tables: StagingTables, fmt: FeedFormat, *, strip: bool = True) -> None:
+    """Set the parent's values on the records naming one (the columns are added: add_parent_columns)."""
     params = {"ws": python_whitespace(), "parent_kind": fmt.group.kind_pattern}
     with transaction.atomic(), connection.cursor() as cursor:
-        for statement in fill_parents_sql(tables, fmt, strip=strip):
-            cursor.execute(statement, params)
+        cursor.execute(fill_parents_sql(tables, fmt, strip=strip)[1], params)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import re
 from dataclasses import dataclass, field
 
 from wizamart.marketplace.feed import (
@@ -199,6 +200,15 @@ class StagedStatements:
             FROM (SELECT {key} AS key FROM {self.tables.raw} s{self._group(key)}) x
             GROUP BY key HAVING COUNT(*) > 1"""
 
+    def repeated_skus_read_fills(self) -> bool:
+        """Whether counting the repeated skus reads values a preset fills in after the COPY (a
+        group's, or a parent's columns after the file's): else it may run while they are filled."""
+        key = self.record.values["sku"]
+        if self._reads_group(key):
+            return True
+        width = len(self.record.fmt.header)
+        return any(int(index) >= width for index in re.findall(r"\bs\.c(\d+)\b", key))
+
     def _records(self, lo: str, hi: str) -> str:
         """Per record from ``lo`` to ``hi``: where it is (tid), whether it has a value, holds one
         too long for Python's csv, is one the preset skips, its sku key, whether Python reads it,
@@ -275,8 +285,18 @@ class StagedStatements:
         return f"""SELECT {selected} FROM {special} x JOIN {raw} s ON s.ctid = x.tid{self._group(selected)}
                    WHERE x.rec BETWEEN $1 AND $2 AND NOT x.python AND NOT x.skip"""
 
-    def batch(self) -> str:
-        """Write a batch ($1 to $2) and answer (created, updated); a dry run only counts them."""
+    def inserts_only(self) -> bool:
+        """Whether a batch may first try to insert its rows without an upsert (see batch()): a first
+        import that writes."""
+        return not self.compare and not self.dry_run
+
+    def batch(self, *, conflicts: bool = True) -> str:
+        """Write a batch ($1 to $2) and answer (created, updated); a dry run only counts them.
+
+        Without ``conflicts`` (a first import: the vendor had no products when the import began,
+        and an sku SQL writes occurs once in the file) the rows are inserted only; should a
+        product of one of their skus have appeared meanwhile (another import of the vendor), the
+        statement fails and the batch is written by the upsert instead."""
         if self.dry_run and self.compare:  # the check noted which products are new
             return f"""SELECT COUNT(*) FILTER (WHERE x.new), COUNT(*) FILTER (WHERE NOT x.new)
                 FROM {self.tables.special} x WHERE x.rec BETWEEN $1 AND $2 AND NOT x.python AND NOT x.skip"""
@@ -289,6 +309,7 @@ class StagedStatements:
             values=", ".join(values.get(name, column_default(name)) for name in STAGE_COLUMNS),
             changed=self.record.changed(),
             before=self._first_rows() if not self.compare else f"r AS ({self.batch_rows()})",
+            conflicts=conflicts or not self.inserts_only(),
         )
 
     def python_rows(self) -> str:
