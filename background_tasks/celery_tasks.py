@@ -33,8 +33,34 @@ def lower_worker_priority(**kwargs) -> None:
     if niceness > 0:
         now = os.nice(niceness)
         logger.info("Worker CPU priority lowered: niceness %d", now)
+        if _lower_session_group(now):
+            logger.info("Worker session's scheduling group lowered too: niceness %d", now)
     # Its database work runs in PostgreSQL backends: named, so that `renice_job_backends` finds them.
     name_worker_connections()
+
+
+def _lower_session_group(niceness: int) -> bool:
+    """Give the worker's own session's scheduling group the niceness too, where there is one.
+
+    With Linux's autogroup scheduling (on by default in most distributions), every session
+    outside a CPU cgroup is a group of its own: the CPU is shared between the groups first,
+    and a process's niceness only orders it within its group. A worker started in a session of
+    its own (a supervisor, `setsid`) would otherwise weigh as much as the web server's session
+    however nice it is. Only the session's leader does this, so that a worker started from a
+    terminal never lowers the shell that started it. (In a container or a systemd service, CPU
+    cgroups share the CPU instead: compose gives the workers `cpu_shares`.)
+    """
+    if os.getsid(0) != os.getpid():
+        return False
+    try:
+        with open("/proc/sys/kernel/sched_autogroup_enabled") as flag:
+            if flag.read().strip() != "1":
+                return False
+        with open("/proc/self/autogroup", "w") as group:
+            group.write(str(niceness))
+    except OSError:
+        return False
+    return True
 
 
 @task_prerun.connect(dispatch_uid="background_tasks_drop_broken_connections")

@@ -16,6 +16,7 @@ Target: 200 polls/s sustained with p99 under 100 ms.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -189,6 +190,29 @@ def start_shape(env: dict, web_env: dict, logs: Path, port: int, renice: bool = 
         ),
     ]
     return [*keeper, *workers, start_gunicorn(web_env, logs / "gunicorn.log", port)]
+
+
+def into_cpu_cgroup(name: str, shares: int, pids: list[int]) -> None:
+    """Move processes and their children into a cgroup v1 cpu group of weight ``shares`` (as a
+    container's cpu_shares): CPU is shared between groups first, by weight."""
+    group = Path("/sys/fs/cgroup/cpu") / name
+    try:
+        group.mkdir(exist_ok=True)
+        (group / "cpu.shares").write_text(str(shares))
+        for pid in pids:
+            for task in [pid, *children(pid)]:
+                (group / "cgroup.procs").write_text(str(task))
+    except OSError as exc:
+        sys.exit(f"--worker-cpu-shares needs root and the cgroup v1 cpu controller at {group.parent}: {exc}")
+    print(f"Workers in cpu cgroup {group} (cpu.shares {shares})", flush=True)
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += [int(child), *children(int(child))]
+    return found
 
 
 def worker_backend_niceness() -> dict[int, int]:
@@ -410,6 +434,9 @@ def main() -> None:
     parser.add_argument("--imports", type=int, default=IMPORTS, help="Imports kept running (0 with --exports 0: "
                         "a control run with no job, the pages polling finished jobs).")
     parser.add_argument("--exports", type=int, default=EXPORTS, help="Exports kept running.")
+    parser.add_argument("--worker-cpu-shares", type=int, metavar="N",
+                        help="Run the workers in a CPU cgroup of this weight, as compose's cpu_shares does (needs root "
+                        "and the cgroup v1 cpu controller); the web server and PostgreSQL keep the default, 1024.")
     parser.add_argument("--no-renice", action="store_true", help="Do not run renice_job_backends beside PostgreSQL "
                         "(the jobs' database work then competes with the polls' at the server's priority).")
     args = parser.parse_args()
@@ -430,6 +457,9 @@ def main() -> None:
     port = free_port()
     ids_file = work / "active-ids.json"
     processes = start_shape(env, web_env, work, port, renice=not args.no_renice)
+    if args.worker_cpu_shares:
+        workers = [proc for proc in processes if "worker" in proc.args]
+        into_cpu_cgroup(f"bench-polling-workers-{os.getpid()}", args.worker_cpu_shares, [proc.pid for proc in workers])
     keeper = JobKeeper(import_vendor=import_vendor, export_vendor=export_vendor, feed=feed, ids_file=ids_file,
                        imports=args.imports, exports=args.exports)
     try:
@@ -467,6 +497,9 @@ def main() -> None:
         for proc in reversed(processes):
             stop_process(proc)
         end_bench_jobs()
+        if args.worker_cpu_shares:
+            with contextlib.suppress(OSError):
+                (Path("/sys/fs/cgroup/cpu") / f"bench-polling-workers-{os.getpid()}").rmdir()
         # The exports written meanwhile take gigabytes; the logs stay for a look.
         shutil.rmtree(work / "private", ignore_errors=True)
         feed.unlink(missing_ok=True)

@@ -33,3 +33,57 @@ def test_zero_keeps_the_priority(celery_worker_factory):
     wait_until(lambda: worker.pool_child_pids(), what="pool processes")
     assert niceness(worker.pid) == ours
     assert "Worker CPU priority lowered" not in worker.log()
+
+
+def autogroup_nice(pid: int) -> int | None:
+    try:
+        text = open(f"/proc/{pid}/autogroup").read()
+    except OSError:
+        return None
+    return int(text.split("nice")[1])
+
+
+def autogroups_on() -> bool:
+    try:
+        return open("/proc/sys/kernel/sched_autogroup_enabled").read().strip() == "1"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not autogroups_on(), reason="the kernel does not group sessions (sched_autogroup_enabled)")
+def test_a_worker_leading_its_own_session_lowers_its_sessions_group(celery_worker_factory):
+    # Under autogroup scheduling a session is a group of its own, shared the CPU with the web
+    # server's session as an equal whatever the niceness of its processes.
+    worker = celery_worker_factory(BACKGROUND_TASKS_WORKER_NICENESS="7")
+    wait_until(lambda: worker.pool_child_pids(), what="pool processes")
+    assert os.getsid(worker.pid) == worker.pid
+    assert autogroup_nice(worker.pid) == 7
+    assert {autogroup_nice(pid) for pid in worker.pool_child_pids()} == {7}
+    assert "Worker session's scheduling group lowered too: niceness 7" in worker.log()
+    assert autogroup_nice(os.getpid()) == 0  # the test's own session is untouched
+
+
+LOWER = (
+    "import django; django.setup(); "
+    "from background_tasks.celery_tasks import _lower_session_group; "
+    "print(_lower_session_group(6), open('/proc/self/autogroup').read().split('nice')[1].strip())"
+)
+
+
+@pytest.mark.skipif(not autogroups_on(), reason="the kernel does not group sessions (sched_autogroup_enabled)")
+def test_only_a_session_leader_lowers_its_group():
+    import subprocess
+    import sys
+
+    from tests.fixtures.celery_worker import REPO_ROOT
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(REPO_ROOT)}
+    before = autogroup_nice(os.getpid())
+    # Started from a terminal (not its session's leader): the shell's group is left alone.
+    inside = subprocess.run([sys.executable, "-c", LOWER], env=env, capture_output=True, text=True, timeout=60)
+    assert inside.stdout.split() == ["False", str(before)], inside.stderr
+    assert autogroup_nice(os.getpid()) == before
+    # In a session of its own: its group.
+    alone = subprocess.run([sys.executable, "-c", LOWER], env=env, capture_output=True, text=True, timeout=60,
+                           start_new_session=True)
+    assert alone.stdout.split() == ["True", "6"], alone.stderr

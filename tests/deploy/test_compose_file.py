@@ -126,3 +126,12 @@ def test_the_job_backend_renicer_runs_beside_postgresql_as_its_user(compose):
     assert service["user"].split(":")[0] == "999"
     assert "ports" not in service and "cap_add" not in service
     assert service["environment"]["DATABASE_URL"] == compose["services"]["worker-default"]["environment"]["DATABASE_URL"]
+
+
+def test_workers_weigh_less_than_the_web_when_the_cpu_is_contended(compose):
+    """Containers share the CPU by cgroup weight: a worker's niceness does not reach across containers."""
+    services = compose["services"]
+    web = services["web"].get("cpu_shares", 1024)
+    for name in ("worker-default", "worker-long-running", "worker-scheduled"):
+        assert services[name]["cpu_shares"] <= web // 8, name
+    assert "cpu_shares" not in services["postgres"] and "cpu_shares" not in services["web"]
