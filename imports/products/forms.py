@@ -77,7 +77,8 @@ def chosen_overrides(header: list[str], columns: ColumnsForm, formset, *, baseli
     for cell, form in zip(header, formset.forms, strict=True):
         target = form.cleaned_data.get("field", "")
         if cell == key:
-            if target not in ("", "id"):
+            # Left as shown (a note such as "id, for a row without a SKU" included), it goes to id.
+            if target not in ("", "id", baseline.get(cell, "")):
                 raise ValidationError(f"The key column {cell!r} goes to id; it cannot also go to {target!r}.")
             continue
         if target == "id" and baseline.get(cell) != "id":

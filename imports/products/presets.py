@@ -163,6 +163,14 @@ KNOWN_OPTION_NAMES = option_cases(*COLOUR_NAMES, *SIZE_NAMES, "title", "material
 # What the mapping screen says of the columns that give color or size by a name in another column.
 OPTION_NAME_NOTE = "color or size: names what its {0}'s value is (Color, Size…)"
 OPTION_VALUE_NOTE = "color or size, by the {0}'s name"
+# A shop's own number for a product: the key only where the product has no reference of its own.
+ID_FALLBACK_NOTE = "id, for a row without a {0}"
+
+
+def _id_fallback(notes: dict[int, str], key: Expr | None, number: Expr | None, name: str) -> dict[int, str]:
+    if isinstance(key, Col) and isinstance(number, Col):
+        notes[number.index] = ID_FALLBACK_NOTE.format(name)
+    return notes
 
 
 def named_options(pairs: list[tuple[Expr, Expr]], colours: frozenset[str], sizes: frozenset[str]) -> dict[str, Expr]:
@@ -297,6 +305,7 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
         "weight": weight,
     }
     options, notes = _woo_attributes(cols)
+    _id_fallback(notes, c["sku"], c["id"], "SKU")
     return Shape(values={**values, **options}, skip=skip, group=group, notes=notes)
 
 
@@ -421,7 +430,8 @@ def _prestashop(cols: Columns, width: int) -> Shape:
         "weight": cols.col("weight"),
     }
     active = cols.col("active_0_1", "active", "status")
-    return Shape(values=values, skip=Hidden(active, ("0",)) if active else None)
+    notes = _id_fallback({}, cols.col("reference", "reference_code"), cols.col("product_id", "id"), "reference")
+    return Shape(values=values, skip=Hidden(active, ("0",)) if active else None, notes=notes)
 
 
 # --- Magento 2: System > Export > Products ---------------------------------------------------------
@@ -455,6 +465,7 @@ def _magento(cols: Columns, width: int) -> Shape:
         values["color"] = PairValue(attributes, MAGENTO_COLOUR_CODES)
         values["size"] = PairValue(attributes, MAGENTO_SIZE_CODES)
         notes[attributes.index] = MAGENTO_ATTRIBUTES_NOTE
+    _id_fallback(notes, cols.col("sku"), cols.col("entity_id", "product_id"), "sku")
     store_view = tuple(c for c in (cols.col("store_view_code"),) if c is not None)
     kind = cols.col("product_type")
     # A configurable or grouped product is never sold itself (its simple products are), even when

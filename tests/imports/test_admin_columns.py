@@ -272,3 +272,20 @@ def test_a_note_is_offered_only_for_the_column_it_describes(admin_client, vendor
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
     assert not MarketplaceImportJob.objects.exists()
+
+
+def test_a_shops_own_number_says_it_is_the_key_only_without_a_sku(admin_client, vendor, django_capture_on_commit_callbacks):
+    columns_url = upload_feed(admin_client, vendor, WOO).url
+    html = admin_client.get(columns_url).content.decode()
+    header = WOO.decode().split("\n", 1)[0].split(",")
+    shown = {cell: html_unescape(selected(html, i)) for i, cell in enumerate(header)}
+
+    assert (shown["SKU"], shown["ID"]) == ("id", "id, for a row without a SKU")
+    assert re.search(rf'<option value="{header.index("SKU")}" selected>SKU</option>', html)
+    # Sent back as shown: nothing set by hand, the SKU is the key.
+    data = {**columns_post(header, {}, "SKU"), **{f"columns-{i}-field": shown[cell] for i, cell in enumerate(header)}}
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(columns_url, data)
+    job = MarketplaceImportJob.objects.get()
+    assert job.requested_mapping == {}
+    assert sorted(Product.objects.filter(vendor=vendor).values_list("sku", flat=True)) == ["W-1", "W-2"]
