@@ -5,8 +5,9 @@ the worker: lowering the worker's own priority (``WORKER_NICENESS``) leaves that
 with the backends that answer pages and status polls. Workers name their connections
 ``WORKER_APPLICATION_NAME`` (``application_name``, visible in ``pg_stat_activity``), and
 ``renice_job_backends``, run beside PostgreSQL as its OS user (or as root), gives those backends
-the same low priority (a new one at once: its connection notifies ``NEW_BACKEND_CHANNEL``). Nothing else about the backends changes: a job on an idle machine runs
-as fast as before; on a busy one it takes the CPU the web's queries leave.
+the same low priority (a new one at once: its connection notifies ``NEW_BACKEND_CHANNEL``).
+Nothing else about the backends changes: a job on an idle machine runs as fast as before; on a
+busy one it takes the CPU the web's queries leave.
 """
 from __future__ import annotations
 

@@ -2,8 +2,10 @@
 
 The production shape on loopback: gunicorn started with the project's gunicorn.conf.py, USE_CELERY=true,
 one Celery worker per queue as docker-compose.yml runs them (default: 2 processes; long_running: 2,
-prefetch 1), `renice_job_backends` beside PostgreSQL as the job-priority service, PostgreSQL and Redis. Two product imports and three product exports are kept running
-for the whole measurement (a finished one is replaced at once). Locust users behave like task pages:
+prefetch 1), `renice_job_backends` beside PostgreSQL as the job-priority service, PostgreSQL and
+Redis (--worker-cpu-shares: the workers in a CPU cgroup of that weight, as compose's cpu_shares).
+Two product imports and three product exports are kept running for the whole measurement (a
+finished one is replaced at once). Locust users behave like task pages:
 each follows a running job, polls its status every 3 s with If-None-Match, as tasks.js does.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/DB REDIS_URL=redis://127.0.0.1:6379/N \\
