@@ -730,10 +730,23 @@ class PairValue(Expr):
 
 
 @dataclass(frozen=True)
-class Blank(Expr):
-    """A cell, empty when it holds a placeholder for nothing (Magento's product grid writes " -")."""
+class OnePart(Expr):
+    """A value rewritten from one part's text: SQL derives it as Python does wherever the part
+    does, and it comes from the part's cells."""
 
     part: Expr
+
+    def checks(self, cell):
+        return self.part.checks(cell)
+
+    def sources(self):
+        return self.part.sources()
+
+
+@dataclass(frozen=True)
+class Blank(OnePart):
+    """A cell, empty when it holds a placeholder for nothing (Magento's product grid writes " -")."""
+
     marks: tuple[str, ...] = ("-",)
 
     def py(self, cells):
@@ -744,12 +757,6 @@ class Blank(Expr):
         value = self.part.sql(cell)
         return f"CASE WHEN {value} IN ({', '.join(quote(m) for m in self.marks)}) THEN '' ELSE {value} END"
 
-    def checks(self, cell):
-        return self.part.checks(cell)
-
-    def sources(self):
-        return self.part.sources()
-
 
 # A price as a back office shows it, its currency's symbol first ("€64.99").
 SYMBOL_PRICE = r"^([€$£])([0-9]{1,10}(\.[0-9]{1,2})?)$"
@@ -758,11 +765,9 @@ _SYMBOL_CURRENCIES = (("€", "EUR"), ("$", "USD"), ("£", "GBP"))
 
 
 @dataclass(frozen=True)
-class SymbolPrice(Expr):
+class SymbolPrice(OnePart):
     """A price written with its currency's symbol first ("€64.99") as "64.99 EUR", which both
     readers read alike; any other text is kept, for the price's own reading."""
-
-    part: Expr
 
     def py(self, cells):
         text = self.part.py(cells)
@@ -776,12 +781,6 @@ class SymbolPrice(Expr):
             f"CASE WHEN {value} ~ {quote(SYMBOL_PRICE)} THEN substr({value}, 2) || ' ' || "
             f"(CASE left({value}, 1) {whens} END) ELSE {value} END"
         )
-
-    def checks(self, cell):
-        return self.part.checks(cell)
-
-    def sources(self):
-        return self.part.sources()
 
 
 # A number of items, or a list of them by source ("Default Source: 1, Supplier Stock: 0", as
@@ -797,12 +796,10 @@ def _count_text(total: Decimal) -> str:
 
 
 @dataclass(frozen=True)
-class StockTotal(Expr):
+class StockTotal(OnePart):
     """A stock as a whole number when it is one ("4.0000" -> "4"), or the sum of a list of stocks
     by source ("Default Source: 1, Supplier Stock: 2" -> "3"); any other text is kept, for the
     quantity's own reading."""
-
-    part: Expr
 
     def py(self, cells):
         text = self.part.py(cells)
@@ -824,18 +821,10 @@ class StockTotal(Expr):
             f"WHEN {value} ~ {quote(STOCK_LIST)} THEN {counted(total)} ELSE {value} END"
         )
 
-    def checks(self, cell):
-        return self.part.checks(cell)
-
-    def sources(self):
-        return self.part.sources()
-
 
 @dataclass(frozen=True)
-class Link(Expr):
+class Link(OnePart):
     """A cell when it is a web address (http or https), else empty: a back office's image path is no link."""
-
-    part: Expr
 
     def py(self, cells):
         text = self.part.py(cells)
@@ -844,9 +833,3 @@ class Link(Expr):
     def sql(self, cell):
         value = self.part.sql(cell)
         return f"CASE WHEN {value} ~* '^https?://' THEN {value} ELSE '' END"
-
-    def checks(self, cell):
-        return self.part.checks(cell)
-
-    def sources(self):
-        return self.part.sources()

@@ -229,18 +229,24 @@ def test_woocommerce_identifier_columns_give_gtin_and_mpn(run_import):
     assert job.column_mapping["GTIN13 / EAN"] == "gtin"
 
 
-@pytest.mark.postgres
-@pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_staged_and_python_readers_agree(run_import, settings, name):
+def import_with_both_readers(run_import, settings, content: bytes, code: str):
+    """Import ``content`` with the PostgreSQL reader, then the Python one; check they agree; return both."""
     settings.IMPORTS_USE_COPY = True
     results = []
     for in_database in (True, False):
         settings.IMPORTS_PARSE_IN_DATABASE = in_database
-        results.append(import_sample(run_import, sample(name), f"agree-{in_database}"))
+        results.append(import_sample(run_import, content, f"{code}-{in_database}"))
     (staged, staged_shop), (python, python_shop) = results
     assert staged.file_info["reader"] == "postgresql", staged.file_info
     assert (outcome(staged), counts(staged)) == (outcome(python), counts(python))
     assert products(staged_shop) == products(python_shop)
+    return results
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_staged_and_python_readers_agree(run_import, settings, name):
+    import_with_both_readers(run_import, settings, sample(name), "agree")
 
 
 # A shop's own export that no preset knows (a back office's product grid, say) names its
@@ -264,13 +270,5 @@ def test_a_generic_file_with_an_id_and_a_sku_is_keyed_on_the_sku(run_import):
 
 @pytest.mark.postgres
 def test_both_readers_key_a_generic_file_on_its_sku(run_import, settings):
-    settings.IMPORTS_USE_COPY = True
-    results = []
-    for in_database in (True, False):
-        settings.IMPORTS_PARSE_IN_DATABASE = in_database
-        results.append(import_sample(run_import, GENERIC_ID_AND_SKU, f"grid-{in_database}"))
-    (staged, staged_shop), (python, python_shop) = results
-    assert staged.file_info["reader"] == "postgresql", staged.file_info
-    assert (outcome(staged), counts(staged)) == (outcome(python), counts(python))
-    assert products(staged_shop) == products(python_shop)
+    (_, staged_shop), _ = import_with_both_readers(run_import, settings, GENERIC_ID_AND_SKU, "grid")
     assert set(by_sku(staged_shop)) == {"TOTE-NAT", "TOTE-BLK"}
