@@ -118,7 +118,11 @@ HEADER_ALIASES: dict[str, str] = {
 }
 
 _CURRENCY_SYMBOLS = {"€": "EUR", "$": "USD", "£": "GBP"}
-_PRICE_RE = re.compile(r"^\s*([A-Za-z]{3}|[€$£])?\s*([-+]?[0-9][0-9 .,']*)\s*([A-Za-z]{3}|[€$£])?\s*$")
+# Digits are grouped with a space, also the no-break spaces of French formatting ("1\u202f234,50\u00a0€").
+_GROUP_SPACES = " \u00a0\u202f"
+_PRICE_RE = re.compile(
+    rf"^\s*([A-Za-z]{{3}}|[€$£])?\s*([-+]?[0-9][0-9{_GROUP_SPACES}.,']*)\s*([A-Za-z]{{3}}|[€$£])?\s*$"
+)
 MAX_PRICE = Decimal("9999999999.99")  # Product.price: max_digits=12, decimal_places=2
 
 AVAILABILITY_SPELLINGS = {
@@ -157,8 +161,11 @@ def feed_column(name: str) -> str | None:
     return HEADER_ALIASES.get(key)
 
 
+_UNGROUPED = str.maketrans("", "", _GROUP_SPACES + "'")
+
+
 def _decimal(number: str) -> Decimal:
-    number = number.replace(" ", "").replace("'", "")
+    number = number.translate(_UNGROUPED)
     if "," in number and "." in number:
         # The later separator is the decimal one: '1.234,56' and '1,234.56'.
         if number.rfind(",") > number.rfind("."):
