@@ -1,10 +1,14 @@
 """Shop exports as the shops' back offices write them: the columns and values each format's own
 documentation and source give, beyond the import templates.
 
-- prices formatted for a language: "1 234,50 €", digits grouped with a narrow no-break space and a
-  no-break space before the symbol (French, as PrestaShop's back office writes a price with tax).
+- PrestaShop's product list export (Catalog > Products > Export, ``ProductController::exportAction``):
+  "Product ID;Image;Name;Reference;Category;Price (tax excl.);Price (tax incl.);Quantity;Status;Position",
+  its labels in the employee's language (French: "Nom", "Référence", "Catégorie", "Montant HT",
+  "Montant TTC", "Quantité"), the price with tax formatted for that language ("1 234,50 €", digits
+  grouped with a narrow no-break space, a no-break space before the symbol);
+- PrestaShop's product fields EAN-13, UPC and ISBN, each a GTIN.
 
-The samples are written here from those descriptions.
+The samples are written here from those descriptions. Both readers must agree.
 """
 from __future__ import annotations
 
@@ -12,10 +16,36 @@ from decimal import Decimal
 
 import pytest
 
+from background_tasks.status import TaskStatus
 from wizamart.marketplace.feed import parse_price
+
+from .test_presets import by_sku, counts, import_sample
+from .test_staged_parity import outcome, products
+
+pytestmark = pytest.mark.django_db
 
 NNBSP, NBSP = "\u202f", "\u00a0"
 
+PRESTASHOP_FR = (
+    "\ufeffProduct ID;Image;Nom;Référence;Catégorie;Montant HT;Montant TTC;Quantité;État;Position\n"
+    f"7;https://boutique.example.lu/img/p/7-small_default.jpg;Lampe de bureau;LAMP-01;Luminaires;1029.083333;1{NNBSP}234,90{NBSP}€;4;1;1\n"
+    f"8;https://boutique.example.lu/img/p/8-small_default.jpg;Abat-jour;;Luminaires;20.750000;24,90{NBSP}€;0;1;2\n"
+    f"9;https://boutique.example.lu/img/p/9-small_default.jpg;Ancienne lampe;LAMP-OLD;Luminaires;10.000000;12,00{NBSP}€;3;0;3\n"
+).encode()
+
+PRESTASHOP_EN = (
+    "Product ID;Image;Name;Reference;Category;Price (tax excl.);Price (tax incl.);Quantity;Status;Position\n"
+    "7;https://shop.example.com/img/p/7-small_default.jpg;Desk lamp;LAMP-01;Lighting;1029.083333;€1,234.90;4;1;1\n"
+).encode()
+
+# PrestaShop's import template: EAN13, UPC and (1.7) ISBN; the first a product has is its GTIN.
+PRESTASHOP_BARCODES = (
+    b"Product ID;Active (0/1);Name *;Price tax excluded;Reference #;EAN13;UPC;ISBN;Quantity\n"
+    b"1;1;Both;10;BC-1;4006381333931;036000291452;;1\n"
+    b"2;1;UPC only;10;BC-2;;036000291452;;1\n"
+    b"3;1;ISBN only;10;BC-3;;;9780306406157;1\n"
+    b"4;1;None;10;BC-4;;;;1\n"
+)
 
 @pytest.mark.parametrize(("text", "expected"), [
     (f"1{NNBSP}234,90{NBSP}€", (Decimal("1234.90"), "EUR")),
@@ -25,3 +55,49 @@ NNBSP, NBSP = "\u202f", "\u00a0"
 ])
 def test_prices_grouped_with_no_break_spaces(text, expected):
     assert parse_price(text) == expected
+
+
+def test_prestashop_french_back_office_export(run_import):
+    job, shop = import_sample(run_import, PRESTASHOP_FR, "presta-fr")
+    assert job.status == TaskStatus.COMPLETED, (job.error_message, job.rejected_sample)
+    assert job.file_info["preset"] == "prestashop"
+    assert counts(job) == (2, 2, 0, 0, 0, 1)  # the product whose État is 0 is not for sale
+    found = by_sku(shop)
+    assert set(found) == {"LAMP-01", "8"}  # no reference: the product id
+    lamp = found["LAMP-01"]
+    assert (lamp.title, lamp.price, lamp.currency, lamp.quantity) == ("Lampe de bureau", Decimal("1234.90"), "EUR", 4)
+    assert (lamp.product_type, lamp.availability) == ("Luminaires", "in_stock")
+    assert lamp.image_link == "https://boutique.example.lu/img/p/7-small_default.jpg"
+    shade = found["8"]
+    assert (shade.price, shade.availability) == (Decimal("24.90"), "out_of_stock")
+
+
+def test_prestashop_english_back_office_export(run_import):
+    job, shop = import_sample(run_import, PRESTASHOP_EN, "presta-en")
+    assert job.status == TaskStatus.COMPLETED, (job.error_message, job.rejected_sample)
+    assert job.file_info["preset"] == "prestashop"
+    lamp = by_sku(shop)["LAMP-01"]
+    assert (lamp.price, lamp.quantity, lamp.product_type) == (Decimal("1234.90"), 4, "Lighting")
+
+
+def test_prestashop_gtin_is_the_ean_else_the_upc_else_the_isbn(run_import):
+    job, shop = import_sample(run_import, PRESTASHOP_BARCODES, "presta-gtin")
+    assert job.status == TaskStatus.COMPLETED, (job.error_message, job.rejected_sample)
+    gtins = {sku: p.gtin for sku, p in by_sku(shop).items()}
+    assert gtins == {"BC-1": "4006381333931", "BC-2": "036000291452", "BC-3": "9780306406157", "BC-4": ""}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("content", [PRESTASHOP_FR, PRESTASHOP_EN, PRESTASHOP_BARCODES],
+                         ids=["prestashop-fr", "prestashop-en", "prestashop-barcodes"])
+def test_staged_and_python_readers_agree(run_import, settings, content):
+    settings.IMPORTS_USE_COPY = True
+    results = []
+    for in_database in (True, False):
+        settings.IMPORTS_PARSE_IN_DATABASE = in_database
+        job, shop = import_sample(run_import, content, f"agree-{in_database}")
+        results.append((job, shop))
+    (staged, staged_shop), (python, python_shop) = results
+    assert staged.file_info["reader"] == "postgresql", staged.file_info
+    assert (outcome(staged), counts(staged)) == (outcome(python), counts(python))
+    assert products(staged_shop) == products(python_shop)
