@@ -6,7 +6,8 @@ documentation and source give, beyond the import templates.
   its labels in the employee's language (French: "Nom", "Référence", "Catégorie", "Montant HT",
   "Montant TTC", "Quantité"), the price with tax formatted for that language ("1 234,50 €", digits
   grouped with a narrow no-break space, a no-break space before the symbol);
-- PrestaShop's product fields EAN-13, UPC and ISBN, each a GTIN.
+- PrestaShop's product fields EAN-13, UPC and ISBN, each a GTIN;
+- Google Merchant Center's TSV/CSV feed, whose weight attribute is named ``shipping_weight``.
 
 The samples are written here from those descriptions. Both readers must agree.
 """
@@ -46,6 +47,13 @@ PRESTASHOP_BARCODES = (
     b"3;1;ISBN only;10;BC-3;;;9780306406157;1\n"
     b"4;1;None;10;BC-4;;;;1\n"
 )
+
+GOOGLE_TSV = (
+    b"id\ttitle\tdescription\tlink\tprice\tavailability\tshipping_weight\n"
+    b"TSV-1\tRain jacket\tLight\thttps://shop.example.com/p/1\t89.00 USD\tin stock\t0.6 kg\n"
+    b"TSV-2\tBoots\tWarm\thttps://shop.example.com/p/2\t120.00 USD\tout of stock\t3 lb\n"
+)
+
 
 @pytest.mark.parametrize(("text", "expected"), [
     (f"1{NNBSP}234,90{NBSP}€", (Decimal("1234.90"), "EUR")),
@@ -87,9 +95,20 @@ def test_prestashop_gtin_is_the_ean_else_the_upc_else_the_isbn(run_import):
     assert gtins == {"BC-1": "4006381333931", "BC-2": "036000291452", "BC-3": "9780306406157", "BC-4": ""}
 
 
+def test_google_tsv_shipping_weight_is_the_weight(run_import):
+    job, shop = import_sample(run_import, GOOGLE_TSV, "google-tsv")
+    assert job.status == TaskStatus.COMPLETED, (job.error_message, job.rejected_sample)
+    assert {sku: p.weight for sku, p in by_sku(shop).items()} == {"TSV-1": "0.6 kg", "TSV-2": "3 lb"}
+    # A feed with both columns: the field's own name wins over the alias.
+    both = GOOGLE_TSV.replace(b"\tshipping_weight\n", b"\tshipping_weight\tweight\n").replace(b"kg\n", b"kg\t1 kg\n")
+    again = run_import(both.replace(b"3 lb\n", b"3 lb\t2 kg\n"), for_vendor=shop)
+    assert again.status == TaskStatus.COMPLETED, (again.error_message, again.rejected_sample)
+    assert {sku: p.weight for sku, p in by_sku(shop).items()} == {"TSV-1": "1 kg", "TSV-2": "2 kg"}
+
+
 @pytest.mark.postgres
-@pytest.mark.parametrize("content", [PRESTASHOP_FR, PRESTASHOP_EN, PRESTASHOP_BARCODES],
-                         ids=["prestashop-fr", "prestashop-en", "prestashop-barcodes"])
+@pytest.mark.parametrize("content", [PRESTASHOP_FR, PRESTASHOP_EN, PRESTASHOP_BARCODES, GOOGLE_TSV],
+                         ids=["prestashop-fr", "prestashop-en", "prestashop-barcodes", "google-tsv"])
 def test_staged_and_python_readers_agree(run_import, settings, content):
     settings.IMPORTS_USE_COPY = True
     results = []

@@ -113,6 +113,8 @@ HEADER_ALIASES: dict[str, str] = {
     "ean": "gtin",
     "barcode": "gtin",
     "colour": "color",
+    # Google's product data names the weight shipping_weight (a TSV/CSV feed's column, as in XML).
+    "shipping_weight": "weight",
     "manufacturer": "brand",
     "category": "google_product_category",
 }
