@@ -40,6 +40,7 @@ PLAIN_COLUMNS = {
     "link": "link",
     "description": "description",
     f"{{{ATOM_NS}}}title": "title",
+    ATOM_LINK: "link",  # read as text only without href
     f"{{{ATOM_NS}}}summary": "description",
     f"{{{ATOM_NS}}}content": "description",
 }
@@ -118,9 +119,12 @@ class _ItemTarget:
             return
         if self.depth == self.item_depth + 1:
             if tag == ATOM_LINK:
-                if attrib.get("rel", "alternate") == "alternate":
-                    self.plain.setdefault("link", attrib.get("href", ""))
-                return
+                if attrib.get("rel", "alternate") != "alternate":
+                    return
+                if attrib.get("href", "").strip():
+                    self.plain.setdefault("link", attrib["href"].strip())
+                    return
+                # <link>https://…</link>, as RSS writes it: a feed generator's Atom link without href.
             self.child, self.chunks, self.size = tag, [], 0
 
     def data(self, text: str) -> None:

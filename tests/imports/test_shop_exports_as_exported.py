@@ -7,7 +7,8 @@ documentation and source give, beyond the import templates.
   "Montant TTC", "Quantité"), the price with tax formatted for that language ("1 234,50 €", digits
   grouped with a narrow no-break space, a no-break space before the symbol);
 - PrestaShop's product fields EAN-13, UPC and ISBN, each a GTIN;
-- Google Merchant Center's TSV/CSV feed, whose weight attribute is named ``shipping_weight``.
+- Google Merchant Center's TSV/CSV feed, whose weight attribute is named ``shipping_weight``;
+- an Atom entry whose ``<link>`` holds its address as text, as RSS writes it.
 
 The samples are written here from those descriptions. Both readers must agree.
 """
@@ -53,6 +54,23 @@ GOOGLE_TSV = (
     b"TSV-1\tRain jacket\tLight\thttps://shop.example.com/p/1\t89.00 USD\tin stock\t0.6 kg\n"
     b"TSV-2\tBoots\tWarm\thttps://shop.example.com/p/2\t120.00 USD\tout of stock\t3 lb\n"
 )
+
+
+ATOM_TEXT_LINK = b"""<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:g="http://base.google.com/ns/1.0">
+  <title>Shop</title>
+  <entry>
+    <g:id>AT-1</g:id><title>Text link</title><link>https://shop.example.com/p/at-1</link><g:price>5.00 EUR</g:price>
+  </entry>
+  <entry>
+    <g:id>AT-2</g:id><title>Href link</title><link href="https://shop.example.com/p/at-2"/><g:price>6.00 EUR</g:price>
+  </entry>
+  <entry>
+    <g:id>AT-3</g:id><title>Self then text</title><link rel="self" href="https://shop.example.com/feed/at-3"/>
+    <link>https://shop.example.com/p/at-3</link><g:price>7.00 EUR</g:price>
+  </entry>
+</feed>
+"""
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -104,6 +122,16 @@ def test_google_tsv_shipping_weight_is_the_weight(run_import):
     again = run_import(both.replace(b"3 lb\n", b"3 lb\t2 kg\n"), for_vendor=shop)
     assert again.status == TaskStatus.COMPLETED, (again.error_message, again.rejected_sample)
     assert {sku: p.weight for sku, p in by_sku(shop).items()} == {"TSV-1": "1 kg", "TSV-2": "2 kg"}
+
+
+def test_atom_link_written_as_text(run_import):
+    job, shop = import_sample(run_import, ATOM_TEXT_LINK, "atom-link")
+    assert job.status == TaskStatus.COMPLETED, (job.error_message, job.rejected_sample)
+    assert {sku: p.link for sku, p in by_sku(shop).items()} == {
+        "AT-1": "https://shop.example.com/p/at-1",
+        "AT-2": "https://shop.example.com/p/at-2",
+        "AT-3": "https://shop.example.com/p/at-3",  # a rel="self" link is the feed's, not the product's page
+    }
 
 
 @pytest.mark.postgres
