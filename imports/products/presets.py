@@ -484,7 +484,13 @@ def _magento(cols: Columns, width: int) -> Shape:
     ) if price else None
     # product_online: 1 enabled, 2 disabled (not for sale).
     online = cols.col("product_online")
-    skip = cols.any_of(parents, Hidden(online, ("2",)) if online else None)
+    # A bundle of dynamic price is priced by the products chosen in it: Magento ignores its own
+    # price attribute, whatever the export carries there.
+    bundle_price = cols.col("bundle_price_type")
+    skip = cols.any_of(
+        parents, Hidden(online, ("2",)) if online else None,
+        Hidden(bundle_price, ("dynamic",)) if bundle_price else None,
+    )
     return Shape(values=values, skip=skip, notes=notes)
 
 
@@ -614,8 +620,8 @@ PRESETS: dict[str, Preset] = {
             frozenset({"sku", "product_type", "attribute_set_code"}), frozenset({"sku", "store_view_code", "name"}),
             frozenset({"sku", "name", "price", "is_in_stock", "base_image_url"}),
         ),
-        skip_reason="configurable or grouped product (its simple products are imported), bundle without a price, "
-        "a store view's row, or a disabled product",
+        skip_reason="configurable or grouped product (its simple products are imported), bundle without a price "
+        "or of dynamic price, a store view's row, or a disabled product",
         shape=_magento,
     ),
     "magento_grid": Preset(

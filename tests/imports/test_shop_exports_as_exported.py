@@ -8,7 +8,9 @@ documentation and source give, beyond the import templates.
   grouped with a narrow no-break space, a no-break space before the symbol);
 - PrestaShop's product fields EAN-13, UPC and ISBN, each a GTIN;
 - Google Merchant Center's TSV/CSV feed, whose weight attribute is named ``shipping_weight``;
-- an Atom entry whose ``<link>`` holds its address as text, as RSS writes it.
+- an Atom entry whose ``<link>`` holds its address as text, as RSS writes it;
+- Magento 2's catalog export of a bundle: ``bundle_price_type`` ``dynamic`` (its price is the sum of
+  the products chosen in it; the product's own price attribute is not used) or ``fixed``.
 
 The samples are written here from those descriptions. Both readers must agree.
 """
@@ -73,6 +75,15 @@ ATOM_TEXT_LINK = b"""<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+MAGENTO_BUNDLES = (
+    b"sku,store_view_code,attribute_set_code,product_type,name,price,qty,is_in_stock,bundle_price_type,bundle_values\n"
+    b"MB-STRAP,,Default,simple,Strap,12.0000,5.0000,1,,\n"
+    b"MB-MAT,,Default,simple,Mat,30.0000,2.0000,1,,\n"
+    b'MB-DYN,,Default,bundle,Mat and strap,14.0000,0.0000,1,dynamic,"name=Set,type=select,required=1,sku=MB-MAT,price=0.0000"\n'
+    b'MB-FIX,,Default,bundle,Mat kit,39.0000,0.0000,1,fixed,"name=Set,type=select,required=1,sku=MB-MAT,price=0.0000"\n'
+)
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     (f"1{NNBSP}234,90{NBSP}€", (Decimal("1234.90"), "EUR")),
     (f"1{NBSP}234,90{NBSP}€", (Decimal("1234.90"), "EUR")),
@@ -134,9 +145,19 @@ def test_atom_link_written_as_text(run_import):
     }
 
 
+def test_magento_bundle_of_dynamic_price_is_priced_by_its_parts(run_import):
+    job, shop = import_sample(run_import, MAGENTO_BUNDLES, "mg-bundles")
+    assert job.status == TaskStatus.COMPLETED, (job.error_message, job.rejected_sample)
+    assert job.file_info["preset"] == "magento"
+    assert {sku: p.price for sku, p in by_sku(shop).items()} == {
+        "MB-STRAP": Decimal("12.00"), "MB-MAT": Decimal("30.00"), "MB-FIX": Decimal("39.00"),
+    }
+    assert job.rows_skipped == 1 and "dynamic price" in job.progress_message
+
+
 @pytest.mark.postgres
-@pytest.mark.parametrize("content", [PRESTASHOP_FR, PRESTASHOP_EN, PRESTASHOP_BARCODES, GOOGLE_TSV],
-                         ids=["prestashop-fr", "prestashop-en", "prestashop-barcodes", "google-tsv"])
+@pytest.mark.parametrize("content", [PRESTASHOP_FR, PRESTASHOP_EN, PRESTASHOP_BARCODES, GOOGLE_TSV, MAGENTO_BUNDLES],
+                         ids=["prestashop-fr", "prestashop-en", "prestashop-barcodes", "google-tsv", "magento-bundles"])
 def test_staged_and_python_readers_agree(run_import, settings, content):
     settings.IMPORTS_USE_COPY = True
     results = []
