@@ -600,6 +600,49 @@ def _within(day: str, today: str, *, start: bool) -> bool:
     return day <= today if start else today <= day
 
 
+def sale_period_runs(period: str, today: str) -> bool:
+    """Whether a sale runs on ``today`` (ISO day) by its period, Google's sale_price_effective_date
+    ("2026-10-01T00:00-0800/2026-10-15T23:59-0800"): each bound's day as written (its time and offset
+    aside), inclusive. A period that is empty, or whose bounds are not both ISO days, does not limit it."""
+    parts = period.split("/")
+    start = parts[0].strip(" ")[:10]
+    end = parts[1].strip(" ")[:10] if len(parts) > 1 else ""
+    if not (_ISO_DAY_RE.match(start) and _ISO_DAY_RE.match(end)):
+        return True
+    return start <= today <= end
+
+
+@dataclass(frozen=True)
+class InEffect(Expr):
+    """A sale price only while its period (``period``: see sale_period_runs) runs on ``today``: empty
+    before it begins and after it ends, as Google applies it."""
+
+    part: Expr
+    period: Expr
+    today: str
+
+    def py(self, cells):
+        value = self.part.py(cells)
+        return value if sale_period_runs(self.period.py(cells), self.today) else ""
+
+    def sql(self, cell):
+        period = self.period.sql(cell)
+        start = f"left(btrim(split_part({period}, '/', 1), ' '), 10)"
+        end = f"left(btrim(split_part({period}, '/', 2), ' '), 10)"
+        # Compared as Python compares the texts, character by character, whatever the collation.
+        runs = f'{start} COLLATE "C" <= {quote(self.today)} AND {quote(self.today)} <= {end} COLLATE "C"'
+        return (
+            f"CASE WHEN {start} ~ {quote(ISO_DAY)} AND {end} ~ {quote(ISO_DAY)} AND NOT ({runs}) "
+            f"THEN '' ELSE {self.part.sql(cell)} END"
+        )
+
+    def checks(self, cell):
+        return self.part.checks(cell) + self.period.checks(cell)
+
+    def sources(self):
+        return self.part.sources() | self.period.sources()
+
+
 @dataclass(frozen=True)
 class Discounted(Expr):
     """A sale price from a regular price and a discount (PrestaShop's): the price less ``amount``

@@ -9,6 +9,8 @@ documentation and source give, beyond the import templates.
 - PrestaShop's product fields EAN-13, UPC and ISBN, each a GTIN;
 - Google Merchant Center's TSV/CSV feed, whose weight attribute is named ``shipping_weight``;
 - an Atom entry whose ``<link>`` holds its address as text, as RSS writes it;
+- Google's sale_price_effective_date ("start/end", ISO 8601): the sale price applies only while its
+  period runs, in RSS as in a TSV feed;
 - Magento 2's catalog export of a bundle: ``bundle_price_type`` ``dynamic`` (its price is the sum of
   the products chosen in it; the product's own price attribute is not used) or ``fixed``.
 
@@ -21,8 +23,10 @@ from decimal import Decimal
 import pytest
 
 from background_tasks.status import TaskStatus
+from imports.products.derive import Col, InEffect
 from wizamart.marketplace.feed import parse_price
 
+from .test_preset_options_discounts import _sql_agrees
 from .test_presets import by_sku, counts, import_sample
 from .test_staged_parity import outcome, products
 
@@ -73,6 +77,28 @@ ATOM_TEXT_LINK = b"""<?xml version="1.0" encoding="UTF-8"?>
   </entry>
 </feed>
 """
+
+
+GOOGLE_SALES_RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:g="http://base.google.com/ns/1.0"><channel><title>Shop</title>
+<item><g:id>SALE-OVER</g:id><g:title>Sale over</g:title><g:price>40.00 EUR</g:price><g:sale_price>30.00 EUR</g:sale_price>
+<g:sale_price_effective_date>2019-11-29T07:00:00+0200 / 2020-12-02T23:59:00+0200</g:sale_price_effective_date></item>
+<item><g:id>SALE-ON</g:id><g:title>Sale on</g:title><g:price>40.00 EUR</g:price><g:sale_price>31.00 EUR</g:sale_price>
+<g:sale_price_effective_date>2020-01-01T00:00-0800/2999-12-31T23:59-0800</g:sale_price_effective_date></item>
+<item><g:id>SALE-LATER</g:id><g:title>Sale later</g:title><g:price>40.00 EUR</g:price><g:sale_price>32.00 EUR</g:sale_price>
+<g:sale_price_effective_date>2999-01-01T00:00Z/2999-01-31T23:59Z</g:sale_price_effective_date></item>
+<item><g:id>SALE-ALWAYS</g:id><g:title>No period</g:title><g:price>40.00 EUR</g:price><g:sale_price>33.00 EUR</g:sale_price></item>
+</channel></rss>
+"""
+
+GOOGLE_SALES_TSV = (
+    b"id\ttitle\tprice\tsale_price\tsale_price_effective_date\n"
+    b"SALE-OVER\tSale over\t40.00 EUR\t30.00 EUR\t2019-11-29T07:00:00+0200 / 2020-12-02T23:59:00+0200\n"
+    b"SALE-ON\tSale on\t40.00 EUR\t31.00 EUR\t2020-01-01T00:00-0800/2999-12-31T23:59-0800\n"
+    b"SALE-LATER\tSale later\t40.00 EUR\t32.00 EUR\t2999-01-01T00:00Z/2999-01-31T23:59Z\n"
+    b"SALE-ALWAYS\tNo period\t40.00 EUR\t33.00 EUR\t\n"
+)
+SALES = {"SALE-OVER": None, "SALE-ON": Decimal("31.00"), "SALE-LATER": None, "SALE-ALWAYS": Decimal("33.00")}
 
 
 MAGENTO_BUNDLES = (
@@ -145,6 +171,20 @@ def test_atom_link_written_as_text(run_import):
     }
 
 
+@pytest.mark.parametrize("content", [GOOGLE_SALES_RSS, GOOGLE_SALES_TSV], ids=["rss", "tsv"])
+def test_google_sale_price_applies_while_its_period_runs(run_import, content):
+    job, shop = import_sample(run_import, content, "google-sales")
+    assert job.status == TaskStatus.COMPLETED, (job.error_message, job.rejected_sample)
+    assert {sku: p.sale_price for sku, p in by_sku(shop).items()} == SALES
+    # A feed whose every sale has ended still carries sale prices: the stored ones go.
+    ended = content.replace(b"2999-12-31", b"2020-12-31").replace(b"33.00 EUR", b"")
+    if content is GOOGLE_SALES_RSS:
+        ended = ended.replace(b"<g:sale_price></g:sale_price>", b"")
+    again = run_import(ended, for_vendor=shop)
+    assert again.status == TaskStatus.COMPLETED, (again.error_message, again.rejected_sample)
+    assert {sku: p.sale_price for sku, p in by_sku(shop).items()} == dict.fromkeys(SALES)
+
+
 def test_magento_bundle_of_dynamic_price_is_priced_by_its_parts(run_import):
     job, shop = import_sample(run_import, MAGENTO_BUNDLES, "mg-bundles")
     assert job.status == TaskStatus.COMPLETED, (job.error_message, job.rejected_sample)
@@ -156,8 +196,23 @@ def test_magento_bundle_of_dynamic_price_is_priced_by_its_parts(run_import):
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("content", [PRESTASHOP_FR, PRESTASHOP_EN, PRESTASHOP_BARCODES, GOOGLE_TSV, MAGENTO_BUNDLES],
-                         ids=["prestashop-fr", "prestashop-en", "prestashop-barcodes", "google-tsv", "magento-bundles"])
+def test_sale_period_sql_matches_python():
+    periods = [
+        "", "2020-01-01/2020-12-31", "2020-01-01T00:00Z/2999-12-31T23:59Z", " 2020-01-01T00:00Z / 2999-12-31 ",
+        "2999-01-01T00:00Z/2999-01-31T23:59Z", "2026-06-15/2026-06-15", "2026-06-14/2026-06-15", "2026-06-16/2026-06-17",
+        "2020-01-01", "/2999-01-01", "2020-01-01/", "2020-01-01/2999-01-01/x", "soon/later", "2020-1-1/2999-1-1",
+        "2020-01-01T00:00:00+0200/2020-12-02T23:59:00+0200", "２０２０-01-01/2999-01-01",
+    ]
+    rows = [["30.00 EUR", period] for period in periods]
+    _sql_agrees(InEffect(Col(0), Col(1), "2026-06-15"), rows)
+    assert [InEffect(Col(0), Col(1), "2026-06-15").py(row) for row in rows[5:8]] == ["30.00 EUR", "30.00 EUR", ""]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "content", [PRESTASHOP_FR, PRESTASHOP_EN, PRESTASHOP_BARCODES, GOOGLE_TSV, GOOGLE_SALES_TSV, MAGENTO_BUNDLES],
+    ids=["prestashop-fr", "prestashop-en", "prestashop-barcodes", "google-tsv", "google-sales", "magento-bundles"],
+)
 def test_staged_and_python_readers_agree(run_import, settings, content):
     settings.IMPORTS_USE_COPY = True
     results = []

@@ -40,6 +40,8 @@ GOOGLE_NS = "http://base.google.com/ns/1.0"
 GOOGLE_ATTRIBUTES: dict[str, str] = {
     column: "shipping_weight" if column == "weight" else column for column in FEED_COLUMNS if column != "quantity"
 }
+# Google's period of a sale price ("start/end", ISO 8601): the sale price applies only while it runs.
+SALE_PERIOD_COLUMN = "sale_price_effective_date"
 # In a feed of every vendor an item's g:id is "<vendor code>:<sku>" (ids must be unique in a feed)
 # and its g:external_seller_id the vendor code; a vendor code never holds this separator.
 SELLER_ID_SEPARATOR = ":"
