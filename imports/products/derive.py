@@ -317,6 +317,41 @@ class CompareAtPrice(Expr):
 
 
 @dataclass(frozen=True)
+class LowerPrice(Expr):
+    """A special price that is a sale: below the price (Magento's final price is the lower of the
+    two, so a special price at or above the price changes nothing); empty otherwise. A special price
+    that is not a number stays as written, for the row to be rejected with it."""
+
+    special: Expr
+    price: Expr
+
+    def py(self, cells):
+        special = self.special.py(cells)
+        if not special:
+            return ""
+        low, price = _amount(special), _amount(self.price.py(cells))
+        if low is None or price is None:
+            return special
+        return special if low < price else ""
+
+    def sql(self, cell):
+        special, price = self.special.sql(cell), self.price.sql(cell)
+        # Compared only when both are plain (the checks send any other record to Python).
+        return (
+            f"CASE WHEN {special} = '' THEN '' WHEN {special} ~ {quote(PLAIN_AMOUNT)} AND {price} ~ {quote(PLAIN_AMOUNT)} "
+            f"THEN CASE WHEN split_part({special}, ' ', 1)::numeric < split_part({price}, ' ', 1)::numeric "
+            f"THEN {special} ELSE '' END ELSE {special} END"
+        )
+
+    def checks(self, cell):
+        special, price = self.special.sql(cell), self.price.sql(cell)
+        return [f"({special} = '' OR ({special} ~ {quote(PLAIN_AMOUNT)} AND {price} ~ {quote(PLAIN_AMOUNT)}))"]
+
+    def sources(self):
+        return self.special.sources() | self.price.sources()
+
+
+@dataclass(frozen=True)
 class ParentRow(Expr):
     """"1" for a row that is not a product of its own: no price, and (with ``kinds``) a type
     among ``kinds`` (WooCommerce's variable and grouped parents), or (with ``marks``) none of

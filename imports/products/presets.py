@@ -29,6 +29,7 @@ from .derive import (
     Hidden,
     Joined,
     Link,
+    LowerPrice,
     NamedOption,
     OtherImages,
     PairValue,
@@ -452,13 +453,14 @@ MAGENTO_ATTRIBUTES_NOTE = "color and size, from its color=… and size=… pairs
 def _magento(cols: Columns, width: int) -> Shape:
     gallery = cols.col("additional_images")
     image = cols.first(cols.col("base_image_url", "base_image"), First(gallery) if gallery else None)
-    price = cols.col("price")
+    price, special = cols.col("price"), cols.col("special_price")
     values = {
         "id": cols.first(cols.col("sku"), cols.col("entity_id", "product_id")),
         "title": cols.col("name"),
         "description": cols.first(cols.col("description"), cols.col("short_description")),
         "price": price,
-        "sale_price": cols.col("special_price"),
+        # The special price is a sale only below the price: Magento sells at the lower of the two.
+        "sale_price": LowerPrice(special, price) if special is not None and price is not None else special,
         "quantity": cols.col("qty"),
         "availability": Flag(cols.col("is_in_stock"), STOCK_FLAGS) if "is_in_stock" in cols.at else None,
         "image_link": image,

@@ -11,6 +11,7 @@ documentation and source give, beyond the import templates.
 - an Atom entry whose ``<link>`` holds its address as text, as RSS writes it;
 - Google's sale_price_effective_date ("start/end", ISO 8601): the sale price applies only while its
   period runs, in RSS as in a TSV feed;
+- Magento 2's special price, a sale only below the price (its final price is the lower of the two);
 - Magento 2's catalog export of a bundle: ``bundle_price_type`` ``dynamic`` (its price is the sum of
   the products chosen in it; the product's own price attribute is not used) or ``fixed``.
 
@@ -23,7 +24,7 @@ from decimal import Decimal
 import pytest
 
 from background_tasks.status import TaskStatus
-from imports.products.derive import Col, InEffect
+from imports.products.derive import Col, InEffect, LowerPrice
 from wizamart.marketplace.feed import parse_price
 
 from .test_preset_options_discounts import _sql_agrees
@@ -99,6 +100,17 @@ GOOGLE_SALES_TSV = (
     b"SALE-ALWAYS\tNo period\t40.00 EUR\t33.00 EUR\t\n"
 )
 SALES = {"SALE-OVER": None, "SALE-ON": Decimal("31.00"), "SALE-LATER": None, "SALE-ALWAYS": Decimal("33.00")}
+
+
+MAGENTO_SPECIAL = (
+    b"sku,store_view_code,attribute_set_code,product_type,name,price,special_price,qty,is_in_stock\n"
+    b"MS-SALE,,Default,simple,On sale,120.0000,99.0000,1.0000,1\n"
+    b"MS-SAME,,Default,simple,Same price,120.0000,120.0000,1.0000,1\n"
+    b"MS-ABOVE,,Default,simple,Special above,120.0000,130.0000,1.0000,1\n"
+    b"MS-NONE,,Default,simple,No special,120.0000,,1.0000,1\n"
+    b"MS-PLAIN,,Default,simple,Plain numbers,120,99.5,1,1\n"
+    b"MS-BAD,,Default,simple,Bad special,120.0000,soon,1.0000,1\n"
+)
 
 
 MAGENTO_BUNDLES = (
@@ -185,6 +197,22 @@ def test_google_sale_price_applies_while_its_period_runs(run_import, content):
     assert {sku: p.sale_price for sku, p in by_sku(shop).items()} == dict.fromkeys(SALES)
 
 
+def test_magento_special_price_is_a_sale_only_below_the_price(run_import):
+    job, shop = import_sample(run_import, MAGENTO_SPECIAL, "mg-special")
+    assert job.status == TaskStatus.COMPLETED_WITH_WARNINGS, job.error_message
+    assert {sku: p.sale_price for sku, p in by_sku(shop).items()} == {
+        "MS-SALE": Decimal("99.00"), "MS-SAME": None, "MS-ABOVE": None, "MS-NONE": None, "MS-PLAIN": Decimal("99.50"),
+    }
+    assert [(r["sku"], r["error"]) for r in job.rejected_sample] == [("MS-BAD", "sale_price: 'soon' is not a price like '19.99 EUR'")]
+
+
+@pytest.mark.postgres
+def test_lower_price_sql_matches_python():
+    pairs = [("99", "120"), ("120", "120"), ("130", "120"), ("", "120"), ("99.5 EUR", "120.00 EUR"), ("119.99", "120"),
+             ("120.01", "120"), ("0", "1")]
+    _sql_agrees(LowerPrice(Col(0), Col(1)), [[special, price] for special, price in pairs])
+
+
 def test_magento_bundle_of_dynamic_price_is_priced_by_its_parts(run_import):
     job, shop = import_sample(run_import, MAGENTO_BUNDLES, "mg-bundles")
     assert job.status == TaskStatus.COMPLETED, (job.error_message, job.rejected_sample)
@@ -210,8 +238,10 @@ def test_sale_period_sql_matches_python():
 
 @pytest.mark.postgres
 @pytest.mark.parametrize(
-    "content", [PRESTASHOP_FR, PRESTASHOP_EN, PRESTASHOP_BARCODES, GOOGLE_TSV, GOOGLE_SALES_TSV, MAGENTO_BUNDLES],
-    ids=["prestashop-fr", "prestashop-en", "prestashop-barcodes", "google-tsv", "google-sales", "magento-bundles"],
+    "content",
+    [PRESTASHOP_FR, PRESTASHOP_EN, PRESTASHOP_BARCODES, GOOGLE_TSV, GOOGLE_SALES_TSV, MAGENTO_SPECIAL, MAGENTO_BUNDLES],
+    ids=["prestashop-fr", "prestashop-en", "prestashop-barcodes", "google-tsv", "google-sales", "magento-special",
+         "magento-bundles"],
 )
 def test_staged_and_python_readers_agree(run_import, settings, content):
     settings.IMPORTS_USE_COPY = True
