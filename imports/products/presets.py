@@ -432,7 +432,9 @@ def _prestashop(cols: Columns, width: int) -> Shape:
         "availability": TrackedStock(quantity, action, backorder=("1",)) if quantity else None,
         "gtin": Barcode(gtin) if gtin else None,
         "brand": cols.col("manufacturer", "brand"),
-        "mpn": cols.col("mpn", "supplier_reference"),
+        # PrestaShop 1.7.7 added an MPN field beside the supplier reference: a product whose MPN is
+        # empty keeps its supplier reference, as a file without that field does.
+        "mpn": cols.first(cols.col("mpn"), cols.col("supplier_reference")),
         "condition": cols.col("condition"),
         "image_link": First(images) if images else cols.col("image", "cover_image_url"),
         "additional_image_link": Rest(images) if images else None,
@@ -608,7 +610,7 @@ PRESETS: dict[str, Preset] = {
             "price_tax_incl": "price", "price_tax_excl": "price", "price_tax_excluded_or_price_tax_included": "price",
             "montant_ttc": "price", "montant_ht": "price", "quantity": "quantity", "quantité": "quantity",
             "out_of_stock_action": "availability", "condition": "condition", "ean13": "gtin", "upc": "gtin", "isbn": "gtin",
-            "manufacturer": "brand", "supplier_reference": "mpn", "image_urls_x_y_z": "image_link",
+            "manufacturer": "brand", "mpn": "mpn", "supplier_reference": "mpn", "image_urls_x_y_z": "image_link",
             "categories_x_y_z": "product_type", "weight": "weight", "discount_amount": "sale_price",
             "discount_percent": "sale_price", "discount_from_yyyy_mm_dd": "sale_price",
             "discount_to_yyyy_mm_dd": "sale_price",

@@ -18,7 +18,8 @@ documentation and source give, beyond the import templates.
   configuration): ``is_in_stock``, ``qty`` (written with four decimals), ``allow_backorders`` (0 No
   Backorders, 1 Allow Qty Below 0, 2 Allow Qty Below 0 and Notify Customer) and ``use_config_backorders``
   (1: the store's setting applies, the Use Config Settings box; 0 or blank: the product's own), ``manage_stock``
-  and ``use_config_manage_stock`` alike (a stock not managed is not tracked).
+  and ``use_config_manage_stock`` alike (a stock not managed is not tracked);
+- PrestaShop 1.7.7's import columns ``MPN`` beside ``Supplier reference #``.
 
 The samples are written here from those descriptions. Both readers must agree.
 """
@@ -148,6 +149,15 @@ BACKORDERS = {
     "MBO-CONFIG": ("in_stock", 0), "MBO-LEFT": ("in_stock", 5), "MBO-OUT": ("out_of_stock", 0),
     "MBO-BLANK": ("backorder", 0), "MBO-UNMANAGED": ("in_stock", 0), "MBO-STORE-MANAGES": ("backorder", 0),
 }
+
+# PrestaShop 1.7.7's import template: an MPN of its own, else the supplier reference.
+PRESTASHOP_MPN = (
+    b"Product ID;Active (0/1);Name *;Price tax excluded;Reference #;Supplier reference #;MPN;Quantity\n"
+    b"1;1;Both;10;MPN-1;SUP-1;MFR-1;1\n"
+    b"2;1;Supplier only;10;MPN-2;SUP-2;;1\n"
+    b"3;1;MPN only;10;MPN-3;;MFR-3;1\n"
+    b"4;1;Neither;10;MPN-4;;;1\n"
+)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -302,13 +312,23 @@ def test_on_backorder_sql_matches_python():
     ]
 
 
+def test_prestashop_empty_mpn_falls_back_to_the_supplier_reference(run_import):
+    job, shop = import_sample(run_import, PRESTASHOP_MPN, "presta-mpn")
+    assert job.status == TaskStatus.COMPLETED, (job.error_message, job.rejected_sample)
+    assert job.file_info["preset"] == "prestashop"
+    assert {sku: p.mpn for sku, p in by_sku(shop).items()} == {
+        "MPN-1": "MFR-1", "MPN-2": "SUP-2", "MPN-3": "MFR-3", "MPN-4": "",
+    }
+    assert job.column_mapping["MPN"] == job.column_mapping["Supplier reference #"] == "mpn"
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize(
     "content",
     [PRESTASHOP_FR, PRESTASHOP_EN, PRESTASHOP_BARCODES, GOOGLE_TSV, GOOGLE_SALES_TSV, MAGENTO_SPECIAL, MAGENTO_BUNDLES,
-     MAGENTO_BACKORDERS],
+     MAGENTO_BACKORDERS, PRESTASHOP_MPN],
     ids=["prestashop-fr", "prestashop-en", "prestashop-barcodes", "google-tsv", "google-sales", "magento-special",
-         "magento-bundles", "magento-backorders"],
+         "magento-bundles", "magento-backorders", "prestashop-mpn"],
 )
 def test_staged_and_python_readers_agree(run_import, settings, content):
     settings.IMPORTS_USE_COPY = True
