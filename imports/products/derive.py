@@ -504,6 +504,71 @@ class TrackedStock(Expr):
         return found
 
 
+# A stock of none or less, as a whole number, maybe with zero decimals as Magento writes it ("0.0000", "-2.0000").
+NONE_LEFT = r"^(-[0-9]{1,18}|0{1,18})(\.0{1,18})?$"
+_NONE_LEFT_RE = re.compile(NONE_LEFT)
+
+
+@dataclass(frozen=True)
+class OnBackorder(Expr):
+    """A stock flag's availability (``flag``), "backorder" instead of "in stock" where the shop
+    sells on with none left: ``quantity`` is a whole number at or below zero and the product's own
+    backorder setting is one of ``allowed`` (Magento's ``allow_backorders`` 1 or 2), unless
+    ``use_config`` is "1" (the store's setting applies then, which the file does not carry, and
+    Magento's default is no backorders). A stock nobody manages (``manage`` not "1" where its
+    ``use_config_manage`` is not "1"; the store's default manages it) has no backorders: it stays
+    in stock. Any other value is the flag's."""
+
+    flag: Expr
+    quantity: Expr
+    backorders: Expr
+    use_config: Expr | None = None
+    manage: Expr | None = None
+    use_config_manage: Expr | None = None
+    allowed: tuple[str, ...] = ("1", "2")
+
+    def _settings(self) -> tuple[Expr, ...]:
+        return tuple(p for p in (self.use_config, self.manage, self.use_config_manage) if p is not None)
+
+    def py(self, cells):
+        value = self.flag.py(cells)
+        if value != "in stock" or not _NONE_LEFT_RE.fullmatch(self.quantity.py(cells)):
+            return value
+        if self.backorders.py(cells) not in self.allowed:
+            return value
+        if self.use_config is not None and self.use_config.py(cells) == "1":
+            return value
+        if self.manage is not None and self.manage.py(cells) != "1":
+            if self.use_config_manage is None or self.use_config_manage.py(cells) != "1":
+                return value
+        return "backorder"
+
+    def sql(self, cell):
+        value = self.flag.sql(cell)
+        conditions = [
+            f"({value}) = 'in stock'",
+            f"{self.quantity.sql(cell)} ~ {quote(NONE_LEFT)}",
+            f"{self.backorders.sql(cell)} IN ({', '.join(quote(a) for a in self.allowed)})",
+        ]
+        if self.use_config is not None:
+            conditions.append(f"{self.use_config.sql(cell)} <> '1'")
+        if self.manage is not None:
+            managed = f"{self.manage.sql(cell)} = '1'"
+            if self.use_config_manage is not None:
+                managed += f" OR {self.use_config_manage.sql(cell)} = '1'"
+            conditions.append(f"({managed})")
+        return f"CASE WHEN {' AND '.join(conditions)} THEN 'backorder' ELSE {value} END"
+
+    def checks(self, cell):
+        # The quantity and the settings are compared as written; the flag is lowered (see Flag).
+        parts = (self.quantity, self.backorders, *self._settings())
+        return self.flag.checks(cell) + [c for part in parts for c in part.checks(cell)]
+
+    def sources(self):
+        found = self.flag.sources() | self.quantity.sources() | self.backorders.sources()
+        return found.union(*(part.sources() for part in self._settings()))
+
+
 @dataclass(frozen=True)
 class Hidden(Expr):
     """"1" for a product its shop does not sell: its cell holds one of ``values``, in any case

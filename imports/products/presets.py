@@ -31,6 +31,7 @@ from .derive import (
     Link,
     LowerPrice,
     NamedOption,
+    OnBackorder,
     OtherImages,
     PairValue,
     ParentRow,
@@ -431,7 +432,9 @@ def _prestashop(cols: Columns, width: int) -> Shape:
         "availability": TrackedStock(quantity, action, backorder=("1",)) if quantity else None,
         "gtin": Barcode(gtin) if gtin else None,
         "brand": cols.col("manufacturer", "brand"),
-        "mpn": cols.col("mpn", "supplier_reference"),
+        # PrestaShop 1.7.7 added an MPN field beside the supplier reference: a product whose MPN is
+        # empty keeps its supplier reference, as a file without that field does.
+        "mpn": cols.first(cols.col("mpn"), cols.col("supplier_reference")),
         "condition": cols.col("condition"),
         "image_link": First(images) if images else cols.col("image", "cover_image_url"),
         "additional_image_link": Rest(images) if images else None,
@@ -454,6 +457,18 @@ def _magento(cols: Columns, width: int) -> Shape:
     gallery = cols.col("additional_images")
     image = cols.first(cols.col("base_image_url", "base_image"), First(gallery) if gallery else None)
     price, special = cols.col("price"), cols.col("special_price")
+    quantity, stock = cols.col("qty"), cols.col("is_in_stock")
+    availability = Flag(stock, STOCK_FLAGS) if stock is not None else None
+    backorders = cols.col("allow_backorders")
+    if availability is not None and quantity is not None and backorders is not None:
+        # In stock with none left (qty 0 or less) is a backorder where the product allows them
+        # (allow_backorders 1, or 2 telling the customer), unless its use_config_backorders is 1:
+        # the store's setting applies then, which the export does not carry (Magento's default: none).
+        # A product whose stock is not managed (manage_stock 0, not by the store's setting) has none.
+        availability = OnBackorder(
+            availability, quantity, backorders, use_config=cols.col("use_config_backorders"),
+            manage=cols.col("manage_stock"), use_config_manage=cols.col("use_config_manage_stock"),
+        )
     values = {
         "id": cols.first(cols.col("sku"), cols.col("entity_id", "product_id")),
         "title": cols.col("name"),
@@ -461,8 +476,8 @@ def _magento(cols: Columns, width: int) -> Shape:
         "price": price,
         # The special price is a sale only below the price: Magento sells at the lower of the two.
         "sale_price": LowerPrice(special, price) if special is not None and price is not None else special,
-        "quantity": cols.col("qty"),
-        "availability": Flag(cols.col("is_in_stock"), STOCK_FLAGS) if "is_in_stock" in cols.at else None,
+        "quantity": quantity,
+        "availability": availability,
         "image_link": image,
         "additional_image_link": Rest(gallery, without=image) if gallery and image else None,
         "product_type": First(cols.col("categories")) if "categories" in cols.at else None,
@@ -595,7 +610,7 @@ PRESETS: dict[str, Preset] = {
             "price_tax_incl": "price", "price_tax_excl": "price", "price_tax_excluded_or_price_tax_included": "price",
             "montant_ttc": "price", "montant_ht": "price", "quantity": "quantity", "quantité": "quantity",
             "out_of_stock_action": "availability", "condition": "condition", "ean13": "gtin", "upc": "gtin", "isbn": "gtin",
-            "manufacturer": "brand", "supplier_reference": "mpn", "image_urls_x_y_z": "image_link",
+            "manufacturer": "brand", "mpn": "mpn", "supplier_reference": "mpn", "image_urls_x_y_z": "image_link",
             "categories_x_y_z": "product_type", "weight": "weight", "discount_amount": "sale_price",
             "discount_percent": "sale_price", "discount_from_yyyy_mm_dd": "sale_price",
             "discount_to_yyyy_mm_dd": "sale_price",
@@ -615,6 +630,8 @@ PRESETS: dict[str, Preset] = {
         columns={
             "sku": "id", "name": "title", "description": "description", "short_description": "description",
             "price": "price", "special_price": "sale_price", "qty": "quantity", "is_in_stock": "availability",
+            "allow_backorders": "availability", "use_config_backorders": "availability", "manage_stock": "availability",
+            "use_config_manage_stock": "availability",
             "base_image": "image_link", "base_image_url": "image_link", "additional_images": "additional_image_link",
             "categories": "product_type", "weight": "weight",
         },

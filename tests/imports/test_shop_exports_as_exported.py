@@ -13,18 +13,26 @@ documentation and source give, beyond the import templates.
   period runs, in RSS as in a TSV feed;
 - Magento 2's special price, a sale only below the price (its final price is the lower of the two);
 - Magento 2's catalog export of a bundle: ``bundle_price_type`` ``dynamic`` (its price is the sum of
-  the products chosen in it; the product's own price attribute is not used) or ``fixed``.
+  the products chosen in it; the product's own price attribute is not used) or ``fixed``;
+- Magento 2's stock columns (product data attributes reference; the Backorders setting of its inventory
+  configuration): ``is_in_stock``, ``qty`` (written with four decimals), ``allow_backorders`` (0 No
+  Backorders, 1 Allow Qty Below 0, 2 Allow Qty Below 0 and Notify Customer) and ``use_config_backorders``
+  (1: the store's setting applies, the Use Config Settings box; 0 or blank: the product's own), ``manage_stock``
+  and ``use_config_manage_stock`` alike (a stock not managed is not tracked);
+- PrestaShop 1.7.7's import columns ``MPN`` beside ``Supplier reference #``.
 
 The samples are written here from those descriptions. Both readers must agree.
 """
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 
 import pytest
 
 from background_tasks.status import TaskStatus
-from imports.products.derive import Col, InEffect, LowerPrice
+from imports.products.derive import Col, Flag, InEffect, LowerPrice, OnBackorder
+from imports.products.presets import STOCK_FLAGS
 from wizamart.marketplace.feed import parse_price
 
 from .test_preset_options_discounts import _sql_agrees
@@ -119,6 +127,36 @@ MAGENTO_BUNDLES = (
     b"MB-MAT,,Default,simple,Mat,30.0000,2.0000,1,,\n"
     b'MB-DYN,,Default,bundle,Mat and strap,14.0000,0.0000,1,dynamic,"name=Set,type=select,required=1,sku=MB-MAT,price=0.0000"\n'
     b'MB-FIX,,Default,bundle,Mat kit,39.0000,0.0000,1,fixed,"name=Set,type=select,required=1,sku=MB-MAT,price=0.0000"\n'
+)
+
+# In stock with none left sells on backorder where the product allows it, not where the store's
+# setting applies (use_config_backorders 1: the file does not say what it is; Magento's default is none).
+MAGENTO_BACKORDERS = (
+    b"sku,store_view_code,attribute_set_code,product_type,name,price,qty,out_of_stock_qty,allow_backorders,"
+    b"use_config_backorders,is_in_stock,manage_stock,use_config_manage_stock\n"
+    b"MBO-NOTIFY,,Default,simple,Notify,10.0000,0.0000,0.0000,2,0,1,1,1\n"
+    b"MBO-BELOW,,Default,simple,Below zero,10.0000,-3.0000,0.0000,1,0,1,1,0\n"
+    b"MBO-NONE,,Default,simple,No backorders,10.0000,0.0000,0.0000,0,0,1,1,1\n"
+    b"MBO-CONFIG,,Default,simple,Store setting,10.0000,0.0000,0.0000,1,1,1,1,1\n"
+    b"MBO-LEFT,,Default,simple,Some left,10.0000,5.0000,0.0000,1,0,1,1,1\n"
+    b"MBO-OUT,,Default,simple,Out of stock,10.0000,0.0000,0.0000,1,0,0,1,1\n"
+    b"MBO-BLANK,,Default,simple,Blank setting,10.0000,0,0.0000,2,,1,1,1\n"
+    b"MBO-UNMANAGED,,Default,simple,Stock not managed,10.0000,0.0000,0.0000,1,0,1,0,0\n"
+    b"MBO-STORE-MANAGES,,Default,simple,Store manages stock,10.0000,0.0000,0.0000,1,0,1,0,1\n"
+)
+BACKORDERS = {
+    "MBO-NOTIFY": ("backorder", 0), "MBO-BELOW": ("backorder", -3), "MBO-NONE": ("in_stock", 0),
+    "MBO-CONFIG": ("in_stock", 0), "MBO-LEFT": ("in_stock", 5), "MBO-OUT": ("out_of_stock", 0),
+    "MBO-BLANK": ("backorder", 0), "MBO-UNMANAGED": ("in_stock", 0), "MBO-STORE-MANAGES": ("backorder", 0),
+}
+
+# PrestaShop 1.7.7's import template: an MPN of its own, else the supplier reference.
+PRESTASHOP_MPN = (
+    b"Product ID;Active (0/1);Name *;Price tax excluded;Reference #;Supplier reference #;MPN;Quantity\n"
+    b"1;1;Both;10;MPN-1;SUP-1;MFR-1;1\n"
+    b"2;1;Supplier only;10;MPN-2;SUP-2;;1\n"
+    b"3;1;MPN only;10;MPN-3;;MFR-3;1\n"
+    b"4;1;Neither;10;MPN-4;;;1\n"
 )
 
 
@@ -236,12 +274,61 @@ def test_sale_period_sql_matches_python():
     assert [InEffect(Col(0), Col(1), "2026-06-15").py(row) for row in rows[5:8]] == ["30.00 EUR", "30.00 EUR", ""]
 
 
+def test_magento_in_stock_with_none_left_is_a_backorder_where_the_product_allows_it(run_import):
+    job, shop = import_sample(run_import, MAGENTO_BACKORDERS, "mg-backorders")
+    assert job.status == TaskStatus.COMPLETED, (job.error_message, job.rejected_sample)
+    assert {sku: (p.availability, p.quantity) for sku, p in by_sku(shop).items()} == BACKORDERS
+    assert job.column_mapping["allow_backorders"] == job.column_mapping["use_config_backorders"] == "availability"
+    # Without the backorder columns, the stock flag is the availability, as before.
+    plain = b"\n".join(b",".join(line.split(b",")[:8] + line.split(b",")[10:]) for line in MAGENTO_BACKORDERS.split(b"\n"))
+    again = run_import(plain, for_vendor=shop)
+    assert again.status == TaskStatus.COMPLETED, (again.error_message, again.rejected_sample)
+    assert {p.availability for p in by_sku(shop).values()} == {"in_stock", "out_of_stock"}
+
+
+@pytest.mark.postgres
+def test_on_backorder_sql_matches_python():
+    flags = ["1", "0", "yes", "In Stock", "in stock", ""]
+    quantities = ["0", "0.0000", "-2", "-2.0000", "00", "1", "1.0000", "0.5", "-0.5", "-0.0000", "", "none", "+0", "-"]
+    settings = ["0", "1", "2", "", "3", "yes"]
+    rows = [[f, q, b, u] for f, q, b, u in itertools.product(flags, quantities, settings, ["0", "1", ""])]
+    expr = OnBackorder(Flag(Col(0), STOCK_FLAGS), Col(1), Col(2), Col(3))
+    _sql_agrees(expr, rows)
+    _sql_agrees(OnBackorder(Flag(Col(0), STOCK_FLAGS), Col(1), Col(2)), rows)
+    # With manage_stock and use_config_manage_stock: a stock nobody manages has no backorders.
+    managed = [["1", q, b, u, m, c] for q, b, u, m, c in itertools.product(
+        ["0", "-1.0000", "1"], ["1", "0"], ["0", "1", ""], ["0", "1", "", "yes"], ["0", "1", ""])]
+    with_manage = OnBackorder(Flag(Col(0), STOCK_FLAGS), Col(1), Col(2), Col(3), manage=Col(4), use_config_manage=Col(5))
+    _sql_agrees(with_manage, managed)
+    _sql_agrees(OnBackorder(Flag(Col(0), STOCK_FLAGS), Col(1), Col(2), Col(3), manage=Col(4)), managed)
+    assert [with_manage.py(["1", "0", "1", "0", m, c]) for m, c in (("1", "0"), ("0", "0"), ("0", "1"), ("", ""))] == [
+        "backorder", "in stock", "backorder", "in stock",
+    ]
+    assert [expr.py(["1", q, "1", "0"]) for q in ("0.0000", "-2", "0.5", "-0.5", "1")] == [
+        "backorder", "backorder", "in stock", "in stock", "in stock",
+    ]
+    assert [expr.py(["1", "0", b, u]) for b, u in (("2", ""), ("2", "1"), ("0", "0"))] == [
+        "backorder", "in stock", "in stock",
+    ]
+
+
+def test_prestashop_empty_mpn_falls_back_to_the_supplier_reference(run_import):
+    job, shop = import_sample(run_import, PRESTASHOP_MPN, "presta-mpn")
+    assert job.status == TaskStatus.COMPLETED, (job.error_message, job.rejected_sample)
+    assert job.file_info["preset"] == "prestashop"
+    assert {sku: p.mpn for sku, p in by_sku(shop).items()} == {
+        "MPN-1": "MFR-1", "MPN-2": "SUP-2", "MPN-3": "MFR-3", "MPN-4": "",
+    }
+    assert job.column_mapping["MPN"] == job.column_mapping["Supplier reference #"] == "mpn"
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize(
     "content",
-    [PRESTASHOP_FR, PRESTASHOP_EN, PRESTASHOP_BARCODES, GOOGLE_TSV, GOOGLE_SALES_TSV, MAGENTO_SPECIAL, MAGENTO_BUNDLES],
+    [PRESTASHOP_FR, PRESTASHOP_EN, PRESTASHOP_BARCODES, GOOGLE_TSV, GOOGLE_SALES_TSV, MAGENTO_SPECIAL, MAGENTO_BUNDLES,
+     MAGENTO_BACKORDERS, PRESTASHOP_MPN],
     ids=["prestashop-fr", "prestashop-en", "prestashop-barcodes", "google-tsv", "google-sales", "magento-special",
-         "magento-bundles"],
+         "magento-bundles", "magento-backorders", "prestashop-mpn"],
 )
 def test_staged_and_python_readers_agree(run_import, settings, content):
     settings.IMPORTS_USE_COPY = True
