@@ -225,16 +225,23 @@ class Flag(Expr):
         return self.part.sources()
 
 
+# Zero written as a number ("0", "0.0", ".00"): Shopify's weight of a variant nobody weighed.
+ZERO_NUMBER = r"^(0+(\.0*)?|\.0+)$"
+_ZERO_NUMBER_RE = re.compile(ZERO_NUMBER)
+
+
 @dataclass(frozen=True)
 class WithUnit(Expr):
-    """A number whose unit the header names ("Weight (kg)": "1.5" -> "1.5 kg")."""
+    """A number whose unit the header names ("Weight (kg)": "1.5" -> "1.5 kg"); with ``zero_is_none``,
+    a zero is no value (a shop that writes 0 for a weight never entered)."""
 
     part: Expr
     unit: str
+    zero_is_none: bool = False
 
     def py(self, cells):
         text = self.part.py(cells)
-        if not text:
+        if not text or (self.zero_is_none and _ZERO_NUMBER_RE.match(text)):
             return ""
         # Half a pound is often written ".5": read everywhere as "0.5".
         return f"{'0' if text.startswith('.') else ''}{text} {self.unit}"
@@ -242,7 +249,8 @@ class WithUnit(Expr):
     def sql(self, cell):
         value = self.part.sql(cell)
         number = f"CASE WHEN left({value}, 1) = '.' THEN '0' || {value} ELSE {value} END"
-        return f"CASE WHEN {value} = '' THEN '' ELSE {number} || {quote(' ' + self.unit)} END"
+        empty = f"{value} = ''" + (f" OR {value} ~ {quote(ZERO_NUMBER)}" if self.zero_is_none else "")
+        return f"CASE WHEN {empty} THEN '' ELSE {number} || {quote(' ' + self.unit)} END"
 
     def sources(self):
         return self.part.sources()

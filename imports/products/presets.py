@@ -206,6 +206,12 @@ _WOO = {
     "mpn": ("mpn",),
 }
 _WOO_IDENTIFIERS = ("gtin13_ean", "gtin12_upc", "gtin14_itf_14", "gtin8", "isbn")
+# The meta fields of the usual GTIN plugins, which the exporter writes as "Meta: <key>" (fr "Méta : <key>",
+# de "Meta: <key>") when custom meta is exported: Germanized's GTIN and MPN (_ts_gtin, _ts_mpn, also on
+# variations), EAN for WooCommerce's _alg_ean, Product GTIN (EAN, UPC, ISBN) for WooCommerce's _wpm_gtin_code.
+_WOO_META = ("meta_{0}", "méta_{0}")
+_WOO_GTIN_METAS = tuple(form.format(key) for key in ("ts_gtin", "alg_ean", "wpm_gtin_code") for form in _WOO_META)
+_WOO_MPN_METAS = tuple(form.format("ts_mpn") for form in _WOO_META)
 _WOO_PARENT = ("parent", "übergeordnetes_produkt")  # English and French, German
 # "Attribute 1 name" / "Attribute 1 value(s)", fr "Nom de l’attribut 1" / "Valeur(s) de l’attribut 1",
 # de "Attribut 1 Name" / "Attribut 1 Wert(e)" (keys: see preset_key); "visible", "global" and "default" are not read.
@@ -286,8 +292,10 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
         Hidden(c["published"], ("-1", "0")) if c["published"] else None,
         Hidden(parent_published, ("-1", "0")) if parent_published else None,
     )
-    # WooCommerce's GTIN, else the first of the plugin's identifiers (EAN, UPC, GTIN-14, GTIN-8, ISBN) a row has.
-    gtin = cols.first(c["gtin"], *(cols.col(key) for key in _WOO_IDENTIFIERS))
+    # WooCommerce's GTIN, else the first of Yoast's identifiers (EAN, UPC, GTIN-14, GTIN-8, ISBN) a row has,
+    # else a GTIN plugin's; Yoast's MPN, else Germanized's.
+    gtin = cols.first(c["gtin"], *(cols.col(key) for key in _WOO_IDENTIFIERS + _WOO_GTIN_METAS))
+    mpn = cols.first(c["mpn"], *(cols.col(key) for key in _WOO_MPN_METAS))
     values = {
         "id": cols.first(c["sku"], c["id"]),
         "title": c["name"],
@@ -300,7 +308,7 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
         "additional_image_link": Rest(images) if images else None,
         "product_type": First(c["categories"]) if c["categories"] else None,
         "gtin": Barcode(gtin) if gtin else None,
-        "mpn": c["mpn"],
+        "mpn": mpn,
         "brand": First(c["brands"]) if c["brands"] else None,
         "weight": weight,
     }
@@ -371,7 +379,8 @@ def _shopify(cols: Columns, width: int) -> Shape:
             qty, cols.col("variant_inventory_policy"), backorder=("continue",), tracker=tracker,
         ) if tracker and qty else None,
         "gtin": Barcode(cols.col("variant_barcode")) if "variant_barcode" in cols.at else None,
-        "weight": WithUnit(cols.col("variant_grams"), "g") if "variant_grams" in cols.at else None,
+        # A variant's weight in grams; 0, what Shopify writes for a variant without a weight, is none.
+        "weight": WithUnit(cols.col("variant_grams"), "g", zero_is_none=True) if "variant_grams" in cols.at else None,
         "image_link": image,
         "additional_image_link": others,
         "mpn": cols.col("google_shopping_mpn"),
@@ -543,7 +552,7 @@ PRESETS: dict[str, Preset] = {
             "sku": "id", "id": "id", "name": "title", "description": "description", "short_description": "description",
             "in_stock": "availability", "stock": "quantity", "sale_price": "sale_price", "regular_price": "price",
             "categories": "product_type", "images": "image_link", "gtin": "gtin", "brands": "brand", "mpn": "mpn",
-        }) | dict.fromkeys(_WOO_IDENTIFIERS, "gtin"),
+        }) | dict.fromkeys(_WOO_IDENTIFIERS + _WOO_GTIN_METAS, "gtin") | dict.fromkeys(_WOO_MPN_METAS, "mpn"),
         signatures=(
             frozenset({"name", "regular_price"}), frozenset({"nom", "tarif_régulier"}),
             frozenset({"name", "regulärer_preis"}),

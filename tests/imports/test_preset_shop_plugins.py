@@ -1,0 +1,104 @@
+"""What real shop exports carry beyond the formats' own columns, as their documentation describes it.
+
+WooCommerce's exporter writes a product's custom meta fields as "Meta: <key>" (French "Méta : <key>")
+when asked to export custom meta: the usual GTIN plugins keep the product's barcode there (Germanized:
+``_ts_gtin`` and ``_ts_mpn``, also on variations; EAN for WooCommerce: ``_alg_ean``; Product GTIN (EAN,
+UPC, ISBN) for WooCommerce: ``_wpm_gtin_code``). Shopify writes ``Variant Grams`` 0 for a variant whose
+weight was never entered (the admin's default): that is no weight, not a weightless product.
+Both readers must agree.
+"""
+from __future__ import annotations
+
+import pytest
+
+from imports.products.derive import Col, WithUnit
+
+from .test_preset_export_quirks import import_with_both_readers
+from .test_preset_options_discounts import _sql_agrees
+from .test_presets import by_sku, counts, import_sample
+
+pytestmark = pytest.mark.django_db
+
+# A German shop with Germanized: its variations carry their own GTIN and MPN in the plugin's meta fields.
+GERMANIZED_DE = (
+    "ID,Typ,Artikelnummer,Name,Veröffentlicht,Vorrätig?,Lager,Angebotspreis,Regulärer Preis,Kategorien,"
+    "Bilder,Übergeordnetes Produkt,Attribut 1 Name,Attribut 1 Wert(e),Meta: _ts_gtin,Meta: _ts_mpn\n"
+    '10,variable,POSTER,Poster,1,1,,,,Kunst,https://shop.example.de/poster.jpg,,Größe,"A1, A2",,\n'
+    "11,variation,POSTER-A1,Poster - A1,1,1,4,,\"24,90\",,,POSTER,Größe,A1,4006381333931,GZ-A1\n"
+    "12,variation,POSTER-A2,Poster - A2,1,1,2,,\"19,90\",,,POSTER,Größe,A2,,GZ-A2\n"
+    "13,simple,RAHMEN,Rahmen,1,1,5,,12,Kunst,,,,,'04012345678901,\n"
+).encode()
+
+# A French shop: WooCommerce's own GTIN column first, else EAN for WooCommerce's meta, else Product GTIN's.
+PLUGINS_FR = (
+    'ID,Type,UGS,"GTIN, UPC, EAN ou ISBN",Nom,Publié,"En stock ?",Stock,"Tarif promo","Tarif régulier",'
+    "Catégories,Images,Parent,Méta : _alg_ean,Méta : _wpm_gtin_code\n"
+    "20,simple,SAVON,4006381333931,Savon,1,1,3,,6,Bain,,,4012345678901,\n"
+    "21,simple,BOUGIE,,Bougie,1,1,3,,14,Maison,,,4012345678918,4012345678925\n"
+    "22,simple,VASE,,Vase,1,1,3,,30,Maison,,,,4012345678925\n"
+    "23,simple,PLAT,,Plat,1,1,3,,30,Maison,,,4.01235E+12,\n"
+).encode()
+
+
+def test_germanized_gtin_and_mpn_of_each_variation(run_import):
+    job, shop = import_sample(run_import, GERMANIZED_DE, "gz")
+    assert job.file_info["preset"] == "woocommerce"
+    found = by_sku(shop)
+    assert {sku: (p.gtin, p.mpn) for sku, p in found.items()} == {
+        "POSTER-A1": ("4006381333931", "GZ-A1"),
+        "POSTER-A2": ("", "GZ-A2"),  # a variation's own identifiers: never its parent's
+        "RAHMEN": ("04012345678901", ""),  # the apostrophe that kept its leading zero left out
+    }
+    assert job.column_mapping["Meta: _ts_gtin"] == "gtin"
+    assert job.column_mapping["Meta: _ts_mpn"] == "mpn"
+
+
+def test_gtin_plugins_meta_after_woocommerce_own_gtin(run_import):
+    job, shop = import_sample(run_import, PLUGINS_FR, "eanfr")
+    gtins = {sku: p.gtin for sku, p in by_sku(shop).items()}
+    assert gtins == {
+        "SAVON": "4006381333931",  # WooCommerce's own GTIN first
+        "BOUGIE": "4012345678918",  # EAN for WooCommerce before Product GTIN
+        "VASE": "4012345678925",
+        "PLAT": "",  # a spreadsheet's "4.01235E+12" lost its digits
+    }
+    assert job.column_mapping["Méta : _alg_ean"] == "gtin"
+
+
+# Shopify: "Variant Grams" is the weight in grams; a variant nobody weighed has 0 (or 0.0).
+SHOPIFY_GRAMS = (
+    "Handle,Title,Body (HTML),Vendor,Type,Published,Option1 Name,Option1 Value,Variant SKU,Variant Grams,"
+    "Variant Inventory Tracker,Variant Inventory Qty,Variant Inventory Policy,Variant Price,Image Src,Status\n"
+    "mug,Mug,<p>Stoneware.</p>,Atelier,Kitchen,true,Size,Small,MUG-S,350,shopify,4,deny,12.00,,active\n"
+    "mug,,,,,,,Large,MUG-L,0.0,shopify,4,deny,14.00,,\n"
+    "e-book,E-book,,Atelier,Books,true,Title,Default Title,EBOOK,0,,0,deny,5.00,,active\n"
+).encode()
+
+
+def test_shopify_zero_grams_is_no_weight(run_import):
+    job, shop = import_sample(run_import, SHOPIFY_GRAMS, "grams")
+    assert job.file_info["preset"] == "shopify"
+    weights = {sku: p.weight for sku, p in by_sku(shop).items()}
+    assert weights == {"MUG-S": "350 g", "MUG-L": "", "EBOOK": ""}
+    again = run_import(SHOPIFY_GRAMS, for_vendor=shop)
+    assert counts(again) == (3, 0, 0, 3, 0, 0)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("0", ""), ("0.0", ""), ("00", ""), (".0", ""), ("0.", ""), ("", ""),
+    ("250", "250 g"), ("0.5", "0.5 g"), (".5", "0.5 g"), ("10", "10 g"), ("100.0", "100.0 g"),
+])
+def test_zero_is_none_weight(text, expected):
+    assert WithUnit(Col(0), "g", zero_is_none=True).py([text]) == expected
+
+
+@pytest.mark.postgres
+def test_zero_is_none_weight_in_sql():
+    texts = ["0", "0.0", "00", ".0", "0.", "", "250", ".5", "100.0", "0.05", "10", "0,0"]
+    _sql_agrees(WithUnit(Col(0), "g", zero_is_none=True), [[text] for text in texts])
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("content", [GERMANIZED_DE, PLUGINS_FR, SHOPIFY_GRAMS], ids=["germanized", "plugins-fr", "grams"])
+def test_staged_and_python_readers_agree(run_import, settings, content):
+    import_with_both_readers(run_import, settings, content, "plug")
