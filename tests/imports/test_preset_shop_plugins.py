@@ -4,14 +4,18 @@ WooCommerce's exporter writes a product's custom meta fields as "Meta: <key>" (F
 when asked to export custom meta: the usual GTIN plugins keep the product's barcode there (Germanized:
 ``_ts_gtin`` and ``_ts_mpn``, also on variations; EAN for WooCommerce: ``_alg_ean``; Product GTIN (EAN,
 UPC, ISBN) for WooCommerce: ``_wpm_gtin_code``). Shopify writes ``Variant Grams`` 0 for a variant whose
-weight was never entered (the admin's default): that is no weight, not a weightless product.
+weight was never entered (the admin's default): that is no weight, not a weightless product. Shopify
+does not require a variant's SKU to be unique: a shop may give all the variants of a product its
+product's SKU, and still sells each variant, told apart by its option values.
 Both readers must agree.
 """
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
-from imports.products.derive import Col, WithUnit
+from imports.products.derive import Col, Joined, UniqueIn, WithUnit
 
 from .test_preset_export_quirks import import_with_both_readers
 from .test_preset_options_discounts import _sql_agrees
@@ -98,7 +102,60 @@ def test_zero_is_none_weight_in_sql():
     _sql_agrees(WithUnit(Col(0), "g", zero_is_none=True), [[text] for text in texts])
 
 
+# One SKU for a product's three sizes; another product's own SKUs; a SKU two products share (the
+# same item listed twice: the last row wins, as for any repeated SKU).
+SHOPIFY_SHARED_SKU = (
+    "Handle,Title,Body (HTML),Vendor,Type,Published,Option1 Name,Option1 Value,Option2 Name,Option2 Value,"
+    "Variant SKU,Variant Price,Image Src,Status\n"
+    "bikini-top,Bikini top,<p>Lycra.</p>,Label,Swimwear,true,Color,Black,Size,S,TOP-1,89.00,https://cdn.example.com/top.jpg,active\n"
+    "bikini-top,,,,,,,Black,,M,TOP-1,89.00,,\n"
+    "bikini-top,,,,,,,Black,,L,TOP-1,95.00,,\n"
+    "bikini-top,,,,,,,,,,,,https://cdn.example.com/top-2.jpg,\n"
+    "sandal,Sandal,,Label,Shoes,true,Size,38,,,SAN-38,40.00,,active\n"
+    "sandal,,,,,,,39,,,SAN-39,40.00,,\n"
+    "towel,Towel,,Label,Home,true,Title,Default Title,,,TWL,20.00,,active\n"
+    "towel-gift,Towel (gift),,Label,Home,true,Title,Default Title,,,TWL,22.00,,active\n"
+).encode()
+
+
+def test_shopify_variants_sharing_their_product_sku_are_each_a_product(run_import):
+    job, shop = import_sample(run_import, SHOPIFY_SHARED_SKU, "shared")
+    found = by_sku(shop)
+    assert {sku: (p.title, p.size, p.price) for sku, p in found.items()} == {
+        "TOP-1-Black-S": ("Bikini top", "S", Decimal("89.00")),
+        "TOP-1-Black-M": ("Bikini top", "M", Decimal("89.00")),
+        "TOP-1-Black-L": ("Bikini top", "L", Decimal("95.00")),
+        "SAN-38": ("Sandal", "38", Decimal("40.00")),
+        "SAN-39": ("Sandal", "39", Decimal("40.00")),
+        "TWL": ("Towel (gift)", "", Decimal("22.00")),  # two products, one SKU: the last row wins
+    }
+    assert (job.rows_total, job.rows_created, job.rows_repeated, job.rows_skipped) == (7, 6, 1, 1)
+    assert found["TOP-1-Black-M"].image_link == "https://cdn.example.com/top.jpg"
+    again = run_import(SHOPIFY_SHARED_SKU, for_vendor=shop)
+    assert again.rows_created == 0  # the same keys again (the towel's two rows apply in file order)
+    assert set(by_sku(shop)) == set(found)
+
+
+@pytest.mark.parametrize("own, listed, expected", [
+    ("A", "A", "A"), ("A", "A,B", "A"), ("A", "A,A", "A-x"), ("A", "B,A,A", "A-x"), ("", ",", ""),
+    ("A,B", "A,B,A,B", "A,B"), ("a", "A,a", "a"),
+])
+def test_unique_in_group(own, listed, expected):
+    key = UniqueIn(Col(0), Col(1), Joined((Col(0), Col(2))))
+    assert key.py([own, listed, "x"]) == expected
+
+
 @pytest.mark.postgres
-@pytest.mark.parametrize("content", [GERMANIZED_DE, PLUGINS_FR, SHOPIFY_GRAMS], ids=["germanized", "plugins-fr", "grams"])
+def test_unique_in_group_in_sql():
+    rows = [["A", "A", "x"], ["A", "A,B", "x"], ["A", "A,A", "x"], ["A", "B,A,A", "x"], ["", ",", "x"],
+            ["A,B", "A,B,A,B", "x"], ["a", "A,a", "x"], ["A", "", "x"]]
+    _sql_agrees(UniqueIn(Col(0), Col(1), Joined((Col(0), Col(2)))), rows)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "content", [GERMANIZED_DE, PLUGINS_FR, SHOPIFY_GRAMS, SHOPIFY_SHARED_SKU],
+    ids=["germanized", "plugins-fr", "grams", "shared-sku"],
+)
 def test_staged_and_python_readers_agree(run_import, settings, content):
     import_with_both_readers(run_import, settings, content, "plug")
