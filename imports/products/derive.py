@@ -288,6 +288,37 @@ class WithUnit(Expr):
         return self.part.sources()
 
 
+# A line break as WooCommerce's exporter writes it in a description (the two characters "\n"), and a
+# "\n" the text itself held (written "\\n").
+_ESCAPED_BREAK, _ESCAPED_BACKSLASH_N = "\\n", "\\\\n"
+
+
+@dataclass(frozen=True)
+class LineBreaks(Expr):
+    r"""A description as WooCommerce's exporter writes it, its line breaks as "\n" (and a "\n" the text
+    held as "\\n"), read back as its importer reads it: each "\n" a line break."""
+
+    part: Expr
+
+    def py(self, cells):
+        text = self.part.py(cells)
+        if _ESCAPED_BREAK not in text:
+            return text
+        pieces = text.split(_ESCAPED_BACKSLASH_N)
+        return _ESCAPED_BREAK.join(piece.replace(_ESCAPED_BREAK, "\n") for piece in pieces).strip()
+
+    def sql(self, cell):
+        value = self.part.sql(cell)
+        return f"btrim(replace({value}, {quote(_ESCAPED_BREAK)}, chr(10)), {WS})"
+
+    def checks(self, cell):
+        # A text that held "\n" itself is read in Python.
+        return self.part.checks(cell) + [f"strpos({self.part.sql(cell)}, {quote(_ESCAPED_BACKSLASH_N)}) = 0"]
+
+    def sources(self):
+        return self.part.sources()
+
+
 @dataclass(frozen=True)
 class Barcode(Expr):
     """A barcode, left empty when a spreadsheet turned it into "4.00638E+12" (its digits are lost),

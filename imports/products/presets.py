@@ -28,6 +28,7 @@ from .derive import (
     Flag,
     Hidden,
     Joined,
+    LineBreaks,
     Link,
     NamedOption,
     OtherImages,
@@ -297,10 +298,12 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
     # else a GTIN plugin's; Yoast's MPN, else Germanized's.
     gtin = cols.first(c["gtin"], *(cols.col(key) for key in _WOO_IDENTIFIERS + _WOO_GTIN_METAS))
     mpn = cols.first(c["mpn"], *(cols.col(key) for key in _WOO_MPN_METAS))
+    # Its exporter writes a description's line breaks as "\n".
+    description = cols.first(c["description"], c["short_description"])
     values = {
         "id": cols.first(c["sku"], c["id"]),
         "title": c["name"],
-        "description": cols.first(c["description"], c["short_description"]),
+        "description": LineBreaks(description) if description else None,
         "price": c["regular_price"],
         "sale_price": c["sale_price"],
         "quantity": c["stock"],

@@ -6,7 +6,9 @@ when asked to export custom meta: the usual GTIN plugins keep the product's barc
 UPC, ISBN) for WooCommerce: ``_wpm_gtin_code``). Shopify writes ``Variant Grams`` 0 for a variant whose
 weight was never entered (the admin's default): that is no weight, not a weightless product. Shopify
 does not require a variant's SKU to be unique: a shop may give all the variants of a product its
-product's SKU, and still sells each variant, told apart by its option values.
+product's SKU, and still sells each variant, told apart by its option values. WooCommerce's exporter
+writes a description's line breaks as the two characters "\\n" (and a "\\n" the text held as "\\\\n"):
+its importer reads them back as line breaks.
 Both readers must agree.
 """
 from __future__ import annotations
@@ -14,8 +16,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
-from imports.products.derive import Col, Joined, UniqueIn, WithUnit
+from imports.products.derive import Col, Joined, LineBreaks, UniqueIn, WithUnit
 
 from .test_preset_export_quirks import import_with_both_readers
 from .test_preset_options_discounts import _sql_agrees
@@ -71,12 +74,12 @@ def test_gtin_plugins_meta_after_woocommerce_own_gtin(run_import):
 
 # Shopify: "Variant Grams" is the weight in grams; a variant nobody weighed has 0 (or 0.0).
 SHOPIFY_GRAMS = (
-    "Handle,Title,Body (HTML),Vendor,Type,Published,Option1 Name,Option1 Value,Variant SKU,Variant Grams,"
-    "Variant Inventory Tracker,Variant Inventory Qty,Variant Inventory Policy,Variant Price,Image Src,Status\n"
-    "mug,Mug,<p>Stoneware.</p>,Atelier,Kitchen,true,Size,Small,MUG-S,350,shopify,4,deny,12.00,,active\n"
-    "mug,,,,,,,Large,MUG-L,0.0,shopify,4,deny,14.00,,\n"
-    "e-book,E-book,,Atelier,Books,true,Title,Default Title,EBOOK,0,,0,deny,5.00,,active\n"
-).encode()
+    b"Handle,Title,Body (HTML),Vendor,Type,Published,Option1 Name,Option1 Value,Variant SKU,Variant Grams,"
+    b"Variant Inventory Tracker,Variant Inventory Qty,Variant Inventory Policy,Variant Price,Image Src,Status\n"
+    b"mug,Mug,<p>Stoneware.</p>,Atelier,Kitchen,true,Size,Small,MUG-S,350,shopify,4,deny,12.00,,active\n"
+    b"mug,,,,,,,Large,MUG-L,0.0,shopify,4,deny,14.00,,\n"
+    b"e-book,E-book,,Atelier,Books,true,Title,Default Title,EBOOK,0,,0,deny,5.00,,active\n"
+)
 
 
 def test_shopify_zero_grams_is_no_weight(run_import):
@@ -105,17 +108,17 @@ def test_zero_is_none_weight_in_sql():
 # One SKU for a product's three sizes; another product's own SKUs; a SKU two products share (the
 # same item listed twice: the last row wins, as for any repeated SKU).
 SHOPIFY_SHARED_SKU = (
-    "Handle,Title,Body (HTML),Vendor,Type,Published,Option1 Name,Option1 Value,Option2 Name,Option2 Value,"
-    "Variant SKU,Variant Price,Image Src,Status\n"
-    "bikini-top,Bikini top,<p>Lycra.</p>,Label,Swimwear,true,Color,Black,Size,S,TOP-1,89.00,https://cdn.example.com/top.jpg,active\n"
-    "bikini-top,,,,,,,Black,,M,TOP-1,89.00,,\n"
-    "bikini-top,,,,,,,Black,,L,TOP-1,95.00,,\n"
-    "bikini-top,,,,,,,,,,,,https://cdn.example.com/top-2.jpg,\n"
-    "sandal,Sandal,,Label,Shoes,true,Size,38,,,SAN-38,40.00,,active\n"
-    "sandal,,,,,,,39,,,SAN-39,40.00,,\n"
-    "towel,Towel,,Label,Home,true,Title,Default Title,,,TWL,20.00,,active\n"
-    "towel-gift,Towel (gift),,Label,Home,true,Title,Default Title,,,TWL,22.00,,active\n"
-).encode()
+    b"Handle,Title,Body (HTML),Vendor,Type,Published,Option1 Name,Option1 Value,Option2 Name,Option2 Value,"
+    b"Variant SKU,Variant Price,Image Src,Status\n"
+    b"bikini-top,Bikini top,<p>Lycra.</p>,Label,Swimwear,true,Color,Black,Size,S,TOP-1,89.00,https://cdn.example.com/top.jpg,active\n"
+    b"bikini-top,,,,,,,Black,,M,TOP-1,89.00,,\n"
+    b"bikini-top,,,,,,,Black,,L,TOP-1,95.00,,\n"
+    b"bikini-top,,,,,,,,,,,,https://cdn.example.com/top-2.jpg,\n"
+    b"sandal,Sandal,,Label,Shoes,true,Size,38,,,SAN-38,40.00,,active\n"
+    b"sandal,,,,,,,39,,,SAN-39,40.00,,\n"
+    b"towel,Towel,,Label,Home,true,Title,Default Title,,,TWL,20.00,,active\n"
+    b"towel-gift,Towel (gift),,Label,Home,true,Title,Default Title,,,TWL,22.00,,active\n"
+)
 
 
 def test_shopify_variants_sharing_their_product_sku_are_each_a_product(run_import):
@@ -152,10 +155,45 @@ def test_unique_in_group_in_sql():
     _sql_agrees(UniqueIn(Col(0), Col(1), Joined((Col(0), Col(2)))), rows)
 
 
+# Descriptions as WooCommerce's exporter writes them: one line, each line break as "\n".
+WOO_LINE_BREAKS = (
+    b'ID,Type,SKU,Name,Published,"Short description",Description,"In stock?",Stock,"Sale price","Regular price",'
+    b"Categories,Images,Parent\n"
+    br'30,simple,LINEN,Linen shirt,1,Washed linen.,"<p>Washed linen.</p>\n<ul>\n<li>100% linen</li>\n</ul>\n",1,3,,79,'
+    b"Shirts,,\n"
+    br'31,simple,SOAP,Soap,1,"Olive oil.\nHandmade.",,1,5,,6,Bath,,' b"\n"
+    br'32,simple,PATH,Cable,1,,"Save to C:\\new\nthen plug in.",1,5,,6,Tech,,' b"\n"
+    br'40,variable,MUG,Mug,1,,"<p>Stoneware.</p>\n<p>Dishwasher safe.</p>",1,,,,Kitchen,,' b"\n"
+    b"41,variation,MUG-BLUE,Mug - Blue,1,,,1,4,,12,,,MUG\n"
+)
+
+
+def test_woocommerce_line_breaks_in_descriptions(run_import):
+    _, shop = import_sample(run_import, WOO_LINE_BREAKS, "breaks")
+    descriptions = {sku: p.description for sku, p in by_sku(shop).items()}
+    assert descriptions == {
+        "LINEN": "<p>Washed linen.</p>\n<ul>\n<li>100% linen</li>\n</ul>",
+        "SOAP": "Olive oil.\nHandmade.",  # the short description, when there is no description
+        "PATH": "Save to C:\\new\nthen plug in.",  # the text's own "\n" kept
+        "MUG-BLUE": "<p>Stoneware.</p>\n<p>Dishwasher safe.</p>",  # its variable product's
+    }
+
+
+def test_line_breaks_in_sql():
+    rows = [[r"a\nb"], [r"a\\nb"], [r"a\\nb\nc"], ["plain"], [""], [r"\n"], [r"end\n"], [r"x\\n\\ny"], ["a\\b"]]
+    for row in rows:
+        assert "\n" not in row[0]  # the exporter never writes a line break itself
+    if connection.vendor == "postgresql":
+        _sql_agrees(LineBreaks(Col(0)), [row for row in rows if "\\\\n" not in row[0]])
+    assert [LineBreaks(Col(0)).py(row) for row in rows] == [
+        "a\nb", "a\\nb", "a\\nb\nc", "plain", "", "", "end", "x\\n\\ny", "a\\b",
+    ]
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize(
-    "content", [GERMANIZED_DE, PLUGINS_FR, SHOPIFY_GRAMS, SHOPIFY_SHARED_SKU],
-    ids=["germanized", "plugins-fr", "grams", "shared-sku"],
+    "content", [GERMANIZED_DE, PLUGINS_FR, SHOPIFY_GRAMS, SHOPIFY_SHARED_SKU, WOO_LINE_BREAKS],
+    ids=["germanized", "plugins-fr", "grams", "shared-sku", "line-breaks"],
 )
 def test_staged_and_python_readers_agree(run_import, settings, content):
     import_with_both_readers(run_import, settings, content, "plug")
