@@ -349,7 +349,23 @@ def _named_options(cols: Columns, inherited: dict[str, Expr]) -> tuple[dict[str,
     return named_options(pairs, COLOUR_OPTIONS, SIZE_OPTIONS), notes
 
 
+# Shopify's product CSV as its admin exports it since 2024 names the same columns otherwise
+# ("URL handle", "Price", "Inventory quantity"...): new key -> the key the preset reads.
+_SHOPIFY_RENAMED = {
+    "url_handle": "handle", "description": "body_html", "published_on_online_store": "published",
+    "sku": "variant_sku", "barcode": "variant_barcode", "price": "variant_price",
+    "compare_at_price": "variant_compare_at_price", "inventory_tracker": "variant_inventory_tracker",
+    "inventory_quantity": "variant_inventory_qty", "continue_selling_when_out_of_stock": "variant_inventory_policy",
+    "weight_value_grams": "variant_grams", "product_image_url": "image_src", "variant_image_url": "variant_image",
+    "google_shopping_manufacturer_part_number_mpn": "google_shopping_mpn",
+}
+
+
 def _shopify(cols: Columns, width: int) -> Shape:
+    if "url_handle" in cols.at:  # the current header: its columns read as the former ones
+        for new, former in _SHOPIFY_RENAMED.items():
+            if new in cols.at and former not in cols.at:
+                cols.at[former] = cols.at[new]
     handle = cols.at.get("handle")
     fills = [(key, mode) for key, mode in _SHOPIFY_GROUP if key in cols.at]
     if handle is not None:
@@ -387,7 +403,8 @@ def _shopify(cols: Columns, width: int) -> Shape:
         "sale_price": CompareAtPrice(price, compare, "sale") if price and compare else None,
         "quantity": qty,
         "availability": TrackedStock(
-            qty, cols.col("variant_inventory_policy"), backorder=("continue",), tracker=tracker,
+            # "continue" (the current header's column may say TRUE): the variant sells on when none is left.
+            qty, cols.col("variant_inventory_policy"), backorder=("continue", "true"), tracker=tracker,
         ) if tracker and qty else None,
         "gtin": Barcode(cols.col("variant_barcode")) if "variant_barcode" in cols.at else None,
         # A variant's weight in grams; 0, what Shopify writes for a variant without a weight, is none.
@@ -583,8 +600,16 @@ PRESETS: dict[str, Preset] = {
             "google_shopping_mpn": "mpn", "google_shopping_condition": "condition",
             "variant_inventory_tracker": "availability", "variant_inventory_policy": "availability",
             "google_shopping_google_product_category": "google_product_category",
-        },
-        signatures=(frozenset({"handle", "variant_price"}), frozenset({"handle", "variant_sku"})),
+        } | {new: {
+            "handle": "id", "body_html": "description", "variant_sku": "id", "variant_barcode": "gtin",
+            "variant_price": "price", "variant_compare_at_price": "price", "variant_inventory_tracker": "availability",
+            "variant_inventory_qty": "quantity", "variant_inventory_policy": "availability", "variant_grams": "weight",
+            "image_src": "image_link", "variant_image": "image_link", "google_shopping_mpn": "mpn",
+        }[former] for new, former in _SHOPIFY_RENAMED.items() if former != "published"},
+        signatures=(
+            frozenset({"handle", "variant_price"}), frozenset({"handle", "variant_sku"}),
+            frozenset({"url_handle", "price"}), frozenset({"url_handle", "sku"}),
+        ),
         skip_reason="row that only adds an image to its product, or a product not published (draft or archived, "
         "or not on the online store)",
         shape=_shopify,

@@ -8,7 +8,10 @@ weight was never entered (the admin's default): that is no weight, not a weightl
 does not require a variant's SKU to be unique: a shop may give all the variants of a product its
 product's SKU, and still sells each variant, told apart by its option values. WooCommerce's exporter
 writes a description's line breaks as the two characters "\\n" (and a "\\n" the text held as "\\\\n"):
-its importer reads them back as line breaks.
+its importer reads them back as line breaks. Shopify's product CSV as its admin exports it since
+2024 names its columns otherwise ("URL handle", "Price", "Compare-at price", "Inventory quantity",
+"Continue selling when out of stock" DENY or CONTINUE, "Weight value (grams)", "Product image URL"):
+the same product CSV.
 Both readers must agree.
 """
 from __future__ import annotations
@@ -190,10 +193,64 @@ def test_line_breaks_in_sql():
     ]
 
 
+# The current header, as Shopify's help describes it: the product's first row carries its own
+# columns, each variant's row its URL handle, SKU, option values, price and stock; a row with
+# only a URL handle and an image adds an image.
+SHOPIFY_CURRENT = (
+    b"Title,URL handle,Description,Vendor,Product category,Type,Tags,Published on online store,Status,SKU,"
+    b"Barcode,Option1 name,Option1 value,Option1 Linked To,Option2 name,Option2 value,Option2 Linked To,"
+    b"Price,Compare-at price,Cost per item,Charge tax,Inventory tracker,Inventory quantity,"
+    b"Continue selling when out of stock,Weight value (grams),Weight unit for display,Requires shipping,"
+    b"Fulfillment service,Product image URL,Image position,Image alt text,Variant image URL,Gift card,"
+    b"Google Shopping / Google product category,Google Shopping / Manufacturer part number (MPN),"
+    b"Google Shopping / Condition\n"
+    b'Linen shirt,linen-shirt,<p>Washed linen.</p>,Maison Lin,Apparel & Accessories > Clothing > Shirts,Shirts,'
+    b'"linen, summer",TRUE,Active,LIN-S,4006381333931,Color,Sand,,Size,S,,89.00,99.00,40.00,TRUE,shopify,3,DENY,'
+    b"250,kg,TRUE,manual,https://cdn.example.lu/linen.jpg,1,,,FALSE,Apparel & Accessories > Clothing,LIN-MPN,"
+    b"refurbished\n"
+    b",linen-shirt,,,,,,,,LIN-M,,,Sand,,,M,,89.00,99.00,40.00,TRUE,shopify,0,DENY,260,kg,TRUE,manual,,,,"
+    b"https://cdn.example.lu/linen-m.jpg,,,,\n"
+    b",linen-shirt,,,,,,,,LIN-L,,,Sand,,,L,,89.00,,40.00,TRUE,shopify,0,CONTINUE,270,kg,TRUE,manual,,,,,,,,\n"
+    b",linen-shirt,,,,,,,,,,,,,,,,,,,,,,,,,,,https://cdn.example.lu/linen-2.jpg,2,,,,,,\n"
+    b"Gift wrap,gift-wrap,Recycled paper,Maison Lin,,Service,,TRUE,Active,WRAP,,Title,Default Title,,,,,2.50,,,"
+    b"TRUE,,0,DENY,0,g,FALSE,manual,,,,,FALSE,,,\n"
+    b"Winter coat,winter-coat,<p>Wool.</p>,Maison Lin,,Coats,,TRUE,Draft,COAT-M,,Size,M,,,,,240.00,,,TRUE,"
+    b"shopify,5,DENY,1200,kg,TRUE,manual,,,,,FALSE,,,\n"
+    b"Old scarf,old-scarf,,Maison Lin,,Scarves,,FALSE,Active,SCARF,,Title,Default Title,,,,,30.00,,,TRUE,"
+    b"shopify,5,DENY,100,g,TRUE,manual,,,,,FALSE,,,\n"
+)
+
+
+def test_shopify_current_header_is_the_shopify_product_csv(run_import):
+    job, shop = import_sample(run_import, SHOPIFY_CURRENT, "current")
+    assert job.file_info["preset"] == "shopify"
+    found = by_sku(shop)
+    # A draft and a product not on the online store are not for sale; the image row adds an image.
+    assert set(found) == {"LIN-S", "LIN-M", "LIN-L", "WRAP"}
+    assert (job.rows_total, job.rows_rejected, job.rows_skipped) == (4, 0, 3)
+    small, medium, large = found["LIN-S"], found["LIN-M"], found["LIN-L"]
+    for variant in (small, medium, large):
+        assert (variant.title, variant.description, variant.brand) == ("Linen shirt", "<p>Washed linen.</p>", "Maison Lin")
+        assert variant.product_type == "Apparel & Accessories > Clothing > Shirts"
+        assert (variant.color, variant.condition) == ("Sand", "refurbished")
+    assert (small.price, small.sale_price, small.gtin, small.mpn) == (Decimal("99.00"), Decimal("89.00"), "4006381333931", "LIN-MPN")
+    assert (large.price, large.sale_price) == (Decimal("89.00"), None)
+    assert [(v.size, v.availability, v.quantity, v.weight) for v in (small, medium, large)] == [
+        ("S", "in_stock", 3, "250 g"), ("M", "out_of_stock", 0, "260 g"), ("L", "backorder", 0, "270 g"),
+    ]
+    assert small.image_link == "https://cdn.example.lu/linen.jpg"
+    assert small.additional_image_link == "https://cdn.example.lu/linen-2.jpg"
+    assert medium.image_link == "https://cdn.example.lu/linen-m.jpg"
+    wrap = found["WRAP"]
+    assert (wrap.availability, wrap.weight, wrap.price) == ("in_stock", "", Decimal("2.50"))  # not tracked
+    assert job.column_mapping["URL handle"] == "id"
+    assert job.column_mapping["Compare-at price"] == "price"
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize(
-    "content", [GERMANIZED_DE, PLUGINS_FR, SHOPIFY_GRAMS, SHOPIFY_SHARED_SKU, WOO_LINE_BREAKS],
-    ids=["germanized", "plugins-fr", "grams", "shared-sku", "line-breaks"],
+    "content", [GERMANIZED_DE, PLUGINS_FR, SHOPIFY_GRAMS, SHOPIFY_SHARED_SKU, WOO_LINE_BREAKS, SHOPIFY_CURRENT],
+    ids=["germanized", "plugins-fr", "grams", "shared-sku", "line-breaks", "shopify-current"],
 )
 def test_staged_and_python_readers_agree(run_import, settings, content):
     import_with_both_readers(run_import, settings, content, "plug")
