@@ -320,6 +320,34 @@ class LineBreaks(Expr):
 
 
 @dataclass(frozen=True)
+class FromParent(Expr):
+    """A cell that may say its value is its parent row's (WooCommerce's exporter writes a variation's
+    Stock as "parent" when its variable product manages the stock): then ``parent``'s value (empty
+    without a parent), else its own."""
+
+    part: Expr
+    word: str
+    parent: Expr | None = None
+
+    def py(self, cells):
+        text = self.part.py(cells)
+        if text != self.word:
+            return text
+        return self.parent.py(cells) if self.parent is not None else ""
+
+    def sql(self, cell):
+        value = self.part.sql(cell)
+        other = self.parent.sql(cell) if self.parent is not None else "''"
+        return f"CASE WHEN {value} = {quote(self.word)} THEN {other} ELSE {value} END"
+
+    def checks(self, cell):
+        return self.part.checks(cell) + (self.parent.checks(cell) if self.parent is not None else [])
+
+    def sources(self):
+        return self.part.sources() | (self.parent.sources() if self.parent is not None else set())
+
+
+@dataclass(frozen=True)
 class Barcode(Expr):
     """A barcode, left empty when a spreadsheet turned it into "4.00638E+12" (its digits are lost),
     without the apostrophe typed before digits to keep them as text in a spreadsheet ("'0123")."""

@@ -26,6 +26,7 @@ from .derive import (
     Expr,
     First,
     Flag,
+    FromParent,
     Hidden,
     Joined,
     LineBreaks,
@@ -263,7 +264,7 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
     c = {role: cols.col(*keys) for role, keys in _WOO.items()}
     weight = _weight(cols)
     parent, kind = cols.col(*_WOO_PARENT), c["type"]
-    group = parent_published = None
+    group = parent_published = parent_stock = None
     if isinstance(parent, Col) and isinstance(kind, Col):
         inherited = [(role, c[role].index) for role in _WOO_INHERITED if isinstance(c[role], Col)]
         if isinstance(weight, WithUnit) and isinstance(weight.part, Col):
@@ -276,6 +277,10 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
                 # is_purchasable()), whatever its own Published says.
                 parent_published = Col(width + len(fills))
                 fills.append(c["published"].index)
+            if isinstance(c["stock"], Col):
+                # A variation whose stock its variable product manages: its Stock is "parent".
+                parent_stock = Col(width + len(fills))
+                fills.append(c["stock"].index)
             group = ParentFill(
                 parent=parent.index, kind=kind.index, kinds=("variable",), keys=keys,
                 fills=tuple((index, "parent") for index in fills),
@@ -306,7 +311,8 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
         "description": LineBreaks(description) if description else None,
         "price": c["regular_price"],
         "sale_price": c["sale_price"],
-        "quantity": c["stock"],
+        # "parent": the variation sells from its variable product's stock (WooCommerce's shared stock).
+        "quantity": FromParent(c["stock"], "parent", parent_stock) if c["stock"] else None,
         "availability": Flag(c["in_stock"], STOCK_FLAGS) if c["in_stock"] else None,
         "image_link": First(images) if images else None,
         "additional_image_link": Rest(images) if images else None,

@@ -11,7 +11,8 @@ writes a description's line breaks as the two characters "\\n" (and a "\\n" the 
 its importer reads them back as line breaks. Shopify's product CSV as its admin exports it since
 2024 names its columns otherwise ("URL handle", "Price", "Compare-at price", "Inventory quantity",
 "Continue selling when out of stock" DENY or CONTINUE, "Weight value (grams)", "Product image URL"):
-the same product CSV.
+the same product CSV. WooCommerce's exporter writes the Stock of a variation whose variable product
+manages its stock as "parent": the variation sells from its variable product's stock.
 Both readers must agree.
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from imports.products.derive import Col, Joined, LineBreaks, UniqueIn, WithUnit
+from imports.products.derive import Col, FromParent, Joined, LineBreaks, UniqueIn, WithUnit
 
 from .test_preset_export_quirks import import_with_both_readers
 from .test_preset_options_discounts import _sql_agrees
@@ -247,10 +248,45 @@ def test_shopify_current_header_is_the_shopify_product_csv(run_import):
     assert job.column_mapping["Compare-at price"] == "price"
 
 
+# A variable cap managing the stock of its variations (12 caps, any colour), one variation with its
+# own stock, one without a stock; German headers.
+WOO_PARENT_STOCK = (
+    "ID,Typ,Artikelnummer,Name,Veröffentlicht,Vorrätig?,Bestand,Angebotspreis,Regulärer Preis,Kategorien,"
+    "Übergeordnetes Produkt,Attribut 1 Name,Attribut 1 Wert(e)\n"
+    '50,variable,CAP,Kappe,1,1,12,,,Hüte,,Farbe,"Schwarz, Rot, Blau"\n'
+    "51,variation,CAP-BLACK,Kappe - Schwarz,1,1,parent,,15,,CAP,Farbe,Schwarz\n"
+    "52,variation,CAP-RED,Kappe - Rot,1,1,3,,15,,CAP,Farbe,Rot\n"
+    "53,variation,CAP-BLUE,Kappe - Blau,1,1,,,15,,CAP,Farbe,Blau\n"
+).encode()
+
+
+def test_woocommerce_variation_selling_from_its_parent_stock(run_import):
+    job, shop = import_sample(run_import, WOO_PARENT_STOCK, "pstock")
+    stock = {sku: (p.quantity, p.availability) for sku, p in by_sku(shop).items()}
+    assert stock == {
+        "CAP-BLACK": (12, "in_stock"),  # "parent": its variable product's stock
+        "CAP-RED": (3, "in_stock"),
+        "CAP-BLUE": (None, "in_stock"),  # no stock managed: none
+    }
+    assert job.rows_rejected == 0
+
+
+def test_from_parent():
+    shared = FromParent(Col(0), "parent", Col(1))
+    assert [shared.py(row) for row in (["parent", "12"], ["3", "12"], ["", "12"], ["Parent", "12"])] == [
+        "12", "3", "", "Parent",
+    ]
+    assert FromParent(Col(0), "parent").py(["parent"]) == ""  # no parent row: no stock
+    if connection.vendor == "postgresql":
+        _sql_agrees(shared, [["parent", "12"], ["3", "12"], ["", "12"], ["Parent", "12"], ["parent", ""]])
+        _sql_agrees(FromParent(Col(0), "parent"), [["parent"], ["7"]])
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize(
-    "content", [GERMANIZED_DE, PLUGINS_FR, SHOPIFY_GRAMS, SHOPIFY_SHARED_SKU, WOO_LINE_BREAKS, SHOPIFY_CURRENT],
-    ids=["germanized", "plugins-fr", "grams", "shared-sku", "line-breaks", "shopify-current"],
+    "content",
+    [GERMANIZED_DE, PLUGINS_FR, SHOPIFY_GRAMS, SHOPIFY_SHARED_SKU, WOO_LINE_BREAKS, SHOPIFY_CURRENT, WOO_PARENT_STOCK],
+    ids=["germanized", "plugins-fr", "grams", "shared-sku", "line-breaks", "shopify-current", "parent-stock"],
 )
 def test_staged_and_python_readers_agree(run_import, settings, content):
     import_with_both_readers(run_import, settings, content, "plug")
