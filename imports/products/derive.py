@@ -699,6 +699,52 @@ def _within(day: str, today: str, *, start: bool) -> bool:
     return day <= today if start else today <= day
 
 
+def _within_sql(part: Expr | None, cell: CellSql, today: str, *, start: bool) -> str:
+    """SQL: what _within() says of ``part``'s day (TRUE without a part)."""
+    if part is None:
+        return "TRUE"
+    day = f"left({part.sql(cell)}, 10)"
+    # Compared as Python compares the texts, character by character, whatever the collation.
+    ordered = f'{day} COLLATE "C"'
+    compared = f"{ordered} <= {quote(today)}" if start else f"{quote(today)} <= {ordered}"
+    return f"CASE WHEN {day} IN ('', '0000-00-00') THEN TRUE WHEN {day} ~ {quote(ISO_DAY)} THEN {compared} ELSE FALSE END"
+
+
+@dataclass(frozen=True)
+class SaleWhile(Expr):
+    """A sale price that applies from ``start`` to ``end`` (ISO days, inclusive, either empty for no
+    bound): the sale price on ``today`` within them, else none (a WooCommerce sale scheduled to begin
+    later, or over)."""
+
+    sale: Expr
+    start: Expr | None
+    end: Expr | None
+    today: str
+
+    def py(self, cells):
+        running = _within(self.start.py(cells) if self.start else "", self.today, start=True) and _within(
+            self.end.py(cells) if self.end else "", self.today, start=False
+        )
+        return self.sale.py(cells) if running else ""
+
+    def sql(self, cell):
+        running = " AND ".join(
+            f"({_within_sql(part, cell, self.today, start=start)})"
+            for part, start in ((self.start, True), (self.end, False))
+            if part is not None
+        )
+        return f"CASE WHEN {running} THEN {self.sale.sql(cell)} ELSE '' END" if running else self.sale.sql(cell)
+
+    def checks(self, cell):
+        return [c for part in (self.sale, self.start, self.end) if part is not None for c in part.checks(cell)]
+
+    def sources(self):
+        found = self.sale.sources()
+        for part in (self.start, self.end):
+            found |= part.sources() if part is not None else set()
+        return found
+
+
 @dataclass(frozen=True)
 class Discounted(Expr):
     """A sale price from a regular price and a discount (PrestaShop's): the price less ``amount``
@@ -734,13 +780,7 @@ class Discounted(Expr):
         return f"{sale:.2f}" if sale > 0 else ""
 
     def _within_sql(self, part: Expr | None, cell: CellSql, *, start: bool) -> str:
-        if part is None:
-            return "TRUE"
-        day = f"left({part.sql(cell)}, 10)"
-        # Compared as Python compares the texts, character by character, whatever the collation.
-        ordered = f'{day} COLLATE "C"'
-        compared = f"{ordered} <= {quote(self.today)}" if start else f"{quote(self.today)} <= {ordered}"
-        return f"CASE WHEN {day} IN ('', '0000-00-00') THEN TRUE WHEN {day} ~ {quote(ISO_DAY)} THEN {compared} ELSE FALSE END"
+        return _within_sql(part, cell, self.today, start=start)
 
     def sql(self, cell):
         def number(part: Expr) -> str:

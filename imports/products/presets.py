@@ -36,6 +36,7 @@ from .derive import (
     PairValue,
     ParentRow,
     Rest,
+    SaleWhile,
     StockTotal,
     SymbolPrice,
     TrackedStock,
@@ -205,6 +206,9 @@ _WOO = {
     "gtin": ("gtin_upc_ean_or_isbn", "gtin_upc_ean_ou_isbn", "gtin_upc_ean_oder_isbn"),
     "brands": ("brands", "marques", "marken"),
     "published": ("published", "publié", "veröffentlicht"),
+    # A sale price's schedule, as days ("2024-06-01").
+    "sale_starts": ("date_sale_price_starts", "date_de_début_de_promo", "datum_an_dem_angebotspreis_beginnt"),
+    "sale_ends": ("date_sale_price_ends", "date_de_fin_de_promo", "datum_an_dem_angebotspreis_endet"),
     # The product identifiers Yoast WooCommerce SEO adds to the export, after WooCommerce's own GTIN.
     "mpn": ("mpn",),
 }
@@ -310,7 +314,10 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
         "title": c["name"],
         "description": LineBreaks(description) if description else None,
         "price": c["regular_price"],
-        "sale_price": c["sale_price"],
+        # A sale scheduled to begin later, or over, is no sale (WooCommerce's is_on_sale()).
+        "sale_price": SaleWhile(
+            c["sale_price"], c["sale_starts"], c["sale_ends"], today=timezone.localdate().isoformat(),
+        ) if c["sale_price"] and (c["sale_starts"] or c["sale_ends"]) else c["sale_price"],
         # "parent": the variation sells from its variable product's stock (WooCommerce's shared stock).
         "quantity": FromParent(c["stock"], "parent", parent_stock) if c["stock"] else None,
         "availability": Flag(c["in_stock"], STOCK_FLAGS) if c["in_stock"] else None,

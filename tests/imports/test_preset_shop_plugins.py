@@ -12,7 +12,9 @@ its importer reads them back as line breaks. Shopify's product CSV as its admin 
 2024 names its columns otherwise ("URL handle", "Price", "Compare-at price", "Inventory quantity",
 "Continue selling when out of stock" DENY or CONTINUE, "Weight value (grams)", "Product image URL"):
 the same product CSV. WooCommerce's exporter writes the Stock of a variation whose variable product
-manages its stock as "parent": the variation sells from its variable product's stock.
+manages its stock as "parent": the variation sells from its variable product's stock. A WooCommerce
+sale price scheduled ("Date sale price starts"/"ends", days, inclusive) is the price only while the sale
+runs.
 Both readers must agree.
 """
 from __future__ import annotations
@@ -22,7 +24,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from imports.products.derive import Col, FromParent, Joined, LineBreaks, UniqueIn, WithUnit
+from imports.products.derive import Col, FromParent, Joined, LineBreaks, SaleWhile, UniqueIn, WithUnit
 
 from .test_preset_export_quirks import import_with_both_readers
 from .test_preset_options_discounts import _sql_agrees
@@ -282,11 +284,51 @@ def test_from_parent():
         _sql_agrees(FromParent(Col(0), "parent"), [["parent"], ["7"]])
 
 
+# Sales as WooCommerce schedules them (the exporter writes the days as 2024-06-01), in French.
+WOO_SCHEDULED_SALES = (
+    'ID,Type,UGS,Nom,Publié,"En stock ?",Stock,"Date de début de promo","Date de fin de promo","Tarif promo",'
+    '"Tarif régulier"\n'
+    "1,simple,SOON,Bientôt,1,1,3,2099-01-01,2099-02-01,10,20\n"
+    "2,simple,OVER,Fini,1,1,3,2001-01-01,2001-02-01,10,20\n"
+    "3,simple,OPEN,Depuis,1,1,3,2001-01-01,,10,20\n"
+    "4,simple,UNTIL,Jusqu'à,1,1,3,,2099-01-01,10,20\n"
+    "5,simple,ALWAYS,Toujours,1,1,3,,,10,20\n"
+).encode()
+
+
+def test_woocommerce_scheduled_sale_is_the_price_only_while_it_runs(run_import):
+    _, shop = import_sample(run_import, WOO_SCHEDULED_SALES, "sched")
+    sales = {sku: (p.price, p.sale_price) for sku, p in by_sku(shop).items()}
+    regular, sale = Decimal("20.00"), Decimal("10.00")
+    assert sales == {
+        "SOON": (regular, None), "OVER": (regular, None),
+        "OPEN": (regular, sale), "UNTIL": (regular, sale), "ALWAYS": (regular, sale),
+    }
+
+
+def test_sale_while():
+    expr = SaleWhile(Col(0), Col(1), Col(2), today="2024-06-01")
+    rows = [
+        ["10", "2024-06-01", "2024-06-01"], ["10", "2024-06-02", ""], ["10", "", "2024-05-31"],
+        ["10", "2024-05-01 00:00:00", "2024-06-30"], ["10", "", ""], ["", "2024-01-01", ""], ["10", "June", ""],
+    ]
+    assert [expr.py(row) for row in rows] == ["10", "", "", "10", "10", "", ""]
+    if connection.vendor == "postgresql":
+        _sql_agrees(expr, rows)
+        _sql_agrees(SaleWhile(Col(0), None, Col(1), today="2024-06-01"), [["10", "2024-06-01"], ["10", "2024-05-01"]])
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize(
     "content",
-    [GERMANIZED_DE, PLUGINS_FR, SHOPIFY_GRAMS, SHOPIFY_SHARED_SKU, WOO_LINE_BREAKS, SHOPIFY_CURRENT, WOO_PARENT_STOCK],
-    ids=["germanized", "plugins-fr", "grams", "shared-sku", "line-breaks", "shopify-current", "parent-stock"],
+    [
+        GERMANIZED_DE, PLUGINS_FR, SHOPIFY_GRAMS, SHOPIFY_SHARED_SKU, WOO_LINE_BREAKS, SHOPIFY_CURRENT,
+        WOO_PARENT_STOCK, WOO_SCHEDULED_SALES,
+    ],
+    ids=[
+        "germanized", "plugins-fr", "grams", "shared-sku", "line-breaks", "shopify-current", "parent-stock",
+        "scheduled-sales",
+    ],
 )
 def test_staged_and_python_readers_agree(run_import, settings, content):
     import_with_both_readers(run_import, settings, content, "plug")
