@@ -416,6 +416,41 @@ class CompareAtPrice(Expr):
 
 
 @dataclass(frozen=True)
+class SaleBelow(Expr):
+    """A sale price that is one: below the regular ``price`` (WooCommerce's is_on_sale(); a sale price
+    as high as the price leaves the price as it is), else empty. A price that is not a plain amount
+    leaves the sale price as it is, for the feed's own reading."""
+
+    sale: Expr
+    price: Expr
+
+    def py(self, cells):
+        sale = self.sale.py(cells)
+        price = self.price.py(cells)
+        low, high = _amount(sale) if sale else None, _amount(price) if price else None
+        if low is not None and high is not None and low >= high:
+            return ""
+        return sale
+
+    def sql(self, cell):
+        sale, price = self.sale.sql(cell), self.price.sql(cell)
+        # Compared only when both are plain (the checks send any other record to Python).
+        not_below = (
+            f"CASE WHEN {sale} <> '' AND {sale} ~ {quote(PLAIN_AMOUNT)} AND {price} ~ {quote(PLAIN_AMOUNT)} THEN "
+            f"split_part({sale}, ' ', 1)::numeric >= split_part({price}, ' ', 1)::numeric ELSE FALSE END"
+        )
+        return f"CASE WHEN {not_below} THEN '' ELSE {sale} END"
+
+    def checks(self, cell):
+        sale, price = self.sale.sql(cell), self.price.sql(cell)
+        plain = [f"({part} = '' OR {part} ~ {quote(PLAIN_AMOUNT)})" for part in (sale, price)]
+        return self.sale.checks(cell) + self.price.checks(cell) + plain
+
+    def sources(self):
+        return self.sale.sources() | self.price.sources()
+
+
+@dataclass(frozen=True)
 class ParentRow(Expr):
     """"1" for a row that is not a product of its own: no price, and (with ``kinds``) a type
     among ``kinds`` (WooCommerce's variable and grouped parents), or (with ``marks``) none of

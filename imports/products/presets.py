@@ -36,6 +36,7 @@ from .derive import (
     PairValue,
     ParentRow,
     Rest,
+    SaleBelow,
     SaleWhile,
     StockTotal,
     SymbolPrice,
@@ -309,15 +310,19 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
     mpn = cols.first(c["mpn"], *(cols.col(key) for key in _WOO_MPN_METAS))
     # Its exporter writes a description's line breaks as "\n".
     description = cols.first(c["description"], c["short_description"])
+    # A sale price below the regular price, while its sale runs when it is scheduled (WooCommerce's
+    # is_on_sale(): a sale to come or over, or as high as the price, is no sale).
+    sale = c["sale_price"]
+    if sale is not None and c["regular_price"] is not None:
+        sale = SaleBelow(sale, c["regular_price"])
+    if sale is not None and (c["sale_starts"] or c["sale_ends"]):
+        sale = SaleWhile(sale, c["sale_starts"], c["sale_ends"], today=timezone.localdate().isoformat())
     values = {
         "id": cols.first(c["sku"], c["id"]),
         "title": c["name"],
         "description": LineBreaks(description) if description else None,
         "price": c["regular_price"],
-        # A sale scheduled to begin later, or over, is no sale (WooCommerce's is_on_sale()).
-        "sale_price": SaleWhile(
-            c["sale_price"], c["sale_starts"], c["sale_ends"], today=timezone.localdate().isoformat(),
-        ) if c["sale_price"] and (c["sale_starts"] or c["sale_ends"]) else c["sale_price"],
+        "sale_price": sale,
         # "parent": the variation sells from its variable product's stock (WooCommerce's shared stock).
         "quantity": FromParent(c["stock"], "parent", parent_stock) if c["stock"] else None,
         "availability": Flag(c["in_stock"], STOCK_FLAGS) if c["in_stock"] else None,

@@ -14,7 +14,7 @@ its importer reads them back as line breaks. Shopify's product CSV as its admin 
 the same product CSV. WooCommerce's exporter writes the Stock of a variation whose variable product
 manages its stock as "parent": the variation sells from its variable product's stock. A WooCommerce
 sale price scheduled ("Date sale price starts"/"ends", days, inclusive) is the price only while the sale
-runs.
+runs, and only below the regular price.
 Both readers must agree.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from imports.products.derive import Col, FromParent, Joined, LineBreaks, SaleWhile, UniqueIn, WithUnit
+from imports.products.derive import Col, FromParent, Joined, LineBreaks, SaleBelow, SaleWhile, UniqueIn, WithUnit
 
 from .test_preset_export_quirks import import_with_both_readers
 from .test_preset_options_discounts import _sql_agrees
@@ -293,6 +293,8 @@ WOO_SCHEDULED_SALES = (
     "3,simple,OPEN,Depuis,1,1,3,2001-01-01,,10,20\n"
     "4,simple,UNTIL,Jusqu'à,1,1,3,,2099-01-01,10,20\n"
     "5,simple,ALWAYS,Toujours,1,1,3,,,10,20\n"
+    "6,simple,SAME,Pareil,1,1,3,,,20,20\n"
+    '7,simple,ABOVE,Plus cher,1,1,3,,,"25,50",20\n'
 ).encode()
 
 
@@ -303,6 +305,8 @@ def test_woocommerce_scheduled_sale_is_the_price_only_while_it_runs(run_import):
     assert sales == {
         "SOON": (regular, None), "OVER": (regular, None),
         "OPEN": (regular, sale), "UNTIL": (regular, sale), "ALWAYS": (regular, sale),
+        # A sale price as high as the price is no sale: WooCommerce sells at the price.
+        "SAME": (regular, None), "ABOVE": (regular, None),
     }
 
 
@@ -316,6 +320,15 @@ def test_sale_while():
     if connection.vendor == "postgresql":
         _sql_agrees(expr, rows)
         _sql_agrees(SaleWhile(Col(0), None, Col(1), today="2024-06-01"), [["10", "2024-06-01"], ["10", "2024-05-01"]])
+
+
+def test_sale_below():
+    expr = SaleBelow(Col(0), Col(1))
+    rows = [["10", "20"], ["20", "20"], ["25", "20"], ["", "20"], ["10", ""], ["10.5 EUR", "10.50"], ["9.99", "10"]]
+    assert [expr.py(row) for row in rows] == ["10", "", "", "", "10", "", "9.99"]
+    assert expr.py(["12,50", "12"]) == ""  # read as the feed reads it: 12.50
+    if connection.vendor == "postgresql":
+        _sql_agrees(expr, rows)
 
 
 @pytest.mark.postgres
