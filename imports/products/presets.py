@@ -297,7 +297,11 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
                 else:
                     c[role] = own
     images = c["images"]
-    parents = ParentRow(c["regular_price"], kind=kind, kinds=("variable", "grouped")) if c["regular_price"] else None
+    # A variable or grouped product without a price is not sold itself (its variations, its products
+    # are); an external (affiliate) product is sold on another site, price or not.
+    parents = ParentRow(
+        c["regular_price"], kind=kind, kinds=("variable", "grouped"), always=("external",) if kind is not None else (),
+    ) if c["regular_price"] else None
     # Published: 1; a draft -1, a private product (or a disabled variation) 0: not for sale.
     skip = cols.any_of(
         parents,
@@ -604,6 +608,7 @@ PRESETS: dict[str, Preset] = {
             frozenset({"name", "regulärer_preis"}),
         ),
         skip_reason="variable or grouped product without a price of its own (its variations are imported), "
+        "an external product (sold on another site), "
         "or a product not published (a draft, a private product, a disabled variation or one of a product not published)",
         shape=_woocommerce,
     ),

@@ -14,7 +14,8 @@ its importer reads them back as line breaks. Shopify's product CSV as its admin 
 the same product CSV. WooCommerce's exporter writes the Stock of a variation whose variable product
 manages its stock as "parent": the variation sells from its variable product's stock. A WooCommerce
 sale price scheduled ("Date sale price starts"/"ends", days, inclusive) is the price only while the sale
-runs, and only below the regular price.
+runs, and only below the regular price. An external (affiliate) product is sold on another site, not by
+the shop: not one of its products.
 Both readers must agree.
 """
 from __future__ import annotations
@@ -322,6 +323,23 @@ def test_sale_while():
         _sql_agrees(SaleWhile(Col(0), None, Col(1), today="2024-06-01"), [["10", "2024-06-01"], ["10", "2024-05-01"]])
 
 
+# WooCommerce's product types as its exporter writes them (a list: "simple, downloadable, virtual").
+WOO_TYPES = (
+    b'ID,Type,SKU,Name,Published,"In stock?",Stock,"Sale price","Regular price","External URL","Button text",Parent\n'
+    b'60,"simple, downloadable, virtual",EBOOK,E-book,1,1,,,9,,,\n'
+    b"61,external,PENNANT,Pennant,1,1,,,11.05,https://other-shop.example.com/pennant,Buy on the other shop,\n"
+    b'62,"external, virtual",VOUCHER,Voucher,1,1,,,25,https://other-shop.example.com/voucher,Buy,\n'
+    b"63,simple,MUG,Mug,1,1,4,,12,,,\n"
+)
+
+
+def test_woocommerce_external_product_is_not_the_shop_s(run_import):
+    job, shop = import_sample(run_import, WOO_TYPES, "types")
+    assert set(by_sku(shop)) == {"EBOOK", "MUG"}
+    assert (job.rows_total, job.rows_skipped, job.rows_rejected) == (2, 2, 0)
+    assert "external product" in job.progress_message
+
+
 def test_sale_below():
     expr = SaleBelow(Col(0), Col(1))
     rows = [["10", "20"], ["20", "20"], ["25", "20"], ["", "20"], ["10", ""], ["10.5 EUR", "10.50"], ["9.99", "10"]]
@@ -336,11 +354,11 @@ def test_sale_below():
     "content",
     [
         GERMANIZED_DE, PLUGINS_FR, SHOPIFY_GRAMS, SHOPIFY_SHARED_SKU, WOO_LINE_BREAKS, SHOPIFY_CURRENT,
-        WOO_PARENT_STOCK, WOO_SCHEDULED_SALES,
+        WOO_PARENT_STOCK, WOO_SCHEDULED_SALES, WOO_TYPES,
     ],
     ids=[
         "germanized", "plugins-fr", "grams", "shared-sku", "line-breaks", "shopify-current", "parent-stock",
-        "scheduled-sales",
+        "scheduled-sales", "types",
     ],
 )
 def test_staged_and_python_readers_agree(run_import, settings, content):
