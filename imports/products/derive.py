@@ -162,8 +162,21 @@ class UniqueIn(Expr):
         return self.part.sources() | self.listed.sources() | self.instead.sources()
 
 
-def _items(text: str, sep: str) -> list[str]:
+# WooCommerce's exporter writes a list's items separated by ", ", a comma inside an item as "\,".
+_ESCAPED_COMMA = "\\,"
+_UNESCAPED_COMMA_RE = re.compile(r"(?<!\\),")
+
+
+def _items(text: str, sep: str, escaped: bool = False) -> list[str]:
+    if escaped and _ESCAPED_COMMA in text:
+        parts = (part.strip().replace(_ESCAPED_COMMA, ",") for part in _UNESCAPED_COMMA_RE.split(text))
+        return [item for item in parts if item]
     return [item for item in (part.strip() for part in text.split(sep)) if item]
+
+
+def _escaped_check(list_sql: str) -> str:
+    r"""A list cell without an escaped comma ("\,"): SQL splits it as Python does (any other goes to Python)."""
+    return f"strpos({list_sql}, {quote(_ESCAPED_COMMA)}) = 0"
 
 
 def _split_sql(list_sql: str, sep: str) -> str:
@@ -180,13 +193,15 @@ def _plain_list_check(list_sql: str) -> str:
 
 @dataclass(frozen=True)
 class First(Expr):
-    """The first item of a list cell: the main image of "a.jpg, b.jpg"."""
+    """The first item of a list cell: the main image of "a.jpg, b.jpg"; with ``escaped``, a comma
+    written "\\," is part of its item (WooCommerce's "Bags\\, Wallets, Shoes")."""
 
     part: Expr
     sep: str = ","
+    escaped: bool = False
 
     def py(self, cells):
-        items = _items(self.part.py(cells), self.sep)
+        items = _items(self.part.py(cells), self.sep, self.escaped)
         return items[0] if items else ""
 
     def sql(self, cell):
@@ -197,7 +212,8 @@ class First(Expr):
         return f"CASE WHEN left(btrim({value}, ' '), 1) <> {quote(self.sep)} THEN {fast} ELSE {slow} END"
 
     def checks(self, cell):
-        return self.part.checks(cell) + [_plain_list_check(self.part.sql(cell))]
+        escaped = [_escaped_check(self.part.sql(cell))] if self.escaped else []
+        return self.part.checks(cell) + [_plain_list_check(self.part.sql(cell))] + escaped
 
     def sources(self):
         return self.part.sources()
@@ -206,14 +222,15 @@ class First(Expr):
 @dataclass(frozen=True)
 class Rest(Expr):
     """The items of a list cell after the first, comma separated (additional images); with
-    ``without``, every item but that value instead."""
+    ``without``, every item but that value instead; ``escaped`` as for First."""
 
     part: Expr
     sep: str = ","
     without: Expr | None = None
+    escaped: bool = False
 
     def py(self, cells):
-        items = _items(self.part.py(cells), self.sep)
+        items = _items(self.part.py(cells), self.sep, self.escaped)
         if self.without is None:
             return ",".join(items[1:])
         other = self.without.py(cells)
@@ -227,10 +244,30 @@ class Rest(Expr):
 
     def checks(self, cell):
         own = self.part.checks(cell) + [_plain_list_check(self.part.sql(cell))]
+        own += [_escaped_check(self.part.sql(cell))] if self.escaped else []
         return own + (self.without.checks(cell) if self.without else [])
 
     def sources(self):
         return self.part.sources() | (self.without.sources() if self.without else set())
+
+
+@dataclass(frozen=True)
+class Unescaped(Expr):
+    """A value of a WooCommerce list written alone (a variation's attribute value): "\\," is a comma."""
+
+    part: Expr
+
+    def py(self, cells):
+        return self.part.py(cells).replace(_ESCAPED_COMMA, ",")
+
+    def sql(self, cell):
+        return f"replace({self.part.sql(cell)}, {quote(_ESCAPED_COMMA)}, ',')"
+
+    def checks(self, cell):
+        return self.part.checks(cell)
+
+    def sources(self):
+        return self.part.sources()
 
 
 @dataclass(frozen=True)

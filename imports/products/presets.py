@@ -41,6 +41,7 @@ from .derive import (
     StockTotal,
     SymbolPrice,
     TrackedStock,
+    Unescaped,
     UniqueIn,
     WithUnit,
     option_cases,
@@ -251,7 +252,7 @@ def _woo_attributes(cols: Columns) -> tuple[dict[str, Expr], dict[int, str]]:
     for n in numbers:
         notes[names[n]] = OPTION_NAME_NOTE.format("attribute")
         notes[values[n]] = OPTION_VALUE_NOTE.format("attribute")
-    pairs = [(Col(names[n]), Col(values[n])) for n in numbers]
+    pairs = [(Col(names[n]), Unescaped(Col(values[n]))) for n in numbers]
     return named_options(pairs, _WOO_COLOURS, _WOO_SIZES), notes
 
 
@@ -330,12 +331,13 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
         # "parent": the variation sells from its variable product's stock (WooCommerce's shared stock).
         "quantity": FromParent(c["stock"], "parent", parent_stock) if c["stock"] else None,
         "availability": Flag(c["in_stock"], STOCK_FLAGS) if c["in_stock"] else None,
-        "image_link": First(images) if images else None,
-        "additional_image_link": Rest(images) if images else None,
-        "product_type": First(c["categories"]) if c["categories"] else None,
+        # Its lists ("a.jpg, b.jpg") write a comma inside an item as "\,".
+        "image_link": First(images, escaped=True) if images else None,
+        "additional_image_link": Rest(images, escaped=True) if images else None,
+        "product_type": First(c["categories"], escaped=True) if c["categories"] else None,
         "gtin": Barcode(gtin) if gtin else None,
         "mpn": mpn,
-        "brand": First(c["brands"]) if c["brands"] else None,
+        "brand": First(c["brands"], escaped=True) if c["brands"] else None,
         "weight": weight,
     }
     options, notes = _woo_attributes(cols)

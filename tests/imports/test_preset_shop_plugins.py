@@ -15,7 +15,8 @@ the same product CSV. WooCommerce's exporter writes the Stock of a variation who
 manages its stock as "parent": the variation sells from its variable product's stock. A WooCommerce
 sale price scheduled ("Date sale price starts"/"ends", days, inclusive) is the price only while the sale
 runs, and only below the regular price. An external (affiliate) product is sold on another site, not by
-the shop: not one of its products.
+the shop: not one of its products. WooCommerce's exporter joins a list's items (categories, images,
+brands, attribute values) with ", " and writes a comma inside an item as "\\,".
 Both readers must agree.
 """
 from __future__ import annotations
@@ -25,7 +26,18 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from imports.products.derive import Col, FromParent, Joined, LineBreaks, SaleBelow, SaleWhile, UniqueIn, WithUnit
+from imports.products.derive import (
+    Col,
+    First,
+    FromParent,
+    Joined,
+    LineBreaks,
+    SaleBelow,
+    SaleWhile,
+    Unescaped,
+    UniqueIn,
+    WithUnit,
+)
 
 from .test_preset_export_quirks import import_with_both_readers
 from .test_preset_options_discounts import _sql_agrees
@@ -340,6 +352,38 @@ def test_woocommerce_external_product_is_not_the_shop_s(run_import):
     assert "external product" in job.progress_message
 
 
+WOO_ESCAPED_COMMAS = (
+    b'ID,Type,SKU,Name,Published,"In stock?",Stock,"Regular price",Categories,Images,Brands,Parent,'
+    b'"Attribute 1 name","Attribute 1 value(s)"\n'
+    b'1,simple,BAG,Bag,1,1,3,20,"Bags\\, Wallets & Purses > Leather, Sale","https://x.example/bag.jpg, '
+    b'https://x.example/bag-2.jpg","Smith\\, Sons & Co",,Color,"Blue\\, Navy"\n'
+    b'2,variable,TEE,Tee,1,1,,,Shirts,https://x.example/tee.jpg,,,Color,"Red, Blue\\, Navy"\n'
+    b'3,variation,TEE-BN,"Tee - Blue, Navy",1,1,2,12,,,,TEE,Color,"Blue\\, Navy"\n'
+    b"4,simple,CAP,Cap,1,1,3,9,\"Hats, Sale\",https://x.example/cap.jpg,Smith,,Color,Red\n"
+)
+
+
+def test_woocommerce_comma_inside_a_list_item(run_import):
+    _, shop = import_sample(run_import, WOO_ESCAPED_COMMAS, "commas")
+    found = {sku: (p.product_type, p.brand, p.color, p.image_link) for sku, p in by_sku(shop).items()}
+    assert found == {
+        "BAG": ("Bags, Wallets & Purses > Leather", "Smith, Sons & Co", "Blue, Navy", "https://x.example/bag.jpg"),
+        "TEE-BN": ("Shirts", "", "Blue, Navy", "https://x.example/tee.jpg"),
+        "CAP": ("Hats", "Smith", "Red", "https://x.example/cap.jpg"),
+    }
+    assert by_sku(shop)["BAG"].additional_image_link == "https://x.example/bag-2.jpg"
+
+
+def test_escaped_list_items():
+    first = First(Col(0), escaped=True)
+    rows = [[r"Bags\, Wallets, Sale"], ["a, b"], [r"\, x, y"], [r"a\,b\,c"], [""], [r", Bags\, Wallets"]]
+    assert [first.py(row) for row in rows] == ["Bags, Wallets", "a", ", x", "a,b,c", "", "Bags, Wallets"]
+    assert Unescaped(Col(0)).py([r"Blue\, Navy"]) == "Blue, Navy"
+    if connection.vendor == "postgresql":
+        _sql_agrees(first, [["a, b"], [""], [", b"]])
+        _sql_agrees(Unescaped(Col(0)), [[r"Blue\, Navy"], ["Red"]])
+
+
 def test_sale_below():
     expr = SaleBelow(Col(0), Col(1))
     rows = [["10", "20"], ["20", "20"], ["25", "20"], ["", "20"], ["10", ""], ["10.5 EUR", "10.50"], ["9.99", "10"]]
@@ -354,11 +398,11 @@ def test_sale_below():
     "content",
     [
         GERMANIZED_DE, PLUGINS_FR, SHOPIFY_GRAMS, SHOPIFY_SHARED_SKU, WOO_LINE_BREAKS, SHOPIFY_CURRENT,
-        WOO_PARENT_STOCK, WOO_SCHEDULED_SALES, WOO_TYPES,
+        WOO_PARENT_STOCK, WOO_SCHEDULED_SALES, WOO_TYPES, WOO_ESCAPED_COMMAS,
     ],
     ids=[
         "germanized", "plugins-fr", "grams", "shared-sku", "line-breaks", "shopify-current", "parent-stock",
-        "scheduled-sales", "types",
+        "scheduled-sales", "types", "escaped-commas",
     ],
 )
 def test_staged_and_python_readers_agree(run_import, settings, content):
