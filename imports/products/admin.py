@@ -24,6 +24,7 @@ from .presets import PRESETS
 from .reading import FeedUnusable, detect_format
 from .serializers import ProductImportInputSerializer, upload_size_limit, upload_too_large_message
 from .services import private_storage, product_import_create, product_import_store_pending_feed
+from .xml_feed import looks_like_xml
 
 TRIGGER_FIELDS = ("vendor", "marketplace", "upload", "source_url", "preset", "dry_run", "deactivate_missing")
 # The mapping screen's link to a stored upload: signed, so it names only files this admin stored;
@@ -112,9 +113,14 @@ class MarketplaceImportJobAdmin(BackgroundTaskAdmin):
         return super().add_view(request, form_url, extra_context)
 
     def store_upload(self, request, inputs: dict):
-        """Store the upload and send the user to its columns; None (and the reason noted) when it has none."""
+        """Store the upload and send the user to its columns; None (and the reason noted) when it has none.
+
+        A Google Merchant XML feed has nothing to map (its elements are Google's attributes): its
+        import starts at once, as a URL's does."""
         upload = inputs["upload"]
         stored = product_import_store_pending_feed(content=upload)
+        if looks_like_xml(self.opener(stored)):
+            return self.start_xml_import(request, inputs, stored, (upload.name or "")[-255:])
         try:
             detect_format(self.opener(stored), verify=False)
         except FeedUnusable as exc:
@@ -131,6 +137,19 @@ class MarketplaceImportJobAdmin(BackgroundTaskAdmin):
         token = signing.dumps(state, salt=UPLOAD_SALT, compress=True)
         columns_url = reverse(f"admin:{self._url_name('columns')}")
         return HttpResponseRedirect(f"{columns_url}?{urlencode({'upload': token})}")
+
+    def start_xml_import(self, request, inputs: dict, stored: str, name: str):
+        job = product_import_create(
+            vendor=inputs["vendor"],
+            triggered_by=triggered_by_admin(request),
+            stored_feed=stored,
+            source_name=name,
+            marketplace=inputs.get("marketplace") or "letzshop",
+            dry_run=bool(inputs.get("dry_run")),
+            deactivate_missing=bool(inputs.get("deactivate_missing")),
+        )
+        self.log_addition(request, job, [{"added": {}}])
+        return self.response_add(request, job)
 
     @staticmethod
     def opener(stored: str):

@@ -453,38 +453,38 @@ class CompareAtPrice(Expr):
 
 
 @dataclass(frozen=True)
-class SaleBelow(Expr):
-    """A sale price that is one: below the regular ``price`` (WooCommerce's is_on_sale(); a sale price
-    as high as the price leaves the price as it is), else empty. A price that is not a plain amount
-    leaves the sale price as it is, for the feed's own reading."""
+class LowerPrice(Expr):
+    """A special price that is a sale: below the price (Magento's final price is the lower of the
+    two, so a special price at or above the price changes nothing); empty otherwise. A special price
+    that is not a number stays as written, for the row to be rejected with it."""
 
-    sale: Expr
+    special: Expr
     price: Expr
 
     def py(self, cells):
-        sale = self.sale.py(cells)
-        price = self.price.py(cells)
-        low, high = _amount(sale) if sale else None, _amount(price) if price else None
-        if low is not None and high is not None and low >= high:
+        special = self.special.py(cells)
+        if not special:
             return ""
-        return sale
+        low, price = _amount(special), _amount(self.price.py(cells))
+        if low is None or price is None:
+            return special
+        return special if low < price else ""
 
     def sql(self, cell):
-        sale, price = self.sale.sql(cell), self.price.sql(cell)
+        special, price = self.special.sql(cell), self.price.sql(cell)
         # Compared only when both are plain (the checks send any other record to Python).
-        not_below = (
-            f"CASE WHEN {sale} <> '' AND {sale} ~ {quote(PLAIN_AMOUNT)} AND {price} ~ {quote(PLAIN_AMOUNT)} THEN "
-            f"split_part({sale}, ' ', 1)::numeric >= split_part({price}, ' ', 1)::numeric ELSE FALSE END"
+        return (
+            f"CASE WHEN {special} = '' THEN '' WHEN {special} ~ {quote(PLAIN_AMOUNT)} AND {price} ~ {quote(PLAIN_AMOUNT)} "
+            f"THEN CASE WHEN split_part({special}, ' ', 1)::numeric < split_part({price}, ' ', 1)::numeric "
+            f"THEN {special} ELSE '' END ELSE {special} END"
         )
-        return f"CASE WHEN {not_below} THEN '' ELSE {sale} END"
 
     def checks(self, cell):
-        sale, price = self.sale.sql(cell), self.price.sql(cell)
-        plain = [f"({part} = '' OR {part} ~ {quote(PLAIN_AMOUNT)})" for part in (sale, price)]
-        return self.sale.checks(cell) + self.price.checks(cell) + plain
+        special, price = self.special.sql(cell), self.price.sql(cell)
+        return [f"({special} = '' OR ({special} ~ {quote(PLAIN_AMOUNT)} AND {price} ~ {quote(PLAIN_AMOUNT)}))"]
 
     def sources(self):
-        return self.sale.sources() | self.price.sources()
+        return self.special.sources() | self.price.sources()
 
 
 @dataclass(frozen=True)
@@ -815,6 +815,49 @@ class SaleWhile(Expr):
         for part in (self.start, self.end):
             found |= part.sources() if part is not None else set()
         return found
+
+
+def sale_period_runs(period: str, today: str) -> bool:
+    """Whether a sale runs on ``today`` (ISO day) by its period, Google's sale_price_effective_date
+    ("2026-10-01T00:00-0800/2026-10-15T23:59-0800"): each bound's day as written (its time and offset
+    aside), inclusive. A period that is empty, or whose bounds are not both ISO days, does not limit it."""
+    parts = period.split("/")
+    start = parts[0].strip(" ")[:10]
+    end = parts[1].strip(" ")[:10] if len(parts) > 1 else ""
+    if not (_ISO_DAY_RE.match(start) and _ISO_DAY_RE.match(end)):
+        return True
+    return start <= today <= end
+
+
+@dataclass(frozen=True)
+class InEffect(Expr):
+    """A sale price only while its period (``period``: see sale_period_runs) runs on ``today``: empty
+    before it begins and after it ends, as Google applies it."""
+
+    part: Expr
+    period: Expr
+    today: str
+
+    def py(self, cells):
+        value = self.part.py(cells)
+        return value if sale_period_runs(self.period.py(cells), self.today) else ""
+
+    def sql(self, cell):
+        period = self.period.sql(cell)
+        start = f"left(btrim(split_part({period}, '/', 1), ' '), 10)"
+        end = f"left(btrim(split_part({period}, '/', 2), ' '), 10)"
+        # Compared as Python compares the texts, character by character, whatever the collation.
+        runs = f'{start} COLLATE "C" <= {quote(self.today)} AND {quote(self.today)} <= {end} COLLATE "C"'
+        return (
+            f"CASE WHEN {start} ~ {quote(ISO_DAY)} AND {end} ~ {quote(ISO_DAY)} AND NOT ({runs}) "
+            f"THEN '' ELSE {self.part.sql(cell)} END"
+        )
+
+    def checks(self, cell):
+        return self.part.checks(cell) + self.period.checks(cell)
+
+    def sources(self):
+        return self.part.sources() | self.period.sources()
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,12 @@ from .derive import (
     Joined,
     LineBreaks,
     Link,
+    LowerPrice,
     NamedOption,
     OtherImages,
     PairValue,
     ParentRow,
     Rest,
-    SaleBelow,
     SaleWhile,
     StockTotal,
     SymbolPrice,
@@ -319,7 +319,7 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
     # is_on_sale(): a sale to come or over, or as high as the price, is no sale).
     sale = c["sale_price"]
     if sale is not None and c["regular_price"] is not None:
-        sale = SaleBelow(sale, c["regular_price"])
+        sale = LowerPrice(sale, c["regular_price"])
     if sale is not None and (c["sale_starts"] or c["sale_ends"]):
         sale = SaleWhile(sale, c["sale_starts"], c["sale_ends"], today=timezone.localdate().isoformat())
     values = {
@@ -453,19 +453,25 @@ def _shopify(cols: Columns, width: int) -> Shape:
 
 
 # --- PrestaShop: the product CSV (";"), its import template's and its back office export's columns --
+# The back office's product list export (Catalog > Products > Export) names its columns in the
+# employee's language: "Product ID;Image;Name;Reference;Category;Price (tax excl.);Price (tax incl.);
+# Quantity;..." in English, "Product ID;Image;Nom;Référence;Catégorie;Montant HT;Montant TTC;Quantité"
+# in French, where the price with tax reads "13,90 €" (keys: see preset_key).
+_PS_REFERENCE = ("reference", "reference_code", "référence")
+_PS_PRICE_WITH_TAX = ("price_tax_included", "price_tax_incl", "final_price", "montant_ttc")
+_PS_PRICE_WITHOUT_TAX = ("price_tax_excluded", "price_tax_excl", "base_price", "price", "montant_ht",
+                         # the import template of PrestaShop 1.5/1.6 names its one price column so
+                         "price_tax_excluded_or_price_tax_included")
+
+
 def _prestashop(cols: Columns, width: int) -> Shape:
     images = cols.col("image_urls_x_y_z", "image_urls", "images")
-    quantity = cols.col("quantity")
+    quantity = cols.col("quantity", "quantité")
     # No stock flag: the quantity is the stock; when none is left, "Out of stock action" 1 still
     # takes orders (0 refuses them, 2 follows the shop's setting, which refuses them by default).
     action = cols.col("out_of_stock_action", "out_of_stock", "when_out_of_stock")
-    categories = cols.col("categories_x_y_z", "categories", "category")
-    price = cols.first(
-        cols.col("price_tax_included", "price_tax_incl", "final_price"),
-        cols.col("price_tax_excluded", "price_tax_excl", "base_price", "price",
-                 # the import template of PrestaShop 1.5/1.6 names its one price column so
-                 "price_tax_excluded_or_price_tax_included"),
-    )
+    categories = cols.col("categories_x_y_z", "categories", "category", "catégorie")
+    price = cols.first(cols.col(*_PS_PRICE_WITH_TAX), cols.col(*_PS_PRICE_WITHOUT_TAX))
     amount, percent = cols.col("discount_amount"), cols.col("discount_percent")
     # A discount (a specific price, as PrestaShop imports it): an amount above zero, else a
     # percentage, off the price while it runs; "On sale (0/1)" only shows a banner in the shop.
@@ -473,15 +479,17 @@ def _prestashop(cols: Columns, width: int) -> Shape:
         price, amount, percent, start=cols.col("discount_from_yyyy_mm_dd", "discount_from"),
         end=cols.col("discount_to_yyyy_mm_dd", "discount_to"), today=timezone.localdate().isoformat(),
     ) if price is not None and (amount or percent) else None
+    # The product's EAN-13, else its UPC (North America), else its ISBN: each a GTIN, the first a row has.
+    gtin = cols.first(cols.col("ean13", "ean_13", "ean"), cols.col("upc"), cols.col("isbn"))
     values = {
-        "id": cols.first(cols.col("reference", "reference_code"), cols.col("product_id", "id")),
-        "title": cols.col("name"),
+        "id": cols.first(cols.col(*_PS_REFERENCE), cols.col("product_id", "id")),
+        "title": cols.col("name", "nom"),
         "description": cols.first(cols.col("description"), cols.col("short_description", "summary")),
         "price": price,
         "sale_price": sale,
         "quantity": quantity,
         "availability": TrackedStock(quantity, action, backorder=("1",)) if quantity else None,
-        "gtin": Barcode(cols.col("ean13", "ean_13", "ean")) if cols.col("ean13", "ean_13", "ean") else None,
+        "gtin": Barcode(gtin) if gtin else None,
         "brand": cols.col("manufacturer", "brand"),
         "mpn": cols.col("mpn", "supplier_reference"),
         "condition": cols.col("condition"),
@@ -490,8 +498,8 @@ def _prestashop(cols: Columns, width: int) -> Shape:
         "product_type": First(categories) if categories else None,
         "weight": cols.col("weight"),
     }
-    active = cols.col("active_0_1", "active", "status")
-    notes = _id_fallback({}, cols.col("reference", "reference_code"), cols.col("product_id", "id"), "reference")
+    active = cols.col("active_0_1", "active", "status", "état")
+    notes = _id_fallback({}, cols.col(*_PS_REFERENCE), cols.col("product_id", "id"), "reference")
     return Shape(values=values, skip=Hidden(active, ("0",)) if active else None, notes=notes)
 
 
@@ -505,13 +513,14 @@ MAGENTO_ATTRIBUTES_NOTE = "color and size, from its color=… and size=… pairs
 def _magento(cols: Columns, width: int) -> Shape:
     gallery = cols.col("additional_images")
     image = cols.first(cols.col("base_image_url", "base_image"), First(gallery) if gallery else None)
-    price = cols.col("price")
+    price, special = cols.col("price"), cols.col("special_price")
     values = {
         "id": cols.first(cols.col("sku"), cols.col("entity_id", "product_id")),
         "title": cols.col("name"),
         "description": cols.first(cols.col("description"), cols.col("short_description")),
         "price": price,
-        "sale_price": cols.col("special_price"),
+        # The special price is a sale only below the price: Magento sells at the lower of the two.
+        "sale_price": LowerPrice(special, price) if special is not None and price is not None else special,
         "quantity": cols.col("qty"),
         "availability": Flag(cols.col("is_in_stock"), STOCK_FLAGS) if "is_in_stock" in cols.at else None,
         "image_link": image,
@@ -537,7 +546,13 @@ def _magento(cols: Columns, width: int) -> Shape:
     ) if price else None
     # product_online: 1 enabled, 2 disabled (not for sale).
     online = cols.col("product_online")
-    skip = cols.any_of(parents, Hidden(online, ("2",)) if online else None)
+    # A bundle of dynamic price is priced by the products chosen in it: Magento ignores its own
+    # price attribute, whatever the export carries there.
+    bundle_price = cols.col("bundle_price_type")
+    skip = cols.any_of(
+        parents, Hidden(online, ("2",)) if online else None,
+        Hidden(bundle_price, ("dynamic",)) if bundle_price else None,
+    )
     return Shape(values=values, skip=skip, notes=notes)
 
 
@@ -643,10 +658,12 @@ PRESETS: dict[str, Preset] = {
         name="prestashop",
         label="PrestaShop product CSV",
         columns={
-            "reference": "id", "product_id": "id", "name": "title", "description": "description",
+            "reference": "id", "référence": "id", "product_id": "id", "name": "title", "nom": "title",
+            "description": "description",
             "short_description": "description", "price_tax_included": "price", "price_tax_excluded": "price",
             "price_tax_incl": "price", "price_tax_excl": "price", "price_tax_excluded_or_price_tax_included": "price",
-            "quantity": "quantity", "out_of_stock_action": "availability", "condition": "condition", "ean13": "gtin",
+            "montant_ttc": "price", "montant_ht": "price", "quantity": "quantity", "quantité": "quantity",
+            "out_of_stock_action": "availability", "condition": "condition", "ean13": "gtin", "upc": "gtin", "isbn": "gtin",
             "manufacturer": "brand", "supplier_reference": "mpn", "image_urls_x_y_z": "image_link",
             "categories_x_y_z": "product_type", "weight": "weight", "discount_amount": "sale_price",
             "discount_percent": "sale_price", "discount_from_yyyy_mm_dd": "sale_price",
@@ -656,6 +673,7 @@ PRESETS: dict[str, Preset] = {
             frozenset({"reference", "price_tax_excluded"}), frozenset({"reference", "price_tax_included"}),
             frozenset({"reference", "price_tax_excl"}), frozenset({"reference", "price_tax_incl"}),
             frozenset({"reference", "price_tax_excluded_or_price_tax_included"}),
+            frozenset({"référence", "montant_ht"}), frozenset({"référence", "montant_ttc"}),
         ),
         skip_reason="product not active",
         shape=_prestashop,
@@ -673,8 +691,8 @@ PRESETS: dict[str, Preset] = {
             frozenset({"sku", "product_type", "attribute_set_code"}), frozenset({"sku", "store_view_code", "name"}),
             frozenset({"sku", "name", "price", "is_in_stock", "base_image_url"}),
         ),
-        skip_reason="configurable or grouped product (its simple products are imported), bundle without a price, "
-        "a store view's row, or a disabled product",
+        skip_reason="configurable or grouped product (its simple products are imported), bundle without a price "
+        "or of dynamic price, a store view's row, or a disabled product",
         shape=_magento,
     ),
     "magento_grid": Preset(

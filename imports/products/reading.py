@@ -12,11 +12,13 @@ from decimal import Decimal
 from typing import BinaryIO
 
 import charset_normalizer
+from django.utils import timezone
 
 from wizamart.marketplace.feed import (
     ESCAPE_PREFIX,
     FEED_COLUMNS,
     REQUIRED_COLUMNS,
+    SALE_PERIOD_COLUMN,
     SIMPLE_PRICE_RE,
     FeedValueError,
     feed_column,
@@ -29,7 +31,7 @@ from wizamart.marketplace.feed import (
 )
 from wizamart.marketplace.models import Product
 
-from .derive import Col, Expr, Unless
+from .derive import Col, Expr, InEffect, Unless
 from .presets import Columns, GroupFill, ParentFill, Preset, detect_preset, preset_named
 
 SAMPLE_SIZE = 256 * 1024
@@ -340,6 +342,10 @@ def _lay_out(fmt: FeedFormat, preset: Preset | None, mapping: dict[str, str]) ->
         fmt.notes = {index: note for index, note in shape.notes.items() if index not in by_index}
     else:
         values = {name: Col(index) for name, index in _generic_columns(fmt.header, ignored).items()}
+        period = _sale_period_column(fmt.header, ignored)
+        if period is not None and "sale_price" in values:
+            # Google's sale price applies while its sale_price_effective_date runs, on the import's day.
+            values["sale_price"] = InEffect(values["sale_price"], Col(period), timezone.localdate().isoformat())
     for index, target in by_index.items():
         if target and target in FEED_COLUMNS:
             values[target] = Col(index)
@@ -405,6 +411,14 @@ def _generic_columns(header: list[str], ignored: set[int]) -> dict[str, int]:
     if sku is not None:
         columns["id"] = sku
     return columns
+
+
+def _sale_period_column(header: list[str], ignored: set[int]) -> int | None:
+    """The column of Google's sale_price_effective_date (with or without g:), if the header has one."""
+    for index, cell in enumerate(header):
+        if index not in ignored and normalise_header(cell) == SALE_PERIOD_COLUMN:
+            return index
+    return None
 
 
 def _shorten(header: list[str], limit: int = 8) -> str:

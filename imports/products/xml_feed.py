@@ -9,6 +9,7 @@ from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
+from django.utils import timezone
 
 from background_tasks.jobs import JobFailed
 from wizamart.marketplace.feed import (
@@ -17,11 +18,13 @@ from wizamart.marketplace.feed import (
     GOOGLE_ATTRIBUTES,
     GOOGLE_NS,
     REQUIRED_COLUMNS,
+    SALE_PERIOD_COLUMN,
     SELLER_ID_SEPARATOR,
     neutralise_cell,
 )
 
 from ..conf import human_size
+from .derive import sale_period_runs
 from .reading import PRODUCT_FIELDS, FeedFormat, FeedUnusable, Opener
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -29,6 +32,7 @@ RSS_ROOT, ATOM_ROOT = "rss", f"{{{ATOM_NS}}}feed"
 ITEM_TAGS = frozenset({"item", f"{{{ATOM_NS}}}entry"})
 ATOM_LINK = f"{{{ATOM_NS}}}link"
 SELLER_TAG = f"{{{GOOGLE_NS}}}external_seller_id"
+SALE_PERIOD_TAG = f"{{{GOOGLE_NS}}}{SALE_PERIOD_COLUMN}"
 
 # g:<attribute> -> feed column; g:quantity (local inventory feeds) is read too, though Google's
 # product data has no such attribute.
@@ -40,6 +44,7 @@ PLAIN_COLUMNS = {
     "link": "link",
     "description": "description",
     f"{{{ATOM_NS}}}title": "title",
+    ATOM_LINK: "link",  # read as text only without href
     f"{{{ATOM_NS}}}summary": "description",
     f"{{{ATOM_NS}}}content": "description",
 }
@@ -76,6 +81,7 @@ class XmlItem:
     line: int
     values: dict[str, str]
     seller: str = ""
+    sale_ended: bool = False  # a g:sale_price whose g:sale_price_effective_date does not run today
 
 
 class _ItemTarget:
@@ -98,6 +104,8 @@ class _ItemTarget:
         self.item = XmlItem(line=0, values={})
         self.plain: dict[str, str] = {}  # the item's RSS/Atom title, link, description
         self.repeated: dict[str, list[str]] = {}
+        self.sale_period = ""  # the item's g:sale_price_effective_date
+        self.today = timezone.localdate().isoformat()
         self.events = 0  # parser callbacks so far: the reader sees whether a block brought any
 
     def start(self, tag: str, attrib: dict) -> None:
@@ -114,13 +122,16 @@ class _ItemTarget:
             if tag in ITEM_TAGS:
                 self.item_depth = self.depth
                 self.item = XmlItem(line=self.line(), values={})
-                self.plain, self.repeated = {}, {}
+                self.plain, self.repeated, self.sale_period = {}, {}, ""
             return
         if self.depth == self.item_depth + 1:
             if tag == ATOM_LINK:
-                if attrib.get("rel", "alternate") == "alternate":
-                    self.plain.setdefault("link", attrib.get("href", ""))
-                return
+                if attrib.get("rel", "alternate") != "alternate":
+                    return
+                if attrib.get("href", "").strip():
+                    self.plain.setdefault("link", attrib["href"].strip())
+                    return
+                # <link>https://…</link>, as RSS writes it: a feed generator's Atom link without href.
             self.child, self.chunks, self.size = tag, [], 0
 
     def data(self, text: str) -> None:
@@ -154,6 +165,8 @@ class _ItemTarget:
         if column is None:
             if tag == SELLER_TAG:
                 self.item.seller = text
+            elif tag == SALE_PERIOD_TAG:
+                self.sale_period = self.sale_period or text
             elif tag in PLAIN_COLUMNS:
                 self.plain.setdefault(PLAIN_COLUMNS[tag], text)
             elif len(self.ignored) < IGNORED_LISTED or tag in self.ignored:
@@ -170,6 +183,9 @@ class _ItemTarget:
             values.setdefault(column, text)
         for column, texts in self.repeated.items():
             values[column] = ",".join(texts)
+        if values.get("sale_price") and not sale_period_runs(self.sale_period, self.today):
+            # Google applies a sale price only while its period runs: before or after it, there is none.
+            values["sale_price"], self.item.sale_ended = "", True
         self.items.append(self.item)
         self.item_depth = 0
 
@@ -307,6 +323,8 @@ def detect_xml_format(opener: Opener, *, vendor_code: str, on_progress: Callable
             continue
         count += 1
         present.update(column for column, text in item.values.items() if text)
+        if item.sale_ended:  # the feed carries sale prices: one that does not run is none
+            present.add("sale_price")
         if on_progress is not None and count % 1000 == 0:
             on_progress(items.position())
     if not count and other_vendors:

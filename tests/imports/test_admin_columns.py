@@ -289,3 +289,29 @@ def test_a_shops_own_number_says_it_is_the_key_only_without_a_sku(admin_client, 
     job = MarketplaceImportJob.objects.get()
     assert job.requested_mapping == {}
     assert sorted(Product.objects.filter(vendor=vendor).values_list("sku", flat=True)) == ["W-1", "W-2"]
+
+
+XML_FEEDS = Path(__file__).parent / "xml"
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["plain", "byte-order-mark"])
+def test_an_xml_feed_starts_its_import_at_once(admin_client, clerk_user, vendor, bom, django_capture_on_commit_callbacks):
+    # A Google Merchant feed names its fields by Google's attributes: there is nothing to map.
+    rss = (XML_FEEDS / "google-merchant-rss.xml").read_bytes()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(ADD_URL, {
+            "vendor": vendor.pk, "marketplace": "letzshop",
+            "upload": SimpleUploadedFile("google.xml", bom + rss, content_type="application/xml"),
+        })
+
+    assert response.status_code == 302
+    assert "/add/columns/" not in response.url
+    job = MarketplaceImportJob.objects.get()
+    assert response.url.endswith(f"#job-{job.pk}")
+    assert (job.source_name, job.triggered_by) == ("google.xml", f"manual:{clerk_user.username}")
+    job.refresh_from_db()
+    # The sample's five items: four products, one without a price rejected.
+    assert job.status == TaskStatus.COMPLETED_WITH_WARNINGS, job.error_message
+    assert (job.rows_total, job.rows_created, job.rows_rejected) == (5, 4, 1)
+    assert Product.objects.filter(vendor=vendor).count() == 4
+    assert not VendorColumnMapping.objects.exists()

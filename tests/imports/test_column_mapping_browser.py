@@ -2,6 +2,7 @@
 an upload pruned meanwhile asks for the file again."""
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -126,3 +127,22 @@ def test_an_upload_pruned_while_the_screen_was_open_asks_for_the_file_again(cler
     expect(page.locator(".messagelist .error")).to_have_text("The uploaded file has expired; upload it again.")
     expect(page.locator("#id_upload")).to_be_visible()
     assert not MarketplaceImportJob.objects.exists()
+
+
+def test_a_google_merchant_xml_feed_imports_without_the_mapping_screen(clerk_page, live_jobs, screenshot):
+    page = clerk_page
+    vendor = VendorFactory(code="velo-esch")
+    feed = Path(__file__).parent / "xml" / "google-merchant-rss.xml"
+
+    page.goto(live_jobs.url + ADD_PAGE)
+    page.fill("#id_vendor", str(vendor.pk))
+    page.set_input_files("#id_upload", str(feed))
+    page.click("input.bg-start")
+
+    # Google's attributes name the fields: the import starts at once and the page follows it.
+    page.wait_for_url(re.compile(r".*/admin/imports/marketplaceimportjob/#job-\d+$"))
+    job_id = int(page.url.rsplit("-", 1)[1])
+    card = page.locator(f'#bg-task-panel .bg-card[data-job-id="{job_id}"]')
+    expect(card.locator(".bg-status")).to_have_text("Completed with warnings")
+    screenshot(page, "xml-feed-imported")
+    assert Product.objects.filter(vendor=vendor).count() == 4

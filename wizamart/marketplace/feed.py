@@ -40,6 +40,8 @@ GOOGLE_NS = "http://base.google.com/ns/1.0"
 GOOGLE_ATTRIBUTES: dict[str, str] = {
     column: "shipping_weight" if column == "weight" else column for column in FEED_COLUMNS if column != "quantity"
 }
+# Google's period of a sale price ("start/end", ISO 8601): the sale price applies only while it runs.
+SALE_PERIOD_COLUMN = "sale_price_effective_date"
 # In a feed of every vendor an item's g:id is "<vendor code>:<sku>" (ids must be unique in a feed)
 # and its g:external_seller_id the vendor code; a vendor code never holds this separator.
 SELLER_ID_SEPARATOR = ":"
@@ -113,12 +115,18 @@ HEADER_ALIASES: dict[str, str] = {
     "ean": "gtin",
     "barcode": "gtin",
     "colour": "color",
+    # Google's product data names the weight shipping_weight (a TSV/CSV feed's column, as in XML).
+    "shipping_weight": "weight",
     "manufacturer": "brand",
     "category": "google_product_category",
 }
 
 _CURRENCY_SYMBOLS = {"€": "EUR", "$": "USD", "£": "GBP"}
-_PRICE_RE = re.compile(r"^\s*([A-Za-z]{3}|[€$£])?\s*([-+]?[0-9][0-9 .,']*)\s*([A-Za-z]{3}|[€$£])?\s*$")
+# Digits are grouped with a space, also the no-break spaces of French formatting ("1\u202f234,50\u00a0€").
+_GROUP_SPACES = " \u00a0\u202f"
+_PRICE_RE = re.compile(
+    rf"^\s*([A-Za-z]{{3}}|[€$£])?\s*([-+]?[0-9][0-9{_GROUP_SPACES}.,']*)\s*([A-Za-z]{{3}}|[€$£])?\s*$"
+)
 MAX_PRICE = Decimal("9999999999.99")  # Product.price: max_digits=12, decimal_places=2
 
 AVAILABILITY_SPELLINGS = {
@@ -157,8 +165,11 @@ def feed_column(name: str) -> str | None:
     return HEADER_ALIASES.get(key)
 
 
+_UNGROUPED = str.maketrans("", "", _GROUP_SPACES + "'")
+
+
 def _decimal(number: str) -> Decimal:
-    number = number.replace(" ", "").replace("'", "")
+    number = number.translate(_UNGROUPED)
     if "," in number and "." in number:
         # The later separator is the decimal one: '1.234,56' and '1,234.56'.
         if number.rfind(",") > number.rfind("."):
