@@ -130,8 +130,53 @@ class Joined(Expr):
         return set().union(*(p.sources() for p in self.parts))
 
 
-def _items(text: str, sep: str) -> list[str]:
+@dataclass(frozen=True)
+class UniqueIn(Expr):
+    """A key unique within its group: ``part``, or ``instead`` when another row of the group has the
+    same ``part`` (``listed``: the group's values, comma separated). A Shopify shop that gives every
+    variant of a product the product's SKU still sells each variant: its options tell them apart."""
+
+    part: Expr
+    listed: Expr
+    instead: Expr
+
+    def py(self, cells):
+        own = self.part.py(cells)
+        if own and self.listed.py(cells).split(",").count(own) > 1:
+            return self.instead.py(cells)
+        return own
+
+    def sql(self, cell):
+        own, listed = self.part.sql(cell), self.listed.sql(cell)
+        # A group of one value has no comma: no array to build.
+        repeated = f"cardinality(array_positions(string_to_array({listed}, ','), {own})) > 1"
+        return (
+            f"CASE WHEN {own} <> '' AND strpos({listed}, ',') > 0 AND {repeated} "
+            f"THEN {self.instead.sql(cell)} ELSE {own} END"
+        )
+
+    def checks(self, cell):
+        return self.part.checks(cell) + self.listed.checks(cell) + self.instead.checks(cell)
+
+    def sources(self):
+        return self.part.sources() | self.listed.sources() | self.instead.sources()
+
+
+# WooCommerce's exporter writes a list's items separated by ", ", a comma inside an item as "\,".
+_ESCAPED_COMMA = "\\,"
+_UNESCAPED_COMMA_RE = re.compile(r"(?<!\\),")
+
+
+def _items(text: str, sep: str, escaped: bool = False) -> list[str]:
+    if escaped and _ESCAPED_COMMA in text:
+        parts = (part.strip().replace(_ESCAPED_COMMA, ",") for part in _UNESCAPED_COMMA_RE.split(text))
+        return [item for item in parts if item]
     return [item for item in (part.strip() for part in text.split(sep)) if item]
+
+
+def _escaped_check(list_sql: str) -> str:
+    r"""A list cell without an escaped comma ("\,"): SQL splits it as Python does (any other goes to Python)."""
+    return f"strpos({list_sql}, {quote(_ESCAPED_COMMA)}) = 0"
 
 
 def _split_sql(list_sql: str, sep: str) -> str:
@@ -148,13 +193,15 @@ def _plain_list_check(list_sql: str) -> str:
 
 @dataclass(frozen=True)
 class First(Expr):
-    """The first item of a list cell: the main image of "a.jpg, b.jpg"."""
+    """The first item of a list cell: the main image of "a.jpg, b.jpg"; with ``escaped``, a comma
+    written "\\," is part of its item (WooCommerce's "Bags\\, Wallets, Shoes")."""
 
     part: Expr
     sep: str = ","
+    escaped: bool = False
 
     def py(self, cells):
-        items = _items(self.part.py(cells), self.sep)
+        items = _items(self.part.py(cells), self.sep, self.escaped)
         return items[0] if items else ""
 
     def sql(self, cell):
@@ -165,7 +212,8 @@ class First(Expr):
         return f"CASE WHEN left(btrim({value}, ' '), 1) <> {quote(self.sep)} THEN {fast} ELSE {slow} END"
 
     def checks(self, cell):
-        return self.part.checks(cell) + [_plain_list_check(self.part.sql(cell))]
+        escaped = [_escaped_check(self.part.sql(cell))] if self.escaped else []
+        return self.part.checks(cell) + [_plain_list_check(self.part.sql(cell))] + escaped
 
     def sources(self):
         return self.part.sources()
@@ -174,14 +222,15 @@ class First(Expr):
 @dataclass(frozen=True)
 class Rest(Expr):
     """The items of a list cell after the first, comma separated (additional images); with
-    ``without``, every item but that value instead."""
+    ``without``, every item but that value instead; ``escaped`` as for First."""
 
     part: Expr
     sep: str = ","
     without: Expr | None = None
+    escaped: bool = False
 
     def py(self, cells):
-        items = _items(self.part.py(cells), self.sep)
+        items = _items(self.part.py(cells), self.sep, self.escaped)
         if self.without is None:
             return ",".join(items[1:])
         other = self.without.py(cells)
@@ -195,10 +244,30 @@ class Rest(Expr):
 
     def checks(self, cell):
         own = self.part.checks(cell) + [_plain_list_check(self.part.sql(cell))]
+        own += [_escaped_check(self.part.sql(cell))] if self.escaped else []
         return own + (self.without.checks(cell) if self.without else [])
 
     def sources(self):
         return self.part.sources() | (self.without.sources() if self.without else set())
+
+
+@dataclass(frozen=True)
+class Unescaped(Expr):
+    """A value of a WooCommerce list written alone (a variation's attribute value): "\\," is a comma."""
+
+    part: Expr
+
+    def py(self, cells):
+        return self.part.py(cells).replace(_ESCAPED_COMMA, ",")
+
+    def sql(self, cell):
+        return f"replace({self.part.sql(cell)}, {quote(_ESCAPED_COMMA)}, ',')"
+
+    def checks(self, cell):
+        return self.part.checks(cell)
+
+    def sources(self):
+        return self.part.sources()
 
 
 @dataclass(frozen=True)
@@ -225,16 +294,23 @@ class Flag(Expr):
         return self.part.sources()
 
 
+# Zero written as a number ("0", "0.0", ".00"): Shopify's weight of a variant nobody weighed.
+ZERO_NUMBER = r"^(0+(\.0*)?|\.0+)$"
+_ZERO_NUMBER_RE = re.compile(ZERO_NUMBER)
+
+
 @dataclass(frozen=True)
 class WithUnit(Expr):
-    """A number whose unit the header names ("Weight (kg)": "1.5" -> "1.5 kg")."""
+    """A number whose unit the header names ("Weight (kg)": "1.5" -> "1.5 kg"); with ``zero_is_none``,
+    a zero is no value (a shop that writes 0 for a weight never entered)."""
 
     part: Expr
     unit: str
+    zero_is_none: bool = False
 
     def py(self, cells):
         text = self.part.py(cells)
-        if not text:
+        if not text or (self.zero_is_none and _ZERO_NUMBER_RE.match(text)):
             return ""
         # Half a pound is often written ".5": read everywhere as "0.5".
         return f"{'0' if text.startswith('.') else ''}{text} {self.unit}"
@@ -242,10 +318,70 @@ class WithUnit(Expr):
     def sql(self, cell):
         value = self.part.sql(cell)
         number = f"CASE WHEN left({value}, 1) = '.' THEN '0' || {value} ELSE {value} END"
-        return f"CASE WHEN {value} = '' THEN '' ELSE {number} || {quote(' ' + self.unit)} END"
+        empty = f"{value} = ''" + (f" OR {value} ~ {quote(ZERO_NUMBER)}" if self.zero_is_none else "")
+        return f"CASE WHEN {empty} THEN '' ELSE {number} || {quote(' ' + self.unit)} END"
 
     def sources(self):
         return self.part.sources()
+
+
+# A line break as WooCommerce's exporter writes it in a description (the two characters "\n"), and a
+# "\n" the text itself held (written "\\n").
+_ESCAPED_BREAK, _ESCAPED_BACKSLASH_N = "\\n", "\\\\n"
+
+
+@dataclass(frozen=True)
+class LineBreaks(Expr):
+    r"""A description as WooCommerce's exporter writes it, its line breaks as "\n" (and a "\n" the text
+    held as "\\n"), read back as its importer reads it: each "\n" a line break."""
+
+    part: Expr
+
+    def py(self, cells):
+        text = self.part.py(cells)
+        if _ESCAPED_BREAK not in text:
+            return text
+        pieces = text.split(_ESCAPED_BACKSLASH_N)
+        return _ESCAPED_BREAK.join(piece.replace(_ESCAPED_BREAK, "\n") for piece in pieces).strip()
+
+    def sql(self, cell):
+        value = self.part.sql(cell)
+        return f"btrim(replace({value}, {quote(_ESCAPED_BREAK)}, chr(10)), {WS})"
+
+    def checks(self, cell):
+        # A text that held "\n" itself is read in Python.
+        return self.part.checks(cell) + [f"strpos({self.part.sql(cell)}, {quote(_ESCAPED_BACKSLASH_N)}) = 0"]
+
+    def sources(self):
+        return self.part.sources()
+
+
+@dataclass(frozen=True)
+class FromParent(Expr):
+    """A cell that may say its value is its parent row's (WooCommerce's exporter writes a variation's
+    Stock as "parent" when its variable product manages the stock): then ``parent``'s value (empty
+    without a parent), else its own."""
+
+    part: Expr
+    word: str
+    parent: Expr | None = None
+
+    def py(self, cells):
+        text = self.part.py(cells)
+        if text != self.word:
+            return text
+        return self.parent.py(cells) if self.parent is not None else ""
+
+    def sql(self, cell):
+        value = self.part.sql(cell)
+        other = self.parent.sql(cell) if self.parent is not None else "''"
+        return f"CASE WHEN {value} = {quote(self.word)} THEN {other} ELSE {value} END"
+
+    def checks(self, cell):
+        return self.part.checks(cell) + (self.parent.checks(cell) if self.parent is not None else [])
+
+    def sources(self):
+        return self.part.sources() | (self.parent.sources() if self.parent is not None else set())
 
 
 @dataclass(frozen=True)
@@ -700,6 +836,52 @@ def _within(day: str, today: str, *, start: bool) -> bool:
     return day <= today if start else today <= day
 
 
+def _within_sql(part: Expr | None, cell: CellSql, today: str, *, start: bool) -> str:
+    """SQL: what _within() says of ``part``'s day (TRUE without a part)."""
+    if part is None:
+        return "TRUE"
+    day = f"left({part.sql(cell)}, 10)"
+    # Compared as Python compares the texts, character by character, whatever the collation.
+    ordered = f'{day} COLLATE "C"'
+    compared = f"{ordered} <= {quote(today)}" if start else f"{quote(today)} <= {ordered}"
+    return f"CASE WHEN {day} IN ('', '0000-00-00') THEN TRUE WHEN {day} ~ {quote(ISO_DAY)} THEN {compared} ELSE FALSE END"
+
+
+@dataclass(frozen=True)
+class SaleWhile(Expr):
+    """A sale price that applies from ``start`` to ``end`` (ISO days, inclusive, either empty for no
+    bound): the sale price on ``today`` within them, else none (a WooCommerce sale scheduled to begin
+    later, or over)."""
+
+    sale: Expr
+    start: Expr | None
+    end: Expr | None
+    today: str
+
+    def py(self, cells):
+        running = _within(self.start.py(cells) if self.start else "", self.today, start=True) and _within(
+            self.end.py(cells) if self.end else "", self.today, start=False
+        )
+        return self.sale.py(cells) if running else ""
+
+    def sql(self, cell):
+        running = " AND ".join(
+            f"({_within_sql(part, cell, self.today, start=start)})"
+            for part, start in ((self.start, True), (self.end, False))
+            if part is not None
+        )
+        return f"CASE WHEN {running} THEN {self.sale.sql(cell)} ELSE '' END" if running else self.sale.sql(cell)
+
+    def checks(self, cell):
+        return [c for part in (self.sale, self.start, self.end) if part is not None for c in part.checks(cell)]
+
+    def sources(self):
+        found = self.sale.sources()
+        for part in (self.start, self.end):
+            found |= part.sources() if part is not None else set()
+        return found
+
+
 def sale_period_runs(period: str, today: str) -> bool:
     """Whether a sale runs on ``today`` (ISO day) by its period, Google's sale_price_effective_date
     ("2026-10-01T00:00-0800/2026-10-15T23:59-0800"): each bound's day as written (its time and offset
@@ -778,13 +960,7 @@ class Discounted(Expr):
         return f"{sale:.2f}" if sale > 0 else ""
 
     def _within_sql(self, part: Expr | None, cell: CellSql, *, start: bool) -> str:
-        if part is None:
-            return "TRUE"
-        day = f"left({part.sql(cell)}, 10)"
-        # Compared as Python compares the texts, character by character, whatever the collation.
-        ordered = f'{day} COLLATE "C"'
-        compared = f"{ordered} <= {quote(self.today)}" if start else f"{quote(self.today)} <= {ordered}"
-        return f"CASE WHEN {day} IN ('', '0000-00-00') THEN TRUE WHEN {day} ~ {quote(ISO_DAY)} THEN {compared} ELSE FALSE END"
+        return _within_sql(part, cell, self.today, start=start)
 
     def sql(self, cell):
         def number(part: Expr) -> str:

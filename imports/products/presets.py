@@ -26,8 +26,10 @@ from .derive import (
     Expr,
     First,
     Flag,
+    FromParent,
     Hidden,
     Joined,
+    LineBreaks,
     Link,
     LowerPrice,
     NamedOption,
@@ -36,9 +38,12 @@ from .derive import (
     PairValue,
     ParentRow,
     Rest,
+    SaleWhile,
     StockTotal,
     SymbolPrice,
     TrackedStock,
+    Unescaped,
+    UniqueIn,
     WithUnit,
     option_cases,
     option_spellings,
@@ -204,10 +209,19 @@ _WOO = {
     "gtin": ("gtin_upc_ean_or_isbn", "gtin_upc_ean_ou_isbn", "gtin_upc_ean_oder_isbn"),
     "brands": ("brands", "marques", "marken"),
     "published": ("published", "publié", "veröffentlicht"),
+    # A sale price's schedule, as days ("2024-06-01").
+    "sale_starts": ("date_sale_price_starts", "date_de_début_de_promo", "datum_an_dem_angebotspreis_beginnt"),
+    "sale_ends": ("date_sale_price_ends", "date_de_fin_de_promo", "datum_an_dem_angebotspreis_endet"),
     # The product identifiers Yoast WooCommerce SEO adds to the export, after WooCommerce's own GTIN.
     "mpn": ("mpn",),
 }
 _WOO_IDENTIFIERS = ("gtin13_ean", "gtin12_upc", "gtin14_itf_14", "gtin8", "isbn")
+# The meta fields of the usual GTIN plugins, which the exporter writes as "Meta: <key>" (fr "Méta : <key>",
+# de "Meta: <key>") when custom meta is exported: Germanized's GTIN and MPN (_ts_gtin, _ts_mpn, also on
+# variations), EAN for WooCommerce's _alg_ean, Product GTIN (EAN, UPC, ISBN) for WooCommerce's _wpm_gtin_code.
+_WOO_META = ("meta_{0}", "méta_{0}")
+_WOO_GTIN_METAS = tuple(form.format(key) for key in ("ts_gtin", "alg_ean", "wpm_gtin_code") for form in _WOO_META)
+_WOO_MPN_METAS = tuple(form.format("ts_mpn") for form in _WOO_META)
 _WOO_PARENT = ("parent", "übergeordnetes_produkt")  # English and French, German
 # "Attribute 1 name" / "Attribute 1 value(s)", fr "Nom de l’attribut 1" / "Valeur(s) de l’attribut 1",
 # de "Attribut 1 Name" / "Attribut 1 Wert(e)" (keys: see preset_key); "visible", "global" and "default" are not read.
@@ -239,7 +253,7 @@ def _woo_attributes(cols: Columns) -> tuple[dict[str, Expr], dict[int, str]]:
     for n in numbers:
         notes[names[n]] = OPTION_NAME_NOTE.format("attribute")
         notes[values[n]] = OPTION_VALUE_NOTE.format("attribute")
-    pairs = [(Col(names[n]), Col(values[n])) for n in numbers]
+    pairs = [(Col(names[n]), Unescaped(Col(values[n]))) for n in numbers]
     return named_options(pairs, _WOO_COLOURS, _WOO_SIZES), notes
 
 
@@ -257,7 +271,7 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
     c = {role: cols.col(*keys) for role, keys in _WOO.items()}
     weight = _weight(cols)
     parent, kind = cols.col(*_WOO_PARENT), c["type"]
-    group = parent_published = None
+    group = parent_published = parent_stock = None
     if isinstance(parent, Col) and isinstance(kind, Col):
         inherited = [(role, c[role].index) for role in _WOO_INHERITED if isinstance(c[role], Col)]
         if isinstance(weight, WithUnit) and isinstance(weight.part, Col):
@@ -270,6 +284,10 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
                 # is_purchasable()), whatever its own Published says.
                 parent_published = Col(width + len(fills))
                 fills.append(c["published"].index)
+            if isinstance(c["stock"], Col):
+                # A variation whose stock its variable product manages: its Stock is "parent".
+                parent_stock = Col(width + len(fills))
+                fills.append(c["stock"].index)
             group = ParentFill(
                 parent=parent.index, kind=kind.index, kinds=("variable",), keys=keys,
                 fills=tuple((index, "parent") for index in fills),
@@ -281,29 +299,46 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
                 else:
                     c[role] = own
     images = c["images"]
-    parents = ParentRow(c["regular_price"], kind=kind, kinds=("variable", "grouped")) if c["regular_price"] else None
+    # A variable or grouped product without a price is not sold itself (its variations, its products
+    # are); an external (affiliate) product is sold on another site, price or not.
+    parents = ParentRow(
+        c["regular_price"], kind=kind, kinds=("variable", "grouped"), always=("external",) if kind is not None else (),
+    ) if c["regular_price"] else None
     # Published: 1; a draft -1, a private product (or a disabled variation) 0: not for sale.
     skip = cols.any_of(
         parents,
         Hidden(c["published"], ("-1", "0")) if c["published"] else None,
         Hidden(parent_published, ("-1", "0")) if parent_published else None,
     )
-    # WooCommerce's GTIN, else the first of the plugin's identifiers (EAN, UPC, GTIN-14, GTIN-8, ISBN) a row has.
-    gtin = cols.first(c["gtin"], *(cols.col(key) for key in _WOO_IDENTIFIERS))
+    # WooCommerce's GTIN, else the first of Yoast's identifiers (EAN, UPC, GTIN-14, GTIN-8, ISBN) a row has,
+    # else a GTIN plugin's; Yoast's MPN, else Germanized's.
+    gtin = cols.first(c["gtin"], *(cols.col(key) for key in _WOO_IDENTIFIERS + _WOO_GTIN_METAS))
+    mpn = cols.first(c["mpn"], *(cols.col(key) for key in _WOO_MPN_METAS))
+    # Its exporter writes a description's line breaks as "\n".
+    description = cols.first(c["description"], c["short_description"])
+    # A sale price below the regular price, while its sale runs when it is scheduled (WooCommerce's
+    # is_on_sale(): a sale to come or over, or as high as the price, is no sale).
+    sale = c["sale_price"]
+    if sale is not None and c["regular_price"] is not None:
+        sale = LowerPrice(sale, c["regular_price"])
+    if sale is not None and (c["sale_starts"] or c["sale_ends"]):
+        sale = SaleWhile(sale, c["sale_starts"], c["sale_ends"], today=timezone.localdate().isoformat())
     values = {
         "id": cols.first(c["sku"], c["id"]),
         "title": c["name"],
-        "description": cols.first(c["description"], c["short_description"]),
+        "description": LineBreaks(description) if description else None,
         "price": c["regular_price"],
-        "sale_price": c["sale_price"],
-        "quantity": c["stock"],
+        "sale_price": sale,
+        # "parent": the variation sells from its variable product's stock (WooCommerce's shared stock).
+        "quantity": FromParent(c["stock"], "parent", parent_stock) if c["stock"] else None,
         "availability": Flag(c["in_stock"], STOCK_FLAGS) if c["in_stock"] else None,
-        "image_link": First(images) if images else None,
-        "additional_image_link": Rest(images) if images else None,
-        "product_type": First(c["categories"]) if c["categories"] else None,
+        # Its lists ("a.jpg, b.jpg") write a comma inside an item as "\,".
+        "image_link": First(images, escaped=True) if images else None,
+        "additional_image_link": Rest(images, escaped=True) if images else None,
+        "product_type": First(c["categories"], escaped=True) if c["categories"] else None,
         "gtin": Barcode(gtin) if gtin else None,
-        "mpn": c["mpn"],
-        "brand": First(c["brands"]) if c["brands"] else None,
+        "mpn": mpn,
+        "brand": First(c["brands"], escaped=True) if c["brands"] else None,
         "weight": weight,
     }
     options, notes = _woo_attributes(cols)
@@ -320,6 +355,8 @@ _SHOPIFY_GROUP = (  # (key, mode): the product's own values its variant rows inh
     ("status", "first"), ("published", "first"),
     # A product's option names: on its first row only, its variant rows carry only their values.
     ("option1_name", "first"), ("option2_name", "first"), ("option3_name", "first"),
+    # The product's SKUs: a SKU its variants share does not tell them apart.
+    ("variant_sku", "all"),
 )
 
 def _named_options(cols: Columns, inherited: dict[str, Expr]) -> tuple[dict[str, Expr], dict[int, str]]:
@@ -337,7 +374,23 @@ def _named_options(cols: Columns, inherited: dict[str, Expr]) -> tuple[dict[str,
     return named_options(pairs, COLOUR_OPTIONS, SIZE_OPTIONS), notes
 
 
+# Shopify's product CSV as its admin exports it since 2024 names the same columns otherwise
+# ("URL handle", "Price", "Inventory quantity"...): new key -> the key the preset reads.
+_SHOPIFY_RENAMED = {
+    "url_handle": "handle", "description": "body_html", "published_on_online_store": "published",
+    "sku": "variant_sku", "barcode": "variant_barcode", "price": "variant_price",
+    "compare_at_price": "variant_compare_at_price", "inventory_tracker": "variant_inventory_tracker",
+    "inventory_quantity": "variant_inventory_qty", "continue_selling_when_out_of_stock": "variant_inventory_policy",
+    "weight_value_grams": "variant_grams", "product_image_url": "image_src", "variant_image_url": "variant_image",
+    "google_shopping_manufacturer_part_number_mpn": "google_shopping_mpn",
+}
+
+
 def _shopify(cols: Columns, width: int) -> Shape:
+    if "url_handle" in cols.at:  # the current header: its columns read as the former ones
+        for new, former in _SHOPIFY_RENAMED.items():
+            if new in cols.at and former not in cols.at:
+                cols.at[former] = cols.at[new]
     handle = cols.at.get("handle")
     fills = [(key, mode) for key, mode in _SHOPIFY_GROUP if key in cols.at]
     if handle is not None:
@@ -352,6 +405,11 @@ def _shopify(cols: Columns, width: int) -> Shape:
     price, compare = cols.col("variant_price"), cols.col("variant_compare_at_price")
     options = tuple(o for o in (cols.col(f"option{n}_value") for n in (1, 2, 3)) if o is not None)
     own_key = Joined((Col(handle), *options), ignore=("Default Title",)) if handle is not None else None
+    sku = cols.col("variant_sku")
+    if sku is not None and "variant_sku:all" in inherited and handle is not None:
+        # Shopify does not make SKUs unique: variants that share their product's SKU are each
+        # sold, told apart by their options ("TOP-1-Black-S").
+        sku = UniqueIn(sku, inherited["variant_sku:all"], Joined((sku, *options), ignore=("Default Title",)))
     tracker, qty = cols.col("variant_inventory_tracker"), cols.col("variant_inventory_qty")
     variant_image = cols.col("variant_image")
     head = inherited.get("image_src:head")
@@ -361,7 +419,7 @@ def _shopify(cols: Columns, width: int) -> Shape:
         tail, every = inherited["image_src:tail"], inherited["image_src:all"]
         others = OtherImages(variant_image, tail, every) if variant_image else tail
     values = {
-        "id": cols.first(cols.col("variant_sku"), own_key),
+        "id": cols.first(sku, own_key),
         "title": inherited.get("title:first"),
         "description": inherited.get("body_html:first"),
         "brand": inherited.get("vendor:first"),
@@ -370,10 +428,12 @@ def _shopify(cols: Columns, width: int) -> Shape:
         "sale_price": CompareAtPrice(price, compare, "sale") if price and compare else None,
         "quantity": qty,
         "availability": TrackedStock(
-            qty, cols.col("variant_inventory_policy"), backorder=("continue",), tracker=tracker,
+            # "continue" (the current header's column may say TRUE): the variant sells on when none is left.
+            qty, cols.col("variant_inventory_policy"), backorder=("continue", "true"), tracker=tracker,
         ) if tracker and qty else None,
         "gtin": Barcode(cols.col("variant_barcode")) if "variant_barcode" in cols.at else None,
-        "weight": WithUnit(cols.col("variant_grams"), "g") if "variant_grams" in cols.at else None,
+        # A variant's weight in grams; 0, what Shopify writes for a variant without a weight, is none.
+        "weight": WithUnit(cols.col("variant_grams"), "g", zero_is_none=True) if "variant_grams" in cols.at else None,
         "image_link": image,
         "additional_image_link": others,
         "mpn": cols.col("google_shopping_mpn"),
@@ -574,12 +634,13 @@ PRESETS: dict[str, Preset] = {
             "sku": "id", "id": "id", "name": "title", "description": "description", "short_description": "description",
             "in_stock": "availability", "stock": "quantity", "sale_price": "sale_price", "regular_price": "price",
             "categories": "product_type", "images": "image_link", "gtin": "gtin", "brands": "brand", "mpn": "mpn",
-        }) | dict.fromkeys(_WOO_IDENTIFIERS, "gtin"),
+        }) | dict.fromkeys(_WOO_IDENTIFIERS + _WOO_GTIN_METAS, "gtin") | dict.fromkeys(_WOO_MPN_METAS, "mpn"),
         signatures=(
             frozenset({"name", "regular_price"}), frozenset({"nom", "tarif_régulier"}),
             frozenset({"name", "regulärer_preis"}),
         ),
         skip_reason="variable or grouped product without a price of its own (its variations are imported), "
+        "an external product (sold on another site), "
         "or a product not published (a draft, a private product, a disabled variation or one of a product not published)",
         shape=_woocommerce,
     ),
@@ -594,8 +655,16 @@ PRESETS: dict[str, Preset] = {
             "google_shopping_mpn": "mpn", "google_shopping_condition": "condition",
             "variant_inventory_tracker": "availability", "variant_inventory_policy": "availability",
             "google_shopping_google_product_category": "google_product_category",
-        },
-        signatures=(frozenset({"handle", "variant_price"}), frozenset({"handle", "variant_sku"})),
+        } | {new: {
+            "handle": "id", "body_html": "description", "variant_sku": "id", "variant_barcode": "gtin",
+            "variant_price": "price", "variant_compare_at_price": "price", "variant_inventory_tracker": "availability",
+            "variant_inventory_qty": "quantity", "variant_inventory_policy": "availability", "variant_grams": "weight",
+            "image_src": "image_link", "variant_image": "image_link", "google_shopping_mpn": "mpn",
+        }[former] for new, former in _SHOPIFY_RENAMED.items() if former != "published"},
+        signatures=(
+            frozenset({"handle", "variant_price"}), frozenset({"handle", "variant_sku"}),
+            frozenset({"url_handle", "price"}), frozenset({"url_handle", "sku"}),
+        ),
         skip_reason="row that only adds an image to its product, or a product not published (draft or archived, "
         "or not on the online store)",
         shape=_shopify,
