@@ -640,6 +640,28 @@ class TrackedStock(Expr):
         return found
 
 
+@dataclass(frozen=True)
+class TrackedQuantity(Expr):
+    """A stock count only where someone tracks it: empty when the ``tracker`` cell is (a Shopify
+    variant whose inventory Shopify does not track is always available; the quantity it still
+    writes, often 0, counts nothing)."""
+
+    quantity: Expr
+    tracker: Expr
+
+    def py(self, cells):
+        return self.quantity.py(cells) if self.tracker.py(cells) else ""
+
+    def sql(self, cell):
+        return f"CASE WHEN {self.tracker.sql(cell)} = '' THEN '' ELSE {self.quantity.sql(cell)} END"
+
+    def checks(self, cell):
+        return self.quantity.checks(cell) + self.tracker.checks(cell)
+
+    def sources(self):
+        return self.quantity.sources() | self.tracker.sources()
+
+
 # A stock of none or less, as a whole number, maybe with zero decimals as Magento writes it ("0.0000", "-2.0000").
 NONE_LEFT = r"^(-[0-9]{1,18}|0{1,18})(\.0{1,18})?$"
 _NONE_LEFT_RE = re.compile(NONE_LEFT)

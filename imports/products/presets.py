@@ -41,6 +41,7 @@ from .derive import (
     SaleWhile,
     StockTotal,
     SymbolPrice,
+    TrackedQuantity,
     TrackedStock,
     Unescaped,
     UniqueIn,
@@ -426,7 +427,8 @@ def _shopify(cols: Columns, width: int) -> Shape:
         "product_type": cols.first(inherited.get("product_category:first"), inherited.get("type:first")),
         "price": CompareAtPrice(price, compare, "price") if price and compare else price,
         "sale_price": CompareAtPrice(price, compare, "sale") if price and compare else None,
-        "quantity": qty,
+        # A stock Shopify does not track (no tracker) counts nothing: the variant is always available.
+        "quantity": TrackedQuantity(qty, tracker) if tracker and qty else qty,
         "availability": TrackedStock(
             # "continue" (the current header's column may say TRUE): the variant sells on when none is left.
             qty, cols.col("variant_inventory_policy"), backorder=("continue", "true"), tracker=tracker,
@@ -442,6 +444,8 @@ def _shopify(cols: Columns, width: int) -> Shape:
     }
     named, notes = _named_options(cols, inherited)
     values.update(named)
+    if isinstance(values["quantity"], TrackedQuantity) and isinstance(qty, Col):
+        notes[qty.index] = "quantity"  # the quantity, though only where the tracker is set
     marks = tuple(m for m in (cols.col("variant_sku"), *options) if m is not None)
     # A product's status (active, draft, archived) and whether it is on the online store: on its first row.
     status, published = inherited.get("status:first"), inherited.get("published:first")
