@@ -20,6 +20,7 @@ from .derive import (
     Barcode,
     Blank,
     Coalesce,
+    DeepestPath,
     Col,
     CompareAtPrice,
     Discounted,
@@ -336,7 +337,9 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
         # Its lists ("a.jpg, b.jpg") write a comma inside an item as "\,".
         "image_link": First(images, escaped=True) if images else None,
         "additional_image_link": Rest(images, escaped=True) if images else None,
-        "product_type": First(c["categories"], escaped=True) if c["categories"] else None,
+        # The most specific of its categories ("Clothing, Clothing > T-shirts": the T-shirts), as
+        # Google's product_type is the shop's own path; its default category ("Uncategorized") is none.
+        "product_type": DeepestPath(c["categories"]) if c["categories"] else None,
         "gtin": Barcode(gtin) if gtin else None,
         "mpn": mpn,
         "brand": First(c["brands"], escaped=True) if c["brands"] else None,

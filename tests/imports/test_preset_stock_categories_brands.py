@@ -3,6 +3,10 @@
 Shopify: "Variant Inventory Tracker" (the 2024 header's "Inventory tracker") is "shopify" when
 Shopify tracks the variant's stock and empty when it does not; a variant whose stock is not tracked
 is always available, and the "Variant Inventory Qty" it still carries (often 0) counts nothing.
+WooCommerce's exporter lists a product's categories in "Categories", each as its path from the top
+("Clothing > T-shirts"), joined with ", " (a comma inside a name written "\\,"); a product in no
+category is in the shop's default one, "Uncategorized" (fr "Non classé", de "Unkategorisiert").
+Google's product_type is the shop's most specific path for the product.
 Both readers must agree.
 """
 from __future__ import annotations
@@ -12,7 +16,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from imports.products.derive import Col, TrackedQuantity
+from imports.products.derive import Col, DeepestPath, TrackedQuantity
 
 from .test_preset_export_quirks import import_with_both_readers
 from .test_preset_options_discounts import _sql_agrees
@@ -65,10 +69,74 @@ def test_tracked_quantity():
         _sql_agrees(expr, rows)
 
 
+# A product in a category and its parent, one in two paths, one in the default category only, one
+# in the default category and another; a category whose name holds a comma; a variation (its
+# variable product's categories); French and German headers with their default category.
+WOO_CATEGORIES = (
+    b'ID,Type,SKU,Name,Published,"In stock?",Stock,"Regular price",Categories,Parent\n'
+    b'1,simple,TEE,Tee,1,1,3,20,"Clothing, Clothing > T-shirts",\n'
+    b'2,simple,SOCK,Sock,1,1,3,5,"Clothing > Socks, Sale > Clothing > Socks, Gifts > Under 10",\n'
+    b"3,simple,PIN,Pin,1,1,3,2,Uncategorized,\n"
+    b'4,simple,CAP,Cap,1,1,3,9,"Uncategorized, Hats",\n'
+    b'5,simple,BAG,Bag,1,1,3,30,"Bags\\, Wallets, Bags\\, Wallets > Leather",\n'
+    b"6,simple,MUG,Mug,1,1,3,12,Kitchen,\n"
+    b'10,variable,HOOD,Hoodie,1,1,,,"Clothing, Clothing > Hoodies",\n'
+    b"11,variation,HOOD-S,Hoodie - S,1,1,2,40,,HOOD\n"
+)
+WOO_CATEGORIES_FR = (
+    'ID,Type,UGS,Nom,Publié,"En stock ?",Stock,"Tarif régulier",Catégories\n'
+    "1,simple,EPINGLE,Épingle,1,1,3,2,Non classé\n"
+    '2,simple,BOL,Bol,1,1,3,9,"Cuisine, Cuisine > Bols"\n'
+).encode()
+WOO_CATEGORIES_DE = (
+    "ID,Typ,Artikelnummer,Name,Veröffentlicht,Vorrätig?,Bestand,Regulärer Preis,Kategorien\n"
+    "1,simple,NADEL,Nadel,1,1,3,2,Unkategorisiert\n"
+    '2,simple,TASSE,Tasse,1,1,3,9,"Küche > Tassen, Küche"\n'
+).encode()
+
+
+def test_woocommerce_product_type_is_the_most_specific_category(run_import):
+    job, shop = import_sample(run_import, WOO_CATEGORIES, "cats")
+    assert job.file_info["preset"] == "woocommerce"
+    assert {sku: p.product_type for sku, p in by_sku(shop).items()} == {
+        "TEE": "Clothing > T-shirts",
+        "SOCK": "Sale > Clothing > Socks",  # the most levels
+        "PIN": "",  # the default category: no category
+        "CAP": "Hats",
+        "BAG": "Bags, Wallets > Leather",
+        "MUG": "Kitchen",
+        "HOOD-S": "Clothing > Hoodies",  # its variable product's
+    }
+
+
+@pytest.mark.parametrize("content, expected", [
+    (WOO_CATEGORIES_FR, {"EPINGLE": "", "BOL": "Cuisine > Bols"}),
+    (WOO_CATEGORIES_DE, {"NADEL": "", "TASSE": "Küche > Tassen"}),
+], ids=["fr", "de"])
+def test_woocommerce_default_category_in_french_and_german(run_import, content, expected):
+    _, shop = import_sample(run_import, content, "catsl10n")
+    assert {sku: p.product_type for sku, p in by_sku(shop).items()} == expected
+
+
+def test_deepest_path():
+    expr = DeepestPath(Col(0))
+    rows = [
+        ["Clothing, Clothing > T-shirts"], ["A > B, C > D"], ["A, B"], ["Uncategorized"], ["Uncategorized, Hats"],
+        ["Hats, Uncategorized"], [""], [", A > B ,"], ["A>B>C, A > B"], ["Non classé"], ["Unkategorisiert, X"],
+        ["uncategorized"], [r"Bags\, Wallets, Bags\, Wallets > Leather"],
+    ]
+    assert [expr.py(row) for row in rows] == [
+        "Clothing > T-shirts", "A > B", "A", "", "Hats", "Hats", "", "A > B", "A>B>C", "", "X", "uncategorized",
+        "Bags, Wallets > Leather",
+    ]
+    if connection.vendor == "postgresql":
+        _sql_agrees(expr, [row for row in rows if "\\," not in row[0]])
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize(
-    "content", [SHOPIFY_UNTRACKED, SHOPIFY_UNTRACKED_2024],
-    ids=["shopify-untracked", "shopify-untracked-2024"],
+    "content", [SHOPIFY_UNTRACKED, SHOPIFY_UNTRACKED_2024, WOO_CATEGORIES, WOO_CATEGORIES_FR, WOO_CATEGORIES_DE],
+    ids=["shopify-untracked", "shopify-untracked-2024", "woo-categories", "woo-categories-fr", "woo-categories-de"],
 )
 def test_staged_and_python_readers_agree(run_import, settings, content):
     import_with_both_readers(run_import, settings, content, "gap")
