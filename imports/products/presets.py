@@ -232,6 +232,13 @@ _WOO_ATTRIBUTE_VALUE = re.compile(r"^(?:attribute_(\d+)_value_s|valeur_s_de_l_at
 # An attribute is named by its label ("Color", "Taille") or, imported from elsewhere, its slug ("pa_color").
 _WOO_COLOURS = COLOUR_OPTIONS | option_spellings(*(f"pa_{name}" for name in COLOUR_NAMES))
 _WOO_SIZES = SIZE_OPTIONS | option_spellings(*(f"pa_{name}" for name in SIZE_NAMES))
+# An attribute named a brand (en, fr, de, nl), or by its slug ("pa_brand"), gives the brand of a row
+# without Brands.
+BRAND_NAMES = ("brand", "marque", "marke", "merk")
+_WOO_BRANDS = option_spellings(*BRAND_NAMES, *(f"pa_{name}" for name in BRAND_NAMES))
+# What the mapping screen says of WooCommerce's attribute columns.
+WOO_ATTRIBUTE_NAME_NOTE = "color, size or brand: names what its attribute's value is (Color, Size, Brand…)"
+WOO_ATTRIBUTE_VALUE_NOTE = "color, size or brand, by the attribute's name"
 STOCK_FLAGS = (("1", "in stock"), ("0", "out of stock"), ("yes", "in stock"), ("no", "out of stock"),
                ("true", "in stock"), ("false", "out of stock"), ("onbackorder", "backorder"))
 
@@ -246,17 +253,23 @@ def _numbered(cols: Columns, pattern: re.Pattern) -> dict[int, int]:
 
 
 def _woo_attributes(cols: Columns) -> tuple[dict[str, Expr], dict[int, str]]:
-    """WooCommerce's attributes as the feed's colour and size, by the attribute's name, with what the
-    mapping screen says of their columns. A variation has one value; a variable product lists its
-    values (it is skipped), a simple product its own."""
+    """WooCommerce's attributes as the feed's colour, size and brand, by the attribute's name, with
+    what the mapping screen says of their columns. A variation has one value; a variable product lists
+    its values (it is skipped), a simple product its own."""
     names, values = _numbered(cols, _WOO_ATTRIBUTE_NAME), _numbered(cols, _WOO_ATTRIBUTE_VALUE)
     numbers = sorted(names.keys() & values.keys())
     notes = {}
     for n in numbers:
-        notes[names[n]] = OPTION_NAME_NOTE.format("attribute")
-        notes[values[n]] = OPTION_VALUE_NOTE.format("attribute")
+        notes[names[n]] = WOO_ATTRIBUTE_NAME_NOTE
+        notes[values[n]] = WOO_ATTRIBUTE_VALUE_NOTE
     pairs = [(Col(names[n]), Unescaped(Col(values[n]))) for n in numbers]
-    return named_options(pairs, _WOO_COLOURS, _WOO_SIZES), notes
+    found = named_options(pairs, _WOO_COLOURS, _WOO_SIZES)
+    if numbers:
+        found["brand"] = NamedOption(
+            tuple(name for name, _ in pairs), tuple(value for _, value in pairs),
+            _WOO_BRANDS, known=KNOWN_OPTION_NAMES | option_cases(*BRAND_NAMES),
+        )
+    return found, notes
 
 
 def _weight(cols: Columns) -> Expr | None:
@@ -346,6 +359,8 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
         "weight": weight,
     }
     options, notes = _woo_attributes(cols)
+    # Its Brands, else an attribute named a brand.
+    values["brand"] = cols.first(values["brand"], options.pop("brand", None))
     _id_fallback(notes, c["sku"], c["id"], "SKU")
     return Shape(values={**values, **options}, skip=skip, group=group, notes=notes)
 

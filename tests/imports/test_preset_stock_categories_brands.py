@@ -6,7 +6,9 @@ is always available, and the "Variant Inventory Qty" it still carries (often 0) 
 WooCommerce's exporter lists a product's categories in "Categories", each as its path from the top
 ("Clothing > T-shirts"), joined with ", " (a comma inside a name written "\\,"); a product in no
 category is in the shop's default one, "Uncategorized" (fr "Non classé", de "Unkategorisiert").
-Google's product_type is the shop's most specific path for the product.
+Google's product_type is the shop's most specific path for the product. A shop without a brands
+plugin keeps its brand in an attribute ("Attribute 1 name" "Brand", fr "Marque", de "Marke", nl "Merk",
+or its slug "pa_brand" when imported from elsewhere), written as the colour and size attributes are.
 Both readers must agree.
 """
 from __future__ import annotations
@@ -133,10 +135,55 @@ def test_deepest_path():
         _sql_agrees(expr, [row for row in rows if "\\," not in row[0]])
 
 
+# Brands from attributes: beside a colour, in its slug, by Brands first when both are set, in Dutch.
+WOO_BRAND_ATTRIBUTES = (
+    b'ID,Type,SKU,Name,Published,"In stock?",Stock,"Regular price",Brands,Parent,'
+    b'"Attribute 1 name","Attribute 1 value(s)","Attribute 1 visible","Attribute 1 global",'
+    b'"Attribute 2 name","Attribute 2 value(s)","Attribute 2 visible","Attribute 2 global"\n'
+    b"1,simple,TEE,Tee,1,1,3,20,,,Color,Red,1,1,Brand,Acme,1,1\n"
+    b"2,simple,CUP,Cup,1,1,3,8,,,pa_brand,Potter & Co,1,1,,,,\n"
+    b"3,simple,BAG,Bag,1,1,3,30,Maker,,Brand,Other,1,0,,,,\n"
+    b'4,simple,FIETS,Fiets,1,1,1,300,,,Merk,"Smith\\, Sons",1,0,,,,\n'
+    b"5,simple,PLAIN,Plain,1,1,1,3,,,Material,Cotton,1,0,,,,\n"
+)
+WOO_BRAND_ATTRIBUTES_FR = (
+    'ID,Type,UGS,Nom,Publié,"En stock ?",Stock,"Tarif régulier","Nom de l’attribut 1","Valeur(s) de l’attribut 1"\n'
+    "1,simple,SAVON,Savon,1,1,3,6,Marque,Savonnerie du Sud\n"
+).encode()
+WOO_BRAND_ATTRIBUTES_DE = (
+    "ID,Typ,Artikelnummer,Name,Veröffentlicht,Vorrätig?,Bestand,Regulärer Preis,Attribut 1 Name,Attribut 1 Wert(e)\n"
+    "1,simple,TASSE,Tasse,1,1,3,9,Marke,Keramik Nord\n"
+).encode()
+
+
+def test_woocommerce_brand_attribute_gives_the_brand(run_import):
+    job, shop = import_sample(run_import, WOO_BRAND_ATTRIBUTES, "brandattr")
+    found = by_sku(shop)
+    assert {sku: (p.brand, p.color) for sku, p in found.items()} == {
+        "TEE": ("Acme", "Red"),
+        "CUP": ("Potter & Co", ""),
+        "BAG": ("Maker", ""),  # its Brands first
+        "FIETS": ("Smith, Sons", ""),
+        "PLAIN": ("", ""),
+    }
+    assert job.column_mapping["Attribute 2 value(s)"] == "color, size or brand, by the attribute's name"
+
+
+@pytest.mark.parametrize("content, expected", [
+    (WOO_BRAND_ATTRIBUTES_FR, {"SAVON": "Savonnerie du Sud"}),
+    (WOO_BRAND_ATTRIBUTES_DE, {"TASSE": "Keramik Nord"}),
+], ids=["fr", "de"])
+def test_woocommerce_brand_attribute_in_french_and_german(run_import, content, expected):
+    _, shop = import_sample(run_import, content, "brandl10n")
+    assert {sku: p.brand for sku, p in by_sku(shop).items()} == expected
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize(
-    "content", [SHOPIFY_UNTRACKED, SHOPIFY_UNTRACKED_2024, WOO_CATEGORIES, WOO_CATEGORIES_FR, WOO_CATEGORIES_DE],
-    ids=["shopify-untracked", "shopify-untracked-2024", "woo-categories", "woo-categories-fr", "woo-categories-de"],
+    "content", [SHOPIFY_UNTRACKED, SHOPIFY_UNTRACKED_2024, WOO_CATEGORIES, WOO_CATEGORIES_FR, WOO_CATEGORIES_DE,
+        WOO_BRAND_ATTRIBUTES, WOO_BRAND_ATTRIBUTES_FR, WOO_BRAND_ATTRIBUTES_DE],
+    ids=["shopify-untracked", "shopify-untracked-2024", "woo-categories", "woo-categories-fr", "woo-categories-de",
+         "woo-brand-attributes", "woo-brand-attributes-fr", "woo-brand-attributes-de"],
 )
 def test_staged_and_python_readers_agree(run_import, settings, content):
     import_with_both_readers(run_import, settings, content, "gap")
