@@ -291,6 +291,31 @@ class DeepestPath(Expr):
 
 
 @dataclass(frozen=True)
+class Relisted(Expr):
+    """A list cell's non-empty items, trimmed, joined with another separator: Shopify's list metafield
+    "black; silver" as Google's colours "black/silver"."""
+
+    part: Expr
+    sep: str = ";"
+    joiner: str = "/"
+
+    def py(self, cells):
+        return self.joiner.join(_items(self.part.py(cells), self.sep))
+
+    def sql(self, cell):
+        value = self.part.sql(cell)
+        # Usually one item: nothing to split.
+        listed = f"array_to_string({_split_sql(value, self.sep)}, {quote(self.joiner)})"
+        return f"CASE WHEN strpos({value}, {quote(self.sep)}) = 0 THEN {value} ELSE {listed} END"
+
+    def checks(self, cell):
+        return self.part.checks(cell) + [_plain_list_check(self.part.sql(cell))]
+
+    def sources(self):
+        return self.part.sources()
+
+
+@dataclass(frozen=True)
 class Unescaped(Expr):
     """A value of a WooCommerce list written alone (a variation's attribute value): "\\," is a comma."""
 

@@ -38,6 +38,7 @@ from .derive import (
     OtherImages,
     PairValue,
     ParentRow,
+    Relisted,
     Rest,
     SaleWhile,
     StockTotal,
@@ -393,6 +394,7 @@ def _named_options(cols: Columns, inherited: dict[str, Expr]) -> tuple[dict[str,
     return named_options(pairs, COLOUR_OPTIONS, SIZE_OPTIONS), notes
 
 
+SHOPIFY_COLOUR_METAFIELD_NOTE = "color, where no option gives one"
 # Shopify's product CSV as its admin exports it since 2024 names the same columns otherwise
 # ("URL handle", "Price", "Inventory quantity"...): new key -> the key the preset reads.
 _SHOPIFY_RENAMED = {
@@ -405,6 +407,11 @@ _SHOPIFY_RENAMED = {
 }
 
 
+# The category metafield of a product's colour, "Color (product.metafields.shopify.color-pattern)": its
+# label is in the admin's language ("Farbe (…)", "Färg (…)"), its key (see preset_key) is not.
+_SHOPIFY_COLOUR_METAFIELD = "_product_metafields_shopify_color_pattern"
+
+
 def _shopify(cols: Columns, width: int) -> Shape:
     if "url_handle" in cols.at:  # the current header: its columns read as the former ones
         for new, former in _SHOPIFY_RENAMED.items():
@@ -412,6 +419,13 @@ def _shopify(cols: Columns, width: int) -> Shape:
                 cols.at[former] = cols.at[new]
     handle = cols.at.get("handle")
     fills = [(key, mode) for key, mode in _SHOPIFY_GROUP if key in cols.at]
+    # A product's metafields are on its first row only.
+    colour_metafield = next(
+        (key for key in cols.at if key.endswith(_SHOPIFY_COLOUR_METAFIELD) or key == _SHOPIFY_COLOUR_METAFIELD[1:]),
+        None,
+    )
+    if colour_metafield is not None:
+        fills.append((colour_metafield, "first"))
     if handle is not None:
         group = GroupFill(key=handle, fills=tuple((cols.at[key], mode) for key, mode in fills))
         inherited = {f"{key}:{mode}": Col(width + i) for i, (key, mode) in enumerate(fills)}
@@ -462,6 +476,11 @@ def _shopify(cols: Columns, width: int) -> Shape:
     }
     named, notes = _named_options(cols, inherited)
     values.update(named)
+    if colour_metafield is not None:
+        # The product's colour entries (their handles, "black; silver"), where no option gives a colour.
+        colours = Relisted(inherited[f"{colour_metafield}:first"])
+        values["color"] = cols.first(values.get("color"), colours)
+        notes[cols.at[colour_metafield]] = SHOPIFY_COLOUR_METAFIELD_NOTE
     if isinstance(values["quantity"], TrackedQuantity) and isinstance(qty, Col):
         notes[qty.index] = "quantity"  # the quantity, though only where the tracker is set
     marks = tuple(m for m in (cols.col("variant_sku"), *options) if m is not None)

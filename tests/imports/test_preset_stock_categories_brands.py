@@ -9,6 +9,9 @@ category is in the shop's default one, "Uncategorized" (fr "Non classé", de "Un
 Google's product_type is the shop's most specific path for the product. A shop without a brands
 plugin keeps its brand in an attribute ("Attribute 1 name" "Brand", fr "Marque", de "Marke", nl "Merk",
 or its slug "pa_brand" when imported from elsewhere), written as the colour and size attributes are.
+Shopify's exports since 2024 carry the product category's metafields as columns named by a label in
+the admin's language and the metafield's key, "Color (product.metafields.shopify.color-pattern)": on
+the product's first row, the handles of its colour entries, several separated by "; ".
 Both readers must agree.
 """
 from __future__ import annotations
@@ -18,7 +21,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from imports.products.derive import Col, DeepestPath, TrackedQuantity
+from imports.products.derive import Col, DeepestPath, Relisted, TrackedQuantity
 
 from .test_preset_export_quirks import import_with_both_readers
 from .test_preset_options_discounts import _sql_agrees
@@ -178,12 +181,57 @@ def test_woocommerce_brand_attribute_in_french_and_german(run_import, content, e
     assert {sku: p.brand for sku, p in by_sku(shop).items()} == expected
 
 
+# A product whose colour is an option (the option wins), one in two colours with only a size option, one
+# without options; a German admin's label.
+SHOPIFY_COLOUR_METAFIELD = (
+    b"Handle,Title,Vendor,Published,Option1 Name,Option1 Value,Variant SKU,Variant Price,Status,"
+    b"Farbe (product.metafields.shopify.color-pattern)\n"
+    b"tee,Tee,Atelier,true,Color,Red,TEE-RED,20.00,active,red; blue\n"
+    b"tee,,,,,Blue,TEE-BLUE,20.00,,\n"
+    b"bike,Bike,Atelier,true,Size,M,BIKE-M,900.00,active,black; silver\n"
+    b"bike,,,,,L,BIKE-L,900.00,,\n"
+    b"bell,Bell,Atelier,true,Title,Default Title,BELL,15.00,active,yellow\n"
+    b"lock,Lock,Atelier,true,Title,Default Title,LOCK,25.00,active,\n"
+)
+SHOPIFY_COLOUR_METAFIELD_2024 = (
+    b"Title,URL handle,Vendor,Published on online store,Status,SKU,Option1 name,Option1 value,Price,"
+    b"Color (product.metafields.shopify.color-pattern)\n"
+    b"Bike,bike,Atelier,TRUE,Active,BIKE-M,Size,M,900.00,black; silver\n"
+    b",bike,,,,BIKE-L,,L,900.00,\n"
+    b"Bell,bell,Atelier,TRUE,Active,BELL,Title,Default Title,15.00,yellow\n"
+)
+
+
+def test_shopify_colour_metafield_when_no_option_gives_a_colour(run_import):
+    job, shop = import_sample(run_import, SHOPIFY_COLOUR_METAFIELD, "colourmeta")
+    assert {sku: p.color for sku, p in by_sku(shop).items()} == {
+        "TEE-RED": "Red", "TEE-BLUE": "Blue",  # its Color option
+        "BIKE-M": "black/silver", "BIKE-L": "black/silver",  # the product's, on every variant
+        "BELL": "yellow", "LOCK": "",
+    }
+    assert job.column_mapping["Farbe (product.metafields.shopify.color-pattern)"] == "color, where no option gives one"
+    _, current = import_sample(run_import, SHOPIFY_COLOUR_METAFIELD_2024, "colourmeta24")
+    assert {sku: p.color for sku, p in by_sku(current).items()} == {
+        "BIKE-M": "black/silver", "BIKE-L": "black/silver", "BELL": "yellow",
+    }
+
+
+def test_relisted():
+    expr = Relisted(Col(0))
+    rows = [["black; silver"], ["red"], [""], ["a;b"], [" ; a ;"], ["a; ;b"]]
+    assert [expr.py(row) for row in rows] == ["black/silver", "red", "", "a/b", "a", "a/b"]
+    if connection.vendor == "postgresql":
+        _sql_agrees(expr, rows)
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize(
     "content", [SHOPIFY_UNTRACKED, SHOPIFY_UNTRACKED_2024, WOO_CATEGORIES, WOO_CATEGORIES_FR, WOO_CATEGORIES_DE,
-        WOO_BRAND_ATTRIBUTES, WOO_BRAND_ATTRIBUTES_FR, WOO_BRAND_ATTRIBUTES_DE],
+        WOO_BRAND_ATTRIBUTES, WOO_BRAND_ATTRIBUTES_FR, WOO_BRAND_ATTRIBUTES_DE, SHOPIFY_COLOUR_METAFIELD,
+        SHOPIFY_COLOUR_METAFIELD_2024],
     ids=["shopify-untracked", "shopify-untracked-2024", "woo-categories", "woo-categories-fr", "woo-categories-de",
-         "woo-brand-attributes", "woo-brand-attributes-fr", "woo-brand-attributes-de"],
+         "woo-brand-attributes", "woo-brand-attributes-fr", "woo-brand-attributes-de", "shopify-colour-metafield",
+         "shopify-colour-metafield-2024"],
 )
 def test_staged_and_python_readers_agree(run_import, settings, content):
     import_with_both_readers(run_import, settings, content, "gap")
