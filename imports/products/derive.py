@@ -251,6 +251,70 @@ class Rest(Expr):
         return self.part.sources() | (self.without.sources() if self.without else set())
 
 
+# WooCommerce's default category, which a product is in when it is in no other: no category at all
+# (its name in English, British English, French, German).
+DEFAULT_CATEGORIES = ("Uncategorized", "Uncategorised", "Non classé", "Unkategorisiert")
+
+
+@dataclass(frozen=True)
+class DeepestPath(Expr):
+    """The most specific of a list of category paths (WooCommerce's "Clothing, Clothing > T-shirts"
+    gives "Clothing > T-shirts"): the item with the most ">" levels, the first of those; an item
+    that is one of ``none`` (the shop's default category, which means no category) is not one.
+    "\\," is a comma inside an item, as for First with ``escaped``."""
+
+    part: Expr
+    none: tuple[str, ...] = DEFAULT_CATEGORIES
+
+    def py(self, cells):
+        items = [item for item in _items(self.part.py(cells), ",", escaped=True) if item not in self.none]
+        return max(items, key=lambda item: item.count(">")) if items else ""
+
+    def sql(self, cell):
+        value = self.part.sql(cell)
+        none = ", ".join(quote(n) for n in self.none)
+        # Usually one category: no list to split.
+        one = f"CASE WHEN btrim({value}, ' ') IN ({none}) THEN '' ELSE btrim({value}, ' ') END"
+        levels = "length(t.item) - length(replace(t.item, '>', ''))"
+        deepest = (
+            f"COALESCE((SELECT t.item FROM unnest({_split_sql(value, ',')}) WITH ORDINALITY AS t(item, n) "
+            f"WHERE t.item NOT IN ({none}) ORDER BY {levels} DESC, t.n LIMIT 1), '')"
+        )
+        return f"CASE WHEN strpos({value}, ',') = 0 THEN {one} ELSE {deepest} END"
+
+    def checks(self, cell):
+        value = self.part.sql(cell)
+        return self.part.checks(cell) + [_plain_list_check(value), _escaped_check(value)]
+
+    def sources(self):
+        return self.part.sources()
+
+
+@dataclass(frozen=True)
+class Relisted(Expr):
+    """A list cell's non-empty items, trimmed, joined with another separator: Shopify's list metafield
+    "black; silver" as Google's colours "black/silver"."""
+
+    part: Expr
+    sep: str = ";"
+    joiner: str = "/"
+
+    def py(self, cells):
+        return self.joiner.join(_items(self.part.py(cells), self.sep))
+
+    def sql(self, cell):
+        value = self.part.sql(cell)
+        # Usually one item: nothing to split.
+        listed = f"array_to_string({_split_sql(value, self.sep)}, {quote(self.joiner)})"
+        return f"CASE WHEN strpos({value}, {quote(self.sep)}) = 0 THEN {value} ELSE {listed} END"
+
+    def checks(self, cell):
+        return self.part.checks(cell) + [_plain_list_check(self.part.sql(cell))]
+
+    def sources(self):
+        return self.part.sources()
+
+
 @dataclass(frozen=True)
 class Unescaped(Expr):
     """A value of a WooCommerce list written alone (a variation's attribute value): "\\," is a comma."""
@@ -638,6 +702,28 @@ class TrackedStock(Expr):
         for part in (self.policy, self.tracker):
             found |= part.sources() if part is not None else set()
         return found
+
+
+@dataclass(frozen=True)
+class TrackedQuantity(Expr):
+    """A stock count only where someone tracks it: empty when the ``tracker`` cell is (a Shopify
+    variant whose inventory Shopify does not track is always available; the quantity it still
+    writes, often 0, counts nothing)."""
+
+    quantity: Expr
+    tracker: Expr
+
+    def py(self, cells):
+        return self.quantity.py(cells) if self.tracker.py(cells) else ""
+
+    def sql(self, cell):
+        return f"CASE WHEN {self.tracker.sql(cell)} = '' THEN '' ELSE {self.quantity.sql(cell)} END"
+
+    def checks(self, cell):
+        return self.quantity.checks(cell) + self.tracker.checks(cell)
+
+    def sources(self):
+        return self.quantity.sources() | self.tracker.sources()
 
 
 # A stock of none or less, as a whole number, maybe with zero decimals as Magento writes it ("0.0000", "-2.0000").

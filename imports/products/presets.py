@@ -22,6 +22,7 @@ from .derive import (
     Coalesce,
     Col,
     CompareAtPrice,
+    DeepestPath,
     Discounted,
     Expr,
     First,
@@ -37,10 +38,12 @@ from .derive import (
     OtherImages,
     PairValue,
     ParentRow,
+    Relisted,
     Rest,
     SaleWhile,
     StockTotal,
     SymbolPrice,
+    TrackedQuantity,
     TrackedStock,
     Unescaped,
     UniqueIn,
@@ -230,6 +233,13 @@ _WOO_ATTRIBUTE_VALUE = re.compile(r"^(?:attribute_(\d+)_value_s|valeur_s_de_l_at
 # An attribute is named by its label ("Color", "Taille") or, imported from elsewhere, its slug ("pa_color").
 _WOO_COLOURS = COLOUR_OPTIONS | option_spellings(*(f"pa_{name}" for name in COLOUR_NAMES))
 _WOO_SIZES = SIZE_OPTIONS | option_spellings(*(f"pa_{name}" for name in SIZE_NAMES))
+# An attribute named a brand (en, fr, de, nl), or by its slug ("pa_brand"), gives the brand of a row
+# without Brands.
+BRAND_NAMES = ("brand", "marque", "marke", "merk")
+_WOO_BRANDS = option_spellings(*BRAND_NAMES, *(f"pa_{name}" for name in BRAND_NAMES))
+# What the mapping screen says of WooCommerce's attribute columns.
+WOO_ATTRIBUTE_NAME_NOTE = "color, size or brand: names what its attribute's value is (Color, Size, Brand…)"
+WOO_ATTRIBUTE_VALUE_NOTE = "color, size or brand, by the attribute's name"
 STOCK_FLAGS = (("1", "in stock"), ("0", "out of stock"), ("yes", "in stock"), ("no", "out of stock"),
                ("true", "in stock"), ("false", "out of stock"), ("onbackorder", "backorder"))
 
@@ -244,17 +254,23 @@ def _numbered(cols: Columns, pattern: re.Pattern) -> dict[int, int]:
 
 
 def _woo_attributes(cols: Columns) -> tuple[dict[str, Expr], dict[int, str]]:
-    """WooCommerce's attributes as the feed's colour and size, by the attribute's name, with what the
-    mapping screen says of their columns. A variation has one value; a variable product lists its
-    values (it is skipped), a simple product its own."""
+    """WooCommerce's attributes as the feed's colour, size and brand, by the attribute's name, with
+    what the mapping screen says of their columns. A variation has one value; a variable product lists
+    its values (it is skipped), a simple product its own."""
     names, values = _numbered(cols, _WOO_ATTRIBUTE_NAME), _numbered(cols, _WOO_ATTRIBUTE_VALUE)
     numbers = sorted(names.keys() & values.keys())
     notes = {}
     for n in numbers:
-        notes[names[n]] = OPTION_NAME_NOTE.format("attribute")
-        notes[values[n]] = OPTION_VALUE_NOTE.format("attribute")
+        notes[names[n]] = WOO_ATTRIBUTE_NAME_NOTE
+        notes[values[n]] = WOO_ATTRIBUTE_VALUE_NOTE
     pairs = [(Col(names[n]), Unescaped(Col(values[n]))) for n in numbers]
-    return named_options(pairs, _WOO_COLOURS, _WOO_SIZES), notes
+    found = named_options(pairs, _WOO_COLOURS, _WOO_SIZES)
+    if numbers:
+        found["brand"] = NamedOption(
+            tuple(name for name, _ in pairs), tuple(value for _, value in pairs),
+            _WOO_BRANDS, known=KNOWN_OPTION_NAMES | option_cases(*BRAND_NAMES),
+        )
+    return found, notes
 
 
 def _weight(cols: Columns) -> Expr | None:
@@ -335,13 +351,17 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
         # Its lists ("a.jpg, b.jpg") write a comma inside an item as "\,".
         "image_link": First(images, escaped=True) if images else None,
         "additional_image_link": Rest(images, escaped=True) if images else None,
-        "product_type": First(c["categories"], escaped=True) if c["categories"] else None,
+        # The most specific of its categories ("Clothing, Clothing > T-shirts": the T-shirts), as
+        # Google's product_type is the shop's own path; its default category ("Uncategorized") is none.
+        "product_type": DeepestPath(c["categories"]) if c["categories"] else None,
         "gtin": Barcode(gtin) if gtin else None,
         "mpn": mpn,
         "brand": First(c["brands"], escaped=True) if c["brands"] else None,
         "weight": weight,
     }
     options, notes = _woo_attributes(cols)
+    # Its Brands, else an attribute named a brand.
+    values["brand"] = cols.first(values["brand"], options.pop("brand", None))
     _id_fallback(notes, c["sku"], c["id"], "SKU")
     return Shape(values={**values, **options}, skip=skip, group=group, notes=notes)
 
@@ -374,6 +394,7 @@ def _named_options(cols: Columns, inherited: dict[str, Expr]) -> tuple[dict[str,
     return named_options(pairs, COLOUR_OPTIONS, SIZE_OPTIONS), notes
 
 
+SHOPIFY_COLOUR_METAFIELD_NOTE = "color, where no option gives one"
 # Shopify's product CSV as its admin exports it since 2024 names the same columns otherwise
 # ("URL handle", "Price", "Inventory quantity"...): new key -> the key the preset reads.
 _SHOPIFY_RENAMED = {
@@ -386,6 +407,11 @@ _SHOPIFY_RENAMED = {
 }
 
 
+# The category metafield of a product's colour, "Color (product.metafields.shopify.color-pattern)": its
+# label is in the admin's language ("Farbe (…)", "Färg (…)"), its key (see preset_key) is not.
+_SHOPIFY_COLOUR_METAFIELD = "_product_metafields_shopify_color_pattern"
+
+
 def _shopify(cols: Columns, width: int) -> Shape:
     if "url_handle" in cols.at:  # the current header: its columns read as the former ones
         for new, former in _SHOPIFY_RENAMED.items():
@@ -393,6 +419,13 @@ def _shopify(cols: Columns, width: int) -> Shape:
                 cols.at[former] = cols.at[new]
     handle = cols.at.get("handle")
     fills = [(key, mode) for key, mode in _SHOPIFY_GROUP if key in cols.at]
+    # A product's metafields are on its first row only.
+    colour_metafield = next(
+        (key for key in cols.at if key.endswith(_SHOPIFY_COLOUR_METAFIELD) or key == _SHOPIFY_COLOUR_METAFIELD[1:]),
+        None,
+    )
+    if colour_metafield is not None:
+        fills.append((colour_metafield, "first"))
     if handle is not None:
         group = GroupFill(key=handle, fills=tuple((cols.at[key], mode) for key, mode in fills))
         inherited = {f"{key}:{mode}": Col(width + i) for i, (key, mode) in enumerate(fills)}
@@ -426,7 +459,8 @@ def _shopify(cols: Columns, width: int) -> Shape:
         "product_type": cols.first(inherited.get("product_category:first"), inherited.get("type:first")),
         "price": CompareAtPrice(price, compare, "price") if price and compare else price,
         "sale_price": CompareAtPrice(price, compare, "sale") if price and compare else None,
-        "quantity": qty,
+        # A stock Shopify does not track (no tracker) counts nothing: the variant is always available.
+        "quantity": TrackedQuantity(qty, tracker) if tracker and qty else qty,
         "availability": TrackedStock(
             # "continue" (the current header's column may say TRUE): the variant sells on when none is left.
             qty, cols.col("variant_inventory_policy"), backorder=("continue", "true"), tracker=tracker,
@@ -442,6 +476,13 @@ def _shopify(cols: Columns, width: int) -> Shape:
     }
     named, notes = _named_options(cols, inherited)
     values.update(named)
+    if colour_metafield is not None:
+        # The product's colour entries (their handles, "black; silver"), where no option gives a colour.
+        colours = Relisted(inherited[f"{colour_metafield}:first"])
+        values["color"] = cols.first(values.get("color"), colours)
+        notes[cols.at[colour_metafield]] = SHOPIFY_COLOUR_METAFIELD_NOTE
+    if isinstance(values["quantity"], TrackedQuantity) and isinstance(qty, Col):
+        notes[qty.index] = "quantity"  # the quantity, though only where the tracker is set
     marks = tuple(m for m in (cols.col("variant_sku"), *options) if m is not None)
     # A product's status (active, draft, archived) and whether it is on the online store: on its first row.
     status, published = inherited.get("status:first"), inherited.get("published:first")

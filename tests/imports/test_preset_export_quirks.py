@@ -54,7 +54,8 @@ def test_shopify_tracked_stock_sets_availability(run_import):
         "LIN-M": ("out_of_stock", 0),  # tracked, none left, policy "deny"
         "LIN-L": ("backorder", 0),  # policy "continue": still sold
         "LIN-XL": ("out_of_stock", -2),  # oversold
-        "WRAP": ("in_stock", 0),  # no tracker: Shopify does not count it, always available
+        # no tracker: Shopify does not count its stock, always available; the 0 it writes counts nothing
+        "WRAP": ("in_stock", None),
     }  # the draft coat (its status on its first row only) is not for sale: both its variants skipped
 
 

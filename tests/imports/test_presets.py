@@ -238,17 +238,17 @@ OPTION_NAME = "color or size: names what its option's value is (Color, Size…)"
         }),
         ("woocommerce_attributes.csv", {
             "SKU": "id", "Stock": "quantity", "In stock?": "availability",
-            "Attribute 1 name": "color or size: names what its attribute's value is (Color, Size…)",
-            "Attribute 2 value(s)": "color or size, by the attribute's name",
+            "Attribute 1 name": "color, size or brand: names what its attribute's value is (Color, Size, Brand…)",
+            "Attribute 2 value(s)": "color, size or brand, by the attribute's name",
             "Attribute 1 visible": "", "Attribute 2 global": "", "Attribute 1 default": "",
         }),
         ("woocommerce_attributes_fr.csv", {
-            "Nom de l’attribut 2": "color or size: names what its attribute's value is (Color, Size…)",
-            "Valeur(s) de l’attribut 1": "color or size, by the attribute's name", "Attribut 1 visible": "",
+            "Nom de l’attribut 2": "color, size or brand: names what its attribute's value is (Color, Size, Brand…)",
+            "Valeur(s) de l’attribut 1": "color, size or brand, by the attribute's name", "Attribut 1 visible": "",
         }),
         ("woocommerce_attributes_de.csv", {
-            "Attribut 1 Name": "color or size: names what its attribute's value is (Color, Size…)",
-            "Attribut 2 Wert(e)": "color or size, by the attribute's name", "Attribut 1 Sichtbar": "",
+            "Attribut 1 Name": "color, size or brand: names what its attribute's value is (Color, Size, Brand…)",
+            "Attribut 2 Wert(e)": "color, size or brand, by the attribute's name", "Attribut 1 Sichtbar": "",
         }),
         ("magento_grid.csv", {
             "ID": "", "SKU": "id", "Name": "title", "Price": "price", "EAN": "gtin", "Thumbnail": "image_link",
