@@ -48,7 +48,10 @@ def test_polls_survive_postgresql_ending_the_web_connections(server, staff_cooki
     assert backends, "gunicorn kept no connection"
     with connection.cursor() as cursor:
         for pid in backends:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+            # Ended, not only signalled: wait (up to 10 s) until the backend has exited, or a poll
+            # could pass its health check on a backend still exiting and fail on its next query.
+            cursor.execute("SELECT pg_terminate_backend(%s, 10000)", [pid])
+            assert cursor.fetchone()[0] is True, f"backend {pid} did not exit"
     answers = [server.get(path, cookie=staff_cookie, timeout=10) for _ in range(POLLS)]
     assert answers == [200] * POLLS
     assert set(web_backends(server)).isdisjoint(backends)  # new connections answered
