@@ -130,38 +130,6 @@ class Joined(Expr):
         return set().union(*(p.sources() for p in self.parts))
 
 
-@dataclass(frozen=True)
-class UniqueIn(Expr):
-    """A key unique within its group: ``part``, or ``instead`` when another row of the group has the
-    same ``part`` (``listed``: the group's values, comma separated). A Shopify shop that gives every
-    variant of a product the product's SKU still sells each variant: its options tell them apart."""
-
-    part: Expr
-    listed: Expr
-    instead: Expr
-
-    def py(self, cells):
-        own = self.part.py(cells)
-        if own and self.listed.py(cells).split(",").count(own) > 1:
-            return self.instead.py(cells)
-        return own
-
-    def sql(self, cell):
-        own, listed = self.part.sql(cell), self.listed.sql(cell)
-        # A group of one value has no comma: no array to build.
-        repeated = f"cardinality(array_positions(string_to_array({listed}, ','), {own})) > 1"
-        return (
-            f"CASE WHEN {own} <> '' AND strpos({listed}, ',') > 0 AND {repeated} "
-            f"THEN {self.instead.sql(cell)} ELSE {own} END"
-        )
-
-    def checks(self, cell):
-        return self.part.checks(cell) + self.listed.checks(cell) + self.instead.checks(cell)
-
-    def sources(self):
-        return self.part.sources() | self.listed.sources() | self.instead.sources()
-
-
 # WooCommerce's exporter writes a list's items separated by ", ", a comma inside an item as "\,".
 _ESCAPED_COMMA = "\\,"
 _UNESCAPED_COMMA_RE = re.compile(r"(?<!\\),")

@@ -46,7 +46,6 @@ from .derive import (
     TrackedQuantity,
     TrackedStock,
     Unescaped,
-    UniqueIn,
     WithUnit,
     option_cases,
     option_spellings,
@@ -375,8 +374,6 @@ _SHOPIFY_GROUP = (  # (key, mode): the product's own values its variant rows inh
     ("status", "first"), ("published", "first"),
     # A product's option names: on its first row only, its variant rows carry only their values.
     ("option1_name", "first"), ("option2_name", "first"), ("option3_name", "first"),
-    # The product's SKUs: a SKU its variants share does not tell them apart.
-    ("variant_sku", "all"),
 )
 
 def _named_options(cols: Columns, inherited: dict[str, Expr]) -> tuple[dict[str, Expr], dict[int, str]]:
@@ -439,10 +436,6 @@ def _shopify(cols: Columns, width: int) -> Shape:
     options = tuple(o for o in (cols.col(f"option{n}_value") for n in (1, 2, 3)) if o is not None)
     own_key = Joined((Col(handle), *options), ignore=("Default Title",)) if handle is not None else None
     sku = cols.col("variant_sku")
-    if sku is not None and "variant_sku:all" in inherited and handle is not None:
-        # Shopify does not make SKUs unique: variants that share their product's SKU are each
-        # sold, told apart by their options ("TOP-1-Black-S").
-        sku = UniqueIn(sku, inherited["variant_sku:all"], Joined((sku, *options), ignore=("Default Title",)))
     tracker, qty = cols.col("variant_inventory_tracker"), cols.col("variant_inventory_qty")
     variant_image = cols.col("variant_image")
     head = inherited.get("image_src:head")
