@@ -35,9 +35,9 @@ from imports.products.derive import Col, Flag, InEffect, LowerPrice, OnBackorder
 from imports.products.presets import STOCK_FLAGS
 from wizamart.marketplace.feed import parse_price
 
+from .test_preset_export_quirks import import_with_both_readers
 from .test_preset_options_discounts import _sql_agrees
 from .test_presets import by_sku, counts, import_sample
-from .test_staged_parity import outcome, products
 
 pytestmark = pytest.mark.django_db
 
@@ -331,13 +331,4 @@ def test_prestashop_empty_mpn_falls_back_to_the_supplier_reference(run_import):
          "magento-bundles", "magento-backorders", "prestashop-mpn"],
 )
 def test_staged_and_python_readers_agree(run_import, settings, content):
-    settings.IMPORTS_USE_COPY = True
-    results = []
-    for in_database in (True, False):
-        settings.IMPORTS_PARSE_IN_DATABASE = in_database
-        job, shop = import_sample(run_import, content, f"agree-{in_database}")
-        results.append((job, shop))
-    (staged, staged_shop), (python, python_shop) = results
-    assert staged.file_info["reader"] == "postgresql", staged.file_info
-    assert (outcome(staged), counts(staged)) == (outcome(python), counts(python))
-    assert products(staged_shop) == products(python_shop)
+    import_with_both_readers(run_import, settings, content, "agree")
