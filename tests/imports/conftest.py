@@ -98,8 +98,8 @@ def second_connections(monkeypatch):
         seen["started"] += 1
         init(helper)
 
-    def counted_result(helper):
-        answer = result(helper)
+    def counted_result(helper, share=None):
+        answer = result(helper, share)
         seen["answers"].append(answer)
         return answer
 

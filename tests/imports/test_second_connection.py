@@ -1,4 +1,5 @@
 """A staged import shares its work with a second connection, carries on without it, and leaves no tables behind."""
+import csv
 import logging
 from decimal import Decimal
 
@@ -9,7 +10,7 @@ from background_tasks.status import TaskStatus
 from imports.models import MarketplaceImportJob
 from imports.products import staged
 from imports.products.staged import checking, feed
-from imports.products.staged.second import SecondConnection
+from imports.products.staged.second import SecondConnection, Share
 from tests.factories import ProductFactory
 from wizamart.marketplace.models import Product
 
@@ -26,19 +27,45 @@ def products(vendor) -> list[tuple]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_every_other_batch_runs_on_the_second_connection(run_import, feed_bytes, vendor, settings, second_connections):
-    settings.IMPORTS_BATCH_SIZE = 2
+def test_the_batches_are_shared_with_the_second_connection(run_import, feed_bytes, vendor, settings, second_connections):
+    settings.IMPORTS_BATCH_SIZE = 1
     job = run_import(feed_bytes(HEADER, *LINES))
 
     assert job.status == TaskStatus.COMPLETED, job.error_message
     assert job.file_info["reader"] == "postgresql"
     assert (job.rows_total, job.rows_created) == (9, 9)
-    assert len(products(vendor)) == 9
+    assert products(vendor) == sorted((f"S-{n}", f"Produit {n}", Decimal(f"{n}.50"), n) for n in range(1, 10))
     assert second_connections["started"] == 1
-    # The repeated skus, the check's ranges (one here) and batches 2 and 4 of 5, answered in order.
+    # Each batch ran once, on whichever connection was free: the second answered some of them.
     batches = [answer for answer in second_connections["answers"] if isinstance(answer, tuple)]
-    assert batches == [(2, 0), (2, 0)]
+    assert batches and set(batches) == {(1, 0)} and len(batches) < 9
     assert no_staging_tables()
+
+
+def test_each_item_is_taken_once_by_whichever_connection_is_free_within_the_lead():
+    share = Share("SELECT 1", list(range(8)), lead=2)
+    share.arrive(0)
+    assert [share.take_second() for _ in range(3)] == [0, 1, 2]  # at most 2 past the job's item 0
+    assert share.take_here(0) is False  # the second took it: the job's connection waits for it ...
+    assert share.take_ahead(0) is None  # ... as the item after it is taken too
+    share.arrive(1)
+    assert share.take_here(1) is False
+    assert share.take_ahead(1) is None
+    share.arrive(2)
+    assert share.take_here(2) is False
+    assert share.take_ahead(2) == 3  # the second still runs 2: this connection runs 3 meanwhile
+    assert share.take_ahead(2) is None  # one at a time
+    assert share.take_second() == 4  # 2 past item 2
+    share.arrive(3)
+    share.arrive(4)
+    assert share.take_here(4) is False
+    share.arrive(5)
+    assert share.take_here(5) is True  # not taken: the job's connection runs it
+    assert share.take_second() == 6 and share.take_ahead(6) == 7
+    assert share.take_second() is None and share.take_ahead(7) is None  # none left
+    stopped = Share("SELECT 1", [1, 2])
+    stopped.stop()
+    assert stopped.take_second() is None and stopped.take_ahead(0) is None and stopped.take_here(0) is True
 
 
 @pytest.mark.django_db(transaction=True)
@@ -46,13 +73,15 @@ def test_the_import_goes_on_alone_when_the_second_connection_fails(
     run_import, feed_bytes, vendor, settings, monkeypatch, caplog, second_connections
 ):
     settings.IMPORTS_BATCH_SIZE = 2
-    submit = SecondConnection.submit
+    share = SecondConnection.share
 
-    def failing_batches(helper, sql, params, answer=False):
+    def failing_batches(helper, shared):
         # The second connection's first batch fails on the server (its statement rolls back).
-        submit(helper, "SELECT 1 / 0" if sql.startswith("EXECUTE") else sql, params, answer)
+        if shared.sql.startswith("EXECUTE"):
+            shared.sql = "SELECT 1 / 0"
+        share(helper, shared)
 
-    monkeypatch.setattr(SecondConnection, "submit", failing_batches)
+    monkeypatch.setattr(SecondConnection, "share", failing_batches)
     with caplog.at_level(logging.WARNING, logger="imports.products.staged"):
         job = run_import(feed_bytes(HEADER, *LINES))
 
@@ -184,4 +213,73 @@ def test_a_first_import_upserts_a_batch_that_meets_a_product_created_meanwhile(
     assert job.status == TaskStatus.COMPLETED, job.error_message
     assert (job.rows_total, job.rows_created, job.rows_updated) == (9, 8, 1)
     assert products(vendor) == sorted((f"S-{n}", f"Produit {n}", Decimal(f"{n}.50"), n) for n in range(1, 10))
+    assert no_staging_tables()
+
+
+# A Shopify export: its rows are grouped by Handle, and its sku (Variant SKU) is a cell of its
+# own, so the repeated skus are counted beside the group fill, and then the second connection
+# indexes the records and looks for values too long for Python's csv.
+SHOPIFY_HEADER = "Handle,Title,Body (HTML),Vendor,Option1 Name,Option1 Value,Variant SKU,Variant Price,Image Src"
+SHOPIFY_LINES = [
+    line
+    for n in range(1, 6)
+    for line in (
+        f"tee-{n},Tee {n},<p>Cotton.</p>,Atelier,Size,S,TEE-{n}-S,{n}0.00,https://cdn.example.lu/tee-{n}.jpg",
+        f"tee-{n},,,,,M,TEE-{n}-M,{n}1.00,",
+    )
+]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_grouped_first_import_has_its_records_indexed_on_the_second_connection(
+    run_import, feed_bytes, vendor, settings, second_connections
+):
+    settings.IMPORTS_BATCH_SIZE = 3
+    job = run_import(feed_bytes(SHOPIFY_HEADER, *SHOPIFY_LINES))
+
+    assert job.status == TaskStatus.COMPLETED, job.error_message
+    assert (job.file_info["reader"], job.rows_total, job.rows_created) == ("postgresql", 10, 10)
+    assert Product.objects.get(vendor=vendor, sku="TEE-3-M").title == "Tee 3"  # the group's title
+    # The count (no row), then the look for long values (none found), then the batches.
+    assert second_connections["answers"][:2] == [None, (False,)]
+    assert no_staging_tables()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_grouped_first_import_finds_a_value_too_long_for_python_on_the_second_connection(
+    run_import, feed_bytes, vendor, settings, second_connections
+):
+    before = csv.field_size_limit(100_000)
+    try:
+        huge = f'tee-9,Tee 9,"{"x" * 200_000}",Atelier,Size,S,TEE-9-S,9.00,'
+        job = run_import(feed_bytes(SHOPIFY_HEADER, *SHOPIFY_LINES, huge))
+    finally:
+        csv.field_size_limit(before)
+
+    # Python's csv would fail the file, so the file is read there, and fails where Python stops.
+    assert job.status == TaskStatus.FAILED
+    assert job.file_info["reader"] == "python"
+    assert job.file_info["python_reader_because"] == "a value longer than 100,000 characters"
+    assert "could not be read as CSV after line 11" in job.error_message
+    assert second_connections["answers"][:2] == [None, (True,)]
+    assert no_staging_tables()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_grouped_first_import_indexes_here_when_the_second_connection_stopped(
+    run_import, feed_bytes, vendor, settings, monkeypatch, caplog
+):
+    submit = SecondConnection.submit
+
+    def failing_count(helper, sql, params, answer=False):
+        # The count of the repeated skus fails on the server: the second connection stops there.
+        submit(helper, "SELECT 1 / 0" if sql.startswith("CREATE UNLOGGED TABLE") else sql, params, answer)
+
+    monkeypatch.setattr(SecondConnection, "submit", failing_count)
+    with caplog.at_level(logging.WARNING, logger="imports.products.staged"):
+        job = run_import(feed_bytes(SHOPIFY_HEADER, *SHOPIFY_LINES))
+
+    assert job.status == TaskStatus.COMPLETED, job.error_message
+    assert (job.file_info["reader"], job.rows_total, job.rows_created) == ("postgresql", 10, 10)
+    assert "second connection stopped" in caplog.text
     assert no_staging_tables()

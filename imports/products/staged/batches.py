@@ -76,9 +76,11 @@ def staged_batches(
 ) -> Iterator[StagedBatch]:
     """Write the records, ``size`` at a time, in order; yield what each batch did.
 
-    Each batch runs in the caller's transaction (taking the next batch writes it). Outside a
-    transaction every other batch is written on the second connection, while the one before it is
-    written here; the records for Python are handed back in order all the same.
+    Each batch runs in the caller's transaction (taking the next batch writes it; with a second
+    connection, taking one may write one of the next LEAD batches too, whose outcome is yielded in
+    its turn). Outside a transaction the batches are shared with the second connection, each written by whichever
+    connection is free (SharedWork.alternate); the records for Python are handed back in order
+    all the same.
     """
     ranges = [[lo, min(lo + size - 1, records)] for lo in range(1, records + 1, size)]
 

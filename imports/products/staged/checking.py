@@ -28,8 +28,22 @@ NO_PARALLEL_MAINTENANCE = "SET LOCAL max_parallel_maintenance_workers TO 0"
 
 
 def index_records_sql(table: str) -> str:
-    """Each stage after the COPY reads a range of records: by their number."""
-    return f"CREATE INDEX ON {table} (rec)"
+    """Each stage after the COPY reads a range of records: by their number (named, so that either
+    connection may make it)."""
+    return f"CREATE INDEX IF NOT EXISTS {table}_rec ON {table} (rec)"
+
+
+def start_early_work(statements: StagedStatements, *, shared: SharedWork) -> bool:
+    """For a first import whose repeated skus are counted beside a group fill (which only reads the
+    records): give the second connection, after the count, the records' index and the look for
+    values too long for Python's csv, the fill's work meanwhile being this connection's. Return
+    whether it was given them (find_repeated_skus takes the answer)."""
+    if statements.compare or shared.second is None:
+        return False
+    shared.submit(NO_PARALLEL_MAINTENANCE.replace("SET LOCAL", "SET"))
+    shared.submit(index_records_sql(statements.tables.raw))
+    shared.submit(statements.long_values_in_file(csv.field_size_limit()), answer=True)
+    return True
 
 
 def count_repeated_skus(statements: StagedStatements, *, shared: SharedWork, params: dict) -> None:
@@ -39,26 +53,43 @@ def count_repeated_skus(statements: StagedStatements, *, shared: SharedWork, par
     shared.submit(statements.repeated_skus(), params, answer=True)
 
 
-def find_repeated_skus(statements: StagedStatements, *, shared: SharedWork, params: dict, counting: bool = False) -> None:
+def find_repeated_skus(
+    statements: StagedStatements, *, shared: SharedWork, params: dict, counting: bool = False,
+    meanwhile: Callable[[], None] | None = None, early: bool = False,
+) -> None:
     """Count the repeated skus (on the second connection if there is one) while the records are
     indexed here, and make the table the check fills. ``counting``: the count was started before
-    (count_repeated_skus)."""
+    (count_repeated_skus); ``meanwhile``: more work for this connection while the count runs;
+    ``early``: the second connection was given the index and the look for long values after the
+    count (start_early_work): their answer is taken here (raise NotStageable)."""
     if not counting:
         count_repeated_skus(statements, shared=shared, params=params)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(NO_PARALLEL_MAINTENANCE)
-        cursor.execute(index_records_sql(statements.tables.raw))
+        if not early:
+            cursor.execute(index_records_sql(statements.tables.raw))
         cursor.execute(create_special_table_sql(statements.tables))
+    if meanwhile is not None:
+        meanwhile()
     if shared.answer() is None:  # no second connection (any more): counted here
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(local(REPEATED_SETTINGS))
             cursor.execute(statements.repeated_skus(), params)
+    if early:
+        found = shared.answer()
+        if found is None:  # the second connection stopped before: both here
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(NO_PARALLEL_MAINTENANCE)
+                cursor.execute(index_records_sql(statements.tables.raw))
+            refuse_long_values(statements)
+        elif found[0]:
+            raise NotStageable(_too_long(csv.field_size_limit()))
 
 
 def check_records(
     statements: StagedStatements, *, shared: SharedWork, params: dict, records: int, on_checked: Callable[[int], None]
 ) -> None:
-    """Check the records CHECK_RECORDS at a time (every other range on the second connection);
+    """Check the records CHECK_RECORDS at a time (shared with the second connection: SharedWork.alternate);
     ``on_checked`` is told the records checked so far. A first import has nothing to compare:
     its batches check their records as they write them (StagedStatements.batch)."""
     if not statements.compare:
@@ -94,4 +125,8 @@ def refuse_long_values(statements: StagedStatements) -> None:
         else:
             cursor.execute(statements.long_values_in_file(limit))
         if cursor.fetchone()[0]:
-            raise NotStageable(f"a value longer than {limit:,} characters")
+            raise NotStageable(_too_long(limit))
+
+
+def _too_long(limit: int) -> str:
+    return f"a value longer than {limit:,} characters"

@@ -14,7 +14,13 @@ from ..presets import ParentFill
 from ..reading import FeedFormat, Opener
 from ..writers import drop_seen_skus
 from .batches import StagedBatch, deallocate, prepare_batches, staged_batches
-from .checking import check_records, count_repeated_skus, find_repeated_skus, refuse_long_values
+from .checking import (
+    check_records,
+    count_repeated_skus,
+    find_repeated_skus,
+    refuse_long_values,
+    start_early_work,
+)
 from .copying import copy_feed
 from .groups import fill_groups
 from .lines import LineNumbers
@@ -87,13 +93,19 @@ class StagedFeed:
         # A preset's fill (one statement on one core) and the count of the repeated skus run side
         # by side when the count does not read what the fill adds.
         counting = self.fmt.group is not None and not self.statements.repeated_skus_read_fills()
+        early = False
         if counting:
             count_repeated_skus(self.statements, shared=self.shared, params=self.params)
+            # A group fill only reads the records: meanwhile the second connection indexes them.
+            early = not parents and start_early_work(self.statements, shared=self.shared)
         if parents:
-            fill_parents(self.tables, self.fmt, strip=scan.strip)
+            # While the second connection counts nothing, it sets half the records' parent values.
+            fill_parents(
+                self.tables, self.fmt, records=self.records, shared=None if counting else self.shared, strip=scan.strip
+            )
         elif self.fmt.group is not None:
             fill_groups(self.tables, self.fmt, strip=scan.strip, params=record.params)
-        self._check(on_checked or (lambda done: None), counting=counting)
+        self._check(on_checked or (lambda done: None), counting=counting, early=early)
         if self.seen_view:
             with connection.cursor() as cursor:
                 drop_seen_skus(cursor)
@@ -112,14 +124,22 @@ class StagedFeed:
             dry_run=self.dry_run,
         )
 
-    def _check(self, on_checked: Callable[[int], None], *, counting: bool) -> None:
-        """Find the repeated skus (``counting``: their count is started), check every record,
+    def _check(self, on_checked: Callable[[int], None], *, counting: bool, early: bool) -> None:
+        """Find the repeated skus (``counting``: their count is started; ``early``: the second
+        connection indexes the records and looks for long values after it), check every record,
         prepare the batches."""
-        find_repeated_skus(self.statements, shared=self.shared, params=self.params, counting=counting)
+        # A first import (nothing to compare) looks for values too long for Python's csv in the
+        # file, while the repeated skus are counted; another looks in what the check noted.
+        first = not self.statements.compare
+        find_repeated_skus(
+            self.statements, shared=self.shared, params=self.params, counting=counting, early=early,
+            meanwhile=(lambda: refuse_long_values(self.statements)) if first and not early else None,
+        )
         check_records(
             self.statements, shared=self.shared, params=self.params, records=self.records, on_checked=on_checked
         )
-        refuse_long_values(self.statements)
+        if not first:
+            refuse_long_values(self.statements)
         prepare_batches(self.statements, shared=self.shared, params=self.params)
         self.prepared = True
 

@@ -6,8 +6,15 @@ from django.db import connection, transaction
 
 from ..derive import quote
 from ..reading import FeedFormat
+from .second import SharedWork
 from .statements import python_whitespace
 from .tables import StagingTables
+
+# The records naming a parent are set in two halves, one on each connection (%(lo)s to %(hi)s).
+HALF = " AND child.rec BETWEEN %(lo)s AND %(hi)s"
+# The parents are joined to their records by hashing: the table has no statistics yet, and the
+# planner, taking the parents for a few rows, would otherwise scan the records once per parent.
+FILL_SETTINGS = "SET LOCAL enable_nestloop TO off; SET LOCAL jit TO off"
 
 
 def fill_parents_sql(tables: StagingTables, fmt: FeedFormat, *, strip: bool = True) -> list[str]:
@@ -22,13 +29,16 @@ def fill_parents_sql(tables: StagingTables, fmt: FeedFormat, *, strip: bool = Tr
     names = ", ".join(f"{trim.format('r', index)} AS n{n}" for n, (index, _) in enumerate(group.keys))
     pairs = ", ".join(f"(p.n{n} <> '', {quote(prefix)} || p.n{n})" for n, (_, prefix) in enumerate(group.keys))
     kept = ", ".join(f"p.v{n}" for n in range(len(extra)))
+    # The regular expression runs only on the types that hold one of the words (most hold none).
+    kind = f"lower({trim.format('r', group.kind)})"
+    holds = " OR ".join(f"strpos({kind}, {quote(k)}) > 0" for k in group.kinds)
     return [
         f"ALTER TABLE {table} " + ", ".join(f"ADD COLUMN {c} text NOT NULL DEFAULT ''" for c in extra),
         f"""UPDATE {table} AS child SET {", ".join(f"{c} = parent.v{n}" for n, c in enumerate(extra))}
             FROM (
                 SELECT DISTINCT ON (k.name) k.name, p.rec, {kept}
                 FROM (SELECT r.rec, {values}, {names} FROM {table} AS r
-                      WHERE lower({trim.format('r', group.kind)}) ~ %(parent_kind)s) AS p
+                      WHERE CASE WHEN {holds} THEN {kind} ~ %(parent_kind)s ELSE FALSE END) AS p
                 CROSS JOIN LATERAL (VALUES {pairs}) AS k(named, name)
                 WHERE k.named
                 ORDER BY k.name, p.rec
@@ -44,8 +54,24 @@ def add_parent_columns(tables: StagingTables, fmt: FeedFormat) -> None:
         cursor.execute(fill_parents_sql(tables, fmt)[0])
 
 
-def fill_parents(tables: StagingTables, fmt: FeedFormat, *, strip: bool = True) -> None:
-    """Set the parent's values on the records naming one (the columns are added: add_parent_columns)."""
+def fill_parents(
+    tables: StagingTables, fmt: FeedFormat, *, records: int, shared: SharedWork | None = None, strip: bool = True
+) -> None:
+    """Set the parent's values on the records naming one (the columns are added: add_parent_columns).
+    With ``shared`` (a second connection with nothing else to answer), the second half of the
+    records is set there meanwhile; should it fail, that half is set here."""
     params = {"ws": python_whitespace(), "parent_kind": fmt.group.kind_pattern}
+    update = fill_parents_sql(tables, fmt, strip=strip)[1] + HALF
+    middle = records // 2
+    if shared is not None:
+        shared.submit("BEGIN")
+        shared.submit(FILL_SETTINGS)
+        shared.submit(update, {**params, "lo": middle + 1, "hi": records}, answer=True)
+        shared.submit("COMMIT")
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(fill_parents_sql(tables, fmt, strip=strip)[1], params)
+        cursor.execute(FILL_SETTINGS)
+        cursor.execute(update, {**params, "lo": 1, "hi": middle if shared is not None else records})
+    if shared is not None and shared.answer() is None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(FILL_SETTINGS)
+            cursor.execute(update, {**params, "lo": middle + 1, "hi": records})
