@@ -265,11 +265,16 @@ def _woo_attributes(cols: Columns) -> tuple[dict[str, Expr], dict[int, str]]:
     pairs = [(Col(names[n]), Unescaped(Col(values[n]))) for n in numbers]
     found = named_options(pairs, _WOO_COLOURS, _WOO_SIZES)
     if numbers:
-        found["brand"] = NamedOption(
-            tuple(name for name, _ in pairs), tuple(value for _, value in pairs),
-            _WOO_BRANDS, known=KNOWN_OPTION_NAMES | option_cases(*BRAND_NAMES),
-        )
+        found["brand"] = _woo_brand(pairs)
     return found, notes
+
+
+def _woo_brand(pairs: list[tuple[Expr, Expr]]) -> Expr:
+    """The value of the first attribute (name, value) named a brand."""
+    return NamedOption(
+        tuple(name for name, _ in pairs), tuple(value for _, value in pairs),
+        _WOO_BRANDS, known=KNOWN_OPTION_NAMES | option_cases(*BRAND_NAMES),
+    )
 
 
 def _weight(cols: Columns) -> Expr | None:
@@ -286,7 +291,7 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
     c = {role: cols.col(*keys) for role, keys in _WOO.items()}
     weight = _weight(cols)
     parent, kind = cols.col(*_WOO_PARENT), c["type"]
-    group = parent_published = parent_stock = None
+    group = parent_published = parent_stock = parent_brand = None
     if isinstance(parent, Col) and isinstance(kind, Col):
         inherited = [(role, c[role].index) for role in _WOO_INHERITED if isinstance(c[role], Col)]
         if isinstance(weight, WithUnit) and isinstance(weight.part, Col):
@@ -303,6 +308,17 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
                 # A variation whose stock its variable product manages: its Stock is "parent".
                 parent_stock = Col(width + len(fills))
                 fills.append(c["stock"].index)
+            # A variation's row lists only the attributes it varies by: its variable product's
+            # others (the brand) are on the product's row.
+            names, attribute_values = _numbered(cols, _WOO_ATTRIBUTE_NAME), _numbered(cols, _WOO_ATTRIBUTE_VALUE)
+            numbers = sorted(names.keys() & attribute_values.keys())
+            if numbers:
+                first = width + len(fills)
+                for n in numbers:
+                    fills += [names[n], attribute_values[n]]
+                parent_brand = _woo_brand(
+                    [(Col(first + 2 * k), Unescaped(Col(first + 2 * k + 1))) for k in range(len(numbers))]
+                )
             group = ParentFill(
                 parent=parent.index, kind=kind.index, kinds=("variable",), keys=keys,
                 fills=tuple((index, "parent") for index in fills),
@@ -359,8 +375,9 @@ def _woocommerce(cols: Columns, width: int) -> Shape:
         "weight": weight,
     }
     options, notes = _woo_attributes(cols)
-    # Its Brands, else an attribute named a brand.
-    values["brand"] = cols.first(values["brand"], options.pop("brand", None))
+    # Its Brands (else its variable product's), else an attribute named a brand, else one of its
+    # variable product's.
+    values["brand"] = cols.first(values["brand"], options.pop("brand", None), parent_brand)
     _id_fallback(notes, c["sku"], c["id"], "SKU")
     return Shape(values={**values, **options}, skip=skip, group=group, notes=notes)
 

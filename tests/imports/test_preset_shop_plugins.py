@@ -265,6 +265,33 @@ def test_woocommerce_variation_selling_from_its_parent_stock(run_import):
     assert job.rows_rejected == 0
 
 
+# A variable tee whose brand is an attribute of the product (not one its variations vary by): the
+# exporter writes it on the product's row only; a variation with a brand attribute of its own, and
+# a simple product with its own.
+WOO_PARENT_BRAND = (
+    "ID,Type,SKU,Name,Published,In stock?,Stock,Regular price,Parent,Attribute 1 name,Attribute 1 value(s),"
+    "Attribute 1 visible,Attribute 1 global,Attribute 2 name,Attribute 2 value(s),Attribute 2 visible,"
+    "Attribute 2 global\n"
+    '70,variable,TEE,Tee,1,1,,,,Color,"Red, Blue",1,1,Brand,Atelier Nord,1,1\n'
+    "71,variation,TEE-RED,Tee - Red,1,1,4,19,TEE,Color,Red,,1,,,,\n"
+    "72,variation,TEE-BLUE,Tee - Blue,1,1,2,19,TEE,Color,Blue,,1,Brand,Maison Bleue,,1\n"
+    "73,simple,MUG,Mug,1,1,6,9,,Marque,Céramiques Sud,1,0,,,,\n"
+    "74,simple,CAP,Cap,1,1,6,9,,,,,,,,,\n"
+).encode()
+
+
+def test_woocommerce_variation_takes_its_products_brand_attribute(run_import):
+    job, shop = import_sample(run_import, WOO_PARENT_BRAND, "pbrand")
+    found = {sku: (p.brand, p.color) for sku, p in by_sku(shop).items()}
+    assert found == {
+        "TEE-RED": ("Atelier Nord", "Red"),  # its variable product's brand
+        "TEE-BLUE": ("Maison Bleue", "Blue"),  # its own
+        "MUG": ("Céramiques Sud", ""),
+        "CAP": ("", ""),
+    }
+    assert job.rows_rejected == 0
+
+
 def test_from_parent():
     shared = FromParent(Col(0), "parent", Col(1))
     assert [shared.py(row) for row in (["parent", "12"], ["3", "12"], ["", "12"], ["Parent", "12"])] == [
@@ -377,11 +404,11 @@ def test_lower_price():
     "content",
     [
         GERMANIZED_DE, PLUGINS_FR, SHOPIFY_GRAMS, SHOPIFY_SHARED_SKU, WOO_LINE_BREAKS, SHOPIFY_CURRENT,
-        WOO_PARENT_STOCK, WOO_SCHEDULED_SALES, WOO_TYPES, WOO_ESCAPED_COMMAS,
+        WOO_PARENT_STOCK, WOO_SCHEDULED_SALES, WOO_TYPES, WOO_ESCAPED_COMMAS, WOO_PARENT_BRAND,
     ],
     ids=[
         "germanized", "plugins-fr", "grams", "shared-sku", "line-breaks", "shopify-current", "parent-stock",
-        "scheduled-sales", "types", "escaped-commas",
+        "scheduled-sales", "types", "escaped-commas", "parent-brand",
     ],
 )
 def test_staged_and_python_readers_agree(run_import, settings, content):
