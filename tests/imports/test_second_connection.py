@@ -283,3 +283,59 @@ def test_a_grouped_first_import_indexes_here_when_the_second_connection_stopped(
     assert (job.file_info["reader"], job.rows_total, job.rows_created) == ("postgresql", 10, 10)
     assert "second connection stopped" in caplog.text
     assert no_staging_tables()
+
+
+# A WooCommerce export: variations name their variable product, whose values they take where they
+# leave theirs empty; the two halves of the records get them on the two connections at once.
+WOO_HEADER = "ID,Type,SKU,Name,Published,In stock?,Stock,Regular price,Categories,Parent"
+WOO_LINES = [
+    line
+    for n in range(1, 5)
+    for line in (
+        f"{n}0,variable,CAP-{n},Kappe {n},1,1,{n}2,,Hüte > Kappen,",
+        *(f"{n}{v},variation,CAP-{n}-{v},,1,1,parent,15,,CAP-{n}" for v in range(1, 4)),
+    )
+]
+
+
+def woo_products(vendor) -> dict[str, tuple]:
+    return {p.sku: (p.title, p.quantity, p.product_type) for p in Product.objects.filter(vendor=vendor)}
+
+
+WOO_EXPECTED = {f"CAP-{n}-{v}": (f"Kappe {n}", n * 10 + 2, "Hüte > Kappen") for n in range(1, 5) for v in range(1, 4)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_variations_get_their_parents_values_on_both_connections(
+    run_import, feed_bytes, vendor, settings, second_connections
+):
+    settings.IMPORTS_BATCH_SIZE = 4
+    job = run_import(feed_bytes(WOO_HEADER, *WOO_LINES))
+
+    assert job.status == TaskStatus.COMPLETED, job.error_message
+    assert (job.file_info["reader"], job.rows_total, job.rows_created, job.rows_skipped) == ("postgresql", 12, 12, 4)
+    assert woo_products(vendor) == WOO_EXPECTED
+    # The second half's parent values (no row), then the count of the repeated skus (no row).
+    assert second_connections["answers"][:2] == [None, None]
+    assert no_staging_tables()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_variations_get_their_parents_values_here_when_the_second_connection_fails(
+    run_import, feed_bytes, vendor, settings, monkeypatch, caplog
+):
+    submit = SecondConnection.submit
+
+    def failing_fill(helper, sql, params, answer=False):
+        # The second half's parent values fail on the server (rolled back): they are set here.
+        submit(helper, "SELECT 1 / 0" if sql.lstrip().startswith("UPDATE") else sql, params, answer)
+
+    monkeypatch.setattr(SecondConnection, "submit", failing_fill)
+    with caplog.at_level(logging.WARNING, logger="imports.products.staged"):
+        job = run_import(feed_bytes(WOO_HEADER, *WOO_LINES))
+
+    assert job.status == TaskStatus.COMPLETED, job.error_message
+    assert (job.file_info["reader"], job.rows_created) == ("postgresql", 12)
+    assert woo_products(vendor) == WOO_EXPECTED
+    assert "second connection stopped" in caplog.text
+    assert no_staging_tables()
