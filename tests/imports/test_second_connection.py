@@ -339,3 +339,21 @@ def test_variations_get_their_parents_values_here_when_the_second_connection_fai
     assert woo_products(vendor) == WOO_EXPECTED
     assert "second connection stopped" in caplog.text
     assert no_staging_tables()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_value_too_long_for_python_found_while_the_second_connection_counts(
+    run_import, feed_bytes, vendor, settings, second_connections
+):
+    before = csv.field_size_limit(100_000)
+    try:
+        job = run_import(feed_bytes(HEADER, *LINES, f"BIG-1,{'x' * 200_000},1 EUR,1"))
+    finally:
+        csv.field_size_limit(before)
+
+    # Found on this connection while the second counted the repeated skus: read in Python instead.
+    assert job.status == TaskStatus.FAILED
+    assert job.file_info["python_reader_because"] == "a value longer than 100,000 characters"
+    assert "could not be read as CSV after line 10" in job.error_message
+    assert second_connections["started"] == 1
+    assert no_staging_tables()
