@@ -535,6 +535,21 @@ class LowerPrice(Expr):
         return self.special.sources() | self.price.sources()
 
 
+def kinds_pattern(kinds: tuple[str, ...]) -> str:
+    """The regular expression a lower-cased type list ("simple, variable") matches when one of its
+    items is one of ``kinds``."""
+    return "(^|,) *(" + "|".join(re.escape(k) for k in kinds) + ") *(,|$)"
+
+
+def kind_in_sql(kind_sql: str, kinds: tuple[str, ...]) -> str:
+    """Whether the type list ``kind_sql`` (SQL) holds one of ``kinds``, in any case. The regular
+    expression runs only on a type that holds one of the words (strpos is a fraction of its cost,
+    and most rows hold none of them)."""
+    kind = f"lower({kind_sql})"
+    holds = " OR ".join(f"strpos({kind}, {quote(k)}) > 0" for k in kinds)
+    return f"CASE WHEN {holds} THEN {kind} ~ {quote(kinds_pattern(kinds))} ELSE FALSE END"
+
+
 @dataclass(frozen=True)
 class ParentRow(Expr):
     """"1" for a row that is not a product of its own: no price, and (with ``kinds``) a type
@@ -563,13 +578,8 @@ class ParentRow(Expr):
         return "" if any(m.py(cells) for m in self.marks) else "1"
 
     def _kind_in(self, kinds: tuple[str, ...], cell: CellSql) -> str:
-        # The kind is ASCII (see checks): its items are trimmed of spaces only. The regular
-        # expression runs only on a kind that holds one of the words (strpos is a fraction of its
-        # cost, and most rows hold none of them).
-        kind = f"lower({self.kind.sql(cell)})"
-        pattern = "|".join(re.escape(k) for k in kinds)
-        holds = " OR ".join(f"strpos({kind}, {quote(k)}) > 0" for k in kinds)
-        return f"CASE WHEN {holds} THEN {kind} ~ {quote(f'(^|,) *({pattern}) *(,|$)')} ELSE FALSE END"
+        # The kind is ASCII (see checks): its items are trimmed of spaces only.
+        return kind_in_sql(self.kind.sql(cell), kinds)
 
     def sql(self, cell):
         conditions = [f"{o.sql(cell)} <> ''" for o in self.other]

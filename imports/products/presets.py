@@ -47,6 +47,7 @@ from .derive import (
     TrackedStock,
     Unescaped,
     WithUnit,
+    kinds_pattern,
     option_cases,
     option_spellings,
 )
@@ -126,7 +127,7 @@ class ParentFill:
     @property
     def kind_pattern(self) -> str:
         """The regular expression a parent's lower-cased, trimmed type matches (the type is a list)."""
-        return "(^|,) *(" + "|".join(re.escape(k) for k in self.kinds) + ") *(,|$)"
+        return kinds_pattern(self.kinds)
 
 
 @dataclass(frozen=True)

@@ -216,6 +216,16 @@ def test_a_first_import_upserts_a_batch_that_meets_a_product_created_meanwhile(
     assert no_staging_tables()
 
 
+def fail_on_the_second_connection(monkeypatch, start: str) -> None:
+    """The second connection's statements beginning with ``start`` fail on the server (roll back)."""
+    submit = SecondConnection.submit
+
+    def failing(helper, sql, params, answer=False):
+        submit(helper, "SELECT 1 / 0" if sql.lstrip().startswith(start) else sql, params, answer)
+
+    monkeypatch.setattr(SecondConnection, "submit", failing)
+
+
 # A Shopify export: its rows are grouped by Handle, and its sku (Variant SKU) is a cell of its
 # own, so the repeated skus are counted beside the group fill, and then the second connection
 # indexes the records and looks for values too long for Python's csv.
@@ -269,13 +279,8 @@ def test_a_grouped_first_import_finds_a_value_too_long_for_python_on_the_second_
 def test_a_grouped_first_import_indexes_here_when_the_second_connection_stopped(
     run_import, feed_bytes, vendor, settings, monkeypatch, caplog
 ):
-    submit = SecondConnection.submit
-
-    def failing_count(helper, sql, params, answer=False):
-        # The count of the repeated skus fails on the server: the second connection stops there.
-        submit(helper, "SELECT 1 / 0" if sql.startswith("CREATE UNLOGGED TABLE") else sql, params, answer)
-
-    monkeypatch.setattr(SecondConnection, "submit", failing_count)
+    # The count of the repeated skus fails on the server: the second connection stops there.
+    fail_on_the_second_connection(monkeypatch, "CREATE UNLOGGED TABLE")
     with caplog.at_level(logging.WARNING, logger="imports.products.staged"):
         job = run_import(feed_bytes(SHOPIFY_HEADER, *SHOPIFY_LINES))
 
@@ -324,13 +329,8 @@ def test_variations_get_their_parents_values_on_both_connections(
 def test_variations_get_their_parents_values_here_when_the_second_connection_fails(
     run_import, feed_bytes, vendor, settings, monkeypatch, caplog
 ):
-    submit = SecondConnection.submit
-
-    def failing_fill(helper, sql, params, answer=False):
-        # The second half's parent values fail on the server (rolled back): they are set here.
-        submit(helper, "SELECT 1 / 0" if sql.lstrip().startswith("UPDATE") else sql, params, answer)
-
-    monkeypatch.setattr(SecondConnection, "submit", failing_fill)
+    # The second half's parent values fail on the server (rolled back): they are set here.
+    fail_on_the_second_connection(monkeypatch, "UPDATE")
     with caplog.at_level(logging.WARNING, logger="imports.products.staged"):
         job = run_import(feed_bytes(WOO_HEADER, *WOO_LINES))
 

@@ -23,8 +23,9 @@ CHECK_SETTINGS = (
     "SET work_mem TO '64MB'; SET jit TO off; SET enable_hashjoin TO off; SET enable_mergejoin TO off; "
     "SET enable_seqscan TO off"
 )
-# The index below is built on this connection while the second one counts the repeated skus.
-NO_PARALLEL_MAINTENANCE = "SET LOCAL max_parallel_maintenance_workers TO 0"
+# The records are indexed while the other connection works (on the job's connection for its
+# transaction only: local()), without parallel workers beside it.
+NO_PARALLEL_MAINTENANCE = "SET max_parallel_maintenance_workers TO 0"
 
 
 def index_records_sql(table: str) -> str:
@@ -40,7 +41,7 @@ def start_early_work(statements: StagedStatements, *, shared: SharedWork) -> boo
     whether it was given them (find_repeated_skus takes the answer)."""
     if statements.compare or shared.second is None:
         return False
-    shared.submit(NO_PARALLEL_MAINTENANCE.replace("SET LOCAL", "SET"))
+    shared.submit(NO_PARALLEL_MAINTENANCE)
     shared.submit(index_records_sql(statements.tables.raw))
     shared.submit(statements.long_values_in_file(csv.field_size_limit()), answer=True)
     return True
@@ -65,7 +66,7 @@ def find_repeated_skus(
     if not counting:
         count_repeated_skus(statements, shared=shared, params=params)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(NO_PARALLEL_MAINTENANCE)
+        cursor.execute(local(NO_PARALLEL_MAINTENANCE))
         if not early:
             cursor.execute(index_records_sql(statements.tables.raw))
         cursor.execute(create_special_table_sql(statements.tables))
@@ -79,7 +80,7 @@ def find_repeated_skus(
         found = shared.answer()
         if found is None:  # the second connection stopped before: both here
             with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(NO_PARALLEL_MAINTENANCE)
+                cursor.execute(local(NO_PARALLEL_MAINTENANCE))
                 cursor.execute(index_records_sql(statements.tables.raw))
             refuse_long_values(statements)
         elif found[0]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 
-from ..derive import quote
+from ..derive import kind_in_sql, quote
 from ..reading import FeedFormat
 from .second import SharedWork
 from .statements import python_whitespace
@@ -29,16 +29,13 @@ def fill_parents_sql(tables: StagingTables, fmt: FeedFormat, *, strip: bool = Tr
     names = ", ".join(f"{trim.format('r', index)} AS n{n}" for n, (index, _) in enumerate(group.keys))
     pairs = ", ".join(f"(p.n{n} <> '', {quote(prefix)} || p.n{n})" for n, (_, prefix) in enumerate(group.keys))
     kept = ", ".join(f"p.v{n}" for n in range(len(extra)))
-    # The regular expression runs only on the types that hold one of the words (most hold none).
-    kind = f"lower({trim.format('r', group.kind)})"
-    holds = " OR ".join(f"strpos({kind}, {quote(k)}) > 0" for k in group.kinds)
     return [
         f"ALTER TABLE {table} " + ", ".join(f"ADD COLUMN {c} text NOT NULL DEFAULT ''" for c in extra),
         f"""UPDATE {table} AS child SET {", ".join(f"{c} = parent.v{n}" for n, c in enumerate(extra))}
             FROM (
                 SELECT DISTINCT ON (k.name) k.name, p.rec, {kept}
                 FROM (SELECT r.rec, {values}, {names} FROM {table} AS r
-                      WHERE CASE WHEN {holds} THEN {kind} ~ %(parent_kind)s ELSE FALSE END) AS p
+                      WHERE {kind_in_sql(trim.format('r', group.kind), group.kinds)}) AS p
                 CROSS JOIN LATERAL (VALUES {pairs}) AS k(named, name)
                 WHERE k.named
                 ORDER BY k.name, p.rec
@@ -60,7 +57,7 @@ def fill_parents(
     """Set the parent's values on the records naming one (the columns are added: add_parent_columns).
     With ``shared`` (a second connection with nothing else to answer), the second half of the
     records is set there meanwhile; should it fail, that half is set here."""
-    params = {"ws": python_whitespace(), "parent_kind": fmt.group.kind_pattern}
+    params = {"ws": python_whitespace()}
     update = fill_parents_sql(tables, fmt, strip=strip)[1] + HALF
     middle = records // 2
     if shared is not None:
